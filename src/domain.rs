@@ -1,0 +1,288 @@
+//! The vocabulary of relaydesk: client addresses, mail services, and the events that the parsers
+//! recognize in mail logs. Every other module speaks in these types; none of them knows log text.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// Seconds since the Unix epoch, UTC. Times are stored and compared as this; zones only matter
+/// when text is parsed or shown.
+pub type Epoch = i64;
+
+/// A client IP address, normalized: IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes plain IPv4, so a
+/// login over IPv4-mapped IPv6 and a send over IPv4 are the same client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientIp(IpAddr);
+
+impl ClientIp {
+    pub fn new(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ClientIp(IpAddr::V4(v4)),
+                None => ClientIp(IpAddr::V6(v6)),
+            },
+            v4 => ClientIp(v4),
+        }
+    }
+
+    pub fn addr(self) -> IpAddr {
+        self.0
+    }
+
+    /// Parses an address as logs write it: bare, in `[brackets]`, with an `IPv6:` prefix, or
+    /// with a `:port` suffix on IPv4 (`203.0.113.7:1060`) or bracketed IPv6 (`[2001:db8::1]:1060`).
+    pub fn parse_lenient(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let t = t.strip_prefix("IPv6:").or_else(|| t.strip_prefix("ipv6:")).unwrap_or(t);
+        if let Some(rest) = t.strip_prefix('[') {
+            let end = rest.find(']')?;
+            return ClientIp::parse_lenient(&rest[..end]);
+        }
+        if let Ok(ip) = t.parse::<IpAddr>() {
+            return Some(ClientIp::new(ip));
+        }
+        // IPv4 with a port: exactly one colon.
+        if let Some((host, port)) = t.rsplit_once(':')
+            && !host.contains(':')
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(v4) = host.parse::<Ipv4Addr>()
+        {
+            return Some(ClientIp(IpAddr::V4(v4)));
+        }
+        None
+    }
+
+    pub fn is_ipv6(self) -> bool {
+        self.0.is_ipv6()
+    }
+}
+
+impl FromStr for ClientIp {
+    type Err = ParseIpError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ClientIp::parse_lenient(s).ok_or_else(|| ParseIpError(s.chars().take(64).collect()))
+    }
+}
+
+impl fmt::Display for ClientIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for ClientIp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl From<Ipv4Addr> for ClientIp {
+    fn from(v: Ipv4Addr) -> Self {
+        ClientIp(IpAddr::V4(v))
+    }
+}
+
+impl From<Ipv6Addr> for ClientIp {
+    fn from(v: Ipv6Addr) -> Self {
+        ClientIp::new(IpAddr::V6(v))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an IP address: {0:?}")]
+pub struct ParseIpError(String);
+
+/// The mailbox protocol a login used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Pop3,
+    Imap,
+}
+
+impl Service {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Pop3 => "pop3",
+            Service::Imap => "imap",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pop3" => Some(Service::Pop3),
+            "imap" => Some(Service::Imap),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a mailbox login failed, as far as the log says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    /// Wrong password (or the daemon does not say which).
+    AuthFailed,
+    /// The user name is unknown to the mail service.
+    UnknownUser,
+    /// The client tried plaintext authentication where it is not allowed (no TLS).
+    PlaintextDisallowed,
+}
+
+impl FailReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailReason::AuthFailed => "auth_failed",
+            FailReason::UnknownUser => "unknown_user",
+            FailReason::PlaintextDisallowed => "plaintext_disallowed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auth_failed" => Some(FailReason::AuthFailed),
+            "unknown_user" => Some(FailReason::UnknownUser),
+            "plaintext_disallowed" => Some(FailReason::PlaintextDisallowed),
+            _ => None,
+        }
+    }
+}
+
+/// The delivery status on a Postfix `to=` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Sent,
+    Deferred,
+    Bounced,
+    Other,
+}
+
+/// One thing a mail log line says, with its time. Produced by `ingest::parse`, consumed by the
+/// store, the grant index and the abuse detector. Strings are untrusted log text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A successful POP3/IMAP login: from here the client IP may relay for the window.
+    Login { at: Epoch, service: Service, user: String, ip: ClientIp },
+    /// A failed POP3/IMAP login. `user` is absent when the daemon did not log one.
+    LoginFailed {
+        at: Epoch,
+        service: Service,
+        user: Option<String>,
+        ip: ClientIp,
+        reason: FailReason,
+    },
+    /// The MTA refused to relay for a client that had no authorization.
+    RelayRejected { at: Epoch, ip: ClientIp, sender: String, rcpt: String, reply: String },
+    /// Any other refused recipient (unknown user, client host rejected, policy trouble…).
+    Rejected { at: Epoch, ip: ClientIp, sender: String, rcpt: String, reply: String },
+    /// A failed SMTP AUTH attempt.
+    SmtpAuthFailed { at: Epoch, ip: ClientIp, user: Option<String> },
+    /// Postfix smtpd accepted a message from a client: `QUEUEID: client=host[ip]`.
+    QueueClient { at: Epoch, queue_id: String, ip: ClientIp },
+    /// Postfix qmgr: `QUEUEID: from=<sender>, size=…, nrcpt=N`.
+    QueueFrom { at: Epoch, queue_id: String, sender: String },
+    /// A delivery attempt: `QUEUEID: to=<rcpt>, relay=…, status=sent`. `local` is true when the
+    /// delivery went to a local mailbox transport (lmtp, local, virtual, pipe to a LDA).
+    QueueTo { at: Epoch, queue_id: String, rcpt: String, status: DeliveryStatus, local: bool },
+    /// Postfix qmgr: `QUEUEID: removed` — the message has left the queue.
+    QueueRemoved { at: Epoch, queue_id: String },
+    /// Produced by correlation (not by the parser): mail from `ip` accepted and sent to a
+    /// recipient outside `local_domains` — a relay.
+    Relayed { at: Epoch, ip: ClientIp, sender: String, rcpt: String },
+}
+
+impl Event {
+    pub fn at(&self) -> Epoch {
+        match self {
+            Event::Login { at, .. }
+            | Event::LoginFailed { at, .. }
+            | Event::RelayRejected { at, .. }
+            | Event::Rejected { at, .. }
+            | Event::SmtpAuthFailed { at, .. }
+            | Event::QueueClient { at, .. }
+            | Event::QueueFrom { at, .. }
+            | Event::QueueTo { at, .. }
+            | Event::QueueRemoved { at, .. }
+            | Event::Relayed { at, .. } => *at,
+        }
+    }
+
+    /// The record kind used in NDJSON output and summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Login { .. } => "login",
+            Event::LoginFailed { .. } => "login_failed",
+            Event::RelayRejected { .. } => "relay_rejected",
+            Event::Rejected { .. } => "rejected",
+            Event::SmtpAuthFailed { .. } => "smtp_auth_failed",
+            Event::QueueClient { .. } => "queue_client",
+            Event::QueueFrom { .. } => "queue_from",
+            Event::QueueTo { .. } => "queue_to",
+            Event::QueueRemoved { .. } => "queue_removed",
+            Event::Relayed { .. } => "relayed",
+        }
+    }
+}
+
+/// The domain part of a mail address, lowercased; `None` for the null sender or no `@`.
+pub fn domain_of(address: &str) -> Option<String> {
+    let (_, domain) = address.rsplit_once('@')?;
+    let domain = domain.trim_end_matches('>').trim();
+    (!domain.is_empty()).then(|| domain.to_ascii_lowercase())
+}
+
+/// Neutralizes untrusted log text for display in one line: control characters (CR, LF, ESC…)
+/// become U+FFFD so nothing can forge a new log line or terminal sequence.
+pub fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_ipv6_becomes_ipv4() {
+        let ip: ClientIp = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(ip.to_string(), "203.0.113.7");
+        assert!(!ip.is_ipv6());
+    }
+
+    #[test]
+    fn ports_and_brackets_are_dropped() {
+        assert_eq!("203.0.113.7:1060".parse::<ClientIp>().unwrap().to_string(), "203.0.113.7");
+        assert_eq!("[2001:db8::7]:1060".parse::<ClientIp>().unwrap().to_string(), "2001:db8::7");
+        assert_eq!("[::ffff:203.0.113.7]".parse::<ClientIp>().unwrap().to_string(), "203.0.113.7");
+        assert_eq!("IPv6:2001:db8::7".parse::<ClientIp>().unwrap().to_string(), "2001:db8::7");
+        assert_eq!("2001:db8::7".parse::<ClientIp>().unwrap().to_string(), "2001:db8::7");
+    }
+
+    #[test]
+    fn garbage_is_not_an_address() {
+        for bad in ["", "unknown", "203.0.113", "1.2.3.4:x", "[1.2.3.4", "999.1.1.1"] {
+            assert!(bad.parse::<ClientIp>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn domains_are_lowercased() {
+        assert_eq!(domain_of("Taro@Example.JP").as_deref(), Some("example.jp"));
+        assert_eq!(domain_of(""), None);
+        assert_eq!(domain_of("postmaster"), None);
+    }
+
+    #[test]
+    fn control_characters_cannot_break_lines() {
+        assert_eq!(one_line("a\r\nb\x1b"), "a\u{FFFD}\u{FFFD}b\u{FFFD}");
+    }
+}
