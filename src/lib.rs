@@ -7,13 +7,21 @@
 //!
 //! - `domain`   — the vocabulary: client addresses, services, events.
 //! - `config`   — the typed configuration, loaded and checked once at start.
-//! - `ingest`   — sources (followed files and their rotations, imports, syslog, login hook) and
-//!   `ingest::parse`, the log parsers.
 //! - `store`    — SQLite and PostgreSQL persistence: sessions, failures, rejections, relays,
-//!   positions.
-//! - `simulate` — a realistic simulated ISP mail log, for the demo, tests and benchmarks.
+//!   source positions. The only module with SQL.
+//! - `ingest`   — sources (followed files and their rotations, imports) and `ingest::parse`,
+//!   the pure log parsers, feeding the store through one writer.
+//! - `simulate` — a realistic simulated ISP mail log with its known truth (demo, tests,
+//!   benchmarks).
+//! - `report`   — command-line tables and NDJSON records.
+//! - `serve`    — starts the configured parts with one shared stop signal.
 //! - `cli`      — the command line, calling into the modules above.
 
+pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod ingest;
+pub mod report;
+pub mod serve;
 pub mod simulate;
+pub mod store;

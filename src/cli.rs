@@ -1,0 +1,366 @@
+//! The command line (§8): clap definitions, and for each command a short function that calls
+//! into the library and prints.
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::domain::Epoch;
+use crate::ingest::parse::{LineParser, Parsed};
+use crate::ingest::writer::Writer;
+use crate::store::{self, Db};
+use crate::{report, serve, simulate};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "relaydesk",
+    version,
+    about = "Why did sending fail? Relay authorization, diagnosis \
+    and helpdesk for POP-before-SMTP mail services"
+)]
+pub struct Cli {
+    /// Configuration file [default: ./relaydesk.toml when present, else built-in defaults]
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL (sqlite://PATH or postgres://…); overrides database.url
+    #[arg(long, global = true, env = "RELAYDESK_DATABASE_URL")]
+    pub db: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Ndjson,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every configured part: web, policy, follow, syslog, hook, alerts
+    Serve {
+        /// Comma-separated parts to run, e.g. `follow,syslog`
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// Serve on a fresh embedded database fed live by a simulated ISP
+    Demo {
+        /// Directory for the demo's database and simulated log
+        #[arg(long, default_value = "relaydesk-demo")]
+        dir: PathBuf,
+        /// Simulated minutes per real second
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
+    /// Import files once ('-' = stdin; .gz ok), print a summary, exit
+    Ingest {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Read log lines on stdin; print one JSON object per recognized event (NDJSON)
+    Parse,
+    /// Relay rejections with their cause
+    Rejections {
+        /// From this time (RFC 3339, `YYYY-MM-DD HH:MM` in the configured zone, or `2h` ago)
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        ip: Option<String>,
+        #[arg(long)]
+        login: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Open abuse alerts
+    Alerts {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// A login's or an address's sessions and failed logins
+    History {
+        #[arg(long, conflicts_with = "ip", required_unless_present = "ip")]
+        login: Option<String>,
+        #[arg(long)]
+        ip: Option<String>,
+        /// How far back [default: relay.lookback × 7]
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Write a realistic simulated ISP mail log (demo, tests, benchmarks)
+    Simulate {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        customers: usize,
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Scale background traffic to about this many lines
+        #[arg(long)]
+        lines: Option<usize>,
+        /// Start of the simulated period [default: 24 hours ago]
+        #[arg(long)]
+        start: Option<String>,
+    },
+    /// Let IP relay for N minutes (a staff grant)
+    Grant {
+        ip: String,
+        #[arg(long)]
+        minutes: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Block an IP (or CIDR) from relaying
+    Block {
+        ip: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a block
+    Unblock { ip: String },
+    /// Suspend a login: its logins grant nothing
+    Suspend {
+        login: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a suspension
+    Unsuspend { login: String },
+    /// Bring the database schema up to date
+    Migrate,
+    /// Staff accounts
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// API tokens
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add a staff account (password on stdin)
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// List staff accounts
+    List,
+    /// Disable a staff account
+    Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new API token for a staff account
+    Create { staff: String },
+}
+
+/// Loads the configuration the way §8 says: `--config`, else `./relaydesk.toml`, else defaults;
+/// `--db` / `RELAYDESK_DATABASE_URL` override the database URL.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let default = PathBuf::from("relaydesk.toml");
+    let path = cli
+        .config
+        .clone()
+        .or_else(|| default.exists().then_some(default));
+    let mut config = Config::load(path.as_deref())?;
+    if let Some(db) = &cli.db {
+        config.database.url = db.clone();
+    }
+    Ok(config)
+}
+
+pub fn open_db(config: &Config) -> anyhow::Result<Db> {
+    Db::open(&config.database.url, config.database.pool_size).with_context(|| {
+        format!(
+            "cannot open database {}",
+            crate::config::redact_url(&config.database.url)
+        )
+    })
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Arc::new(load_config(&cli)?);
+    match cli.command {
+        Command::Serve { only } => serve::run(config, &only),
+        Command::Demo { dir, speed } => serve::demo(config, &dir, speed),
+        Command::Ingest { files } => {
+            let db = open_db(&config)?;
+            let writer = Writer::new(db, config.relay.window.0);
+            let summary = crate::ingest::import::run(&files, config.clone(), &writer)?;
+            print!("{summary}");
+            Ok(())
+        }
+        Command::Parse => parse_stdin(&config),
+        Command::Rejections {
+            since,
+            until,
+            ip,
+            login,
+            format,
+        } => {
+            let db = open_db(&config)?;
+            let now = chrono::Utc::now().timestamp();
+            let query = report::RejectionQuery {
+                since: since.map(|t| parse_time(&t, &config, now)).transpose()?,
+                until: until.map(|t| parse_time(&t, &config, now)).transpose()?,
+                ip,
+                login,
+            };
+            report::rejections(&db, &config, &query, format, &mut io::stdout().lock())
+        }
+        Command::History {
+            login,
+            ip,
+            since,
+            format,
+        } => {
+            let db = open_db(&config)?;
+            let now = chrono::Utc::now().timestamp();
+            let since = match since {
+                Some(t) => parse_time(&t, &config, now)?,
+                None => now - config.relay.lookback.0 * 7,
+            };
+            let who = match (login, ip) {
+                (Some(login), _) => report::Who::Login(login),
+                (None, Some(ip)) => report::Who::Ip(ip.parse()?),
+                (None, None) => bail!("give --login or --ip"),
+            };
+            report::history(
+                &db,
+                &config,
+                &who,
+                since,
+                now,
+                format,
+                &mut io::stdout().lock(),
+            )
+        }
+        Command::Simulate {
+            out,
+            customers,
+            hours,
+            seed,
+            lines,
+            start,
+        } => {
+            let now = chrono::Utc::now().timestamp();
+            let start = match start {
+                Some(t) => parse_time(&t, &config, now)?,
+                None => now - i64::from(hours) * 3600,
+            };
+            let opts = simulate::SimOptions {
+                seed,
+                customers,
+                start,
+                hours,
+                window: config.relay.window.0,
+                lookback: config.relay.lookback.0,
+                tz: config.timezone.0,
+                target_lines: lines,
+                ..simulate::SimOptions::default()
+            };
+            std::fs::create_dir_all(&out)?;
+            let summary = simulate::write_day(&out, &opts)?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = open_db(&config)?;
+            let ran = db.with(store::migrate::run)?;
+            println!("schema up to date ({ran} migration(s) applied now)");
+            Ok(())
+        }
+        Command::Alerts { .. }
+        | Command::Grant { .. }
+        | Command::Block { .. }
+        | Command::Unblock { .. }
+        | Command::Suspend { .. }
+        | Command::Unsuspend { .. } => {
+            bail!("this command arrives with relay authorization (grants, blocks and alerts)")
+        }
+        Command::Staff { .. } | Command::Token { .. } => {
+            bail!("this command arrives with the staff console")
+        }
+    }
+}
+
+/// `relaydesk parse`: stdin → NDJSON, `{"line":N,"kind":K,"at":RFC3339,...}` per event.
+fn parse_stdin(config: &Config) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let mut parser = LineParser::new(config.timezone.0, now);
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut buf = Vec::with_capacity(512);
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        n += 1;
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Parsed::Event(event) = parser.parse(line) {
+            report::write_event(&mut out, n, &event, config)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A time given on the command line: RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` in the configured
+/// zone, or a duration ago (`90m`, `2h`, `7d`).
+pub fn parse_time(text: &str, config: &Config, now: Epoch) -> anyhow::Result<Epoch> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp());
+    }
+    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        });
+    if let Some(local) = local {
+        return config
+            .timezone
+            .0
+            .from_local_datetime(&local)
+            .earliest()
+            .map(|t| t.timestamp())
+            .with_context(|| format!("{text:?} does not exist in {}", config.timezone.0));
+    }
+    if let Ok(ago) = text.parse::<crate::config::Seconds>() {
+        return Ok(now - ago.0);
+    }
+    bail!("{text:?} is not a time: use RFC 3339, YYYY-MM-DD HH:MM, or a duration ago like 2h")
+}
+
+/// Writes `text` to standard output, treating a closed pipe (`| head`) as success.
+pub fn print_ok(result: io::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}

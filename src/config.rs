@@ -1,0 +1,461 @@
+//! The configuration: one documented struct, loaded once from TOML at start. Durations, zones,
+//! addresses and networks are parsed here, so a bad value is refused at start with its key and
+//! the reason, never discovered at use.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, bail};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
+
+/// Everything relaydesk reads from `relaydesk.toml`. Every field has a default, so an empty file
+/// (or none) is a working configuration for a first look.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Zone for log timestamps that carry none, and for times shown to people. Default Asia/Tokyo.
+    pub timezone: Zone,
+    pub service: ServiceConfig,
+    pub database: DatabaseConfig,
+    pub relay: RelayConfig,
+    pub abuse: AbuseConfig,
+    pub web: WebConfig,
+    pub policy: PolicyConfig,
+    pub ingest: IngestConfig,
+    pub syslog: SyslogConfig,
+    pub hook: HookConfig,
+    /// Log files to follow; each also covers its rotated siblings (`.1`, `.2.gz`, `-20260313`…).
+    pub sources: Vec<SourceConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            timezone: Zone(chrono_tz::Asia::Tokyo),
+            service: ServiceConfig::default(),
+            database: DatabaseConfig::default(),
+            relay: RelayConfig::default(),
+            abuse: AbuseConfig::default(),
+            web: WebConfig::default(),
+            policy: PolicyConfig::default(),
+            ingest: IngestConfig::default(),
+            syslog: SyslogConfig::default(),
+            hook: HookConfig::default(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// What customers see about the mail service, used in guides and explanations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub pop_server: String,
+    pub imap_server: String,
+    pub smtp_server: String,
+    /// Submission port with SMTP AUTH; 0 when the service does not offer it.
+    pub submission_port: u16,
+    pub support_contact: String,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            name: "Example Net".into(),
+            pop_server: "pop.example.jp".into(),
+            imap_server: "imap.example.jp".into(),
+            smtp_server: "smtp.example.jp".into(),
+            submission_port: 587,
+            support_contact: "support@example.jp".into(),
+        }
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://relaydesk.db` (embedded, the default) or `postgres://user:pass@host/db`.
+    pub url: String,
+    /// Connections kept open for readers (web, API); writers use one more. Default 4.
+    pub pool_size: usize,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://relaydesk.db".into(),
+            pool_size: 4,
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    // The URL may carry a password: never print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The relay-authorization rule (§6.1) and its diagnosis (§6.2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    /// W: how long a login authorizes its IP to relay. Default 30 minutes.
+    pub window: Seconds,
+    /// L: how far back diagnosis looks for an expired grant. Default 24 hours.
+    pub lookback: Seconds,
+    /// Domains whose senders are customers.
+    pub customer_domains: Vec<String>,
+    /// Domains whose mail is inbound (delivered here), never a relay.
+    pub local_domains: Vec<String>,
+    /// Networks whose logins grant nothing (e.g. cloud services polling customer mailboxes).
+    pub never_authorize: Vec<IpNet>,
+    /// The policy service's REJECT text; `{url}` and `{window}` are filled in.
+    pub reject_text: String,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            window: Seconds(30 * 60),
+            lookback: Seconds(24 * 3600),
+            customer_domains: vec!["example.jp".into()],
+            local_domains: vec!["example.jp".into()],
+            never_authorize: Vec::new(),
+            reject_text: "Relay access denied: check your mail (receive) first, then send within \
+                          {window} minutes. Help: {url}"
+                .into(),
+        }
+    }
+}
+
+impl RelayConfig {
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.local_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    pub fn is_customer_domain(&self, domain: &str) -> bool {
+        self.customer_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    pub fn never_authorizes(&self, ip: IpAddr) -> bool {
+        self.never_authorize.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// Abuse alerts (§6.4).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AbuseConfig {
+    /// Relay attempts (accepted or rejected) that open an alert within `burst_window`.
+    pub burst_relays: u32,
+    pub burst_window: Seconds,
+    /// Block the IP / suspend the login when an alert opens, until staff lift it.
+    pub auto_block: bool,
+}
+
+impl Default for AbuseConfig {
+    fn default() -> Self {
+        AbuseConfig {
+            burst_relays: 100,
+            burst_window: Seconds(600),
+            auto_block: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    /// The public address of the support site, used in links and the policy REJECT text.
+    pub public_url: String,
+    /// Only peers in these networks may set `X-Forwarded-For`.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "https://support.example.jp".into(),
+            trusted_proxies: vec!["127.0.0.1/32".parse().expect("literal network")],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// `127.0.0.1:10040`, or `unix:/var/spool/postfix/private/relaydesk`.
+    pub listen: String,
+    /// Most connections served at once; more wait for a free slot.
+    pub max_connections: usize,
+    /// A connection idle this long is closed (Postfix reconnects). Default 300 s.
+    pub idle_timeout: Seconds,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            listen: "127.0.0.1:10040".into(),
+            max_connections: 256,
+            idle_timeout: Seconds(300),
+        }
+    }
+}
+
+/// How followed files are read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Most lines committed in one transaction.
+    pub batch_lines: usize,
+    /// How often followed files are checked for new lines, in milliseconds. Default 100 ms,
+    /// so a login reaches the grant index well within 250 ms.
+    pub poll_ms: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            batch_lines: 20_000,
+            poll_ms: 100,
+        }
+    }
+}
+
+/// The optional syslog receiver (RFC 3164 / RFC 5424) for logs forwarded from many servers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    pub udp: Option<SocketAddr>,
+    pub tcp: Option<SocketAddr>,
+}
+
+/// The login hook: a local endpoint that a Dovecot post-login script calls with USER and IP.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HookConfig {
+    pub listen: Option<SocketAddr>,
+    /// Shared secret the script sends as `Authorization: Bearer …`. Required when `listen` is set.
+    pub token: Option<String>,
+}
+
+impl fmt::Debug for HookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookConfig")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub path: PathBuf,
+}
+
+impl Config {
+    /// Reads `path`, or the defaults when `path` is None.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read configuration {}", path.display()))?;
+                Config::from_toml(&text)
+                    .with_context(|| format!("bad configuration in {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        Ok(config)
+    }
+
+    pub fn from_toml(text: &str) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.relay.window.0 <= 0 {
+            bail!("relay.window: must be longer than 0");
+        }
+        if self.relay.lookback.0 < self.relay.window.0 {
+            bail!("relay.lookback: must be at least relay.window");
+        }
+        if self.abuse.burst_relays == 0 || self.abuse.burst_window.0 <= 0 {
+            bail!("abuse.burst_relays and abuse.burst_window: must be more than 0");
+        }
+        if self.ingest.batch_lines == 0 || self.ingest.poll_ms == 0 {
+            bail!("ingest.batch_lines and ingest.poll_ms: must be more than 0");
+        }
+        if self.database.pool_size == 0 {
+            bail!("database.pool_size: must be more than 0");
+        }
+        if self.hook.listen.is_some() && self.hook.token.as_deref().is_none_or(str::is_empty) {
+            bail!("hook.token: required when hook.listen is set");
+        }
+        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
+        {
+            bail!("database.url: expected sqlite://PATH or postgres://…");
+        }
+        Ok(())
+    }
+
+    /// The relay window in whole minutes, as customers are told.
+    pub fn window_minutes(&self) -> i64 {
+        self.relay.window.0 / 60
+    }
+}
+
+/// A zone name such as `Asia/Tokyo`, parsed at load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Zone(pub chrono_tz::Tz);
+
+impl<'de> Deserialize<'de> for Zone {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        chrono_tz::Tz::from_str(&name)
+            .map(Zone)
+            .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?}")))
+    }
+}
+
+/// A duration in whole seconds, written in configuration as `90s`, `30m`, `24h` or `7d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Seconds(pub i64);
+
+impl FromStr for Seconds {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (digits, unit) = s.split_at(split);
+        let n: i64 = digits
+            .parse()
+            .map_err(|_| format!("{s:?} is not a duration like 30m"))?;
+        let scale = match unit.trim() {
+            "s" | "" => 1,
+            "m" | "min" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            other => {
+                return Err(format!(
+                    "unknown unit {other:?} in {s:?} (use s, m, h or d)"
+                ));
+            }
+        };
+        n.checked_mul(scale)
+            .map(Seconds)
+            .ok_or_else(|| format!("{s:?} is too long"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(i64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
+            Raw::Number(n) => Ok(Seconds(n)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!("30m".parse::<Seconds>().unwrap(), Seconds(1800));
+        assert_eq!("24h".parse::<Seconds>().unwrap(), Seconds(86400));
+        assert_eq!("45".parse::<Seconds>().unwrap(), Seconds(45));
+        assert!("30x".parse::<Seconds>().is_err());
+        assert!("m".parse::<Seconds>().is_err());
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.relay.window, Seconds(1800));
+        assert_eq!(c.timezone.0, chrono_tz::Asia::Tokyo);
+        assert_eq!(c.database.url, "sqlite://relaydesk.db");
+    }
+
+    #[test]
+    fn sample_configuration_loads() {
+        let text = include_str!("../relaydesk.toml");
+        let c = Config::from_toml(text).unwrap();
+        assert_eq!(c.relay.window, Seconds(1800));
+        assert_eq!(c.sources.len(), 1);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = format!(
+            "{:#}",
+            Config::from_toml("[relay]\nwindow = \"ten\"").unwrap_err()
+        );
+        assert!(err.contains("window"), "{err}");
+        let err = format!(
+            "{:#}",
+            Config::from_toml("timezone = \"Mars/Base\"").unwrap_err()
+        );
+        assert!(err.contains("Mars/Base"), "{err}");
+        let err = format!(
+            "{:#}",
+            Config::from_toml("[relay]\nwindwo = \"30m\"").unwrap_err()
+        );
+        assert!(err.contains("windwo"), "{err}");
+        let err = format!(
+            "{:#}",
+            Config::from_toml("[relay]\nnever_authorize = [\"x\"]").unwrap_err()
+        );
+        assert!(err.contains("never_authorize"), "{err}");
+        let err = format!(
+            "{:#}",
+            Config::from_toml("[hook]\nlisten = \"127.0.0.1:1\"").unwrap_err()
+        );
+        assert!(err.contains("hook.token"), "{err}");
+    }
+
+    #[test]
+    fn database_passwords_are_not_printed() {
+        let c = Config::from_toml("[database]\nurl = \"postgres://u:hunter2@db/x\"").unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("u:***@db/x"));
+    }
+}

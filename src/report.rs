@@ -1,0 +1,406 @@
+//! Command-line reports: NDJSON and aligned tables of what the store holds. Times are shown in
+//! the configured zone; machine output (`parse`) uses UTC.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::config::Config;
+use crate::domain::{ClientIp, Epoch, Event};
+use crate::store::{Db, history, rejections};
+
+/// RFC 3339 in UTC (`2026-03-13T05:12:01Z`), formatted without allocation for `parse` output.
+pub fn rfc3339_utc(epoch: Epoch) -> [u8; 20] {
+    let days = epoch.div_euclid(86400);
+    let secs = epoch.rem_euclid(86400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = (yoe + era * 400 + i64::from(month <= 2)).clamp(0, 9999);
+    let mut out = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, value: i64, width: usize| {
+        let mut v = value;
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, secs / 3600, 2);
+    put(14, secs / 60 % 60, 2);
+    put(17, secs % 60, 2);
+    out
+}
+
+/// A time in the configured zone, RFC 3339 with offset.
+pub fn local_rfc3339(epoch: Epoch, config: &Config) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|t| {
+            t.with_timezone(&config.timezone.0)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .unwrap_or_else(|| epoch.to_string())
+}
+
+/// A time in the configured zone for tables: `2026-03-13 05:12:01`.
+pub fn local_short(epoch: Epoch, config: &Config) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|t| {
+            t.with_timezone(&config.timezone.0)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| epoch.to_string())
+}
+
+fn json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, s).map_err(io::Error::from)
+}
+
+/// One `parse` record: `{"line":N,"kind":K,"at":RFC3339,...}`.
+pub fn write_event(
+    out: &mut impl Write,
+    line: u64,
+    event: &Event,
+    _config: &Config,
+) -> io::Result<()> {
+    let at = rfc3339_utc(event.at());
+    write!(
+        out,
+        "{{\"line\":{line},\"kind\":\"{}\",\"at\":\"",
+        event.kind()
+    )?;
+    out.write_all(&at)?;
+    out.write_all(b"\"")?;
+    let field = |out: &mut dyn Write, name: &str, value: Option<&str>| -> io::Result<()> {
+        write!(out, ",\"{name}\":")?;
+        match value {
+            Some(v) => json_str(&mut &mut *out, v),
+            None => out.write_all(b"null"),
+        }
+    };
+    match event {
+        Event::Login {
+            service, user, ip, ..
+        } => {
+            field(out, "service", Some(service.as_str()))?;
+            field(out, "user", Some(user))?;
+            field(out, "ip", Some(&ip.to_string()))?;
+        }
+        Event::LoginFailed {
+            service,
+            user,
+            ip,
+            reason,
+            ..
+        } => {
+            field(out, "service", Some(service.as_str()))?;
+            field(out, "user", user.as_deref())?;
+            field(out, "ip", Some(&ip.to_string()))?;
+            field(out, "reason", Some(reason.as_str()))?;
+        }
+        Event::RelayRejected {
+            ip,
+            sender,
+            rcpt,
+            reply,
+            ..
+        }
+        | Event::Rejected {
+            ip,
+            sender,
+            rcpt,
+            reply,
+            ..
+        } => {
+            field(out, "ip", Some(&ip.to_string()))?;
+            field(out, "sender", Some(sender))?;
+            field(out, "rcpt", Some(rcpt))?;
+            field(out, "reply", Some(reply))?;
+        }
+        Event::SmtpAuthFailed { ip, user, .. } => {
+            field(out, "ip", Some(&ip.to_string()))?;
+            field(out, "user", user.as_deref())?;
+        }
+        Event::QueueClient { queue_id, ip, .. } => {
+            field(out, "queue_id", Some(queue_id))?;
+            field(out, "ip", Some(&ip.to_string()))?;
+        }
+        Event::QueueFrom {
+            queue_id, sender, ..
+        } => {
+            field(out, "queue_id", Some(queue_id))?;
+            field(out, "sender", Some(sender))?;
+        }
+        Event::QueueTo {
+            queue_id,
+            rcpt,
+            status,
+            local,
+            ..
+        } => {
+            field(out, "queue_id", Some(queue_id))?;
+            field(out, "rcpt", Some(rcpt))?;
+            let status = serde_json::to_value(status).ok();
+            field(out, "status", status.as_ref().and_then(|s| s.as_str()))?;
+            write!(out, ",\"local\":{local}")?;
+        }
+        Event::QueueRemoved { queue_id, .. } => field(out, "queue_id", Some(queue_id))?,
+        Event::Relayed {
+            ip, sender, rcpt, ..
+        } => {
+            field(out, "ip", Some(&ip.to_string()))?;
+            field(out, "sender", Some(sender))?;
+            field(out, "rcpt", Some(rcpt))?;
+        }
+    }
+    out.write_all(b"}\n")
+}
+
+#[derive(Debug, Default)]
+pub struct RejectionQuery {
+    pub since: Option<Epoch>,
+    pub until: Option<Epoch>,
+    pub ip: Option<String>,
+    pub login: Option<String>,
+}
+
+/// One `rejections` record (§8).
+#[derive(Debug, Serialize)]
+pub struct RejectionRecord {
+    pub at: String,
+    pub ip: String,
+    pub sender: String,
+    pub rcpt: String,
+    pub login: Option<String>,
+    pub cause: Option<String>,
+    pub evidence: Option<serde_json::Value>,
+}
+
+pub fn rejections(
+    db: &Db,
+    config: &Config,
+    query: &RejectionQuery,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let ip = query
+        .ip
+        .as_deref()
+        .map(str::parse::<ClientIp>)
+        .transpose()?;
+    let senders = query
+        .login
+        .as_ref()
+        .map(|login| owned_addresses(login, config));
+    let filter = rejections::Filter {
+        kind: Some("relay".into()),
+        ip: ip.map(|ip| ip.to_string()),
+        senders,
+        since: query.since,
+        until: query.until,
+        limit: None,
+    };
+    let rows = db.with(|c| rejections::list(c, &filter))?;
+    let records = rows.into_iter().map(|r| RejectionRecord {
+        at: local_rfc3339(r.at, config),
+        ip: r.ip,
+        sender: r.sender,
+        rcpt: r.rcpt,
+        login: None,
+        cause: None,
+        evidence: None,
+    });
+    crate::cli::print_ok(write_records(
+        out,
+        format,
+        records,
+        |r| {
+            vec![
+                r.at.clone(),
+                r.ip.clone(),
+                r.sender.clone(),
+                r.rcpt.clone(),
+                r.cause.clone().unwrap_or("-".into()),
+            ]
+        },
+        &["AT", "IP", "SENDER", "RECIPIENT", "CAUSE"],
+    ))
+}
+
+/// The sender addresses a login may use: the login itself when it is an address, else
+/// `login@domain` for each customer domain.
+fn owned_addresses(login: &str, config: &Config) -> Vec<String> {
+    if login.contains('@') {
+        return vec![login.to_string()];
+    }
+    config
+        .relay
+        .customer_domains
+        .iter()
+        .map(|d| format!("{login}@{d}"))
+        .collect()
+}
+
+pub enum Who {
+    Login(String),
+    Ip(ClientIp),
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryRecord {
+    kind: &'static str,
+    first: String,
+    last: String,
+    login: Option<String>,
+    ip: String,
+    service: String,
+    count: i64,
+    reason: Option<String>,
+}
+
+pub fn history(
+    db: &Db,
+    config: &Config,
+    who: &Who,
+    since: Epoch,
+    until: Epoch,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    const LIMIT: i64 = 10_000;
+    let (sessions, failures) = db.with(|c| {
+        Ok(match who {
+            Who::Login(login) => (
+                history::sessions_for_login(c, login, since, until, LIMIT)?,
+                history::failures(c, Some(login), None, since, until, LIMIT)?,
+            ),
+            Who::Ip(ip) => {
+                let ip = ip.to_string();
+                (
+                    history::sessions_for_ip(c, &ip, since, until, LIMIT)?,
+                    history::failures(c, None, Some(&ip), since, until, LIMIT)?,
+                )
+            }
+        })
+    })?;
+    let mut records: Vec<(Epoch, HistoryRecord)> = sessions
+        .into_iter()
+        .map(|s| {
+            (
+                s.last_seen,
+                HistoryRecord {
+                    kind: "session",
+                    first: local_rfc3339(s.first_seen, config),
+                    last: local_rfc3339(s.last_seen, config),
+                    login: Some(s.login),
+                    ip: s.ip,
+                    service: s.service,
+                    count: s.logins,
+                    reason: None,
+                },
+            )
+        })
+        .chain(failures.into_iter().map(|f| {
+            (
+                f.at,
+                HistoryRecord {
+                    kind: "login_failed",
+                    first: local_rfc3339(f.at, config),
+                    last: local_rfc3339(f.at, config),
+                    login: f.login,
+                    ip: f.ip,
+                    service: f.service,
+                    count: 1,
+                    reason: Some(f.reason),
+                },
+            )
+        }))
+        .collect();
+    records.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    crate::cli::print_ok(write_records(
+        out,
+        format,
+        records.into_iter().map(|(_, r)| r),
+        |r| {
+            vec![
+                r.kind.to_string(),
+                r.first.clone(),
+                r.last.clone(),
+                r.login.clone().unwrap_or("-".into()),
+                r.ip.clone(),
+                r.service.clone(),
+                r.count.to_string(),
+                r.reason.clone().unwrap_or_default(),
+            ]
+        },
+        &[
+            "KIND", "FIRST", "LAST", "LOGIN", "IP", "SERVICE", "COUNT", "REASON",
+        ],
+    ))
+}
+
+/// Writes records as NDJSON, or as a table with aligned columns.
+fn write_records<R: Serialize>(
+    out: &mut impl Write,
+    format: Format,
+    records: impl Iterator<Item = R>,
+    cells: impl Fn(&R) -> Vec<String>,
+    headers: &[&str],
+) -> io::Result<()> {
+    match format {
+        Format::Ndjson => {
+            for r in records {
+                serde_json::to_writer(&mut *out, &r)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = records
+                .map(|r| {
+                    cells(&r)
+                        .into_iter()
+                        .map(|c| crate::domain::one_line(&c))
+                        .collect()
+                })
+                .collect();
+            let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+            for row in &rows {
+                for (w, cell) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+            let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+            for row in std::iter::once(&header).chain(&rows) {
+                let line: Vec<String> = row
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect();
+                writeln!(out, "{}", line.join("  ").trim_end())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_format_as_rfc3339() {
+        assert_eq!(&rfc3339_utc(0), b"1970-01-01T00:00:00Z");
+        assert_eq!(&rfc3339_utc(1_773_346_321), b"2026-03-12T20:12:01Z");
+        assert_eq!(&rfc3339_utc(951_782_400), b"2000-02-29T00:00:00Z");
+    }
+}

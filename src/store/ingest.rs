@@ -1,0 +1,407 @@
+//! Writing what the parsers found: one transaction per batch holds the events and the source
+//! position (and correlation state) that produced them, so a crash loses or repeats nothing.
+
+use std::collections::HashMap;
+
+use super::{Conn, Result, Value, transaction};
+use crate::domain::{Epoch, Event, is_carrier_address};
+
+/// Where a source stands: which file it is reading (by fingerprint), how far, and the parser
+/// state that must survive a restart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Position {
+    pub fp_hash: i64,
+    pub fp_len: i64,
+    pub pos: i64,
+    pub state: String,
+}
+
+/// Counters for one committed batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LineCounts {
+    pub lines: i64,
+    pub events: i64,
+    pub skipped: i64,
+    pub malformed: i64,
+}
+
+/// One batch to commit for source `name`.
+pub struct Commit<'a> {
+    pub source: &'a str,
+    pub position: &'a Position,
+    pub counts: LineCounts,
+    /// A rotated file read to its end, to remember as done.
+    pub done_file: Option<(i64, i64)>,
+    pub events: &'a [Event],
+    pub now: Epoch,
+}
+
+/// The latest session per (login, ip, service) that this writer knows, so consecutive batches
+/// coalesce logins without asking the database. Clear it when a commit fails.
+#[derive(Debug, Default)]
+pub struct OpenSessions {
+    map: HashMap<(String, String, &'static str), Option<(Epoch, Epoch)>>,
+}
+
+impl OpenSessions {
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    /// Forgets sessions that ended long before `now`, to bound memory.
+    fn prune(&mut self, now: Epoch, window: i64) {
+        if self.map.len() > 200_000 {
+            self.map
+                .retain(|_, v| v.is_some_and(|(_, last)| last >= now - window));
+        }
+    }
+}
+
+/// Commits one batch atomically. `window` is W: logins further apart start a new session.
+pub fn commit(
+    conn: &mut dyn Conn,
+    window: i64,
+    open: &mut OpenSessions,
+    batch: &Commit<'_>,
+) -> Result<()> {
+    let result = transaction(conn, |tx| {
+        write_sessions(tx, window, open, batch.events)?;
+        write_failures(tx, batch.events)?;
+        write_rejections(tx, batch.events)?;
+        write_relays(tx, batch.events)?;
+        write_source(tx, batch)
+    });
+    match &result {
+        Ok(()) => open.prune(batch.now, window),
+        Err(_) => open.clear(),
+    }
+    result
+}
+
+fn write_sessions(
+    tx: &mut dyn Conn,
+    window: i64,
+    open: &mut OpenSessions,
+    events: &[Event],
+) -> Result<()> {
+    let mut logins: HashMap<(String, String, &'static str), Vec<Epoch>> = HashMap::new();
+    for e in events {
+        if let Event::Login {
+            at,
+            service,
+            user,
+            ip,
+        } = e
+        {
+            logins
+                .entry((user.clone(), ip.to_string(), service.as_str()))
+                .or_default()
+                .push(*at);
+        }
+    }
+    let mut rows = Vec::new();
+    for (key, mut times) in logins {
+        times.sort_unstable();
+        let mut current = match open.map.get(&key) {
+            Some(known) => *known,
+            None => latest_session(tx, &key)?,
+        };
+        let mut count = 0i64;
+        for at in times {
+            match current {
+                Some((first, last)) if at - last <= window && at >= first - window => {
+                    current = Some((first, last.max(at)));
+                    count += 1;
+                }
+                _ => {
+                    if let Some((first, last)) = current.filter(|_| count > 0) {
+                        rows.push(session_row(&key, first, last, count));
+                    }
+                    current = Some((at, at));
+                    count = 1;
+                }
+            }
+        }
+        if let Some((first, last)) = current.filter(|_| count > 0) {
+            rows.push(session_row(&key, first, last, count));
+        }
+        open.map.insert(key, current);
+    }
+    tx.insert_many(
+        "sessions",
+        &[
+            "login",
+            "ip",
+            "service",
+            "first_seen",
+            "last_seen",
+            "logins",
+        ],
+        &rows,
+        "on conflict (login, ip, service, first_seen) do update set
+             last_seen = case when excluded.last_seen > sessions.last_seen
+                              then excluded.last_seen else sessions.last_seen end,
+             logins = sessions.logins + excluded.logins",
+    )
+}
+
+fn latest_session(
+    tx: &mut dyn Conn,
+    (login, ip, service): &(String, String, &'static str),
+) -> Result<Option<(Epoch, Epoch)>> {
+    let row = tx.query_one(
+        "select first_seen, last_seen from sessions
+         where login = $1 and ip = $2 and service = $3
+         order by last_seen desc limit 1",
+        &[login.into(), ip.into(), (*service).into()],
+    )?;
+    row.map(|r| Ok((r.int(0)?, r.int(1)?))).transpose()
+}
+
+fn session_row(
+    (login, ip, service): &(String, String, &'static str),
+    first: Epoch,
+    last: Epoch,
+    count: i64,
+) -> Vec<Value> {
+    vec![
+        login.into(),
+        ip.into(),
+        (*service).into(),
+        first.into(),
+        last.into(),
+        count.into(),
+    ]
+}
+
+fn write_failures(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
+    let rows: Vec<Vec<Value>> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::LoginFailed {
+                at,
+                service,
+                user,
+                ip,
+                reason,
+            } => Some(vec![
+                (*at).into(),
+                user.as_deref().into(),
+                ip.to_string().into(),
+                service.as_str().into(),
+                reason.as_str().into(),
+            ]),
+            _ => None,
+        })
+        .collect();
+    tx.insert_many(
+        "login_failures",
+        &["at", "login", "ip", "service", "reason"],
+        &rows,
+        "",
+    )
+}
+
+fn write_rejections(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
+    let row = |at: Epoch, kind: &str, ip: String, sender: &str, rcpt: &str, reply: &str| {
+        vec![
+            at.into(),
+            kind.into(),
+            ip.into(),
+            sender.into(),
+            rcpt.into(),
+            reply.into(),
+        ]
+    };
+    let rows: Vec<Vec<Value>> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RelayRejected {
+                at,
+                ip,
+                sender,
+                rcpt,
+                reply,
+            } => Some(row(*at, "relay", ip.to_string(), sender, rcpt, reply)),
+            Event::Rejected {
+                at,
+                ip,
+                sender,
+                rcpt,
+                reply,
+            } => Some(row(*at, "other", ip.to_string(), sender, rcpt, reply)),
+            Event::SmtpAuthFailed { at, ip, user } => Some(row(
+                *at,
+                "smtp_auth",
+                ip.to_string(),
+                user.as_deref().unwrap_or(""),
+                "",
+                "SASL authentication failed",
+            )),
+            _ => None,
+        })
+        .collect();
+    tx.insert_many(
+        "rejections",
+        &["at", "kind", "ip", "sender", "rcpt", "reply"],
+        &rows,
+        "",
+    )
+}
+
+fn write_relays(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
+    // (minute, ip, sender) → (count, carrier, sample recipient)
+    let mut agg: HashMap<(Epoch, String, &str), (i64, i64, &str)> = HashMap::new();
+    for e in events {
+        if let Event::Relayed {
+            at,
+            ip,
+            sender,
+            rcpt,
+        } = e
+        {
+            let entry = agg
+                .entry((at - at.rem_euclid(60), ip.to_string(), sender))
+                .or_insert((0, 0, rcpt));
+            entry.0 += 1;
+            entry.1 += i64::from(is_carrier_address(rcpt));
+        }
+    }
+    let rows: Vec<Vec<Value>> = agg
+        .into_iter()
+        .map(|((minute, ip, sender), (count, carrier, sample))| {
+            vec![
+                minute.into(),
+                ip.into(),
+                sender.into(),
+                count.into(),
+                carrier.into(),
+                sample.into(),
+            ]
+        })
+        .collect();
+    tx.insert_many(
+        "relays",
+        &["minute", "ip", "sender", "count", "carrier", "sample_rcpt"],
+        &rows,
+        "on conflict (minute, ip, sender) do update set
+             count = relays.count + excluded.count, carrier = relays.carrier + excluded.carrier",
+    )
+}
+
+fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
+    let last_event = b.events.iter().map(Event::at).max();
+    let p = b.position;
+    let c = b.counts;
+    tx.execute(
+        "insert into sources (name, fp_hash, fp_len, pos, state, lines, events, skipped, malformed,
+                              last_event_at, updated_at, error)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, null)
+         on conflict (name) do update set
+             fp_hash = excluded.fp_hash, fp_len = excluded.fp_len, pos = excluded.pos,
+             state = excluded.state,
+             lines = sources.lines + excluded.lines,
+             events = sources.events + excluded.events,
+             skipped = sources.skipped + excluded.skipped,
+             malformed = sources.malformed + excluded.malformed,
+             last_event_at = coalesce(excluded.last_event_at, sources.last_event_at),
+             updated_at = excluded.updated_at, error = null",
+        &[
+            b.source.into(),
+            p.fp_hash.into(),
+            p.fp_len.into(),
+            p.pos.into(),
+            p.state.as_str().into(),
+            c.lines.into(),
+            c.events.into(),
+            c.skipped.into(),
+            c.malformed.into(),
+            last_event.into(),
+            b.now.into(),
+        ],
+    )?;
+    if let Some((hash, len)) = b.done_file {
+        tx.execute(
+            "insert into source_files_done (source, fp_hash, fp_len, done_at) values ($1, $2, $3, $4)
+             on conflict do nothing",
+            &[b.source.into(), hash.into(), len.into(), b.now.into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// A source's stored position and counters.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SourceStatus {
+    pub name: String,
+    #[serde(skip)]
+    pub position: Position,
+    pub lines: i64,
+    pub events: i64,
+    pub skipped: i64,
+    pub malformed: i64,
+    pub last_event_at: Option<Epoch>,
+    pub updated_at: Epoch,
+    pub error: Option<String>,
+}
+
+pub fn source(conn: &mut dyn Conn, name: &str) -> Result<Option<SourceStatus>> {
+    Ok(sources_where(conn, "where name = $1", &[name.into()])?
+        .into_iter()
+        .next())
+}
+
+pub fn all_sources(conn: &mut dyn Conn) -> Result<Vec<SourceStatus>> {
+    sources_where(conn, "order by name", &[])
+}
+
+fn sources_where(conn: &mut dyn Conn, clause: &str, params: &[Value]) -> Result<Vec<SourceStatus>> {
+    conn.query(
+        &format!(
+            "select name, fp_hash, fp_len, pos, state, lines, events, skipped, malformed,
+                    last_event_at, updated_at, error from sources {clause}"
+        ),
+        params,
+    )?
+    .iter()
+    .map(|r| {
+        Ok(SourceStatus {
+            name: r.text(0)?,
+            position: Position {
+                fp_hash: r.int(1)?,
+                fp_len: r.int(2)?,
+                pos: r.int(3)?,
+                state: r.text(4)?,
+            },
+            lines: r.int(5)?,
+            events: r.int(6)?,
+            skipped: r.int(7)?,
+            malformed: r.int(8)?,
+            last_event_at: r.opt_int(9)?,
+            updated_at: r.int(10)?,
+            error: r.opt_text(11)?,
+        })
+    })
+    .collect()
+}
+
+/// Fingerprints of the rotated files of `source` already read to their end.
+pub fn files_done(conn: &mut dyn Conn, source: &str) -> Result<Vec<(i64, i64)>> {
+    conn.query(
+        "select fp_hash, fp_len from source_files_done where source = $1",
+        &[source.into()],
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// Records read or write trouble on a source for the dashboard, without moving its position.
+pub fn set_source_error(conn: &mut dyn Conn, source: &str, error: &str, now: Epoch) -> Result<()> {
+    conn.execute(
+        "insert into sources (name, updated_at, error) values ($1, $2, $3)
+         on conflict (name) do update set error = excluded.error, updated_at = excluded.updated_at",
+        &[source.into(), now.into(), error.into()],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! The store: the only module that knows SQL. SQLite (embedded, WAL) and PostgreSQL run the same
+//! statements — written once with `$1…` placeholders in order of first appearance, which both
+//! accept — through the small `Conn` trait, so every typed function here serves both backends.
+//!
+//! Store functions are synchronous and take `&mut dyn Conn`; async callers go through
+//! `Db::run`, which borrows a pooled connection on a blocking thread.
+
+mod backend;
+pub mod history;
+pub mod ingest;
+pub mod migrate;
+mod pool;
+pub mod rejections;
+
+use std::sync::Arc;
+
+pub use backend::{Conn, Row, Value};
+use pool::Pool;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A store failure, with the statement context it happened in.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("bad database url {0:?}: expected sqlite://PATH or postgres://…")]
+    BadUrl(String),
+    #[error("unexpected value in column {column}: {found}")]
+    Column { column: usize, found: String },
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle on the store: a pool of connections to one database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Arc<Pool>,
+}
+
+impl Db {
+    /// Opens (and creates, for SQLite) the database at `url` and brings its schema up to date.
+    pub fn open(url: &str, pool_size: usize) -> Result<Db> {
+        let pool = Pool::open(url, pool_size.max(1))?;
+        let db = Db {
+            pool: Arc::new(pool),
+        };
+        db.with(migrate::run)?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// Runs `f` with a pooled connection on this thread. For CLI commands and ingest threads.
+    pub fn with<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let result = f(conn.as_mut());
+        if result.is_err() {
+            // A connection that failed mid-statement may be in an unknown state.
+            conn.discard();
+        }
+        result
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread, for async callers.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.with(f))
+            .await
+            .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
+    }
+}
+
+/// Runs `f` inside one transaction: committed when it returns Ok, rolled back otherwise.
+pub fn transaction<T>(
+    conn: &mut dyn Conn,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T>,
+) -> Result<T> {
+    conn.begin()?;
+    match f(conn) {
+        Ok(value) => {
+            conn.commit()?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The original error matters more than a failed rollback.
+            let _ = conn.rollback();
+            Err(e)
+        }
+    }
+}

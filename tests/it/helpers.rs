@@ -1,0 +1,107 @@
+//! Test helpers: fresh databases on every backend, log lines, and a way to run the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use relaydesk::config::Config;
+use relaydesk::store::Db;
+
+/// A fresh, empty database; its files or schema go away with it.
+pub struct TestDb {
+    pub url: String,
+    pub db: Db,
+    pub label: &'static str,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// One fresh database per available backend: SQLite always, PostgreSQL when
+/// `RELAYDESK_TEST_POSTGRES_URL` is set (CI sets it).
+pub fn databases() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite()];
+    if let Some(pg) = postgres() {
+        dbs.push(pg);
+    }
+    dbs
+}
+
+pub fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let db = Db::open(&url, 4).unwrap();
+    TestDb {
+        url,
+        db,
+        label: "sqlite",
+        _dir: Some(dir),
+    }
+}
+
+/// A fresh schema in the test PostgreSQL server, selected through the connection options.
+pub fn postgres() -> Option<TestDb> {
+    let base = std::env::var("RELAYDESK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let schema = format!("t{}_{}", std::process::id(), fastrand::u64(..));
+    let mut client = postgres::Client::connect(&base, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("RELAYDESK_TEST_POSTGRES_URL is set but unreachable: {e}"));
+    client
+        .batch_execute(&format!("create schema {schema}"))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let db = Db::open(&url, 4).unwrap();
+    Some(TestDb {
+        url,
+        db,
+        label: "postgres",
+        _dir: None,
+    })
+}
+
+pub fn config_with(db_url: &str, sources: &[&Path]) -> Arc<Config> {
+    let mut config = Config::default();
+    config.database.url = db_url.to_string();
+    config.sources = sources
+        .iter()
+        .map(|p| relaydesk::config::SourceConfig {
+            path: p.to_path_buf(),
+        })
+        .collect();
+    config.ingest.poll_ms = 20;
+    config.ingest.batch_lines = 500;
+    Arc::new(config)
+}
+
+/// A Dovecot failed-login line with a unique user, so each line is one stored row.
+pub fn failed_login_line(n: u64) -> String {
+    let secs = n % 60;
+    let mins = (n / 60) % 60;
+    format!(
+        "2026-03-13T05:{mins:02}:{secs:02}.000000+09:00 mail dovecot: pop3-login: Disconnected \
+         (auth failed, 1 attempts in 2 secs): user=<u{n:07}>, method=PLAIN, rip=203.0.113.7, \
+         lip=192.0.2.25, session=<abc{n}>"
+    )
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_relaydesk"))
+}
+
+/// Runs `relaydesk ARGS` with `stdin`, in `dir`, returning its output.
+pub fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RELAYDESK_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}

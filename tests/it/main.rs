@@ -1,0 +1,7 @@
+//! relaydesk's integration tests: one binary, modules by area. Every store test runs against
+//! SQLite and, when `RELAYDESK_TEST_POSTGRES_URL` is set, against PostgreSQL too.
+
+mod cli;
+mod follow;
+mod helpers;
+mod store;

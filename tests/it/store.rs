@@ -1,0 +1,217 @@
+//! The store keeps what the logs said, the same on SQLite and PostgreSQL.
+
+use relaydesk::domain::{Event, FailReason, Service};
+use relaydesk::ingest::pipeline::Batch;
+use relaydesk::ingest::writer::Writer;
+use relaydesk::store::ingest::{self, Position};
+use relaydesk::store::{history, migrate, rejections};
+
+use crate::helpers::databases;
+
+fn login(at: i64, user: &str, ip: &str) -> Event {
+    Event::Login {
+        at,
+        service: Service::Pop3,
+        user: user.into(),
+        ip: ip.parse().unwrap(),
+    }
+}
+
+fn commit(writer: &Writer, events: Vec<Event>, pos: i64) {
+    let batch = Batch {
+        events,
+        ..Batch::default()
+    };
+    let position = Position {
+        fp_hash: 1,
+        fp_len: 10,
+        pos,
+        state: "{}".into(),
+    };
+    writer.commit("test", &position, &batch, None).unwrap();
+}
+
+#[test]
+fn logins_within_the_window_coalesce_into_one_session() {
+    for t in databases() {
+        let writer = Writer::new(t.db.clone(), 1800);
+        // Two batches: the second continues the first's session, then a gap opens a new one.
+        commit(
+            &writer,
+            vec![
+                login(1000, "taro", "203.0.113.7"),
+                login(1600, "taro", "203.0.113.7"),
+            ],
+            1,
+        );
+        commit(
+            &writer,
+            vec![
+                login(3400, "taro", "203.0.113.7"),
+                login(9000, "taro", "203.0.113.7"),
+            ],
+            2,
+        );
+        commit(&writer, vec![login(9100, "taro", "2001:db8::7")], 3);
+        let sessions =
+            t.db.with(|c| history::sessions_for_login(c, "taro", 0, i64::MAX, 100))
+                .unwrap();
+        let summary: Vec<(String, i64, i64, i64)> = sessions
+            .iter()
+            .map(|s| (s.ip.clone(), s.first_seen, s.last_seen, s.logins))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("2001:db8::7".to_string(), 9100, 9100, 1),
+                ("203.0.113.7".to_string(), 9000, 9000, 1),
+                ("203.0.113.7".to_string(), 1000, 3400, 3),
+            ],
+            "{}",
+            t.label
+        );
+    }
+}
+
+#[test]
+fn a_fresh_writer_continues_sessions_it_did_not_see_start() {
+    for t in databases() {
+        commit(
+            &Writer::new(t.db.clone(), 1800),
+            vec![login(1000, "hanako", "198.51.100.4")],
+            1,
+        );
+        // A restart: the new writer's cache is empty and must ask the store.
+        commit(
+            &Writer::new(t.db.clone(), 1800),
+            vec![login(2000, "hanako", "198.51.100.4")],
+            2,
+        );
+        let sessions =
+            t.db.with(|c| history::sessions_for_ip(c, "198.51.100.4", 0, i64::MAX, 10))
+                .unwrap();
+        assert_eq!(sessions.len(), 1, "{}", t.label);
+        assert_eq!(
+            (
+                sessions[0].first_seen,
+                sessions[0].last_seen,
+                sessions[0].logins
+            ),
+            (1000, 2000, 2)
+        );
+    }
+}
+
+#[test]
+fn failures_rejections_and_relays_are_kept_with_their_position() {
+    for t in databases() {
+        let writer = Writer::new(t.db.clone(), 1800);
+        let ip = "203.0.113.9".parse().unwrap();
+        let events = vec![
+            Event::LoginFailed {
+                at: 50,
+                service: Service::Imap,
+                user: Some("jiro".into()),
+                ip,
+                reason: FailReason::AuthFailed,
+            },
+            Event::RelayRejected {
+                at: 60,
+                ip,
+                sender: "jiro@example.jp".into(),
+                rcpt: "a@example.net".into(),
+                reply: "554 5.7.1 <a@example.net>: Relay access denied".into(),
+            },
+            Event::Rejected {
+                at: 61,
+                ip,
+                sender: "tab\there@example.jp".into(),
+                rcpt: "back\\slash@example.jp".into(),
+                reply: "550 5.1.1 User unknown".into(),
+            },
+            Event::Relayed {
+                at: 70,
+                ip,
+                sender: "jiro@example.jp".into(),
+                rcpt: "x@docomo.ne.jp".into(),
+            },
+            Event::Relayed {
+                at: 75,
+                ip,
+                sender: "jiro@example.jp".into(),
+                rcpt: "y@example.net".into(),
+            },
+        ];
+        commit(&writer, events, 4242);
+        let failures =
+            t.db.with(|c| history::failures(c, Some("jiro"), None, 0, 100, 10))
+                .unwrap();
+        assert_eq!(failures.len(), 1, "{}", t.label);
+        assert_eq!(failures[0].reason, "auth_failed");
+        let relay = rejections::Filter {
+            kind: Some("relay".into()),
+            ..Default::default()
+        };
+        let rows = t.db.with(|c| rejections::list(c, &relay)).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].rcpt, "a@example.net");
+        let other = rejections::Filter {
+            kind: Some("other".into()),
+            ..Default::default()
+        };
+        let rows = t.db.with(|c| rejections::list(c, &other)).unwrap();
+        assert_eq!(
+            rows[0].sender, "tab\there@example.jp",
+            "{}: text round-trips",
+            t.label
+        );
+        assert_eq!(rows[0].rcpt, "back\\slash@example.jp");
+        let relays =
+            t.db.with(|c| {
+                c.query(
+                    "select count, carrier from relays where ip = $1",
+                    &["203.0.113.9".into()],
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            (relays[0].int(0).unwrap(), relays[0].int(1).unwrap()),
+            (2, 1),
+            "{}",
+            t.label
+        );
+        let source = t.db.with(|c| ingest::source(c, "test")).unwrap().unwrap();
+        assert_eq!(source.position.pos, 4242);
+    }
+}
+
+#[test]
+fn many_rows_take_the_bulk_path_intact() {
+    for t in databases() {
+        let writer = Writer::new(t.db.clone(), 1800);
+        let ip = "192.0.2.1".parse().unwrap();
+        let events: Vec<Event> = (0..5000)
+            .map(|n| Event::RelayRejected {
+                at: n,
+                ip,
+                sender: format!("s{n}@example.org"),
+                rcpt: format!("r{n}@docomo.ne.jp"),
+                reply: "454 4.7.1 Relay access denied".into(),
+            })
+            .collect();
+        commit(&writer, events, 1);
+        assert_eq!(
+            t.db.with(|c| rejections::count(c, "relay")).unwrap(),
+            5000,
+            "{}",
+            t.label
+        );
+    }
+}
+
+#[test]
+fn migrating_twice_changes_nothing() {
+    for t in databases() {
+        assert_eq!(t.db.with(migrate::run).unwrap(), 0, "{}", t.label);
+    }
+}
