@@ -18,37 +18,83 @@ const PARTS: &[&str] = &["web", "policy", "follow", "syslog", "hook", "alerts"];
 pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     for part in only {
         if !PARTS.contains(&part.as_str()) {
-            bail!(
-                "unknown part {part:?}: expected some of {}",
-                PARTS.join(", ")
-            );
+            bail!("unknown part {part:?}: expected some of {}", PARTS.join(", "));
         }
     }
-    let wants = |part: &str| only.is_empty() || only.iter().any(|p| p == part);
+    let named = |part: &str| only.iter().any(|p| p == part);
+    let wants = |part: &str| only.is_empty() || named(part);
     let db = crate::cli::open_db(&config)?;
     let writer = Arc::new(Writer::new(db, config.relay.window.0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads: Vec<(String, JoinHandle<()>)> = Vec::new();
     if wants("follow") {
-        if config.sources.is_empty() && only.iter().any(|p| p == "follow") {
+        if config.sources.is_empty() && named("follow") {
             bail!("sources: no [[sources]] configured to follow");
         }
         for source in &config.sources {
             threads.push(spawn_follower(source, &config, &writer, &stop)?);
         }
     }
-    if threads.is_empty() {
-        bail!(
-            "nothing to run: configure [[sources]] (web, policy and the rest arrive in later releases)"
-        );
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut tasks = tokio::task::JoinSet::new();
+    rt.block_on(async {
+        let syslog_configured = config.syslog.udp.is_some() || config.syslog.tcp.is_some();
+        if named("syslog") && !syslog_configured {
+            bail!("syslog: set syslog.udp or syslog.tcp");
+        }
+        if wants("syslog") && syslog_configured {
+            let (udp, tcp) = crate::ingest::syslog::bind(&config).await.context("syslog: cannot listen")?;
+            let tx = crate::ingest::syslog::committer(config.clone(), writer.clone());
+            if let Some(socket) = udp {
+                tracing::info!(addr = %socket.local_addr()?, "syslog receiver (udp)");
+                tasks.spawn(named_task("syslog udp", crate::ingest::syslog::serve_udp(socket, tx.clone())));
+            }
+            if let Some(listener) = tcp {
+                tracing::info!(addr = %listener.local_addr()?, "syslog receiver (tcp)");
+                tasks.spawn(named_task("syslog tcp", crate::ingest::syslog::serve_tcp(listener, tx)));
+            }
+        }
+        if named("hook") && config.hook.listen.is_none() {
+            bail!("hook: set hook.listen and hook.token");
+        }
+        if let (true, Some(addr), Some(token)) = (wants("hook"), config.hook.listen, &config.hook.token) {
+            let listener = tokio::net::TcpListener::bind(addr).await.context("hook: cannot listen")?;
+            tracing::info!(%addr, "login hook");
+            let app = crate::ingest::hook::router(writer.clone(), token);
+            tasks.spawn(named_task("hook", async move { axum::serve(listener, app).await }));
+        }
+        anyhow::Ok(())
+    })?;
+    if threads.is_empty() && tasks.is_empty() {
+        bail!("nothing to run: configure [[sources]], [syslog] or [hook]");
     }
-    wait_for_signal(&stop)?;
+    rt.block_on(async {
+        tokio::select! {
+            r = shutdown_signal() => r?,
+            Some(ended) = tasks.join_next() => {
+                if let Ok((name, Err(e))) = &ended {
+                    tracing::error!(part = %name, error = %e, "part ended");
+                }
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    tracing::info!("stopping");
+    stop.store(true, Ordering::Relaxed);
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
     for (name, handle) in threads {
         if handle.join().is_err() {
             tracing::error!(part = %name, "part ended abnormally");
         }
     }
     Ok(())
+}
+
+async fn named_task<E>(
+    name: &'static str,
+    task: impl std::future::Future<Output = Result<(), E>>,
+) -> (&'static str, Result<(), E>) {
+    (name, task.await)
 }
 
 fn spawn_follower(
@@ -68,28 +114,18 @@ fn spawn_follower(
     Ok((name, handle))
 }
 
-/// Blocks until Ctrl-C or SIGTERM, then sets `stop`.
-fn wait_for_signal(stop: &AtomicBool) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                r = ctrl_c => r?,
-                _ = term.recv() => {}
-            }
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
         }
-        #[cfg(not(unix))]
-        ctrl_c.await?;
-        anyhow::Ok(())
-    })?;
-    tracing::info!("stopping");
-    stop.store(true, Ordering::Relaxed);
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
     Ok(())
 }
 

@@ -6,7 +6,9 @@
 pub mod correlate;
 pub mod files;
 pub mod follow;
+pub mod hook;
 pub mod import;
 pub mod parse;
 pub mod pipeline;
+pub mod syslog;
 pub mod writer;
