@@ -35,7 +35,10 @@ impl ClientIp {
     /// with a `:port` suffix on IPv4 (`203.0.113.7:1060`) or bracketed IPv6 (`[2001:db8::1]:1060`).
     pub fn parse_lenient(text: &str) -> Option<Self> {
         let t = text.trim();
-        let t = t.strip_prefix("IPv6:").or_else(|| t.strip_prefix("ipv6:")).unwrap_or(t);
+        let t = t
+            .strip_prefix("IPv6:")
+            .or_else(|| t.strip_prefix("ipv6:"))
+            .unwrap_or(t);
         if let Some(rest) = t.strip_prefix('[') {
             let end = rest.find(']')?;
             return ClientIp::parse_lenient(&rest[..end]);
@@ -172,7 +175,12 @@ pub enum DeliveryStatus {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// A successful POP3/IMAP login: from here the client IP may relay for the window.
-    Login { at: Epoch, service: Service, user: String, ip: ClientIp },
+    Login {
+        at: Epoch,
+        service: Service,
+        user: String,
+        ip: ClientIp,
+    },
     /// A failed POP3/IMAP login. `user` is absent when the daemon did not log one.
     LoginFailed {
         at: Epoch,
@@ -182,23 +190,58 @@ pub enum Event {
         reason: FailReason,
     },
     /// The MTA refused to relay for a client that had no authorization.
-    RelayRejected { at: Epoch, ip: ClientIp, sender: String, rcpt: String, reply: String },
+    RelayRejected {
+        at: Epoch,
+        ip: ClientIp,
+        sender: String,
+        rcpt: String,
+        reply: String,
+    },
     /// Any other refused recipient (unknown user, client host rejected, policy trouble…).
-    Rejected { at: Epoch, ip: ClientIp, sender: String, rcpt: String, reply: String },
+    Rejected {
+        at: Epoch,
+        ip: ClientIp,
+        sender: String,
+        rcpt: String,
+        reply: String,
+    },
     /// A failed SMTP AUTH attempt.
-    SmtpAuthFailed { at: Epoch, ip: ClientIp, user: Option<String> },
+    SmtpAuthFailed {
+        at: Epoch,
+        ip: ClientIp,
+        user: Option<String>,
+    },
     /// Postfix smtpd accepted a message from a client: `QUEUEID: client=host[ip]`.
-    QueueClient { at: Epoch, queue_id: String, ip: ClientIp },
+    QueueClient {
+        at: Epoch,
+        queue_id: String,
+        ip: ClientIp,
+    },
     /// Postfix qmgr: `QUEUEID: from=<sender>, size=…, nrcpt=N`.
-    QueueFrom { at: Epoch, queue_id: String, sender: String },
+    QueueFrom {
+        at: Epoch,
+        queue_id: String,
+        sender: String,
+    },
     /// A delivery attempt: `QUEUEID: to=<rcpt>, relay=…, status=sent`. `local` is true when the
     /// delivery went to a local mailbox transport (lmtp, local, virtual, pipe to a LDA).
-    QueueTo { at: Epoch, queue_id: String, rcpt: String, status: DeliveryStatus, local: bool },
+    QueueTo {
+        at: Epoch,
+        queue_id: String,
+        rcpt: String,
+        status: DeliveryStatus,
+        local: bool,
+    },
     /// Postfix qmgr: `QUEUEID: removed` — the message has left the queue.
     QueueRemoved { at: Epoch, queue_id: String },
     /// Produced by correlation (not by the parser): mail from `ip` accepted and sent to a
     /// recipient outside `local_domains` — a relay.
-    Relayed { at: Epoch, ip: ClientIp, sender: String, rcpt: String },
+    Relayed {
+        at: Epoch,
+        ip: ClientIp,
+        sender: String,
+        rcpt: String,
+    },
 }
 
 impl Event {
@@ -244,7 +287,9 @@ pub fn domain_of(address: &str) -> Option<String> {
 /// Neutralizes untrusted log text for display in one line: control characters (CR, LF, ESC…)
 /// become U+FFFD so nothing can forge a new log line or terminal sequence.
 pub fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -260,16 +305,44 @@ mod tests {
 
     #[test]
     fn ports_and_brackets_are_dropped() {
-        assert_eq!("203.0.113.7:1060".parse::<ClientIp>().unwrap().to_string(), "203.0.113.7");
-        assert_eq!("[2001:db8::7]:1060".parse::<ClientIp>().unwrap().to_string(), "2001:db8::7");
-        assert_eq!("[::ffff:203.0.113.7]".parse::<ClientIp>().unwrap().to_string(), "203.0.113.7");
-        assert_eq!("IPv6:2001:db8::7".parse::<ClientIp>().unwrap().to_string(), "2001:db8::7");
-        assert_eq!("2001:db8::7".parse::<ClientIp>().unwrap().to_string(), "2001:db8::7");
+        assert_eq!(
+            "203.0.113.7:1060".parse::<ClientIp>().unwrap().to_string(),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            "[2001:db8::7]:1060"
+                .parse::<ClientIp>()
+                .unwrap()
+                .to_string(),
+            "2001:db8::7"
+        );
+        assert_eq!(
+            "[::ffff:203.0.113.7]"
+                .parse::<ClientIp>()
+                .unwrap()
+                .to_string(),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            "IPv6:2001:db8::7".parse::<ClientIp>().unwrap().to_string(),
+            "2001:db8::7"
+        );
+        assert_eq!(
+            "2001:db8::7".parse::<ClientIp>().unwrap().to_string(),
+            "2001:db8::7"
+        );
     }
 
     #[test]
     fn garbage_is_not_an_address() {
-        for bad in ["", "unknown", "203.0.113", "1.2.3.4:x", "[1.2.3.4", "999.1.1.1"] {
+        for bad in [
+            "",
+            "unknown",
+            "203.0.113",
+            "1.2.3.4:x",
+            "[1.2.3.4",
+            "999.1.1.1",
+        ] {
             assert!(bad.parse::<ClientIp>().is_err(), "{bad}");
         }
     }

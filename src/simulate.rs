@@ -545,6 +545,8 @@ struct Gen {
     out: Vec<SimLine>,
     hist: History,
     pending: Vec<Intent>,
+    /// Live mode: lines of flows that run past the end of a chunk, for the next one.
+    carry: Vec<SimLine>,
     rejections: Vec<(Epoch, ClientIp, String, String)>,
     qid: u64,
     mpid: u32,
@@ -730,6 +732,7 @@ impl Gen {
             out: Vec::new(),
             hist: History::default(),
             pending: Vec::new(),
+            carry: Vec::new(),
             rejections: Vec::new(),
             qid: 1,
             mpid: 3000,
@@ -1149,7 +1152,8 @@ impl Gen {
                     continue;
                 }
                 let (send_us, ip) = match c.kind {
-                    Kind::SendFirst => (t_us - self.rng.i64(1..5) * US, c.cur_ip),
+                    // At least two whole seconds before the login, so never in the same second.
+                    Kind::SendFirst => (t_us - self.rng.i64(3..7) * US, c.cur_ip),
                     Kind::Late => (t_us + self.rng.i64(w + 60..6 * w) * US, c.cur_ip),
                     Kind::Dialup => (t_us + self.rng.i64(30..600) * US, self.pools.customer_v4()),
                     Kind::DualV6 => (t_us + self.rng.i64(3..300) * US, c.cur_ip),
@@ -1307,7 +1311,16 @@ impl Gen {
         for k in 0..3u64 {
             let t = t0 + self.rng.i64(10..100) + k as i64 * 60;
             let t_us = t * US + self.jitter(900);
-            let ci = self.rng.usize(..self.customers.len());
+            let scenario = (chunk * 3 + k) % 6;
+            // A wrong password shows best for a customer with no good login around: a send-only one.
+            let send_only: Vec<usize> = (0..self.customers.len())
+                .filter(|&i| self.customers[i].kind == Kind::SendOnly)
+                .collect();
+            let ci = if scenario == 3 && !send_only.is_empty() {
+                send_only[self.rng.usize(..send_only.len())]
+            } else {
+                self.rng.usize(..self.customers.len())
+            };
             let (login, addr, svc, helo) = {
                 let c = &self.customers[ci];
                 (c.login.clone(), c.addr.clone(), c.service, c.helo.clone())
@@ -1320,7 +1333,7 @@ impl Gen {
                 rcpts: rcpts.clone(),
                 helo: helo.clone(),
             };
-            match (chunk * 3 + k) % 6 {
+            match scenario {
                 0 => {
                     let ip = self.pools.customer_v4();
                     intents.push(mk(t_us, ip));
@@ -1525,7 +1538,8 @@ impl Gen {
         // Background inbound mail, scaled to the target size.
         let base = (self.opts.customers as f64 * 25.0 * hours / 24.0) as usize;
         let n = match (live, self.opts.target_lines) {
-            (None, Some(target)) => target.saturating_sub(self.out.len()) / 8,
+            // 98 % are 8-line deliveries, 2 % 3-line unknown-user rejections.
+            (None, Some(target)) => target.saturating_sub(self.out.len()) * 100 / 790,
             _ => base,
         };
         for _ in 0..n {
@@ -1541,8 +1555,13 @@ impl Gen {
             };
             self.random_inbound(t);
         }
-        let mut lines = std::mem::take(&mut self.out);
+        let mut lines = std::mem::take(&mut self.carry);
+        lines.append(&mut self.out);
         lines.sort_by_key(|l| (l.at, l.micros));
+        if live.is_some() {
+            let cut = lines.partition_point(|l| l.at < end);
+            self.carry = lines.split_off(cut);
+        }
         if live.is_some() {
             self.hist
                 .prune(start - self.opts.lookback - self.opts.window);
@@ -1765,6 +1784,40 @@ mod tests {
     }
 
     #[test]
+    fn live_chunks_are_ordered_and_stage_every_scenario() {
+        let opts = SimOptions {
+            customers: 200,
+            ..SimOptions::default()
+        };
+        let mut g = Gen::new(&opts);
+        let mut all = Vec::new();
+        for chunk in 0..13 {
+            let cs = opts.start + 12 * 3600 + chunk as i64 * LIVE_CHUNK;
+            let lines = g.range(cs, cs + LIVE_CHUNK, Some(chunk));
+            assert!(lines.iter().all(|l| l.at >= cs && l.at < cs + LIVE_CHUNK));
+            all.extend(lines);
+        }
+        assert!(
+            all.windows(2)
+                .all(|w| (w[0].at, w[0].micros) <= (w[1].at, w[1].micros))
+        );
+        let truth = g.truth();
+        let causes: HashSet<&str> = truth.rejections.iter().map(|r| r.cause).collect();
+        for c in [
+            "ip_changed",
+            "auth_failed",
+            "expired",
+            "never_checked",
+            "unknown_sender",
+        ] {
+            assert!(causes.contains(c), "{c}: {causes:?}");
+        }
+        assert!(!causes.contains("authorized"));
+        assert_eq!(truth.spammer_ips.len(), 3);
+        assert_eq!(truth.thief_ips.len(), 2);
+    }
+
+    #[test]
     fn live_mode_appends_and_stops() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("live.log");
@@ -1781,5 +1834,28 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.lines().count() > 20, "{}", text.lines().count());
         assert!(text.contains("Relay access denied"));
+    }
+}
+
+#[cfg(test)]
+mod dump {
+    use super::*;
+
+    /// `SIM_OUT=/tmp/day cargo test --release --lib simulate::dump -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn dump_default_day() {
+        let dir = std::env::var("SIM_OUT").unwrap_or_else(|_| "/tmp/relaydesk-sim".into());
+        let mut opts = SimOptions::default();
+        if let Ok(t) = std::env::var("SIM_TARGET") {
+            opts.target_lines = t.parse().ok();
+        }
+        let t0 = Instant::now();
+        let s = write_day(Path::new(&dir), &opts).unwrap();
+        println!(
+            "{} in {:?}",
+            serde_json::to_string_pretty(&s).unwrap(),
+            t0.elapsed()
+        );
     }
 }
