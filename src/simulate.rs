@@ -1561,10 +1561,9 @@ impl Gen {
         if live.is_some() {
             let cut = lines.partition_point(|l| l.at < end);
             self.carry = lines.split_off(cut);
-        }
-        if live.is_some() {
-            self.hist
-                .prune(start - self.opts.lookback - self.opts.window);
+            let before = start - self.opts.lookback - self.opts.window;
+            self.hist.prune(before);
+            self.rejections.retain(|r| r.0 >= before);
         }
         lines
     }
