@@ -360,7 +360,18 @@ mod tests {
     }
 }
 
-/// Mail domains of Japan's mobile carriers: spam aimed at phones goes here (§6.4).
+/// The six main mail domains of Japan's mobile carriers today.
+pub const CARRIER_DOMAINS_CURRENT: [&str; 6] = [
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "ymobile.ne.jp",
+];
+
+/// Mail domains of Japan's mobile carriers, current and older: spam aimed at phones goes
+/// here (§6.4).
 pub const CARRIER_DOMAINS: &[&str] = &[
     "docomo.ne.jp",
     "ezweb.ne.jp",

@@ -18,7 +18,10 @@ const PARTS: &[&str] = &["web", "policy", "follow", "syslog", "hook", "alerts"];
 pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     for part in only {
         if !PARTS.contains(&part.as_str()) {
-            bail!("unknown part {part:?}: expected some of {}", PARTS.join(", "));
+            bail!(
+                "unknown part {part:?}: expected some of {}",
+                PARTS.join(", ")
+            );
         }
     }
     let named = |part: &str| only.iter().any(|p| p == part);
@@ -35,7 +38,9 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
             threads.push(spawn_follower(source, &config, &writer, &stop)?);
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let mut tasks = tokio::task::JoinSet::new();
     rt.block_on(async {
         let syslog_configured = config.syslog.udp.is_some() || config.syslog.tcp.is_some();
@@ -43,25 +48,39 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
             bail!("syslog: set syslog.udp or syslog.tcp");
         }
         if wants("syslog") && syslog_configured {
-            let (udp, tcp) = crate::ingest::syslog::bind(&config).await.context("syslog: cannot listen")?;
+            let (udp, tcp) = crate::ingest::syslog::bind(&config)
+                .await
+                .context("syslog: cannot listen")?;
             let tx = crate::ingest::syslog::committer(config.clone(), writer.clone());
             if let Some(socket) = udp {
                 tracing::info!(addr = %socket.local_addr()?, "syslog receiver (udp)");
-                tasks.spawn(named_task("syslog udp", crate::ingest::syslog::serve_udp(socket, tx.clone())));
+                tasks.spawn(named_task(
+                    "syslog udp",
+                    crate::ingest::syslog::serve_udp(socket, tx.clone()),
+                ));
             }
             if let Some(listener) = tcp {
                 tracing::info!(addr = %listener.local_addr()?, "syslog receiver (tcp)");
-                tasks.spawn(named_task("syslog tcp", crate::ingest::syslog::serve_tcp(listener, tx)));
+                tasks.spawn(named_task(
+                    "syslog tcp",
+                    crate::ingest::syslog::serve_tcp(listener, tx),
+                ));
             }
         }
         if named("hook") && config.hook.listen.is_none() {
             bail!("hook: set hook.listen and hook.token");
         }
-        if let (true, Some(addr), Some(token)) = (wants("hook"), config.hook.listen, &config.hook.token) {
-            let listener = tokio::net::TcpListener::bind(addr).await.context("hook: cannot listen")?;
+        if let (true, Some(addr), Some(token)) =
+            (wants("hook"), config.hook.listen, &config.hook.token)
+        {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .context("hook: cannot listen")?;
             tracing::info!(%addr, "login hook");
             let app = crate::ingest::hook::router(writer.clone(), token);
-            tasks.spawn(named_task("hook", async move { axum::serve(listener, app).await }));
+            tasks.spawn(named_task("hook", async move {
+                axum::serve(listener, app).await
+            }));
         }
         anyhow::Ok(())
     })?;

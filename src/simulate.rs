@@ -34,15 +34,8 @@ const LIP6: &str = "2001:db8::25";
 /// Simulated minutes per live-mode chunk.
 const LIVE_CHUNK: i64 = 300;
 
-/// Mobile-carrier mail domains (targets of advertising spam).
-pub const CARRIER_DOMAINS: [&str; 6] = [
-    "docomo.ne.jp",
-    "ezweb.ne.jp",
-    "au.com",
-    "softbank.ne.jp",
-    "i.softbank.jp",
-    "ymobile.ne.jp",
-];
+/// The carrier domains spam in the simulation is aimed at: today's six main ones.
+const CARRIER_DOMAINS: &[&str] = &crate::domain::CARRIER_DOMAINS_CURRENT;
 
 /// Options of a simulation.
 #[derive(Debug, Clone)]
@@ -145,6 +138,26 @@ pub struct Summary {
     pub inbound_messages: usize,
     pub rejections: usize,
     pub causes: BTreeMap<&'static str, usize>,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} lines: {} logins, {} failed logins, {} accepted relays, {} inbound messages, \
+             {} relay rejections (",
+            self.lines,
+            self.logins,
+            self.failed_logins,
+            self.accepted_relays,
+            self.inbound_messages,
+            self.rejections
+        )?;
+        for (i, (cause, n)) in self.causes.iter().enumerate() {
+            write!(f, "{}{cause} {n}", if i > 0 { ", " } else { "" })?;
+        }
+        f.write_str(")")
+    }
 }
 
 /// Generates a whole simulated period (`opts.start` for `opts.hours`), lines in time order.

@@ -33,9 +33,10 @@ struct LoginForm {
 }
 
 pub fn router(writer: Arc<Writer>, token: &str) -> Router {
-    Router::new()
-        .route("/login", post(login))
-        .with_state(Hook { writer, token: token.into() })
+    Router::new().route("/login", post(login)).with_state(Hook {
+        writer,
+        token: token.into(),
+    })
 }
 
 async fn login(
@@ -52,13 +53,23 @@ async fn login(
         return (StatusCode::UNAUTHORIZED, "bad or missing bearer token\n");
     }
     let Ok(Form(form)) = form else {
-        return (StatusCode::BAD_REQUEST, "expected form fields user, ip and service\n");
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected form fields user, ip and service\n",
+        );
     };
     let Some(event) = login_event(&form, chrono::Utc::now().timestamp()) else {
-        return (StatusCode::BAD_REQUEST, "user must be 1-256 printable characters, ip an address, service pop3 or imap\n");
+        return (
+            StatusCode::BAD_REQUEST,
+            "user must be 1-256 printable characters, ip an address, service pop3 or imap\n",
+        );
     };
     let batch = Batch {
-        counts: crate::store::ingest::LineCounts { lines: 1, events: 1, ..Default::default() },
+        counts: crate::store::ingest::LineCounts {
+            lines: 1,
+            events: 1,
+            ..Default::default()
+        },
         events: vec![event],
         ..Batch::default()
     };
@@ -87,7 +98,12 @@ fn login_event(form: &LoginForm, now: i64) -> Option<Event> {
         Some(s) => Service::parse(s)?,
     };
     let ip: ClientIp = form.ip.parse().ok()?;
-    Some(Event::Login { at: now, service, user: user.to_string(), ip })
+    Some(Event::Login {
+        at: now,
+        service,
+        user: user.to_string(),
+        ip,
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -99,7 +115,11 @@ mod tests {
     use super::*;
 
     fn form(user: &str, ip: &str, service: Option<&str>) -> LoginForm {
-        LoginForm { user: user.into(), ip: ip.into(), service: service.map(Into::into) }
+        LoginForm {
+            user: user.into(),
+            ip: ip.into(),
+            service: service.map(Into::into),
+        }
     }
 
     #[test]
@@ -107,7 +127,12 @@ mod tests {
         let e = login_event(&form("taro", "::ffff:203.0.113.7", Some("imap")), 5).unwrap();
         assert_eq!(
             e,
-            Event::Login { at: 5, service: Service::Imap, user: "taro".into(), ip: "203.0.113.7".parse().unwrap() }
+            Event::Login {
+                at: 5,
+                service: Service::Imap,
+                user: "taro".into(),
+                ip: "203.0.113.7".parse().unwrap()
+            }
         );
         assert!(login_event(&form("", "203.0.113.7", None), 5).is_none());
         assert!(login_event(&form("a\nb", "203.0.113.7", None), 5).is_none());

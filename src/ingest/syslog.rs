@@ -103,7 +103,10 @@ pub async fn serve_tcp(listener: TcpListener, tx: mpsc::Sender<Vec<u8>>) -> std:
     }
 }
 
-async fn read_stream(stream: tokio::net::TcpStream, tx: &mpsc::Sender<Vec<u8>>) -> std::io::Result<()> {
+async fn read_stream(
+    stream: tokio::net::TcpStream,
+    tx: &mpsc::Sender<Vec<u8>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -115,7 +118,10 @@ async fn read_stream(stream: tokio::net::TcpStream, tx: &mpsc::Sender<Vec<u8>>) 
         if first[0].is_ascii_digit() {
             // Octet counting: "LEN SP MSG".
             let mut len_text = Vec::new();
-            (&mut reader).take(8).read_until(b' ', &mut len_text).await?;
+            (&mut reader)
+                .take(8)
+                .read_until(b' ', &mut len_text)
+                .await?;
             let len: usize = std::str::from_utf8(&len_text)
                 .ok()
                 .and_then(|t| t.trim().parse().ok())
@@ -124,7 +130,10 @@ async fn read_stream(stream: tokio::net::TcpStream, tx: &mpsc::Sender<Vec<u8>>) 
             line.resize(len, 0);
             reader.read_exact(&mut line).await?;
         } else {
-            (&mut reader).take(MAX_MESSAGE as u64).read_until(b'\n', &mut line).await?;
+            (&mut reader)
+                .take(MAX_MESSAGE as u64)
+                .read_until(b'\n', &mut line)
+                .await?;
         }
         let msg = trim_message(&line);
         if !msg.is_empty() && tx.send(msg.to_vec()).await.is_err() {
@@ -134,7 +143,10 @@ async fn read_stream(stream: tokio::net::TcpStream, tx: &mpsc::Sender<Vec<u8>>) 
 }
 
 fn trim_message(msg: &[u8]) -> &[u8] {
-    let end = msg.iter().rposition(|&b| b != b'\n' && b != b'\r' && b != 0).map_or(0, |i| i + 1);
+    let end = msg
+        .iter()
+        .rposition(|&b| b != b'\n' && b != b'\r' && b != 0)
+        .map_or(0, |i| i + 1);
     &msg[..end]
 }
 
