@@ -25,3 +25,4 @@ pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod store;
+pub mod diagnose;

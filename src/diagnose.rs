@@ -1,0 +1,248 @@
+//! Why was a relay refused? One pure function, `diagnose`, applies the rules of §6.2 to the
+//! evidence the store gathered around a rejection and returns the cause, the evidence it rests
+//! on, and — through `explain` — a short explanation with the fix in Japanese and English.
+//! The CLI, the pages, the API and the policy service all use this one function.
+
+use serde::Serialize;
+
+use crate::domain::{Epoch, domain_of};
+
+/// The cause of a refused relay, in the order the rules are tried (§6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    Suspended,
+    Authorized,
+    IpChanged,
+    AuthFailed,
+    Expired,
+    NeverChecked,
+    UnknownSender,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 7] = [
+        Cause::Suspended,
+        Cause::Authorized,
+        Cause::IpChanged,
+        Cause::AuthFailed,
+        Cause::Expired,
+        Cause::NeverChecked,
+        Cause::UnknownSender,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Suspended => "suspended",
+            Cause::Authorized => "authorized",
+            Cause::IpChanged => "ip_changed",
+            Cause::AuthFailed => "auth_failed",
+            Cause::Expired => "expired",
+            Cause::NeverChecked => "never_checked",
+            Cause::UnknownSender => "unknown_sender",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// W and L, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub window: i64,
+    pub lookback: i64,
+}
+
+/// Logins by one login from one IP with no gap longer than W (a stored session). Because gaps
+/// are at most W, a session overlapping any interval of length W has a login inside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoginSpan {
+    pub login: String,
+    pub ip: String,
+    pub first: Epoch,
+    pub last: Epoch,
+}
+
+impl LoginSpan {
+    fn overlaps(&self, from: Epoch, to: Epoch) -> bool {
+        self.first <= to && self.last >= from
+    }
+
+    /// The latest login of this span at or before `t`, as far as the span tells.
+    fn latest_by(&self, t: Epoch) -> Epoch {
+        if self.last <= t { self.last } else { self.first.max(t) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailureAt {
+    pub at: Epoch,
+    pub login: Option<String>,
+    pub ip: String,
+}
+
+/// A block or suspension in force.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Restriction {
+    pub subject: String,
+    pub reason: String,
+    pub since: Epoch,
+}
+
+/// Everything the rules look at for a rejection at `at` from `ip` with sender `sender`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    /// Sessions from the client IP overlapping [t−L, t].
+    pub ip_logins: Vec<LoginSpan>,
+    /// Sessions of the owner login overlapping [t−W, t].
+    pub owner_logins: Vec<LoginSpan>,
+    /// Failed logins by the owner or from the IP in [t−W, t].
+    pub failures: Vec<FailureAt>,
+    pub block: Option<Restriction>,
+    pub suspension: Option<Restriction>,
+    /// The earliest time the store has mailbox logs for; None when it has none at all.
+    pub logs_since: Option<Epoch>,
+}
+
+/// What a diagnosis rests on: the login or failure, its time and IP, and when a grant expired.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Found {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_at: Option<Epoch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<Epoch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_at: Option<Epoch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<Restriction>,
+    /// The logs do not reach back far enough to rule out an earlier login.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub logs_incomplete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    pub at: Epoch,
+    pub ip: String,
+    pub login: Option<String>,
+    pub evidence: Found,
+}
+
+/// Who owns sender address `sender` (§6.2). `accounts` is the imported account list's answer
+/// when one is configured (`Some(None)`: configured, address not in it); `known_login` says
+/// whether the whole address has been seen as a login.
+pub fn owner(
+    sender: &str,
+    customer_domains: &[String],
+    accounts: Option<Option<String>>,
+    known_login: bool,
+) -> Option<String> {
+    let domain = domain_of(sender)?;
+    if !customer_domains.iter().any(|d| d.eq_ignore_ascii_case(&domain)) {
+        return None;
+    }
+    if let Some(listed) = accounts {
+        return listed;
+    }
+    if known_login {
+        return Some(sender.to_string());
+    }
+    let (local, _) = sender.rsplit_once('@')?;
+    (!local.is_empty()).then(|| local.to_string())
+}
+
+/// Applies the §6.2 rules, first match wins.
+pub fn diagnose(
+    at: Epoch,
+    ip: &str,
+    login: Option<&str>,
+    ev: &Evidence,
+    rules: Rules,
+) -> Diagnosis {
+    let t = at;
+    let (w, l) = (rules.window, rules.lookback);
+    let mut found = Found {
+        logs_incomplete: ev.logs_since.is_none_or(|since| since > t - w),
+        ..Found::default()
+    };
+    let done = |cause, found| Diagnosis {
+        cause,
+        at,
+        ip: ip.to_string(),
+        login: login.map(str::to_string),
+        evidence: found,
+    };
+
+    if let Some(r) = ev.block.as_ref().or(ev.suspension.as_ref()) {
+        found.restriction = Some(r.clone());
+        found.logs_incomplete = false;
+        return done(Cause::Suspended, found);
+    }
+    let latest = |spans: &mut dyn Iterator<Item = &LoginSpan>| {
+        spans.max_by_key(|s| s.latest_by(t)).cloned()
+    };
+    let from_ip_recent = latest(&mut ev.ip_logins.iter().filter(|s| s.ip == ip && s.overlaps(t - w, t)));
+    if let Some(s) = from_ip_recent {
+        let when = s.latest_by(t);
+        found.login_at = Some(when);
+        found.login_ip = Some(s.ip);
+        found.login_user = Some(s.login);
+        found.expired_at = Some(when + w);
+        found.logs_incomplete = false;
+        return done(Cause::Authorized, found);
+    }
+    if let Some(u) = login {
+        let elsewhere = latest(
+            &mut ev.owner_logins.iter().filter(|s| s.login == u && s.ip != ip && s.overlaps(t - w, t)),
+        );
+        if let Some(s) = elsewhere {
+            found.login_at = Some(s.latest_by(t));
+            found.login_ip = Some(s.ip);
+            found.login_user = Some(s.login);
+            found.logs_incomplete = false;
+            return done(Cause::IpChanged, found);
+        }
+    }
+    let failure = ev
+        .failures
+        .iter()
+        .filter(|f| f.at >= t - w && f.at <= t)
+        .filter(|f| f.ip == ip || (login.is_some() && f.login.as_deref() == login))
+        .max_by_key(|f| f.at);
+    if let Some(f) = failure {
+        found.failure_at = Some(f.at);
+        found.failure_ip = Some(f.ip.clone());
+        found.login_user = f.login.clone();
+        found.logs_incomplete = false;
+        return done(Cause::AuthFailed, found);
+    }
+    let expired = latest(&mut ev.ip_logins.iter().filter(|s| s.ip == ip && s.overlaps(t - l, t - w - 1)));
+    if let Some(s) = expired {
+        let when = s.latest_by(t - w - 1);
+        found.login_at = Some(when);
+        found.login_ip = Some(s.ip);
+        found.login_user = Some(s.login);
+        found.expired_at = Some(when + w);
+        found.logs_incomplete = false;
+        return done(Cause::Expired, found);
+    }
+    found.logs_incomplete = ev.logs_since.is_none_or(|since| since > t - l);
+    if login.is_some() {
+        return done(Cause::NeverChecked, found);
+    }
+    found.logs_incomplete = false;
+    done(Cause::UnknownSender, found)
+}
+
+#[cfg(test)]
+#[path = "diagnose_tests.rs"]
+mod tests;
