@@ -41,9 +41,9 @@ pub(crate) struct Clock {
     tz: Tz,
     now: Epoch,
     now_year: i32,
-    last_key: u32,
+    last_key: u64,
     last_offset: i32,
-    offsets: HashMap<u32, i32>,
+    offsets: HashMap<u64, i32>,
 }
 
 const OFFSET_CACHE_MAX: usize = 8192;
@@ -54,7 +54,7 @@ impl Clock {
             tz,
             now,
             now_year: 1970,
-            last_key: u32::MAX,
+            last_key: u64::MAX,
             last_offset: 0,
             offsets: HashMap::new(),
         };
@@ -75,7 +75,7 @@ impl Clock {
     /// wins; in a DST gap the offset in force just before the gap is used. (Zones whose transitions
     /// are not on the hour would be off by the transition's minutes within that one hour.)
     pub(crate) fn local(&mut self, c: &Civil) -> Option<Epoch> {
-        let key = (c.y as u32) * 1_000_000 + c.mo * 10_000 + c.d * 100 + c.h;
+        let key = (c.y as u64) << 32 | ((c.mo * 10_000 + c.d * 100 + c.h) as u64);
         let offset = if key == self.last_key {
             self.last_offset
         } else if let Some(&o) = self.offsets.get(&key) {
@@ -657,6 +657,32 @@ mod tests {
     }
 
     #[test]
+    fn set_now_moves_the_inferred_year() {
+        let mut c = tokyo(NOW); // 2026-03-13
+        let Some(Frame::Tagged { at: a, .. }) = frame("Dec 31 12:00:00 h p: m", &mut c) else {
+            panic!()
+        };
+        assert_eq!(
+            a,
+            chrono_tz::Asia::Tokyo
+                .with_ymd_and_hms(2025, 12, 31, 12, 0, 0)
+                .unwrap()
+                .timestamp()
+        );
+        c.set_now(NOW + 365 * 86_400); // 2027-03-13
+        let Some(Frame::Tagged { at: b, .. }) = frame("Dec 31 12:00:00 h p: m", &mut c) else {
+            panic!()
+        };
+        assert_eq!(
+            b,
+            chrono_tz::Asia::Tokyo
+                .with_ymd_and_hms(2026, 12, 31, 12, 0, 0)
+                .unwrap()
+                .timestamp()
+        );
+    }
+
+    #[test]
     fn dst_zone_conversion() {
         let ny = chrono_tz::America::New_York;
         let mut c = Clock::new(ny, 1_797_292_800); // 2026-12-15
@@ -803,6 +829,32 @@ mod tests {
             frame("Mar  3 05:12:01 host -- MARK --", &mut c),
             Some(Frame::Untagged)
         );
+    }
+
+    #[test]
+    fn extreme_years() {
+        // Valid but extreme years neither overflow nor collide in the offset cache.
+        let mut c = tokyo(NOW);
+        for (line, (y, mo, d, h, mi, sec)) in [
+            ("9999-12-31T23:59:59 h p: m", (9999, 12, 31, 23, 59, 59)),
+            ("0000-01-01T00:00:00 h p: m", (0, 1, 1, 0, 0, 0)),
+            ("4295-01-01 00:00:00 H=x", (4295, 1, 1, 0, 0, 0)),
+            ("0001-01-01 00:00:00 H=x", (1, 1, 1, 0, 0, 0)),
+        ] {
+            let at = match frame(line, &mut c) {
+                Some(Frame::Tagged { at, .. } | Frame::Exim { at, .. }) => at,
+                other => panic!("{line}: {other:?}"),
+            };
+            let naive = NaiveDate::from_ymd_opt(y, mo, d)
+                .unwrap()
+                .and_hms_opt(h, mi, sec)
+                .unwrap();
+            let want = chrono_tz::Asia::Tokyo
+                .from_local_datetime(&naive)
+                .unwrap()
+                .timestamp();
+            assert_eq!(at, want, "{line}");
+        }
     }
 
     #[test]

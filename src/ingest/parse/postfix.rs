@@ -11,12 +11,13 @@
 //!
 //! Trust: the client IP comes from the fixed prefix `from host[ip]` (the host name was checked by
 //! Postfix: no `[` in it), before any client-supplied text. Sender, recipient, HELO name and much
-//! of the reply are client-supplied and Postfix logs them unquoted, so a sender like
-//! `a> to=<b` makes `from=<…> to=<…>` ambiguous. Rules: the reply ends at the first `; from=<`;
-//! the end of the recipient is the last ` proto=` (else the end of the line); sender and recipient
-//! are split at the `> to=<` whose recipient also appears as `<rcpt>` in the reply, else the last
-//! one. A client can thus only confuse its *own* line, and only into something it could have sent
-//! directly (any sender, any recipient), so no misreading grants or blames another address.
+//! of the reply are client-supplied and Postfix logs them unquoted (internal form), so a sender
+//! like `a> to=<b` makes `from=<…> to=<…>` ambiguous. Rules: the reply ends at the first
+//! `; from=<`; the recipient is preferably the one the reply quotes (`554 5.7.1 <rcpt>: …`),
+//! found again as `> to=<rcpt>` followed by ` proto=` or the end of the line; otherwise the split
+//! is at the last `> to=<` before the last ` proto=`. A client can thus only confuse its *own*
+//! line, and only into something it could have sent directly (any sender, any recipient, any
+//! reply-triggering recipient), so no misreading grants or blames another address.
 
 use super::{Parsed, find_comma_space, host_ip, strip_angle, user_name};
 use crate::domain::{DeliveryStatus, Epoch, Event};
@@ -82,7 +83,7 @@ fn reject(r: &str, at: Epoch) -> Parsed {
         return Parsed::Malformed;
     };
     if !r[..sp].bytes().all(|c| c.is_ascii_uppercase() || c == b'-') {
-        return Parsed::Malformed;
+        return Parsed::Unrelated; // not `STAGE from`: a form this parser does not know
     }
     let Some((ip, after)) = host_ip(&r[sp + 6..]) else {
         return Parsed::Malformed;
