@@ -1,0 +1,181 @@
+//! Sendmail (`sm-mta`, `sendmail`):
+//! `QUEUEID: ruleset=check_rcpt, arg1=<a@example.net>, relay=dsl.example.jp [203.0.113.7],
+//! reject=550 5.7.1 <a@example.net>... Relaying denied` → `RelayRejected` (the line names no
+//! sender: `""`); `relay=[ip]` and `relay=host [ip] (may be forged)` variants. Other
+//! `check_rcpt`/`check_mail`/`check_relay` rejections → `Rejected`.
+//!
+//! `arg1` is client-supplied and comes before `relay=`, and the reject text repeats it, so a
+//! forged `, relay=x [ip], reject=` inside `arg1` must not choose the address. Sendmail writes
+//! `arg1=A, relay=…, reject=CODE X.Y.Z A... text`: the split taken is the **last** `, relay=`
+//! whose reject text repeats exactly the `arg1` before it; when the reject text does not quote
+//! `arg1` (access-map texts), the last structurally valid `, relay=`.
+
+use super::{Parsed, host_ip, strip_angle};
+use crate::domain::{ClientIp, Epoch, Event};
+
+pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
+    let m = match msg.find(": ruleset=") {
+        Some(i) if msg[..i].bytes().all(|c| c.is_ascii_alphanumeric()) => &msg[i + 2..],
+        _ => msg,
+    };
+    let Some(rest) = m.strip_prefix("ruleset=") else {
+        return Parsed::Unrelated;
+    };
+    let Some(c) = rest.find(", arg1=") else {
+        return Parsed::Malformed;
+    };
+    let ruleset = &rest[..c];
+    let args = &rest[c + 7..];
+    let mut checked = None;
+    let mut valid = None;
+    let mut from = 0;
+    for _ in 0..32 {
+        let Some(i) = args[from..].find(", relay=") else {
+            break;
+        };
+        let i = from + i;
+        if let Some((ip, reject)) = relay_then_reject(&args[i + 8..]) {
+            let arg1 = &args[..i];
+            valid = Some((arg1, ip, reject));
+            if quotes_arg(reject, arg1) {
+                checked = Some((arg1, ip, reject));
+            }
+        }
+        from = i + 1;
+    }
+    let Some((arg1, ip, reply)) = checked.or(valid) else {
+        return if args.contains(", reject=") {
+            Parsed::Malformed
+        } else {
+            Parsed::Unrelated
+        };
+    };
+    let reply = reply.to_owned();
+    let arg = strip_angle(arg1).to_owned();
+    let (sender, rcpt) = match ruleset {
+        "check_rcpt" => (String::new(), arg),
+        "check_mail" => (arg, String::new()),
+        _ => (String::new(), String::new()),
+    };
+    if reply.contains("Relaying denied") {
+        Parsed::Event(Event::RelayRejected {
+            at,
+            ip,
+            sender,
+            rcpt,
+            reply,
+        })
+    } else {
+        Parsed::Event(Event::Rejected {
+            at,
+            ip,
+            sender,
+            rcpt,
+            reply,
+        })
+    }
+}
+
+/// `host [ip][ (may be forged)], reject=TEXT` → (ip, TEXT).
+fn relay_then_reject(s: &str) -> Option<(ClientIp, &str)> {
+    let (ip, rest) = host_ip(s)?;
+    let rest = rest.strip_prefix(" (may be forged)").unwrap_or(rest);
+    Some((ip, rest.strip_prefix(", reject=")?))
+}
+
+/// `CODE X.Y.Z ARG1...` — the reject text quotes `arg1` right after the codes.
+fn quotes_arg(reject: &str, arg1: &str) -> bool {
+    let mut parts = reject.splitn(3, ' ');
+    let (Some(code), Some(_), Some(text)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    code.len() == 3
+        && text
+            .strip_prefix(arg1)
+            .is_some_and(|t| t.starts_with("..."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{ip, jst, parse};
+    use super::*;
+
+    #[test]
+    fn sendmail_lines() {
+        let at = jst(2026, 3, 3, 5, 12, 1);
+        let p = "Mar  3 05:12:01 mail sm-mta[21134]: ";
+        let relay = |ipa: &str, rcpt: &str, reply: &str| {
+            Parsed::Event(Event::RelayRejected {
+                at,
+                ip: ip(ipa),
+                sender: "".into(),
+                rcpt: rcpt.into(),
+                reply: reply.into(),
+            })
+        };
+        assert_eq!(
+            parse(&format!(
+                "{p}s1O7XtZJ021134: ruleset=check_rcpt, arg1=<a@example.net>, relay=dsl.example.jp [203.0.113.7], reject=550 5.7.1 <a@example.net>... Relaying denied"
+            )),
+            relay(
+                "203.0.113.7",
+                "a@example.net",
+                "550 5.7.1 <a@example.net>... Relaying denied"
+            )
+        );
+        assert_eq!(
+            parse(&format!(
+                "{p}s1O7XtZJ021134: ruleset=check_rcpt, arg1=<a@example.net>, relay=[203.0.113.7], reject=550 5.7.1 <a@example.net>... Relaying denied. Proper authentication required."
+            )),
+            relay(
+                "203.0.113.7",
+                "a@example.net",
+                "550 5.7.1 <a@example.net>... Relaying denied. Proper authentication required."
+            )
+        );
+        assert_eq!(
+            parse(&format!(
+                "{p}ruleset=check_rcpt, arg1=<a@example.net>, relay=dsl.example.jp [IPv6:2001:db8::7] (may be forged), reject=550 5.7.1 <a@example.net>... Relaying denied"
+            )),
+            relay(
+                "2001:db8::7",
+                "a@example.net",
+                "550 5.7.1 <a@example.net>... Relaying denied"
+            )
+        );
+        // A forged relay= inside arg1.
+        let forged = "<x, relay=evil [198.51.100.1], reject=550 5.7.1 <x... Relaying denied>";
+        assert_eq!(
+            parse(&format!(
+                "{p}s1: ruleset=check_rcpt, arg1={forged}, relay=dsl.example.jp [203.0.113.7], reject=550 5.7.1 {forged}... Relaying denied"
+            )),
+            relay(
+                "203.0.113.7",
+                &forged[1..forged.len() - 1],
+                &format!("550 5.7.1 {forged}... Relaying denied")
+            )
+        );
+        assert_eq!(
+            parse(&format!("{p}s1O7XtZJ021134: ruleset=check_mail, arg1=<x@nowhere.example>, relay=dsl.example.jp [203.0.113.7], reject=553 5.1.8 <x@nowhere.example>... Domain of sender address x@nowhere.example does not exist")),
+            Parsed::Event(Event::Rejected {
+                at,
+                ip: ip("203.0.113.7"),
+                sender: "x@nowhere.example".into(),
+                rcpt: "".into(),
+                reply: "553 5.1.8 <x@nowhere.example>... Domain of sender address x@nowhere.example does not exist".into()
+            })
+        );
+        assert_eq!(
+            parse(&format!(
+                "{p}s1O7XtZJ021134: from=<taro@example.jp>, size=1, class=0, nrcpts=1"
+            )),
+            Parsed::Unrelated
+        );
+        assert_eq!(
+            parse(&format!(
+                "{p}s1O7XtZJ021134: ruleset=check_rcpt, arg1=<a@example.net>, reject=550"
+            )),
+            Parsed::Malformed
+        );
+    }
+}
