@@ -72,7 +72,11 @@ impl LoginSpan {
 
     /// The latest login of this span at or before `t`, as far as the span tells.
     fn latest_by(&self, t: Epoch) -> Epoch {
-        if self.last <= t { self.last } else { self.first.max(t) }
+        if self.last <= t {
+            self.last
+        } else {
+            self.first.max(t)
+        }
     }
 }
 
@@ -147,7 +151,10 @@ pub fn owner(
     known_login: bool,
 ) -> Option<String> {
     let domain = domain_of(sender)?;
-    if !customer_domains.iter().any(|d| d.eq_ignore_ascii_case(&domain)) {
+    if !customer_domains
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(&domain))
+    {
         return None;
     }
     if let Some(listed) = accounts {
@@ -187,10 +194,14 @@ pub fn diagnose(
         found.logs_incomplete = false;
         return done(Cause::Suspended, found);
     }
-    let latest = |spans: &mut dyn Iterator<Item = &LoginSpan>| {
-        spans.max_by_key(|s| s.latest_by(t)).cloned()
-    };
-    let from_ip_recent = latest(&mut ev.ip_logins.iter().filter(|s| s.ip == ip && s.overlaps(t - w, t)));
+    let latest =
+        |spans: &mut dyn Iterator<Item = &LoginSpan>| spans.max_by_key(|s| s.latest_by(t)).cloned();
+    let from_ip_recent = latest(
+        &mut ev
+            .ip_logins
+            .iter()
+            .filter(|s| s.ip == ip && s.overlaps(t - w, t)),
+    );
     if let Some(s) = from_ip_recent {
         let when = s.latest_by(t);
         found.login_at = Some(when);
@@ -202,7 +213,10 @@ pub fn diagnose(
     }
     if let Some(u) = login {
         let elsewhere = latest(
-            &mut ev.owner_logins.iter().filter(|s| s.login == u && s.ip != ip && s.overlaps(t - w, t)),
+            &mut ev
+                .owner_logins
+                .iter()
+                .filter(|s| s.login == u && s.ip != ip && s.overlaps(t - w, t)),
         );
         if let Some(s) = elsewhere {
             found.login_at = Some(s.latest_by(t));
@@ -225,7 +239,12 @@ pub fn diagnose(
         found.logs_incomplete = false;
         return done(Cause::AuthFailed, found);
     }
-    let expired = latest(&mut ev.ip_logins.iter().filter(|s| s.ip == ip && s.overlaps(t - l, t - w - 1)));
+    let expired = latest(
+        &mut ev
+            .ip_logins
+            .iter()
+            .filter(|s| s.ip == ip && s.overlaps(t - l, t - w - 1)),
+    );
     if let Some(s) = expired {
         let when = s.latest_by(t - w - 1);
         found.login_at = Some(when);

@@ -3,16 +3,27 @@ use super::*;
 const W: i64 = 1800;
 const L: i64 = 86400;
 const T: i64 = 1_000_000;
-const RULES: Rules = Rules { window: W, lookback: L };
+const RULES: Rules = Rules {
+    window: W,
+    lookback: L,
+};
 const X: &str = "203.0.113.7";
 const X6: &str = "2001:db8::7";
 
 fn span(login: &str, ip: &str, first: Epoch, last: Epoch) -> LoginSpan {
-    LoginSpan { login: login.into(), ip: ip.into(), first, last }
+    LoginSpan {
+        login: login.into(),
+        ip: ip.into(),
+        first,
+        last,
+    }
 }
 
 fn full_logs() -> Evidence {
-    Evidence { logs_since: Some(0), ..Evidence::default() }
+    Evidence {
+        logs_since: Some(0),
+        ..Evidence::default()
+    }
 }
 
 fn cause(ev: &Evidence, ip: &str, login: Option<&str>) -> Cause {
@@ -23,10 +34,18 @@ fn cause(ev: &Evidence, ip: &str, login: Option<&str>) -> Cause {
 fn a_block_or_suspension_comes_first() {
     let mut ev = full_logs();
     ev.ip_logins = vec![span("taro", X, T - 10, T - 10)];
-    ev.block = Some(Restriction { subject: X.into(), reason: "spam".into(), since: T - 100 });
+    ev.block = Some(Restriction {
+        subject: X.into(),
+        reason: "spam".into(),
+        since: T - 100,
+    });
     assert_eq!(cause(&ev, X, Some("taro")), Cause::Suspended);
     ev.block = None;
-    ev.suspension = Some(Restriction { subject: "taro".into(), reason: "stolen".into(), since: 1 });
+    ev.suspension = Some(Restriction {
+        subject: "taro".into(),
+        reason: "stolen".into(),
+        since: 1,
+    });
     let d = diagnose(T, X, Some("taro"), &ev, RULES);
     assert_eq!(d.cause, Cause::Suspended);
     assert_eq!(d.evidence.restriction.unwrap().reason, "stolen");
@@ -80,7 +99,11 @@ fn the_owner_logged_in_from_another_address_means_ip_changed() {
 fn ip_changed_outranks_a_failure_and_an_expired_grant() {
     let mut ev = full_logs();
     ev.owner_logins = vec![span("taro", "198.51.100.9", T - 60, T - 60)];
-    ev.failures = vec![FailureAt { at: T - 5, login: Some("taro".into()), ip: X.into() }];
+    ev.failures = vec![FailureAt {
+        at: T - 5,
+        login: Some("taro".into()),
+        ip: X.into(),
+    }];
     ev.ip_logins = vec![span("taro", X, T - 7200, T - 7200)];
     assert_eq!(cause(&ev, X, Some("taro")), Cause::IpChanged);
 }
@@ -88,20 +111,52 @@ fn ip_changed_outranks_a_failure_and_an_expired_grant() {
 #[test]
 fn failed_logins_by_the_owner_or_from_the_address_mean_auth_failed() {
     let mut ev = full_logs();
-    ev.failures = vec![FailureAt { at: T - W, login: Some("taro".into()), ip: "198.51.100.2".into() }];
+    ev.failures = vec![FailureAt {
+        at: T - W,
+        login: Some("taro".into()),
+        ip: "198.51.100.2".into(),
+    }];
     assert_eq!(cause(&ev, X, Some("taro")), Cause::AuthFailed);
-    ev.failures = vec![FailureAt { at: T, login: None, ip: X.into() }];
-    assert_eq!(cause(&ev, X, None), Cause::AuthFailed, "from x, even without an owner");
-    ev.failures = vec![FailureAt { at: T - W - 1, login: Some("taro".into()), ip: X.into() }];
-    assert_eq!(cause(&ev, X, Some("taro")), Cause::NeverChecked, "outside the window");
-    ev.failures = vec![FailureAt { at: T - 5, login: Some("jiro".into()), ip: "198.51.100.2".into() }];
-    assert_eq!(cause(&ev, X, Some("taro")), Cause::NeverChecked, "someone else elsewhere");
+    ev.failures = vec![FailureAt {
+        at: T,
+        login: None,
+        ip: X.into(),
+    }];
+    assert_eq!(
+        cause(&ev, X, None),
+        Cause::AuthFailed,
+        "from x, even without an owner"
+    );
+    ev.failures = vec![FailureAt {
+        at: T - W - 1,
+        login: Some("taro".into()),
+        ip: X.into(),
+    }];
+    assert_eq!(
+        cause(&ev, X, Some("taro")),
+        Cause::NeverChecked,
+        "outside the window"
+    );
+    ev.failures = vec![FailureAt {
+        at: T - 5,
+        login: Some("jiro".into()),
+        ip: "198.51.100.2".into(),
+    }];
+    assert_eq!(
+        cause(&ev, X, Some("taro")),
+        Cause::NeverChecked,
+        "someone else elsewhere"
+    );
 }
 
 #[test]
 fn auth_failed_outranks_expired() {
     let mut ev = full_logs();
-    ev.failures = vec![FailureAt { at: T - 5, login: Some("taro".into()), ip: X.into() }];
+    ev.failures = vec![FailureAt {
+        at: T - 5,
+        login: Some("taro".into()),
+        ip: X.into(),
+    }];
     ev.ip_logins = vec![span("taro", X, T - 7200, T - 7200)];
     assert_eq!(cause(&ev, X, Some("taro")), Cause::AuthFailed);
 }
@@ -124,7 +179,10 @@ fn a_session_spanning_the_rejection_still_authorizes() {
 
 #[test]
 fn missing_logs_are_admitted_not_guessed_away() {
-    let ev = Evidence { logs_since: Some(T - 60), ..Evidence::default() };
+    let ev = Evidence {
+        logs_since: Some(T - 60),
+        ..Evidence::default()
+    };
     let d = diagnose(T, X, Some("taro"), &ev, RULES);
     assert_eq!(d.cause, Cause::NeverChecked);
     assert!(d.evidence.logs_incomplete);
@@ -135,13 +193,29 @@ fn missing_logs_are_admitted_not_guessed_away() {
 #[test]
 fn owners_come_from_customer_domains() {
     let domains = vec!["example.jp".to_string()];
-    assert_eq!(owner("taro@example.jp", &domains, None, false).as_deref(), Some("taro"));
-    assert_eq!(owner("Taro@EXAMPLE.JP", &domains, None, false).as_deref(), Some("Taro"));
-    assert_eq!(owner("taro@example.jp", &domains, None, true).as_deref(), Some("taro@example.jp"));
+    assert_eq!(
+        owner("taro@example.jp", &domains, None, false).as_deref(),
+        Some("taro")
+    );
+    assert_eq!(
+        owner("Taro@EXAMPLE.JP", &domains, None, false).as_deref(),
+        Some("Taro")
+    );
+    assert_eq!(
+        owner("taro@example.jp", &domains, None, true).as_deref(),
+        Some("taro@example.jp")
+    );
     assert_eq!(owner("x@example.net", &domains, None, false), None);
     assert_eq!(owner("", &domains, None, false), None);
     assert_eq!(owner("@example.jp", &domains, None, false), None);
     let listed = Some(Some("t0001".to_string()));
-    assert_eq!(owner("taro@example.jp", &domains, listed, false).as_deref(), Some("t0001"));
-    assert_eq!(owner("taro@example.jp", &domains, Some(None), true), None, "not in the account list");
+    assert_eq!(
+        owner("taro@example.jp", &domains, listed, false).as_deref(),
+        Some("t0001")
+    );
+    assert_eq!(
+        owner("taro@example.jp", &domains, Some(None), true),
+        None,
+        "not in the account list"
+    );
 }

@@ -292,6 +292,44 @@ pub fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// The six main mail domains of Japan's mobile carriers today.
+pub const CARRIER_DOMAINS_CURRENT: [&str; 6] = [
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "ymobile.ne.jp",
+];
+
+/// Mail domains of Japan's mobile carriers, current and older: spam aimed at phones goes
+/// here (§6.4).
+pub const CARRIER_DOMAINS: &[&str] = &[
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "ymobile.ne.jp",
+    "disney.ne.jp",
+    "pdx.ne.jp",
+    "willcom.com",
+    "emnet.ne.jp",
+    "vodafone.ne.jp",
+];
+
+/// Whether `address` is a mobile-carrier mailbox (its domain or a subdomain of one above).
+pub fn is_carrier_address(address: &str) -> bool {
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    CARRIER_DOMAINS.iter().any(|c| {
+        domain.len() >= c.len()
+            && domain[domain.len() - c.len()..].eq_ignore_ascii_case(c)
+            && (domain.len() == c.len() || domain.as_bytes()[domain.len() - c.len() - 1] == b'.')
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,42 +396,4 @@ mod tests {
     fn control_characters_cannot_break_lines() {
         assert_eq!(one_line("a\r\nb\x1b"), "a\u{FFFD}\u{FFFD}b\u{FFFD}");
     }
-}
-
-/// The six main mail domains of Japan's mobile carriers today.
-pub const CARRIER_DOMAINS_CURRENT: [&str; 6] = [
-    "docomo.ne.jp",
-    "ezweb.ne.jp",
-    "au.com",
-    "softbank.ne.jp",
-    "i.softbank.jp",
-    "ymobile.ne.jp",
-];
-
-/// Mail domains of Japan's mobile carriers, current and older: spam aimed at phones goes
-/// here (§6.4).
-pub const CARRIER_DOMAINS: &[&str] = &[
-    "docomo.ne.jp",
-    "ezweb.ne.jp",
-    "au.com",
-    "softbank.ne.jp",
-    "i.softbank.jp",
-    "ymobile.ne.jp",
-    "disney.ne.jp",
-    "pdx.ne.jp",
-    "willcom.com",
-    "emnet.ne.jp",
-    "vodafone.ne.jp",
-];
-
-/// Whether `address` is a mobile-carrier mailbox (its domain or a subdomain of one above).
-pub fn is_carrier_address(address: &str) -> bool {
-    let Some((_, domain)) = address.rsplit_once('@') else {
-        return false;
-    };
-    CARRIER_DOMAINS.iter().any(|c| {
-        domain.len() >= c.len()
-            && domain[domain.len() - c.len()..].eq_ignore_ascii_case(c)
-            && (domain.len() == c.len() || domain.as_bytes()[domain.len() - c.len() - 1] == b'.')
-    })
 }

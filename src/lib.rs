@@ -19,10 +19,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod domain;
 pub mod ingest;
 pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod store;
-pub mod diagnose;

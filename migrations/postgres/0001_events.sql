@@ -1,12 +1,9 @@
 -- The event store: what the mail logs said, kept small (§5). Times are UTC epoch seconds.
 
--- One row per log source (a followed path, 'syslog', 'hook', an import). Its position and the
--- parser's correlation state are committed in the same transaction as the events they produced.
+-- One row per log source (a followed path, 'syslog', 'hook', an import): counters for the
+-- dashboard, and the parser's correlation state, committed with the events it produced.
 create table sources (
     name text primary key,
-    fp_hash bigint not null default 0,    -- fingerprint of the file being read: hash of its first fp_len bytes
-    fp_len bigint not null default 0,
-    pos bigint not null default 0,        -- bytes of that file consumed (decompressed for .gz)
     state text not null default '{}',     -- open Postfix queue entries (JSON) awaiting their deliveries
     lines bigint not null default 0,
     events bigint not null default 0,
@@ -17,12 +14,17 @@ create table sources (
     error text                            -- last read or write trouble, cleared on success
 );
 
--- Rotated files read to their end, so a sibling is never imported twice.
-create table source_files_done (
+-- The files of a source, recognized by a fingerprint (a hash of their first fp_len bytes) so a
+-- file is still known after it is renamed, copied or compressed. pos is how far it has been
+-- read (decompressed bytes); done_at is set once a rotated file was read to its end. Each row
+-- is committed in the same transaction as the events read from that file.
+create table source_files (
     source text not null,
     fp_hash bigint not null,
     fp_len bigint not null,
-    done_at bigint not null,
+    pos bigint not null,
+    done_at bigint,
+    updated_at bigint not null,
     primary key (source, fp_hash, fp_len)
 );
 

@@ -1,13 +1,14 @@
 //! Following a log file and its rotations with exactly-once delivery.
 //!
-//! The committed position names a file by fingerprint (a hash of its first bytes) and an offset
-//! into it. Each poll takes the fast path — the followed path still starts with the committed
-//! fingerprint and is not shorter than the offset — or else looks for the committed file among
-//! the rotated siblings (renamed, copied by copytruncate, or compressed while relaydesk was
-//! down), reads it to its end, then reads every newer file not yet done, oldest first. Rotated
-//! files read to their end are remembered as done in the same transaction, so none is read
-//! twice. A rotated file still being written (its mtime is recent) is drained but not left.
+//! Every file of a source is known by its fingerprint (a hash of its first bytes), which
+//! survives renaming, copying and compression, and has its own committed read position. Each
+//! poll looks at the followed path and its rotated siblings, oldest first, and reads whatever
+//! part of each it has not read yet; a rotated file read to its end is marked done. Because
+//! each file's position is committed in the same transaction as the events read from it, no
+//! order of rotations, restarts or `kill -9` can make a line count twice or not at all. A
+//! rotated file still being written (its mtime is recent) is read but not yet marked done.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +19,10 @@ use super::files::{self, Fingerprint};
 use super::pipeline::{Batch, Pipeline};
 use super::writer::Writer;
 use crate::config::Config;
-use crate::store::{self, ingest::Position};
+use crate::store::{
+    self,
+    ingest::{FilePos, FileUpdate},
+};
 
 /// A rotated plain file modified more recently than this may still be written by a daemon that
 /// has not reopened its log yet.
@@ -28,8 +32,17 @@ const QUIET: Duration = Duration::from_secs(2);
 pub enum FollowError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
+    #[error("{0} changed while it was read; reading again")]
+    Changed(PathBuf),
     #[error("cannot store events: {0}")]
     Store(#[from] store::StoreError),
+}
+
+/// A file's head as last read, reused while its size and mtime stay the same.
+struct CachedHead {
+    len: u64,
+    modified: Option<SystemTime>,
+    head: Vec<u8>,
 }
 
 pub struct Follower {
@@ -37,39 +50,31 @@ pub struct Follower {
     path: PathBuf,
     writer: Arc<Writer>,
     config: Arc<Config>,
-    committed: Position,
+    /// The committed positions of this source's files.
+    files: Vec<FilePos>,
+    /// The correlation state as last committed.
+    state: String,
     pipeline: Pipeline,
     batch: Batch,
+    heads: HashMap<PathBuf, CachedHead>,
 }
 
 impl Follower {
-    /// A follower for `path`, resuming from its stored position.
+    /// A follower for `path`, resuming from its stored positions.
     pub fn new(path: &Path, config: Arc<Config>, writer: Arc<Writer>) -> store::Result<Self> {
         let name = path.to_string_lossy().into_owned();
-        Self::named(name, path, config, writer)
-    }
-
-    pub fn named(
-        name: String,
-        path: &Path,
-        config: Arc<Config>,
-        writer: Arc<Writer>,
-    ) -> store::Result<Self> {
-        let committed = writer
-            .db()
-            .with(|c| store::ingest::source(c, &name))?
-            .map(|s| s.position)
-            .unwrap_or_default();
-        let now = chrono::Utc::now().timestamp();
-        let pipeline = Pipeline::new(&config, now, &committed.state);
+        let (files, state) = load(&writer, &name)?;
+        let pipeline = Pipeline::new(&config, chrono::Utc::now().timestamp(), &state);
         Ok(Follower {
             name,
             path: path.to_path_buf(),
             writer,
             config,
-            committed,
+            files,
+            state,
             pipeline,
             batch: Batch::default(),
+            heads: HashMap::new(),
         })
     }
 
@@ -80,99 +85,96 @@ impl Follower {
     /// Reads and commits everything available now; returns the number of lines committed.
     pub fn poll(&mut self) -> Result<u64, FollowError> {
         self.pipeline.parser.set_now(chrono::Utc::now().timestamp());
-        let result = self.poll_inner();
+        let result = self.scan();
         if result.is_err() {
-            // Nothing past the committed position happened: re-read it next time.
+            // Nothing past the committed positions counts: start again from them.
+            self.heads.clear();
+            if let Ok((files, state)) = load(&self.writer, &self.name) {
+                self.files = files;
+                self.state = state;
+            }
             let now = chrono::Utc::now().timestamp();
-            self.pipeline = Pipeline::new(&self.config, now, &self.committed.state);
+            self.pipeline = Pipeline::new(&self.config, now, &self.state);
         }
         result
     }
 
-    fn poll_inner(&mut self) -> Result<u64, FollowError> {
-        let current = match files::head(&self.path) {
-            Ok(head) => Some(head),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(FollowError::Read {
-                    path: self.path.clone(),
-                    source: e,
-                });
-            }
-        };
-        if let Some(head) = &current {
-            let committed = Fingerprint {
-                hash: self.committed.fp_hash,
-                len: self.committed.fp_len,
-            };
-            let len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-            if committed.matches(head) && len >= self.committed.pos as u64 {
-                let path = self.path.clone();
-                return self.drain(
-                    &path,
-                    self.committed.pos as u64,
-                    Fingerprint::of(head),
-                    false,
-                );
-            }
-        }
-        self.catch_up(current.is_some())
-    }
-
-    /// The slow path: the committed file is not (or no longer) the followed path.
-    fn catch_up(&mut self, current_exists: bool) -> Result<u64, FollowError> {
-        let done: Vec<Fingerprint> = self
-            .writer
-            .db()
-            .with(|c| store::ingest::files_done(c, &self.name))?
-            .into_iter()
-            .map(|(hash, len)| Fingerprint { hash, len })
-            .collect();
+    fn scan(&mut self) -> Result<u64, FollowError> {
         let mut candidates = files::rotated_siblings(&self.path);
-        if current_exists {
-            candidates.push(self.path.clone());
-        }
+        candidates.push(self.path.clone());
         let mut total = 0;
         for path in candidates {
-            let head = match files::head(&path) {
-                Ok(head) => head,
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) => meta,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(FollowError::Read { path, source: e }),
             };
+            let head = self.head(&path, &meta)?;
             // An empty file has nothing to read and nothing to recognize it by yet.
-            if head.is_empty() || done.iter().any(|d| d.matches(&head)) {
+            if head.is_empty() {
                 continue;
             }
-            let committed = Fingerprint {
-                hash: self.committed.fp_hash,
-                len: self.committed.fp_len,
-            };
-            let start = if committed.matches(&head) {
-                self.committed.pos as u64
-            } else {
-                0
-            };
-            let fp = Fingerprint::of(&head);
-            if path == self.path {
-                total += self.drain(&path, start, fp, false)?;
-            } else if files::is_gzip(&path) || quiet(&path) {
-                total += self.drain(&path, start, fp, true)?;
-            } else {
-                // Still being written after its rename: keep reading it, move on later.
-                total += self.drain(&path, start, fp, false)?;
-                break;
+            let known = self.known(&head);
+            if known.is_some_and(|f| f.done) {
+                continue;
             }
+            let start = known.map_or(0, |f| f.pos as u64);
+            let gz = files::is_gzip(&path);
+            let rotated = path != self.path;
+            if !gz && start >= meta.len() && !(rotated && quiet(&meta)) {
+                continue;
+            }
+            let complete = rotated && (gz || quiet(&meta));
+            let fp = Fingerprint::of(&head);
+            total += self.drain(&path, known, fp, start, complete)?;
         }
         Ok(total)
     }
 
+    fn head(&mut self, path: &Path, meta: &std::fs::Metadata) -> Result<Vec<u8>, FollowError> {
+        let modified = meta.modified().ok();
+        if let Some(c) = self.heads.get(path)
+            && c.len == meta.len()
+            && c.modified == modified
+        {
+            return Ok(c.head.clone());
+        }
+        let head = files::head(path).map_err(|e| FollowError::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let cached = CachedHead {
+            len: meta.len(),
+            modified,
+            head: head.clone(),
+        };
+        self.heads.insert(path.to_path_buf(), cached);
+        Ok(head)
+    }
+
+    /// The committed position of the file whose first bytes are `head`.
+    fn known(&self, head: &[u8]) -> Option<FilePos> {
+        self.files
+            .iter()
+            .filter(|f| {
+                Fingerprint {
+                    hash: f.fp_hash,
+                    len: f.fp_len,
+                }
+                .matches(head)
+            })
+            .max_by_key(|f| f.fp_len)
+            .copied()
+    }
+
     /// Reads `path` from `start`, committing batches. `complete` files are read to their very
-    /// end (a last line without newline included) and recorded as done.
+    /// end (a last line without newline included) and marked done.
     fn drain(
         &mut self,
         path: &Path,
-        start: u64,
+        known: Option<FilePos>,
         fp: Fingerprint,
+        start: u64,
         complete: bool,
     ) -> Result<u64, FollowError> {
         let read_err = |e| FollowError::Read {
@@ -180,6 +182,7 @@ impl Follower {
             source: e,
         };
         let mut reader = files::open_at(path, start).map_err(read_err)?;
+        let mut previous = known.map(|f| (f.fp_hash, f.fp_len));
         let mut offset = start;
         let mut total = 0u64;
         let batch_lines = self.config.ingest.batch_lines;
@@ -193,24 +196,45 @@ impl Follower {
                 })
                 .map_err(read_err)?;
             offset += consumed;
-            let finished = complete && eof;
-            if count == 0 && !finished {
+            let done = complete && eof;
+            if count == 0 && !done {
                 return Ok(total);
             }
-            let position = Position {
+            // copytruncate may have emptied and refilled the file under the reader: what was
+            // read then belongs to another file. The copy still has the real lines.
+            if !complete && !files::head(path).is_ok_and(|h| fp.matches(&h)) {
+                return Err(FollowError::Changed(path.to_path_buf()));
+            }
+            let file = FilePos {
                 fp_hash: fp.hash,
                 fp_len: fp.len,
                 pos: offset as i64,
-                state: self.pipeline.correlator.save(),
+                done,
             };
-            self.writer
-                .commit(&self.name, &position, &self.batch, finished.then_some(fp))?;
-            self.committed = position;
+            let state = self.pipeline.correlator.save();
+            self.writer.commit(
+                &self.name,
+                &state,
+                &self.batch,
+                Some(FileUpdate { previous, file }),
+            )?;
+            self.remember(previous, file);
+            self.state = state;
+            previous = Some((fp.hash, fp.len));
             total += count as u64;
             if eof {
                 return Ok(total);
             }
         }
+    }
+
+    fn remember(&mut self, previous: Option<(i64, i64)>, file: FilePos) {
+        if let Some(prev) = previous {
+            self.files.retain(|f| (f.fp_hash, f.fp_len) != prev);
+        }
+        self.files
+            .retain(|f| (f.fp_hash, f.fp_len) != (file.fp_hash, file.fp_len));
+        self.files.push(file);
     }
 
     /// Polls until `stop` is set, reporting trouble once per change and retrying.
@@ -220,6 +244,10 @@ impl Follower {
         let mut backoff = poll;
         while !stop.load(Ordering::Relaxed) {
             match self.poll() {
+                Err(FollowError::Changed(path)) => {
+                    tracing::debug!(path = %path.display(), "file changed while read; reading again");
+                    continue;
+                }
                 Ok(_) => {
                     if last_error.take().is_some() {
                         tracing::info!(source = %self.name, "source recovered");
@@ -246,12 +274,21 @@ impl Follower {
     }
 }
 
-fn quiet(path: &Path) -> bool {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
+fn quiet(meta: &std::fs::Metadata) -> bool {
+    meta.modified()
         .ok()
         .and_then(|t| SystemTime::now().duration_since(t).ok())
         .is_some_and(|age| age >= QUIET)
+}
+
+fn load(writer: &Writer, name: &str) -> store::Result<(Vec<FilePos>, String)> {
+    writer.db().with(|c| {
+        let files = store::ingest::files(c, name)?;
+        let state = store::ingest::source(c, name)?
+            .map(|s| s.state)
+            .unwrap_or_default();
+        Ok((files, state))
+    })
 }
 
 fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use super::pipeline::Batch;
 use super::writer::Writer;
 use crate::domain::{ClientIp, Event, Service};
-use crate::store::ingest::Position;
 
 /// The source name hook logins are committed under.
 pub const SOURCE: &str = "hook";
@@ -74,10 +73,8 @@ async fn login(
         ..Batch::default()
     };
     let writer = hook.writer.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        writer.commit(SOURCE, &Position::default(), &batch, None)
-    })
-    .await;
+    let stored =
+        tokio::task::spawn_blocking(move || writer.commit(SOURCE, "{}", &batch, None)).await;
     match stored {
         Ok(Ok(())) => (StatusCode::NO_CONTENT, ""),
         Ok(Err(e)) => {

@@ -14,7 +14,10 @@ use super::files::{self, Fingerprint};
 use super::pipeline::{Batch, Pipeline};
 use super::writer::Writer;
 use crate::config::Config;
-use crate::store::{self, ingest::Position};
+use crate::store::{
+    self,
+    ingest::{FilePos, FileUpdate},
+};
 
 /// What an import did, printed at its end.
 #[derive(Debug, Default, Serialize)]
@@ -91,34 +94,30 @@ pub fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyhow::Re
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let fp = Fingerprint::of(&head);
         let name = format!("import:{}", std::fs::canonicalize(path)?.display());
-        let stored = writer
+        let known = writer
             .db()
-            .with(|c| store::ingest::source(c, &name))?
-            .map(|s| s.position);
-        let done = writer.db().with(|c| store::ingest::files_done(c, &name))?;
-        if head.is_empty()
-            || done
-                .iter()
-                .any(|&(hash, len)| Fingerprint { hash, len }.matches(&head))
-        {
-            summary.already_imported += 1;
-            continue;
-        }
-        // Resume an interrupted import of the same content; anything else starts over.
-        let start = stored
-            .filter(|p| {
+            .with(|c| store::ingest::files(c, &name))?
+            .into_iter()
+            .filter(|f| {
                 Fingerprint {
-                    hash: p.fp_hash,
-                    len: p.fp_len,
+                    hash: f.fp_hash,
+                    len: f.fp_len,
                 }
                 .matches(&head)
             })
-            .map_or(0, |p| p.pos as u64);
+            .max_by_key(|f| f.fp_len);
+        if head.is_empty() || known.is_some_and(|f| f.done) {
+            summary.already_imported += 1;
+            continue;
+        }
+        // Resume an interrupted import of the same content.
+        let start = known.map_or(0, |f| f.pos as u64);
         let mut reader = files::open_at(path, start)?;
+        let file = Some((fp, known, start));
         import_reader(
             &mut reader,
             &name,
-            Some((fp, start)),
+            file,
             &config,
             writer,
             &mut summary,
@@ -133,7 +132,7 @@ pub fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyhow::Re
 fn import_reader(
     reader: &mut dyn BufRead,
     name: &str,
-    file: Option<(Fingerprint, u64)>,
+    file: Option<(Fingerprint, Option<FilePos>, u64)>,
     config: &Arc<Config>,
     writer: &Writer,
     summary: &mut Summary,
@@ -142,7 +141,10 @@ fn import_reader(
     let now = chrono::Utc::now().timestamp();
     let mut pipeline = Pipeline::new(config, now, "{}");
     let mut batch = Batch::default();
-    let (fp, mut offset) = file.unwrap_or((Fingerprint { hash: 0, len: 0 }, 0));
+    let mut offset = file.map_or(0, |(_, _, start)| start);
+    let mut previous = file
+        .and_then(|(_, known, _)| known)
+        .map(|f| (f.fp_hash, f.fp_len));
     loop {
         batch.clear();
         let (consumed, count, eof) =
@@ -153,14 +155,17 @@ fn import_reader(
         if count == 0 && !eof {
             break;
         }
-        let position = Position {
-            fp_hash: fp.hash,
-            fp_len: fp.len,
-            pos: offset as i64,
-            state: pipeline.correlator.save(),
-        };
-        let done = (eof && file.is_some()).then_some(fp);
-        writer.commit(name, &position, &batch, done)?;
+        let update = file.map(|(fp, _, _)| FileUpdate {
+            previous,
+            file: FilePos {
+                fp_hash: fp.hash,
+                fp_len: fp.len,
+                pos: offset as i64,
+                done: eof,
+            },
+        });
+        writer.commit(name, &pipeline.correlator.save(), &batch, update)?;
+        previous = update.map(|u| (u.file.fp_hash, u.file.fp_len));
         summary.add(&batch);
         progress.show(summary.lines, offset);
         if eof {

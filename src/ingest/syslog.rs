@@ -12,7 +12,6 @@ use tokio::sync::mpsc;
 use super::pipeline::{Batch, Pipeline};
 use super::writer::Writer;
 use crate::config::Config;
-use crate::store::ingest::Position;
 
 /// The source name received messages are committed under.
 pub const SOURCE: &str = "syslog";
@@ -30,7 +29,7 @@ pub fn committer(config: Arc<Config>, writer: Arc<Writer>) -> mpsc::Sender<Vec<u
                 .with(|c| crate::store::ingest::source(c, SOURCE))
                 .ok()
                 .flatten()
-                .map(|s| s.position.state)
+                .map(|s| s.state)
                 .unwrap_or_default();
             let mut pipeline = Pipeline::new(&config, chrono::Utc::now().timestamp(), &state);
             let mut batch = Batch::default();
@@ -52,8 +51,7 @@ pub fn committer(config: Arc<Config>, writer: Arc<Writer>) -> mpsc::Sender<Vec<u
                     continue;
                 }
                 pipeline.parser.set_now(chrono::Utc::now().timestamp());
-                let position = Position { state: pipeline.correlator.save(), ..Position::default() };
-                if let Err(e) = writer.commit(SOURCE, &position, &batch, None) {
+                if let Err(e) = writer.commit(SOURCE, &pipeline.correlator.save(), &batch, None) {
                     tracing::error!(error = %e, lines = batch.counts.lines, "syslog messages lost: store refused them");
                 }
                 batch.clear();

@@ -4,10 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::files::Fingerprint;
 use super::pipeline::Batch;
 use crate::domain::Event;
-use crate::store::ingest::{self, Commit, OpenSessions, Position};
+use crate::store::ingest::{self, Commit, FileUpdate, OpenSessions};
 use crate::store::{self, Db};
 
 pub type Listener = Arc<dyn Fn(&[Event]) + Send + Sync>;
@@ -41,20 +40,20 @@ impl Writer {
             .push(listener);
     }
 
-    /// Commits `batch` for `source` at `position`, atomically. `done` names a rotated file
-    /// that this batch read to its end.
+    /// Commits `batch` for `source` atomically, with the correlation `state` after it and the
+    /// position in the file it came from.
     pub fn commit(
         &self,
         source: &str,
-        position: &Position,
+        state: &str,
         batch: &Batch,
-        done: Option<Fingerprint>,
+        file: Option<FileUpdate>,
     ) -> store::Result<()> {
         let commit = Commit {
             source,
-            position,
+            state,
             counts: batch.counts,
-            done_file: done.map(|f| (f.hash, f.len)),
+            file,
             events: &batch.events,
             now: chrono::Utc::now().timestamp(),
         };

@@ -6,14 +6,22 @@ use std::collections::HashMap;
 use super::{Conn, Result, Value, transaction};
 use crate::domain::{Epoch, Event, is_carrier_address};
 
-/// Where a source stands: which file it is reading (by fingerprint), how far, and the parser
-/// state that must survive a restart.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Position {
+/// How far one file of a source has been read. A file is named by its fingerprint: the hash
+/// of its first `fp_len` bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FilePos {
     pub fp_hash: i64,
     pub fp_len: i64,
     pub pos: i64,
-    pub state: String,
+    pub done: bool,
+}
+
+/// A file position to commit; `previous` is the fingerprint the file had before, when it grew
+/// longer (a file's fingerprint covers more bytes as it grows to the fingerprint's limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileUpdate {
+    pub previous: Option<(i64, i64)>,
+    pub file: FilePos,
 }
 
 /// Counters for one committed batch.
@@ -28,19 +36,23 @@ pub struct LineCounts {
 /// One batch to commit for source `name`.
 pub struct Commit<'a> {
     pub source: &'a str,
-    pub position: &'a Position,
+    /// The parser's correlation state after this batch.
+    pub state: &'a str,
     pub counts: LineCounts,
-    /// A rotated file read to its end, to remember as done.
-    pub done_file: Option<(i64, i64)>,
+    /// The file the batch was read from, and how far.
+    pub file: Option<FileUpdate>,
     pub events: &'a [Event],
     pub now: Epoch,
 }
+
+/// (login, ip, service): what a session is of.
+type SessionKey = (String, String, &'static str);
 
 /// The latest session per (login, ip, service) that this writer knows, so consecutive batches
 /// coalesce logins without asking the database. Clear it when a commit fails.
 #[derive(Debug, Default)]
 pub struct OpenSessions {
-    map: HashMap<(String, String, &'static str), Option<(Epoch, Epoch)>>,
+    map: HashMap<SessionKey, Option<(Epoch, Epoch)>>,
 }
 
 impl OpenSessions {
@@ -84,7 +96,7 @@ fn write_sessions(
     open: &mut OpenSessions,
     events: &[Event],
 ) -> Result<()> {
-    let mut logins: HashMap<(String, String, &'static str), Vec<Epoch>> = HashMap::new();
+    let mut logins: HashMap<SessionKey, Vec<Epoch>> = HashMap::new();
     for e in events {
         if let Event::Login {
             at,
@@ -147,7 +159,7 @@ fn write_sessions(
 
 fn latest_session(
     tx: &mut dyn Conn,
-    (login, ip, service): &(String, String, &'static str),
+    (login, ip, service): &SessionKey,
 ) -> Result<Option<(Epoch, Epoch)>> {
     let row = tx.query_one(
         "select first_seen, last_seen from sessions
@@ -159,7 +171,7 @@ fn latest_session(
 }
 
 fn session_row(
-    (login, ip, service): &(String, String, &'static str),
+    (login, ip, service): &SessionKey,
     first: Epoch,
     last: Epoch,
     count: i64,
@@ -291,14 +303,12 @@ fn write_relays(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
 
 fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
     let last_event = b.events.iter().map(Event::at).max();
-    let p = b.position;
     let c = b.counts;
     tx.execute(
-        "insert into sources (name, fp_hash, fp_len, pos, state, lines, events, skipped, malformed,
-                              last_event_at, updated_at, error)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, null)
+        "insert into sources (name, state, lines, events, skipped, malformed, last_event_at,
+                              updated_at, error)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, null)
          on conflict (name) do update set
-             fp_hash = excluded.fp_hash, fp_len = excluded.fp_len, pos = excluded.pos,
              state = excluded.state,
              lines = sources.lines + excluded.lines,
              events = sources.events + excluded.events,
@@ -308,10 +318,7 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
              updated_at = excluded.updated_at, error = null",
         &[
             b.source.into(),
-            p.fp_hash.into(),
-            p.fp_len.into(),
-            p.pos.into(),
-            p.state.as_str().into(),
+            b.state.into(),
             c.lines.into(),
             c.events.into(),
             c.skipped.into(),
@@ -320,13 +327,28 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
             b.now.into(),
         ],
     )?;
-    if let Some((hash, len)) = b.done_file {
+    let Some(update) = b.file else { return Ok(()) };
+    let f = update.file;
+    if let Some((hash, len)) = update.previous.filter(|&p| p != (f.fp_hash, f.fp_len)) {
         tx.execute(
-            "insert into source_files_done (source, fp_hash, fp_len, done_at) values ($1, $2, $3, $4)
-             on conflict do nothing",
-            &[b.source.into(), hash.into(), len.into(), b.now.into()],
+            "delete from source_files where source = $1 and fp_hash = $2 and fp_len = $3",
+            &[b.source.into(), hash.into(), len.into()],
         )?;
     }
+    tx.execute(
+        "insert into source_files (source, fp_hash, fp_len, pos, done_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (source, fp_hash, fp_len) do update set
+             pos = excluded.pos, done_at = excluded.done_at, updated_at = excluded.updated_at",
+        &[
+            b.source.into(),
+            f.fp_hash.into(),
+            f.fp_len.into(),
+            f.pos.into(),
+            f.done.then_some(b.now).into(),
+            b.now.into(),
+        ],
+    )?;
     Ok(())
 }
 
@@ -335,7 +357,7 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
 pub struct SourceStatus {
     pub name: String,
     #[serde(skip)]
-    pub position: Position,
+    pub state: String,
     pub lines: i64,
     pub events: i64,
     pub skipped: i64,
@@ -358,8 +380,8 @@ pub fn all_sources(conn: &mut dyn Conn) -> Result<Vec<SourceStatus>> {
 fn sources_where(conn: &mut dyn Conn, clause: &str, params: &[Value]) -> Result<Vec<SourceStatus>> {
     conn.query(
         &format!(
-            "select name, fp_hash, fp_len, pos, state, lines, events, skipped, malformed,
-                    last_event_at, updated_at, error from sources {clause}"
+            "select name, state, lines, events, skipped, malformed, last_event_at, updated_at,
+                    error from sources {clause}"
         ),
         params,
     )?
@@ -367,32 +389,34 @@ fn sources_where(conn: &mut dyn Conn, clause: &str, params: &[Value]) -> Result<
     .map(|r| {
         Ok(SourceStatus {
             name: r.text(0)?,
-            position: Position {
-                fp_hash: r.int(1)?,
-                fp_len: r.int(2)?,
-                pos: r.int(3)?,
-                state: r.text(4)?,
-            },
-            lines: r.int(5)?,
-            events: r.int(6)?,
-            skipped: r.int(7)?,
-            malformed: r.int(8)?,
-            last_event_at: r.opt_int(9)?,
-            updated_at: r.int(10)?,
-            error: r.opt_text(11)?,
+            state: r.text(1)?,
+            lines: r.int(2)?,
+            events: r.int(3)?,
+            skipped: r.int(4)?,
+            malformed: r.int(5)?,
+            last_event_at: r.opt_int(6)?,
+            updated_at: r.int(7)?,
+            error: r.opt_text(8)?,
         })
     })
     .collect()
 }
 
-/// Fingerprints of the rotated files of `source` already read to their end.
-pub fn files_done(conn: &mut dyn Conn, source: &str) -> Result<Vec<(i64, i64)>> {
+/// Every file of `source` read so far, done or not.
+pub fn files(conn: &mut dyn Conn, source: &str) -> Result<Vec<FilePos>> {
     conn.query(
-        "select fp_hash, fp_len from source_files_done where source = $1",
+        "select fp_hash, fp_len, pos, done_at from source_files where source = $1",
         &[source.into()],
     )?
     .iter()
-    .map(|r| Ok((r.int(0)?, r.int(1)?)))
+    .map(|r| {
+        Ok(FilePos {
+            fp_hash: r.int(0)?,
+            fp_len: r.int(1)?,
+            pos: r.int(2)?,
+            done: r.opt_int(3)?.is_some(),
+        })
+    })
     .collect()
 }
 

@@ -174,13 +174,20 @@ fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
         )
         .unwrap();
         let mut child = start_serving(dir.path());
+        let mut interrupted = 0;
         for round in 0..6u64 {
             for _ in 0..8 {
                 log.write(400);
                 std::thread::sleep(Duration::from_millis(3 + round * 7));
             }
-            child.kill().unwrap(); // SIGKILL: no chance to flush or clean up
+            // A burst, then SIGKILL at a varying moment of reading it: no chance to clean up.
+            log.write(3000);
+            std::thread::sleep(Duration::from_millis(round * 6));
+            child.kill().unwrap();
             child.wait().unwrap();
+            if stored(&t.db).0 < log.written as i64 {
+                interrupted += 1;
+            }
             // While down: more lines and rotations of both kinds.
             log.write(700);
             log.rotate_rename();
@@ -193,6 +200,11 @@ fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
         }
         log.write(500);
         wait_for(&t.db, log.written as i64, t.label);
+        assert!(
+            interrupted > 0,
+            "{}: no kill landed while lines were pending",
+            t.label
+        );
         child.kill().unwrap();
         child.wait().unwrap();
     }

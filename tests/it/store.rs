@@ -3,7 +3,7 @@
 use relaydesk::domain::{Event, FailReason, Service};
 use relaydesk::ingest::pipeline::Batch;
 use relaydesk::ingest::writer::Writer;
-use relaydesk::store::ingest::{self, Position};
+use relaydesk::store::ingest::{self, FilePos, FileUpdate};
 use relaydesk::store::{history, migrate, rejections};
 
 use crate::helpers::databases;
@@ -22,13 +22,17 @@ fn commit(writer: &Writer, events: Vec<Event>, pos: i64) {
         events,
         ..Batch::default()
     };
-    let position = Position {
+    let file = FilePos {
         fp_hash: 1,
         fp_len: 10,
         pos,
-        state: "{}".into(),
+        done: false,
     };
-    writer.commit("test", &position, &batch, None).unwrap();
+    let update = FileUpdate {
+        previous: None,
+        file,
+    };
+    writer.commit("test", "{}", &batch, Some(update)).unwrap();
 }
 
 #[test]
@@ -180,8 +184,16 @@ fn failures_rejections_and_relays_are_kept_with_their_position() {
             "{}",
             t.label
         );
-        let source = t.db.with(|c| ingest::source(c, "test")).unwrap().unwrap();
-        assert_eq!(source.position.pos, 4242);
+        let files = t.db.with(|c| ingest::files(c, "test")).unwrap();
+        assert_eq!(
+            files,
+            [FilePos {
+                fp_hash: 1,
+                fp_len: 10,
+                pos: 4242,
+                done: false
+            }]
+        );
     }
 }
 
