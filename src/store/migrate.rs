@@ -11,12 +11,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "events",
-    sqlite: include_str!("../../migrations/sqlite/0001_events.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_events.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "events",
+        sqlite: include_str!("../../migrations/sqlite/0001_events.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_events.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "authorization",
+        sqlite: include_str!("../../migrations/sqlite/0002_authorization.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_authorization.sql"),
+    },
+];
 
 /// Applies every migration the database has not seen; returns how many ran.
 pub fn run(conn: &mut dyn Conn) -> Result<usize> {

@@ -1,0 +1,271 @@
+//! The grant index: who may relay now (§6.1), in memory, so the policy service decides without a
+//! database round trip. Logins arrive from the ingest writer the moment they are committed;
+//! staff grants, blocks and suspensions arrive from the store (`replace_restrictions`,
+//! `grant`). Every method takes `now` or the event's own time; nothing here reads a clock.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+
+use ipnet::IpNet;
+
+use crate::domain::{ClientIp, Epoch, Event};
+
+/// What the index says about an address at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// May relay until `until`; `login` is whose login (or `None` for a staff grant) carries it.
+    Granted { until: Epoch, login: Option<String> },
+    /// The address is blocked: no relay whatever its grants.
+    Blocked,
+    /// No current grant.
+    NotGranted,
+}
+
+/// One reason an address may relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    login: Option<String>,
+    until: Epoch,
+}
+
+/// Blocks and suspensions in force, replaced whole when the store changes.
+#[derive(Debug, Clone, Default)]
+pub struct Restrictions {
+    pub blocks: Vec<IpNet>,
+    pub suspended: HashSet<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_ip: HashMap<ClientIp, Vec<Entry>>,
+    restrictions: Restrictions,
+}
+
+pub struct GrantIndex {
+    window: i64,
+    never_authorize: Vec<IpNet>,
+    inner: RwLock<Inner>,
+}
+
+impl GrantIndex {
+    pub fn new(window: i64, never_authorize: Vec<IpNet>) -> Self {
+        GrantIndex {
+            window,
+            never_authorize,
+            inner: RwLock::default(),
+        }
+    }
+
+    pub fn window(&self) -> i64 {
+        self.window
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A successful mailbox login by `login` from `ip` at `at`: relaying is allowed until
+    /// `at + W`, unless the address is in `relay.never_authorize`, blocked, or the login
+    /// suspended.
+    pub fn login(&self, ip: ClientIp, login: &str, at: Epoch) {
+        if self.never_authorize.iter().any(|n| n.contains(&ip.addr())) {
+            return;
+        }
+        let mut inner = self.write();
+        if inner.restrictions.suspended.contains(login) || blocked(&inner.restrictions, ip) {
+            return;
+        }
+        add(&mut inner, ip, Some(login), at + self.window, at);
+    }
+
+    /// A staff grant: `ip` may relay until `until`.
+    pub fn grant(&self, ip: ClientIp, until: Epoch, now: Epoch) {
+        add(&mut self.write(), ip, None, until, now);
+    }
+
+    /// Withdraws every staff grant of `ip` (login grants stay: they expire by themselves).
+    pub fn revoke_staff_grants(&self, ip: ClientIp) {
+        if let Some(entries) = self.write().by_ip.get_mut(&ip) {
+            entries.retain(|e| e.login.is_some());
+        }
+    }
+
+    /// Feeds committed events: every successful login grants.
+    pub fn apply(&self, events: &[Event]) {
+        for event in events {
+            if let Event::Login { at, user, ip, .. } = event {
+                self.login(*ip, user, *at);
+            }
+        }
+    }
+
+    pub fn replace_restrictions(&self, restrictions: Restrictions) {
+        self.write().restrictions = restrictions;
+    }
+
+    /// May `ip` relay at `now`?
+    pub fn check(&self, ip: ClientIp, now: Epoch) -> Verdict {
+        let inner = self.read();
+        if blocked(&inner.restrictions, ip) {
+            return Verdict::Blocked;
+        }
+        let Some(entries) = inner.by_ip.get(&ip) else {
+            return Verdict::NotGranted;
+        };
+        entries
+            .iter()
+            .filter(|e| e.until >= now)
+            .filter(|e| {
+                e.login
+                    .as_ref()
+                    .is_none_or(|l| !inner.restrictions.suspended.contains(l))
+            })
+            .max_by_key(|e| e.until)
+            .map_or(Verdict::NotGranted, |e| Verdict::Granted {
+                until: e.until,
+                login: e.login.clone(),
+            })
+    }
+
+    /// Drops expired grants; returns how many addresses still hold one.
+    pub fn prune(&self, now: Epoch) -> usize {
+        let mut inner = self.write();
+        inner.by_ip.retain(|_, entries| {
+            entries.retain(|e| e.until >= now);
+            !entries.is_empty()
+        });
+        inner.by_ip.len()
+    }
+
+    /// Addresses holding a grant (expired ones included until the next prune).
+    pub fn len(&self) -> usize {
+        self.read().by_ip.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn blocked(r: &Restrictions, ip: ClientIp) -> bool {
+    r.blocks.iter().any(|n| n.contains(&ip.addr()))
+}
+
+fn add(inner: &mut Inner, ip: ClientIp, login: Option<&str>, until: Epoch, now: Epoch) {
+    let entries = inner.by_ip.entry(ip).or_default();
+    entries.retain(|e| e.until >= now.min(until));
+    match entries.iter_mut().find(|e| e.login.as_deref() == login) {
+        Some(e) => e.until = e.until.max(until),
+        None => entries.push(Entry {
+            login: login.map(str::to_string),
+            until,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: i64 = 1800;
+
+    fn ip(s: &str) -> ClientIp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_login_grants_its_address_for_the_window() {
+        let index = GrantIndex::new(W, vec![]);
+        index.login(ip("203.0.113.7"), "taro", 1000);
+        let granted = Verdict::Granted {
+            until: 1000 + W,
+            login: Some("taro".into()),
+        };
+        assert_eq!(index.check(ip("203.0.113.7"), 1000), granted);
+        assert_eq!(index.check(ip("203.0.113.7"), 1000 + W), granted);
+        assert_eq!(
+            index.check(ip("203.0.113.7"), 1001 + W),
+            Verdict::NotGranted
+        );
+        assert_eq!(index.check(ip("203.0.113.8"), 1000), Verdict::NotGranted);
+        assert_eq!(
+            index.check(ip("::ffff:203.0.113.7"), 1000),
+            granted,
+            "mapped IPv6 is IPv4"
+        );
+    }
+
+    #[test]
+    fn a_later_login_extends_and_an_earlier_one_does_not_shorten() {
+        let index = GrantIndex::new(W, vec![]);
+        index.login(ip("2001:db8::7"), "taro", 1000);
+        index.login(ip("2001:db8::7"), "taro", 2000);
+        index.login(ip("2001:db8::7"), "taro", 1500);
+        assert!(matches!(
+            index.check(ip("2001:db8::7"), 2000 + W),
+            Verdict::Granted { .. }
+        ));
+    }
+
+    #[test]
+    fn never_authorize_networks_grant_nothing() {
+        let index = GrantIndex::new(W, vec!["198.51.100.0/24".parse().unwrap()]);
+        index.login(ip("198.51.100.9"), "taro", 1000);
+        assert_eq!(index.check(ip("198.51.100.9"), 1000), Verdict::NotGranted);
+    }
+
+    #[test]
+    fn blocks_and_suspensions_win_over_grants() {
+        let index = GrantIndex::new(W, vec![]);
+        index.login(ip("203.0.113.7"), "taro", 1000);
+        index.login(ip("203.0.113.9"), "thief", 1000);
+        index.login(ip("203.0.113.9"), "hanako", 900);
+        let mut r = Restrictions::default();
+        r.blocks.push("203.0.113.7/32".parse().unwrap());
+        r.suspended.insert("thief".into());
+        index.replace_restrictions(r);
+        assert_eq!(index.check(ip("203.0.113.7"), 1000), Verdict::Blocked);
+        assert_eq!(
+            index.check(ip("203.0.113.9"), 1000),
+            Verdict::Granted {
+                until: 900 + W,
+                login: Some("hanako".into())
+            },
+            "behind one NAT, the suspended login's grant is gone, the other's stays"
+        );
+        index.login(ip("203.0.113.20"), "thief", 1100);
+        assert_eq!(index.check(ip("203.0.113.20"), 1100), Verdict::NotGranted);
+        index.replace_restrictions(Restrictions::default());
+        assert!(matches!(
+            index.check(ip("203.0.113.7"), 1000),
+            Verdict::Granted { .. }
+        ));
+    }
+
+    #[test]
+    fn staff_grants_have_their_own_expiry_and_can_be_revoked() {
+        let index = GrantIndex::new(W, vec![]);
+        index.grant(ip("192.0.2.44"), 5000, 1000);
+        assert_eq!(
+            index.check(ip("192.0.2.44"), 4999),
+            Verdict::Granted {
+                until: 5000,
+                login: None
+            }
+        );
+        index.revoke_staff_grants(ip("192.0.2.44"));
+        assert_eq!(index.check(ip("192.0.2.44"), 4999), Verdict::NotGranted);
+    }
+
+    #[test]
+    fn pruning_forgets_expired_grants() {
+        let index = GrantIndex::new(W, vec![]);
+        index.login(ip("203.0.113.7"), "taro", 1000);
+        index.login(ip("203.0.113.8"), "hanako", 5000);
+        assert_eq!(index.prune(1001 + W), 1);
+    }
+}
