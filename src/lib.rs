@@ -17,6 +17,9 @@
 //! - `serve`    — starts the configured parts with one shared stop signal.
 //! - `cli`      — the command line, calling into the modules above.
 
+pub mod abuse;
+pub mod actions;
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
