@@ -330,14 +330,21 @@ pub fn connection_state(
             .max()
     };
     let recent = from_ip(now - w, now);
-    let granted = recent.map(|t| t + w).max(staff_grant_until.filter(|&u| u >= now));
+    let granted = recent
+        .map(|t| t + w)
+        .max(staff_grant_until.filter(|&u| u >= now));
     if let Some(until) = granted {
         out.state = State::Authorized;
         out.until = Some(until);
         out.login_at = recent;
         return out;
     }
-    let failure = ev.failures.iter().filter(|f| f.ip == ip && f.at >= now - w).map(|f| f.at).max();
+    let failure = ev
+        .failures
+        .iter()
+        .filter(|f| f.ip == ip && f.at >= now - w)
+        .map(|f| f.at)
+        .max();
     if let Some(at) = failure {
         out.state = State::AuthFailed;
         out.failure_at = Some(at);

@@ -31,3 +31,4 @@ pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod store;
+pub mod web;

@@ -151,7 +151,12 @@ pub struct ConnectionFacts {
     pub smtp_seen: bool,
 }
 
-pub fn for_connection(conn: &mut dyn Conn, ip: ClientIp, now: Epoch, rules: Rules) -> Result<ConnectionFacts> {
+pub fn for_connection(
+    conn: &mut dyn Conn,
+    ip: ClientIp,
+    now: Epoch,
+    rules: Rules,
+) -> Result<ConnectionFacts> {
     let evidence = gather(conn, now, ip, None, rules, None)?;
     let text = ip.to_string();
     let staff_grant_until = conn
@@ -162,10 +167,27 @@ pub fn for_connection(conn: &mut dyn Conn, ip: ClientIp, now: Epoch, rules: Rule
         .map(|r| r.opt_int(0))
         .transpose()?
         .flatten();
-    let smtp_seen = conn.query_one("select 1 from rejections where ip = $1 limit 1", &[text.as_str().into()])?.is_some()
-        || conn.query_one("select 1 from relays where ip = $1 limit 1", &[text.as_str().into()])?.is_some()
+    let smtp_seen = conn
+        .query_one(
+            "select 1 from rejections where ip = $1 limit 1",
+            &[text.as_str().into()],
+        )?
+        .is_some()
         || conn
-            .query_one("select 1 from policy_decisions where ip = $1 limit 1", &[text.as_str().into()])?
+            .query_one(
+                "select 1 from relays where ip = $1 limit 1",
+                &[text.as_str().into()],
+            )?
+            .is_some()
+        || conn
+            .query_one(
+                "select 1 from policy_decisions where ip = $1 limit 1",
+                &[text.as_str().into()],
+            )?
             .is_some();
-    Ok(ConnectionFacts { evidence, staff_grant_until, smtp_seen })
+    Ok(ConnectionFacts {
+        evidence,
+        staff_grant_until,
+        smtp_seen,
+    })
 }
