@@ -5,7 +5,9 @@
 //! Store functions are synchronous and take `&mut dyn Conn`; async callers go through
 //! `Db::run`, which borrows a pooled connection on a blocking thread.
 
+pub mod authz;
 mod backend;
+pub mod decisions;
 pub mod history;
 pub mod ingest;
 pub mod migrate;
