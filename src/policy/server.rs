@@ -12,6 +12,7 @@
 //! once every connection has ended.
 
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,12 +84,15 @@ pub enum PolicyListener {
 
 impl PolicyListener {
     /// Binds `listen`: `HOST:PORT` or `unix:/path`. A stale socket file at the path (left by a
-    /// crash) is replaced; any other file there is an error.
+    /// crash) is replaced; any other file there is an error. The socket is made mode 0666.
     pub async fn bind(listen: &str) -> io::Result<PolicyListener> {
         if let Some(path) = listen.strip_prefix("unix:") {
             let path = PathBuf::from(path);
             remove_stale_socket(&path)?;
             let listener = UnixListener::bind(&path)?;
+            // Like Postfix's own private sockets: anyone may connect, the directory (e.g.
+            // /var/spool/postfix/private, mode 0700) decides who can reach the socket.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))?;
             return Ok(PolicyListener::Unix(listener, path));
         }
         Ok(PolicyListener::Tcp(TcpListener::bind(listen).await?))

@@ -358,6 +358,9 @@ async fn a_unix_socket_listener_answers_and_is_removed_at_shutdown() {
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     let p = spawn_policy_with(&format!("unix:{}", path.display()), |_| {}).await;
     assert_eq!(p.addr, format!("unix:{}", path.display()));
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o666, "Postfix (another user) may connect");
     p.grant("203.0.113.7", "taro");
     let mut c = UnixStream::connect(&path).await.unwrap();
     let reply = ask(&mut c, &rcpt("203.0.113.7", "", "a@example.com")).await;
