@@ -11,6 +11,8 @@
 //!   source positions. The only module with SQL.
 //! - `ingest`   — sources (followed files and their rotations, imports) and `ingest::parse`,
 //!   the pure log parsers, feeding the store through one writer.
+//! - `grants`   — the in-memory grant index: who may relay now.
+//! - `policy`   — the Postfix policy service answering from the grant index.
 //! - `simulate` — a realistic simulated ISP mail log with its known truth (demo, tests,
 //!   benchmarks).
 //! - `report`   — command-line tables and NDJSON records.
@@ -27,6 +29,7 @@ pub mod domain;
 pub mod explain;
 pub mod grants;
 pub mod ingest;
+pub mod policy;
 pub mod report;
 pub mod serve;
 pub mod simulate;

@@ -6,7 +6,9 @@
 //! `Db::run`, which borrows a pooled connection on a blocking thread.
 
 pub mod alerts;
+pub mod authz;
 mod backend;
+pub mod decisions;
 pub mod evidence;
 pub mod history;
 pub mod ingest;

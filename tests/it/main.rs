@@ -5,4 +5,5 @@ mod cli;
 mod diagnosis;
 mod follow;
 mod helpers;
+mod policy;
 mod store;
