@@ -53,7 +53,7 @@ pub enum Command {
         /// Directory for the demo's database and simulated log
         #[arg(long, default_value = "relaydesk-demo")]
         dir: PathBuf,
-        /// Simulated minutes per real second
+        /// How fast the live simulation runs: 1 is real time
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
     },
@@ -201,7 +201,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Arc::new(load_config(&cli)?);
     match cli.command {
         Command::Serve { only } => serve::run(config, &only),
-        Command::Demo { dir, speed } => serve::demo(config, &dir, speed),
+        Command::Demo { dir, speed } => crate::demo::run(config, &dir, speed),
         Command::Ingest { files } => {
             let db = open_db(&config)?;
             let writer = Writer::new(db.clone(), config.relay.window.0);

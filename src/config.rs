@@ -197,6 +197,10 @@ pub struct WebConfig {
     pub public_url: String,
     /// Only peers in these networks may set `X-Forwarded-For`.
     pub trusted_proxies: Vec<IpNet>,
+    /// `relaydesk demo` only: pages may be viewed as another address with `?as=IP`. Never read
+    /// from a file.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 impl Default for WebConfig {
@@ -205,6 +209,7 @@ impl Default for WebConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "https://support.example.jp".into(),
             trusted_proxies: vec!["127.0.0.1/32".parse().expect("literal network")],
+            demo: false,
         }
     }
 }

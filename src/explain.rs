@@ -291,7 +291,12 @@ mod tests {
                 let japanese = e.text().chars().any(|c| {
                     ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{4e00}'..='\u{9fff}').contains(&c)
                 });
-                assert_eq!(japanese, lang == Lang::Ja, "{cause:?} {lang:?}: {}", e.text());
+                assert_eq!(
+                    japanese,
+                    lang == Lang::Ja,
+                    "{cause:?} {lang:?}: {}",
+                    e.text()
+                );
             }
         }
     }

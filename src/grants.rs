@@ -87,6 +87,17 @@ impl GrantIndex {
         add(&mut self.write(), ip, None, until, now);
     }
 
+    /// Replaces every staff grant with `grants` (address, until), as the store now has them.
+    pub fn replace_staff_grants(&self, grants: &[(ClientIp, Epoch)], now: Epoch) {
+        let mut inner = self.write();
+        for entries in inner.by_ip.values_mut() {
+            entries.retain(|e| e.login.is_some());
+        }
+        for &(ip, until) in grants {
+            add(&mut inner, ip, None, until, now);
+        }
+    }
+
     /// Withdraws every staff grant of `ip` (login grants stay: they expire by themselves).
     pub fn revoke_staff_grants(&self, ip: ClientIp) {
         if let Some(entries) = self.write().by_ip.get_mut(&ip) {

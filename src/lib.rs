@@ -22,8 +22,10 @@
 pub mod abuse;
 pub mod actions;
 pub mod alerts;
+pub mod authz;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod diagnose;
 pub mod domain;
 pub mod explain;

@@ -21,3 +21,32 @@ pub fn recent_logins(conn: &mut dyn Conn, since: Epoch) -> Result<Vec<(ClientIp,
     }
     Ok(logins)
 }
+
+/// Blocks and suspensions in force at `now`, and staff grants not yet expired.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub blocks: Vec<String>,
+    pub suspended: Vec<String>,
+    pub staff_grants: Vec<(ClientIp, Epoch)>,
+}
+
+pub fn snapshot(conn: &mut dyn Conn, now: Epoch) -> Result<Snapshot> {
+    use super::restrictions::{self, Kind};
+    let blocks = restrictions::in_force(conn, Kind::Block, now)?
+        .into_iter()
+        .map(|r| r.subject)
+        .collect();
+    let suspended = restrictions::in_force(conn, Kind::Suspension, now)?
+        .into_iter()
+        .map(|r| r.subject)
+        .collect();
+    let staff_grants = restrictions::active_grants(conn, now)?
+        .into_iter()
+        .filter_map(|g| Some((ClientIp::parse_lenient(&g.ip)?, g.expires_at)))
+        .collect();
+    Ok(Snapshot {
+        blocks,
+        suspended,
+        staff_grants,
+    })
+}

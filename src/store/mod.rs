@@ -123,3 +123,33 @@ pub fn notify(conn: &mut dyn Conn) -> Result<()> {
     }
     Ok(())
 }
+
+/// Waits for change notifications from other nodes (PostgreSQL LISTEN). SQLite has none.
+pub struct ChangeListener {
+    client: postgres::Client,
+}
+
+impl ChangeListener {
+    /// Blocks until a change is announced or `timeout` passes; true when one was.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut notifications = self.client.notifications();
+        let first = notifications.timeout_iter(timeout).next()?.is_some();
+        // Several changes in a burst need one refresh: take the pending ones without waiting.
+        let mut pending = notifications.iter();
+        while pending.next()?.is_some() {}
+        Ok(first)
+    }
+}
+
+impl Db {
+    /// A listener for changes made by other nodes, on PostgreSQL; None on SQLite.
+    pub fn change_listener(&self) -> Result<Option<ChangeListener>> {
+        if self.backend() != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut client = postgres::Client::connect(self.pool.url(), postgres::NoTls)?;
+        client.batch_execute(&format!("listen {CHANGES_CHANNEL}"))?;
+        Ok(Some(ChangeListener { client }))
+    }
+}

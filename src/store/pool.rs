@@ -50,6 +50,10 @@ impl Pool {
         self.backend
     }
 
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -36,12 +36,26 @@ impl FromRequestParts<Arc<App>> for ClientAddr {
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
             .join(",");
+        if app.config.web.demo
+            && let Some(ip) = parts
+                .uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("as=")))
+                .and_then(urlencoding_ip)
+        {
+            return Ok(ClientAddr(ip));
+        }
         Ok(ClientAddr(client_ip(
             peer,
             &forwarded,
             &app.config.web.trusted_proxies,
         )))
     }
+}
+
+/// An address from a query value, where `:` may arrive as `%3A`.
+fn urlencoding_ip(value: &str) -> Option<ClientIp> {
+    ClientIp::parse_lenient(&value.replace("%3A", ":").replace("%3a", ":"))
 }
 
 /// Walks `X-Forwarded-For` from the nearest hop while hops are trusted proxies.

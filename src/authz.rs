@@ -1,0 +1,99 @@
+//! Keeps this process's grant index (§6.1) in step with the store: loaded at start, fed every
+//! committed login at once by the ingest writer, and refreshed — blocks, suspensions, staff
+//! grants, and logins committed by other processes — whenever PostgreSQL announces a change
+//! (LISTEN/NOTIFY), and at least every second either way.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use ipnet::IpNet;
+
+use crate::config::Config;
+use crate::grants::{GrantIndex, Restrictions};
+use crate::ingest::writer::Writer;
+use crate::store::{self, Db};
+
+/// How often the index is refreshed when no change is announced.
+const REFRESH: Duration = Duration::from_secs(1);
+/// Logins re-read on each refresh reach back this far before the last one, so a commit that
+/// raced the previous refresh is not missed.
+const OVERLAP: i64 = 5;
+
+/// A grant index subscribed to `writer` and loaded from the store.
+pub fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<GrantIndex>> {
+    let index = Arc::new(GrantIndex::new(
+        config.relay.window.0,
+        config.relay.never_authorize.clone(),
+    ));
+    // Subscribe before loading: a login committed in between is then applied twice, which is
+    // harmless, rather than missed.
+    let feed = index.clone();
+    writer.subscribe(Arc::new(move |events| feed.apply(events)));
+    let now = chrono::Utc::now().timestamp();
+    refresh(&index, writer.db(), now - config.relay.window.0, now)
+        .context("cannot load current grants")?;
+    tracing::info!(addresses = index.len(), "grant index loaded");
+    Ok(index)
+}
+
+/// Reloads restrictions and staff grants, and applies logins seen since `logins_since`.
+pub fn refresh(index: &GrantIndex, db: &Db, logins_since: i64, now: i64) -> store::Result<()> {
+    let (snapshot, logins) = db.with(|c| {
+        Ok((
+            store::authz::snapshot(c, now)?,
+            store::authz::recent_logins(c, logins_since)?,
+        ))
+    })?;
+    let restrictions = Restrictions {
+        blocks: snapshot
+            .blocks
+            .iter()
+            .filter_map(|b| b.parse::<IpNet>().ok())
+            .collect(),
+        suspended: snapshot.suspended.into_iter().collect(),
+    };
+    index.replace_restrictions(restrictions);
+    index.replace_staff_grants(&snapshot.staff_grants, now);
+    for (ip, login, last_seen) in &logins {
+        index.login(*ip, login, *last_seen);
+    }
+    Ok(())
+}
+
+/// Refreshes `index` until `stop` is set: on each announced change, and every second.
+pub fn run_refresher(index: Arc<GrantIndex>, db: Db, window: i64, stop: Arc<AtomicBool>) {
+    let mut listener = None;
+    let mut last = chrono::Utc::now().timestamp();
+    let mut pruned = last;
+    while !stop.load(Ordering::Relaxed) {
+        if listener.is_none() {
+            listener = db.change_listener().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot listen for changes; refreshing every second");
+                None
+            });
+        }
+        match listener.as_mut() {
+            Some(l) => {
+                if let Err(e) = l.wait(REFRESH) {
+                    tracing::warn!(error = %e, "change listener lost; reconnecting");
+                    listener = None;
+                    std::thread::sleep(REFRESH);
+                }
+            }
+            None => std::thread::sleep(REFRESH),
+        }
+        let now = chrono::Utc::now().timestamp();
+        match refresh(&index, &db, (last - OVERLAP).max(now - window), now) {
+            Ok(()) => last = now,
+            Err(e) => {
+                tracing::warn!(error = %e, "grant index refresh failed; decisions continue from memory")
+            }
+        }
+        if now - pruned >= 60 {
+            index.prune(now);
+            pruned = now;
+        }
+    }
+}
