@@ -4,4 +4,5 @@
 mod cli;
 mod follow;
 mod helpers;
+mod real_mail;
 mod store;
