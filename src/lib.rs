@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod domain;
+pub mod explain;
 pub mod grants;
 pub mod ingest;
 pub mod report;

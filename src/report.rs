@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::cli::Format;
 use crate::config::Config;
 use crate::domain::{ClientIp, Epoch, Event};
-use crate::store::{Db, history, rejections};
+use crate::explain;
+use crate::store::{self, Db, history, rejections};
 
 /// RFC 3339 in UTC (`2026-03-13T05:12:01Z`), formatted without allocation for `parse` output.
 pub fn rfc3339_utc(epoch: Epoch) -> [u8; 20] {
@@ -210,31 +211,57 @@ pub fn rejections(
         until: query.until,
         limit: None,
     };
-    let rows = db.with(|c| rejections::list(c, &filter))?;
-    let records = rows.into_iter().map(|r| RejectionRecord {
-        at: local_rfc3339(r.at, config),
-        ip: r.ip,
-        sender: r.sender,
-        rcpt: r.rcpt,
-        login: None,
-        cause: None,
-        evidence: None,
-    });
+    let records = db.with(|c| {
+        let rows = rejections::list(c, &filter)?;
+        let logs_since = store::ingest::logs_since(c)?;
+        rows.into_iter()
+            .map(|r| {
+                let d = explain::diagnose_rejection(c, config, &r, logs_since)?;
+                Ok(RejectionRecord {
+                    at: local_rfc3339(r.at, config),
+                    ip: r.ip,
+                    sender: r.sender,
+                    rcpt: r.rcpt,
+                    login: d.login.clone(),
+                    cause: Some(d.cause.as_str().to_string()),
+                    evidence: Some(evidence_json(&d.evidence, config)),
+                })
+            })
+            .collect::<store::Result<Vec<_>>>()
+    })?;
+    let cells = |r: &RejectionRecord| {
+        vec![
+            r.at.clone(),
+            r.ip.clone(),
+            r.sender.clone(),
+            r.rcpt.clone(),
+            r.login.clone().unwrap_or("-".into()),
+            r.cause.clone().unwrap_or("-".into()),
+        ]
+    };
+    let headers = ["AT", "IP", "SENDER", "RECIPIENT", "LOGIN", "CAUSE"];
     crate::cli::print_ok(write_records(
         out,
         format,
-        records,
-        |r| {
-            vec![
-                r.at.clone(),
-                r.ip.clone(),
-                r.sender.clone(),
-                r.rcpt.clone(),
-                r.cause.clone().unwrap_or("-".into()),
-            ]
-        },
-        &["AT", "IP", "SENDER", "RECIPIENT", "CAUSE"],
+        records.into_iter(),
+        cells,
+        &headers,
     ))
+}
+
+/// The evidence of a diagnosis as JSON, its times in RFC 3339.
+pub fn evidence_json(found: &crate::diagnose::Found, config: &Config) -> serde_json::Value {
+    let mut value = serde_json::to_value(found).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        for (key, v) in map.iter_mut() {
+            if key.ends_with("_at")
+                && let Some(t) = v.as_i64()
+            {
+                *v = local_rfc3339(t, config).into();
+            }
+        }
+    }
+    value
 }
 
 /// The sender addresses a login may use: the login itself when it is an address, else

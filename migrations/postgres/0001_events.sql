@@ -9,6 +9,7 @@ create table sources (
     events bigint not null default 0,
     skipped bigint not null default 0,    -- well-formed lines that are no event
     malformed bigint not null default 0,  -- lines with no recognizable framing
+    first_event_at bigint,                -- the earliest event time seen: logs begin here
     last_event_at bigint,
     updated_at bigint not null default 0,
     error text                            -- last read or write trouble, cleared on success

@@ -303,18 +303,24 @@ fn write_relays(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
 
 fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
     let last_event = b.events.iter().map(Event::at).max();
+    let first_event = b.events.iter().map(Event::at).min();
     let c = b.counts;
     tx.execute(
         "insert into sources (name, state, lines, events, skipped, malformed, last_event_at,
-                              updated_at, error)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, null)
+                              updated_at, error, first_event_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, null, $9)
          on conflict (name) do update set
              state = excluded.state,
              lines = sources.lines + excluded.lines,
              events = sources.events + excluded.events,
              skipped = sources.skipped + excluded.skipped,
              malformed = sources.malformed + excluded.malformed,
-             last_event_at = coalesce(excluded.last_event_at, sources.last_event_at),
+             last_event_at = case when sources.last_event_at is null
+                                       or excluded.last_event_at > sources.last_event_at
+                                  then excluded.last_event_at else sources.last_event_at end,
+             first_event_at = case when sources.first_event_at is null
+                                        or excluded.first_event_at < sources.first_event_at
+                                   then excluded.first_event_at else sources.first_event_at end,
              updated_at = excluded.updated_at, error = null",
         &[
             b.source.into(),
@@ -325,6 +331,7 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
             c.malformed.into(),
             last_event.into(),
             b.now.into(),
+            first_event.into(),
         ],
     )?;
     let Some(update) = b.file else { return Ok(()) };
@@ -428,4 +435,10 @@ pub fn set_source_error(conn: &mut dyn Conn, source: &str, error: &str, now: Epo
         &[source.into(), now.into(), error.into()],
     )?;
     Ok(())
+}
+
+/// The earliest event time of any source: before it, the store knows nothing.
+pub fn logs_since(conn: &mut dyn Conn) -> Result<Option<Epoch>> {
+    conn.query_one("select min(first_event_at) from sources", &[])?
+        .map_or(Ok(None), |r| r.opt_int(0))
 }

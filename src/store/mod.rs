@@ -6,11 +6,13 @@
 //! `Db::run`, which borrows a pooled connection on a blocking thread.
 
 mod backend;
+pub mod evidence;
 pub mod history;
 pub mod ingest;
 pub mod migrate;
 mod pool;
 pub mod rejections;
+pub mod restrictions;
 
 use std::sync::Arc;
 

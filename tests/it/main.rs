@@ -2,6 +2,7 @@
 //! SQLite and, when `RELAYDESK_TEST_POSTGRES_URL` is set, against PostgreSQL too.
 
 mod cli;
+mod diagnosis;
 mod follow;
 mod helpers;
 mod real_mail;

@@ -1,0 +1,113 @@
+//! On a simulated ISP day whose truth is known, every relay rejection gets its §6.2 cause.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use relaydesk::config::Config;
+use relaydesk::explain;
+use relaydesk::ingest::import;
+use relaydesk::ingest::writer::Writer;
+use relaydesk::simulate::{self, SimOptions};
+use relaydesk::store::{self, rejections};
+
+use crate::helpers::databases;
+
+fn simulated_day(dir: &std::path::Path) -> simulate::Simulation {
+    let opts = SimOptions {
+        customers: 300,
+        hours: 24,
+        seed: 11,
+        ..SimOptions::default()
+    };
+    simulate::write_day(dir, &opts).unwrap();
+    simulate::generate(&opts)
+}
+
+#[test]
+fn every_simulated_rejection_gets_its_true_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = simulated_day(dir.path());
+    let log = dir.path().join("mail.log").display().to_string();
+    for t in databases() {
+        let mut config = Config::default();
+        config.database.url = t.url.clone();
+        let config = Arc::new(config);
+        let writer = Writer::new(t.db.clone(), config.relay.window.0);
+        import::run(std::slice::from_ref(&log), config.clone(), &writer).unwrap();
+
+        let relay = rejections::Filter {
+            kind: Some("relay".into()),
+            ..Default::default()
+        };
+        let (stored, causes) =
+            t.db.with(|c| {
+                let rows = rejections::list(c, &relay)?;
+                let since = store::ingest::logs_since(c)?;
+                let causes = rows
+                    .iter()
+                    .map(|r| explain::diagnose_rejection(c, &config, r, since))
+                    .collect::<store::Result<Vec<_>>>()?;
+                Ok((rows, causes))
+            })
+            .unwrap();
+        assert_eq!(
+            stored.len(),
+            day.truth.rejections.len(),
+            "{}: every rejection stored once",
+            t.label
+        );
+
+        let mut truth: HashMap<(i64, String, String), Vec<&str>> = HashMap::new();
+        for r in &day.truth.rejections {
+            truth
+                .entry((r.at, r.ip.to_string(), r.rcpt.clone()))
+                .or_default()
+                .push(r.cause);
+        }
+        let mut agree = 0;
+        let mut disagreements = Vec::new();
+        for (row, d) in stored.iter().zip(&causes) {
+            let expected = truth.get_mut(&(row.at, row.ip.clone(), row.rcpt.clone()));
+            let expected = expected.and_then(|v| v.pop());
+            assert!(
+                expected.is_some(),
+                "{}: {row:?} is at no logged time",
+                t.label
+            );
+            if expected == Some(d.cause.as_str()) {
+                agree += 1;
+            } else {
+                disagreements.push(format!("{row:?}: expected {expected:?}, got {:?}", d.cause));
+            }
+        }
+        let share = agree as f64 / stored.len() as f64;
+        eprintln!(
+            "{}: {agree}/{} rejections diagnosed as the truth says",
+            t.label,
+            stored.len()
+        );
+        assert!(
+            share >= 0.99,
+            "{}: {agree}/{} agree; first disagreements:\n{}",
+            t.label,
+            stored.len(),
+            disagreements
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        let kinds: std::collections::BTreeSet<&str> =
+            causes.iter().map(|d| d.cause.as_str()).collect();
+        for cause in [
+            "ip_changed",
+            "auth_failed",
+            "expired",
+            "never_checked",
+            "unknown_sender",
+        ] {
+            assert!(kinds.contains(cause), "{}: the day has no {cause}", t.label);
+        }
+    }
+}
