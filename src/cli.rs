@@ -78,8 +78,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Open abuse alerts
+    /// Abuse alerts: bursts of relay attempts from one address, or through one login's grants
     Alerts {
+        /// Include acknowledged alerts
+        #[arg(long)]
+        all: bool,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -201,7 +204,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { dir, speed } => serve::demo(config, &dir, speed),
         Command::Ingest { files } => {
             let db = open_db(&config)?;
-            let writer = Writer::new(db, config.relay.window.0);
+            let writer = Writer::new(db.clone(), config.relay.window.0);
+            Arc::new(crate::alerts::Watch::new(db, &config)).attach(&writer);
             let summary = crate::ingest::import::run(&files, config.clone(), &writer)?;
             print!("{summary}");
             Ok(())
@@ -286,18 +290,57 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("schema up to date ({ran} migration(s) applied now)");
             Ok(())
         }
-        Command::Alerts { .. }
-        | Command::Grant { .. }
-        | Command::Block { .. }
-        | Command::Unblock { .. }
-        | Command::Suspend { .. }
-        | Command::Unsuspend { .. } => {
-            bail!("this command arrives with relay authorization (grants, blocks and alerts)")
+        Command::Grant {
+            ip,
+            minutes,
+            reason,
+        } => {
+            let db = open_db(&config)?;
+            let message = crate::actions::grant(&db, &ip, minutes, &reason, &actor())?;
+            println!("{message}");
+            Ok(())
+        }
+        Command::Block { ip, reason } => {
+            let db = open_db(&config)?;
+            println!("{}", crate::actions::block(&db, &ip, &reason, &actor())?);
+            Ok(())
+        }
+        Command::Unblock { ip } => {
+            let db = open_db(&config)?;
+            println!("{}", crate::actions::unblock(&db, &ip, &actor())?);
+            Ok(())
+        }
+        Command::Suspend { login, reason } => {
+            let db = open_db(&config)?;
+            println!(
+                "{}",
+                crate::actions::suspend(&db, &login, &reason, &actor())?
+            );
+            Ok(())
+        }
+        Command::Unsuspend { login } => {
+            let db = open_db(&config)?;
+            println!("{}", crate::actions::unsuspend(&db, &login, &actor())?);
+            Ok(())
+        }
+        Command::Alerts { all, format } => {
+            let db = open_db(&config)?;
+            report::alerts(&db, &config, all, format, &mut io::stdout().lock())
         }
         Command::Staff { .. } | Command::Token { .. } => {
             bail!("this command arrives with the staff console")
         }
     }
+}
+
+/// Who a command-line action is recorded as made by.
+fn actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "?".into())
+    )
 }
 
 /// `relaydesk parse`: stdin → NDJSON, `{"line":N,"kind":K,"at":RFC3339,...}` per event.

@@ -262,6 +262,106 @@ pub fn diagnose(
     done(Cause::UnknownSender, found)
 }
 
+/// The state of a customer's current connection, before any rejection (§6.2, §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Authorized,
+    Expired,
+    NeverChecked,
+    AuthFailed,
+    Blocked,
+    /// No SMTP connection from this address was ever logged: its provider may block port 25.
+    NoAttempt,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Authorized => "authorized",
+            State::Expired => "expired",
+            State::NeverChecked => "never_checked",
+            State::AuthFailed => "auth_failed",
+            State::Blocked => "blocked",
+            State::NoAttempt => "no_attempt",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectionState {
+    pub state: State,
+    /// Authorized until (authorized), or expired at (expired).
+    pub until: Option<Epoch>,
+    /// The mail check it rests on.
+    pub login_at: Option<Epoch>,
+    pub failure_at: Option<Epoch>,
+    pub restriction: Option<Restriction>,
+}
+
+/// The state of address `ip` at `now`: the §6.2 evidence read forward. `staff_grant_until` is a
+/// staff grant in force; `smtp_seen` whether any SMTP attempt from `ip` was ever logged.
+pub fn connection_state(
+    now: Epoch,
+    ip: &str,
+    ev: &Evidence,
+    staff_grant_until: Option<Epoch>,
+    smtp_seen: bool,
+    rules: Rules,
+) -> ConnectionState {
+    let w = rules.window;
+    let mut out = ConnectionState {
+        state: State::NeverChecked,
+        until: None,
+        login_at: None,
+        failure_at: None,
+        restriction: None,
+    };
+    if let Some(b) = &ev.block {
+        out.state = State::Blocked;
+        out.restriction = Some(b.clone());
+        return out;
+    }
+    let from_ip = |from: Epoch, to: Epoch| {
+        ev.ip_logins
+            .iter()
+            .filter(|s| s.ip == ip && s.overlaps(from, to))
+            .map(|s| s.latest_by(to))
+            .max()
+    };
+    let recent = from_ip(now - w, now);
+    let granted = recent
+        .map(|t| t + w)
+        .max(staff_grant_until.filter(|&u| u >= now));
+    if let Some(until) = granted {
+        out.state = State::Authorized;
+        out.until = Some(until);
+        out.login_at = recent;
+        return out;
+    }
+    let failure = ev
+        .failures
+        .iter()
+        .filter(|f| f.ip == ip && f.at >= now - w)
+        .map(|f| f.at)
+        .max();
+    if let Some(at) = failure {
+        out.state = State::AuthFailed;
+        out.failure_at = Some(at);
+        return out;
+    }
+    if let Some(at) = from_ip(now - rules.lookback, now - w - 1) {
+        out.state = State::Expired;
+        out.login_at = Some(at);
+        out.until = Some(at + w);
+        return out;
+    }
+    if !smtp_seen {
+        out.state = State::NoAttempt;
+    }
+    out
+}
+
 #[cfg(test)]
 #[path = "diagnose_tests.rs"]
 mod tests;

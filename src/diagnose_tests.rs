@@ -219,3 +219,55 @@ fn owners_come_from_customer_domains() {
         "not in the account list"
     );
 }
+
+fn state(ev: &Evidence, grant: Option<Epoch>, smtp_seen: bool) -> ConnectionState {
+    connection_state(T, X, ev, grant, smtp_seen, RULES)
+}
+
+#[test]
+fn a_connection_is_authorized_until_the_window_ends() {
+    let mut ev = full_logs();
+    ev.ip_logins = vec![span("taro", X, T - 600, T - 60)];
+    let s = state(&ev, None, true);
+    assert_eq!(
+        (s.state, s.until, s.login_at),
+        (State::Authorized, Some(T - 60 + W), Some(T - 60))
+    );
+    let s = state(&full_logs(), Some(T + 300), false);
+    assert_eq!(
+        (s.state, s.until),
+        (State::Authorized, Some(T + 300)),
+        "a staff grant authorizes too"
+    );
+}
+
+#[test]
+fn a_connection_that_checked_long_ago_has_expired() {
+    let mut ev = full_logs();
+    ev.ip_logins = vec![span("taro", X, T - 7200, T - 7200)];
+    let s = state(&ev, Some(T - 1), true);
+    assert_eq!((s.state, s.until), (State::Expired, Some(T - 7200 + W)));
+}
+
+#[test]
+fn a_connection_never_seen_says_no_attempt_reached_the_server() {
+    assert_eq!(state(&full_logs(), None, false).state, State::NoAttempt);
+    assert_eq!(state(&full_logs(), None, true).state, State::NeverChecked);
+}
+
+#[test]
+fn failures_and_blocks_are_the_connections_state() {
+    let mut ev = full_logs();
+    ev.failures = vec![FailureAt {
+        at: T - 30,
+        login: Some("taro".into()),
+        ip: X.into(),
+    }];
+    assert_eq!(state(&ev, None, true).state, State::AuthFailed);
+    ev.block = Some(Restriction {
+        subject: X.into(),
+        reason: "spam".into(),
+        since: 1,
+    });
+    assert_eq!(state(&ev, Some(T + 60), true).state, State::Blocked);
+}

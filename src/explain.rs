@@ -288,8 +288,10 @@ mod tests {
                     !e.what.is_empty() && !e.fix.is_empty(),
                     "{cause:?} {lang:?}"
                 );
-                let ascii = e.text().is_ascii();
-                assert_eq!(ascii, lang == Lang::En, "{cause:?} {lang:?}: {}", e.text());
+                let japanese = e.text().chars().any(|c| {
+                    ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{4e00}'..='\u{9fff}').contains(&c)
+                });
+                assert_eq!(japanese, lang == Lang::Ja, "{cause:?} {lang:?}: {}", e.text());
             }
         }
     }

@@ -11,12 +11,17 @@
 //!   source positions. The only module with SQL.
 //! - `ingest`   — sources (followed files and their rotations, imports) and `ingest::parse`,
 //!   the pure log parsers, feeding the store through one writer.
+//! - `grants`   — the in-memory grant index: who may relay now.
+//! - `policy`   — the Postfix policy service answering from the grant index.
 //! - `simulate` — a realistic simulated ISP mail log with its known truth (demo, tests,
 //!   benchmarks).
 //! - `report`   — command-line tables and NDJSON records.
 //! - `serve`    — starts the configured parts with one shared stop signal.
 //! - `cli`      — the command line, calling into the modules above.
 
+pub mod abuse;
+pub mod actions;
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
@@ -24,7 +29,9 @@ pub mod domain;
 pub mod explain;
 pub mod grants;
 pub mod ingest;
+pub mod policy;
 pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod store;
+pub mod web;

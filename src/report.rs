@@ -376,6 +376,66 @@ pub fn history(
     ))
 }
 
+/// One `alerts` record (§8).
+#[derive(Debug, Serialize)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub subject: String,
+    pub kind: String,
+    pub first: String,
+    pub last: String,
+    pub count: i64,
+    /// Share of attempts aimed at mobile-carrier domains, 0–1.
+    pub carrier_share: f64,
+    pub samples: Vec<String>,
+    pub ips: Vec<String>,
+    pub acknowledged: bool,
+    pub auto_blocked: bool,
+}
+
+pub fn alerts(
+    db: &Db,
+    config: &Config,
+    all: bool,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let rows = db.with(|c| store::alerts::list(c, !all, 1000))?;
+    let records = rows.into_iter().map(|a| AlertRecord {
+        id: a.id,
+        subject: a.subject,
+        kind: a.kind,
+        first: local_rfc3339(a.first, config),
+        last: local_rfc3339(a.last, config),
+        count: a.count,
+        carrier_share: if a.count > 0 {
+            (a.carrier as f64 / a.count as f64 * 1000.0).round() / 1000.0
+        } else {
+            0.0
+        },
+        samples: a.samples,
+        ips: a.ips,
+        acknowledged: a.acked_at.is_some(),
+        auto_blocked: a.auto_blocked,
+    });
+    let cells = |r: &AlertRecord| {
+        vec![
+            r.id.to_string(),
+            r.kind.clone(),
+            r.subject.clone(),
+            r.first.clone(),
+            r.last.clone(),
+            r.count.to_string(),
+            format!("{:.0}%", r.carrier_share * 100.0),
+            r.samples.first().cloned().unwrap_or_default(),
+        ]
+    };
+    let headers = [
+        "ID", "KIND", "SUBJECT", "FIRST", "LAST", "COUNT", "CARRIER", "SAMPLE",
+    ];
+    crate::cli::print_ok(write_records(out, format, records, cells, &headers))
+}
+
 /// Writes records as NDJSON, or as a table with aligned columns.
 fn write_records<R: Serialize>(
     out: &mut impl Write,

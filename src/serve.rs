@@ -9,8 +9,11 @@ use std::thread::JoinHandle;
 use anyhow::{Context, bail};
 
 use crate::config::{Config, SourceConfig};
+use crate::grants::GrantIndex;
 use crate::ingest::follow::Follower;
 use crate::ingest::writer::Writer;
+use crate::policy::recorder::{self, Recorder};
+use crate::policy::server::{Policy, PolicyListener};
 
 const PARTS: &[&str] = &["web", "policy", "follow", "syslog", "hook", "alerts"];
 
@@ -28,7 +31,10 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     let wants = |part: &str| only.is_empty() || named(part);
     let db = crate::cli::open_db(&config)?;
     let writer = Arc::new(Writer::new(db, config.relay.window.0));
+    let index = grant_index(&config, &writer)?;
     let stop = Arc::new(AtomicBool::new(false));
+    // The async parts' stop signal; `stop` is the threads'.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut threads: Vec<(String, JoinHandle<()>)> = Vec::new();
     if wants("follow") {
         if config.sources.is_empty() && named("follow") {
@@ -42,7 +48,23 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let mut tasks = tokio::task::JoinSet::new();
+    let policy_runs = wants("policy");
     rt.block_on(async {
+        if policy_runs {
+            let listen = &config.policy.listen;
+            let listener = PolicyListener::bind(listen)
+                .await
+                .with_context(|| format!("policy: cannot listen on {listen}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "policy service");
+            let (recorder, handle) = Recorder::start(writer.db().clone(), recorder::CAPACITY)
+                .context("cannot start the policy recorder thread")?;
+            threads.push(("policy recorder".to_string(), handle));
+            let policy = Arc::new(Policy::new(&config, index.clone(), recorder));
+            tasks.spawn(named_task(
+                "policy",
+                crate::policy::server::serve(listener, policy, stop_rx.clone()),
+            ));
+        }
         let syslog_configured = config.syslog.udp.is_some() || config.syslog.tcp.is_some();
         if named("syslog") && !syslog_configured {
             bail!("syslog: set syslog.udp or syslog.tcp");
@@ -85,8 +107,9 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     if threads.is_empty() && tasks.is_empty() {
-        bail!("nothing to run: configure [[sources]], [syslog] or [hook]");
+        bail!("nothing to run: configure [[sources]], [syslog], [hook] or [policy]");
     }
+    rt.spawn(prune_grants(index));
     rt.block_on(async {
         tokio::select! {
             r = shutdown_signal() => r?,
@@ -100,6 +123,20 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     })?;
     tracing::info!("stopping");
     stop.store(true, Ordering::Relaxed);
+    let _ = stop_tx.send(true);
+    if policy_runs {
+        // Let the policy service finish the replies it is writing (bounded).
+        rt.block_on(async {
+            let finished = async {
+                while let Some(ended) = tasks.join_next().await {
+                    if matches!(ended, Ok(("policy", _))) {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), finished).await;
+        });
+    }
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     for (name, handle) in threads {
         if handle.join().is_err() {
@@ -107,6 +144,39 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The grant index shared by the followers (which feed it every committed login) and the policy
+/// service (which reads it), loaded at start with the logins that still grant.
+fn grant_index(config: &Config, writer: &Writer) -> anyhow::Result<Arc<GrantIndex>> {
+    let window = config.relay.window.0;
+    let index = Arc::new(GrantIndex::new(
+        window,
+        config.relay.never_authorize.clone(),
+    ));
+    // Subscribe before loading: a login committed in between is then applied twice, which is
+    // harmless, rather than missed.
+    let feed = index.clone();
+    writer.subscribe(Arc::new(move |events| feed.apply(events)));
+    let since = chrono::Utc::now().timestamp() - window;
+    let logins = writer
+        .db()
+        .with(|conn| crate::store::authz::recent_logins(conn, since))
+        .context("cannot load current grants")?;
+    for (ip, login, last_seen) in &logins {
+        index.login(*ip, login, *last_seen);
+    }
+    tracing::info!(addresses = index.len(), "grant index loaded");
+    Ok(index)
+}
+
+/// Forgets expired grants once a minute, so the index stays the size of the current grants.
+async fn prune_grants(index: Arc<GrantIndex>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        index.prune(chrono::Utc::now().timestamp());
+    }
 }
 
 async fn named_task<E>(

@@ -143,3 +143,51 @@ pub fn account_owner(conn: &mut dyn Conn, address: &str) -> Result<Option<Option
     )?;
     Ok(Some(row.map(|r| r.text(0)).transpose()?))
 }
+
+/// What the store knows about address `ip` now, for the customer's connection page.
+pub struct ConnectionFacts {
+    pub evidence: Evidence,
+    pub staff_grant_until: Option<Epoch>,
+    pub smtp_seen: bool,
+}
+
+pub fn for_connection(
+    conn: &mut dyn Conn,
+    ip: ClientIp,
+    now: Epoch,
+    rules: Rules,
+) -> Result<ConnectionFacts> {
+    let evidence = gather(conn, now, ip, None, rules, None)?;
+    let text = ip.to_string();
+    let staff_grant_until = conn
+        .query_one(
+            "select max(expires_at) from grants where ip = $1 and expires_at >= $2 and revoked_at is null",
+            &[text.as_str().into(), now.into()],
+        )?
+        .map(|r| r.opt_int(0))
+        .transpose()?
+        .flatten();
+    let smtp_seen = conn
+        .query_one(
+            "select 1 from rejections where ip = $1 limit 1",
+            &[text.as_str().into()],
+        )?
+        .is_some()
+        || conn
+            .query_one(
+                "select 1 from relays where ip = $1 limit 1",
+                &[text.as_str().into()],
+            )?
+            .is_some()
+        || conn
+            .query_one(
+                "select 1 from policy_decisions where ip = $1 limit 1",
+                &[text.as_str().into()],
+            )?
+            .is_some();
+    Ok(ConnectionFacts {
+        evidence,
+        staff_grant_until,
+        smtp_seen,
+    })
+}

@@ -81,7 +81,16 @@ pub fn commit(
         write_failures(tx, batch.events)?;
         write_rejections(tx, batch.events)?;
         write_relays(tx, batch.events)?;
-        write_source(tx, batch)
+        write_source(tx, batch)?;
+        if batch
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Login { .. }))
+        {
+            // Other nodes' grant indexes learn of these logins at commit.
+            super::notify(tx)?;
+        }
+        Ok(())
     });
     match &result {
         Ok(()) => open.prune(batch.now, window),

@@ -5,7 +5,10 @@
 //! Store functions are synchronous and take `&mut dyn Conn`; async callers go through
 //! `Db::run`, which borrows a pooled connection on a blocking thread.
 
+pub mod alerts;
+pub mod authz;
 mod backend;
+pub mod decisions;
 pub mod evidence;
 pub mod history;
 pub mod ingest;
@@ -107,4 +110,16 @@ pub fn transaction<T>(
             Err(e)
         }
     }
+}
+
+/// The notification channel that tells every node's grant index to refresh.
+pub const CHANGES_CHANNEL: &str = "relaydesk_changes";
+
+/// Tells other nodes that logins, grants or restrictions changed. PostgreSQL delivers it at
+/// commit (LISTEN/NOTIFY); SQLite has no other nodes to tell, so it does nothing.
+pub fn notify(conn: &mut dyn Conn) -> Result<()> {
+    if conn.backend() == Backend::Postgres {
+        conn.batch(&format!("notify {CHANGES_CHANNEL}"))?;
+    }
+    Ok(())
 }

@@ -57,3 +57,158 @@ fn migrate_creates_the_embedded_database_named_by_db() {
     );
     assert!(dir.path().join("x.db").exists());
 }
+
+/// A simulated day through the binary as an operator would run it: simulate, ingest, then ask.
+#[test]
+fn an_imported_day_answers_rejections_alerts_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let out = run(
+        p,
+        &[
+            "simulate",
+            "--out",
+            "day",
+            "--customers",
+            "300",
+            "--seed",
+            "5",
+            "--start",
+            "2026-03-13T00:00:00+09:00",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("day/truth.json")).unwrap()).unwrap();
+
+    let out = run(p, &["--db", "sqlite://d.db", "ingest", "day/mail.log"], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("relay_rejected") && summary.contains("malformed"),
+        "{summary}"
+    );
+    // Importing the same file again adds nothing.
+    let again = run(p, &["--db", "sqlite://d.db", "ingest", "day/mail.log"], b"");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("1 already imported"));
+
+    let out = run(
+        p,
+        &["--db", "sqlite://d.db", "rejections", "--format", "ndjson"],
+        b"",
+    );
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), truth["rejections"].as_array().unwrap().len());
+    for r in &records {
+        for key in ["at", "ip", "sender", "rcpt", "login", "cause", "evidence"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        assert!(chrono::DateTime::parse_from_rfc3339(r["at"].as_str().unwrap()).is_ok());
+    }
+
+    // Alerts name the outside spammer and the stolen login (or its thief's address), nothing else.
+    let out = run(
+        p,
+        &["--db", "sqlite://d.db", "alerts", "--format", "ndjson"],
+        b"",
+    );
+    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let listed = |key: &str| -> Vec<String> {
+        truth[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let (spammers, thieves, stolen) = (
+        listed("spammer_ips"),
+        listed("thief_ips"),
+        listed("stolen_logins"),
+    );
+    for a in &alerts {
+        let subject = a["subject"].as_str().unwrap().to_string();
+        assert!(
+            spammers.contains(&subject) || thieves.contains(&subject) || stolen.contains(&subject),
+            "alert on an innocent subject: {a}"
+        );
+    }
+    let subjects: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["subject"].as_str().unwrap())
+        .collect();
+    for s in spammers.iter().chain(&stolen) {
+        assert!(
+            subjects.contains(&s.as_str()),
+            "no alert names {s}: {subjects:?}"
+        );
+    }
+    let spam = alerts
+        .iter()
+        .find(|a| a["subject"] == spammers[0].as_str())
+        .unwrap();
+    assert!(spam["carrier_share"].as_f64().unwrap() > 0.9, "{spam}");
+
+    // History of a stolen login shows the thief's sessions.
+    let out = run(
+        p,
+        &[
+            "--db",
+            "sqlite://d.db",
+            "history",
+            "--login",
+            &stolen[0],
+            "--format",
+            "ndjson",
+            "--since",
+            "2026-03-01",
+        ],
+        b"",
+    );
+    let history = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        thieves.iter().any(|t| history.contains(t.as_str())),
+        "{history}"
+    );
+}
+
+#[test]
+fn parse_prints_one_record_per_event_and_nothing_for_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = b"2026-03-13T05:12:01.276189+09:00 mail dovecot: pop3-login: Login: user=<taro>, method=PLAIN, rip=::ffff:203.0.113.7, lip=192.0.2.25, mpid=3147, TLS, session=<x>\n\
+2026-03-13T05:12:02+09:00 mail postfix/smtpd[812]: connect from unknown[203.0.113.7]\n\
+\xff\xfe garbage\n\
+Mar  3 05:12:03 mail postfix/smtpd[8738]: NOQUEUE: reject: RCPT from unknown[2001:db8::7]: 454 4.7.1 <a@example.net>: Relay access denied; from=<taro@example.jp> to=<a@example.net> proto=ESMTP helo=<pc>\n";
+    let out = run(dir.path(), &["parse"], input);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["kind"], "login");
+    assert_eq!(lines[0]["service"], "pop3");
+    assert_eq!(lines[0]["user"], "taro");
+    assert_eq!(lines[0]["ip"], "203.0.113.7");
+    assert_eq!(lines[0]["at"], "2026-03-12T20:12:01Z");
+    assert_eq!(lines[1]["line"], 4);
+    assert_eq!(lines[1]["kind"], "relay_rejected");
+    assert_eq!(lines[1]["ip"], "2001:db8::7");
+    assert_eq!(lines[1]["rcpt"], "a@example.net");
+}

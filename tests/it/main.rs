@@ -5,5 +5,6 @@ mod cli;
 mod diagnosis;
 mod follow;
 mod helpers;
+mod policy;
 mod real_mail;
 mod store;

@@ -1,0 +1,149 @@
+//! Staff actions on relay authorization — grant an address for N minutes, block or unblock an
+//! address or network, suspend or unsuspend a login — checked here once for the CLI, the staff
+//! pages and the API. Each returns the sentence to show the person who acted.
+
+use anyhow::{Context, bail};
+use ipnet::IpNet;
+
+use crate::domain::ClientIp;
+use crate::store::restrictions::{self, Kind};
+use crate::store::{self, Db};
+
+/// The longest staff grant: a day. Longer needs a configuration change, not a click.
+pub const MAX_GRANT_MINUTES: i64 = 24 * 60;
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn reason_of(reason: &str) -> anyhow::Result<&str> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > 500 || reason.chars().any(char::is_control) {
+        bail!("reason: give a short reason (1-500 characters, one line)");
+    }
+    Ok(reason)
+}
+
+/// An address or network as blocks store it: `203.0.113.7/32`, `2001:db8::/48`.
+pub fn network(text: &str) -> anyhow::Result<IpNet> {
+    let text = text.trim();
+    if let Ok(ip) = text.parse::<ClientIp>() {
+        return Ok(IpNet::from(ip.addr()));
+    }
+    let net: IpNet = text
+        .parse()
+        .with_context(|| format!("{text:?} is not an address or network"))?;
+    Ok(net.trunc())
+}
+
+pub fn grant(db: &Db, ip: &str, minutes: i64, reason: &str, by: &str) -> anyhow::Result<String> {
+    let ip: ClientIp = ip.parse()?;
+    if !(1..=MAX_GRANT_MINUTES).contains(&minutes) {
+        bail!("minutes: between 1 and {MAX_GRANT_MINUTES}");
+    }
+    let reason = reason_of(reason)?;
+    let now = now();
+    let until = now + minutes * 60;
+    db.with(|c| {
+        store::transaction(c, |tx| {
+            restrictions::add_grant(tx, &ip.to_string(), None, reason, by, now, until)?;
+            store::notify(tx)
+        })
+    })?;
+    Ok(format!("{ip} may relay for {minutes} minutes"))
+}
+
+pub fn block(db: &Db, ip: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+    let net = network(ip)?;
+    restrict(db, Kind::Block, &net.to_string(), reason, by)
+}
+
+pub fn unblock(db: &Db, ip: &str, by: &str) -> anyhow::Result<String> {
+    let net = network(ip)?;
+    lift(db, Kind::Block, &net.to_string(), by)
+}
+
+pub fn suspend(db: &Db, login: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+    restrict(db, Kind::Suspension, login_of(login)?, reason, by)
+}
+
+pub fn unsuspend(db: &Db, login: &str, by: &str) -> anyhow::Result<String> {
+    lift(db, Kind::Suspension, login_of(login)?, by)
+}
+
+fn login_of(login: &str) -> anyhow::Result<&str> {
+    let login = login.trim();
+    if login.is_empty() || login.len() > 256 || login.chars().any(char::is_control) {
+        bail!("login: 1-256 printable characters");
+    }
+    Ok(login)
+}
+
+fn restrict(db: &Db, kind: Kind, subject: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+    let reason = reason_of(reason)?;
+    let now = now();
+    let added = db.with(|c| {
+        store::transaction(c, |tx| {
+            let added = restrictions::add(tx, kind, subject, reason, by, now, None)?;
+            store::notify(tx)?;
+            Ok(added)
+        })
+    })?;
+    Ok(match (kind, added) {
+        (Kind::Block, true) => format!("{subject} is blocked"),
+        (Kind::Block, false) => format!("{subject} was already blocked"),
+        (Kind::Suspension, true) => format!("{subject} is suspended"),
+        (Kind::Suspension, false) => format!("{subject} was already suspended"),
+    })
+}
+
+fn lift(db: &Db, kind: Kind, subject: &str, by: &str) -> anyhow::Result<String> {
+    let now = now();
+    let lifted = db.with(|c| {
+        store::transaction(c, |tx| {
+            let n = restrictions::lift(tx, kind, subject, by, now)?;
+            store::notify(tx)?;
+            Ok(n)
+        })
+    })?;
+    Ok(match (kind, lifted) {
+        (Kind::Block, 0) => format!("{subject} was not blocked"),
+        (Kind::Block, _) => format!("{subject} is unblocked"),
+        (Kind::Suspension, 0) => format!("{subject} was not suspended"),
+        (Kind::Suspension, _) => format!("{subject} is unsuspended"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_are_normalized() {
+        assert_eq!(
+            network("203.0.113.7").unwrap().to_string(),
+            "203.0.113.7/32"
+        );
+        assert_eq!(
+            network("::ffff:203.0.113.7").unwrap().to_string(),
+            "203.0.113.7/32"
+        );
+        assert_eq!(
+            network("203.0.113.77/24").unwrap().to_string(),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            network("2001:db8::1/48").unwrap().to_string(),
+            "2001:db8::/48"
+        );
+        assert!(network("example").is_err());
+    }
+
+    #[test]
+    fn reasons_are_required_and_single_line() {
+        assert!(reason_of("  ").is_err());
+        assert!(reason_of("a\\nb").is_ok());
+        assert!(reason_of("a\nb").is_err());
+        assert_eq!(reason_of(" on the phone ").unwrap(), "on the phone");
+    }
+}

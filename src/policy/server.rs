@@ -1,0 +1,295 @@
+//! The policy listener and its connection handler, shaped like mini-redis: a semaphore caps the
+//! connections served at once (further ones wait in the accept queue), and each connection is a
+//! loop of `select! { read a request, shutdown }`. Postfix keeps a connection for many requests.
+//!
+//! Failure is always silence: on a malformed request, a missing client address, an idle or
+//! stuck peer, or any internal trouble (a panic included: the task's stream is dropped), the
+//! connection closes without a reply and Postfix applies its `default_action`. Nothing here
+//! can answer `OK` except `decide` for a granted client.
+//!
+//! Shutdown: when the `watch` value turns `true` (or its sender is dropped) the listener stops
+//! accepting, each connection finishes the reply it is writing and closes, and `serve` returns
+//! once every connection has ended.
+
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::decide::{Action, Rules, decide};
+use super::protocol::{self, Malformed, Request};
+use super::recorder::Recorder;
+use crate::config::Config;
+use crate::domain::Epoch;
+use crate::grants::{GrantIndex, Verdict};
+use crate::store::decisions::PolicyDecision;
+
+/// What the handler needs: the grant index, the rules, the recorder and the limits.
+pub struct Policy {
+    pub index: Arc<GrantIndex>,
+    pub rules: Rules,
+    pub recorder: Recorder,
+    /// Most connections served at once (`policy.max_connections`).
+    pub max_connections: usize,
+    /// A connection silent this long is closed (`policy.idle_timeout`); also bounds a write.
+    pub idle_timeout: Duration,
+}
+
+impl Policy {
+    pub fn new(config: &Config, index: Arc<GrantIndex>, recorder: Recorder) -> Policy {
+        Policy {
+            index,
+            rules: Rules::from_config(config),
+            recorder,
+            max_connections: config.policy.max_connections,
+            idle_timeout: Duration::from_secs(config.policy.idle_timeout.0.max(1).unsigned_abs()),
+        }
+    }
+
+    /// The action for `req` at `now`, recording relay decisions; `None` when the request names
+    /// no client address (the connection is then closed unanswered).
+    pub fn answer(&self, req: &Request, now: Epoch) -> Option<&str> {
+        let ip = req.client_ip()?;
+        let verdict = self.index.check(ip, now);
+        let decision = decide(req, &verdict, &self.rules);
+        if decision.relay && decision.action != Action::Dunno {
+            let login = match verdict {
+                Verdict::Granted { login, .. } => login,
+                Verdict::Blocked | Verdict::NotGranted => None,
+            };
+            self.recorder.record(PolicyDecision {
+                at: now,
+                ip: ip.to_string(),
+                sender: req.sender.clone().unwrap_or_default(),
+                rcpt: req.recipient.clone().unwrap_or_default(),
+                action: decision.action.as_str().to_string(),
+                login,
+            });
+        }
+        Some(self.rules.action_text(decision.action))
+    }
+}
+
+/// A bound policy listener: TCP, or a unix socket (`listen = "unix:/path"`).
+pub enum PolicyListener {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+impl PolicyListener {
+    /// Binds `listen`: `HOST:PORT` or `unix:/path`. A stale socket file at the path (left by a
+    /// crash) is replaced; any other file there is an error. The socket is made mode 0666.
+    pub async fn bind(listen: &str) -> io::Result<PolicyListener> {
+        if let Some(path) = listen.strip_prefix("unix:") {
+            let path = PathBuf::from(path);
+            remove_stale_socket(&path)?;
+            let listener = UnixListener::bind(&path)?;
+            // Like Postfix's own private sockets: anyone may connect, the directory (e.g.
+            // /var/spool/postfix/private, mode 0700) decides who can reach the socket.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))?;
+            return Ok(PolicyListener::Unix(listener, path));
+        }
+        Ok(PolicyListener::Tcp(TcpListener::bind(listen).await?))
+    }
+
+    /// `127.0.0.1:10040` or `unix:/path`, for logs and tests.
+    pub fn local_addr(&self) -> io::Result<String> {
+        match self {
+            PolicyListener::Tcp(l) => Ok(l.local_addr()?.to_string()),
+            PolicyListener::Unix(_, path) => Ok(format!("unix:{}", path.display())),
+        }
+    }
+
+    async fn accept(&self) -> io::Result<Accepted> {
+        match self {
+            PolicyListener::Tcp(l) => {
+                let (stream, _) = l.accept().await?;
+                // One small reply per request: never wait to coalesce it.
+                stream.set_nodelay(true)?;
+                Ok(Accepted::Tcp(stream))
+            }
+            PolicyListener::Unix(l, _) => Ok(Accepted::Unix(l.accept().await?.0)),
+        }
+    }
+}
+
+fn remove_stale_socket(path: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a socket", path.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+enum Accepted {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// Serves `listener` until `shutdown` turns true, then waits for open connections to finish.
+pub async fn serve(
+    listener: PolicyListener,
+    policy: Arc<Policy>,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let limit = Arc::new(Semaphore::new(policy.max_connections.max(1)));
+    let mut handlers = JoinSet::new();
+    loop {
+        while handlers.try_join_next().is_some() {}
+        // Take a slot first: beyond the cap, connections wait in the kernel's accept queue.
+        let permit = tokio::select! {
+            p = limit.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = stopped(&mut shutdown) => break,
+        };
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = stopped(&mut shutdown) => break,
+        };
+        let stream = match accepted {
+            Ok(stream) => stream,
+            Err(e) => {
+                // Out of descriptors, or a peer gone before accept: pause, then go on.
+                tracing::warn!(error = %e, "policy: accept failed");
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                    () = stopped(&mut shutdown) => break,
+                }
+            }
+        };
+        let (policy, shutdown) = (policy.clone(), shutdown.clone());
+        match stream {
+            Accepted::Tcp(s) => handlers.spawn(async move {
+                handle(s, &policy, shutdown).await;
+                drop(permit);
+            }),
+            Accepted::Unix(s) => handlers.spawn(async move {
+                handle(s, &policy, shutdown).await;
+                drop(permit);
+            }),
+        };
+    }
+    if let PolicyListener::Unix(_, path) = &listener {
+        let _ = std::fs::remove_file(path);
+    }
+    drop(listener);
+    while handlers.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Resolves once shutdown is asked for, or when nobody can ask any more.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// One connection: requests in, replies out, until the peer leaves, falls silent, sends garbage,
+/// or shutdown comes.
+async fn handle<S>(stream: S, policy: &Policy, mut shutdown: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut conn = Connection::new(stream);
+    loop {
+        let read = tokio::select! {
+            r = tokio::time::timeout(policy.idle_timeout, conn.read_request()) => r,
+            () = stopped(&mut shutdown) => return,
+        };
+        let req = match read {
+            Ok(Ok(Some(req))) => req,
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "policy: closing connection");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("policy: idle connection closed");
+                return;
+            }
+        };
+        let now = chrono::Utc::now().timestamp();
+        let Some(action) = policy.answer(&req, now) else {
+            tracing::debug!(
+                client_address = ?req.client_address,
+                "policy: no usable client_address, closing connection"
+            );
+            return;
+        };
+        // Outside the select: a reply being written is finished even during shutdown.
+        match tokio::time::timeout(policy.idle_timeout, conn.write_reply(action)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "policy: write failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("policy: write timed out");
+                return;
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("malformed request: {0}")]
+    Malformed(#[from] Malformed),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("connection closed in the middle of a request")]
+    Truncated,
+}
+
+/// A stream with its read buffer: whole requests out, replies in.
+struct Connection<S> {
+    stream: S,
+    buffer: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    fn new(stream: S) -> Self {
+        Connection {
+            stream,
+            buffer: Vec::with_capacity(4096),
+            out: Vec::with_capacity(256),
+        }
+    }
+
+    /// The next whole request; `None` when the peer closed cleanly between requests.
+    /// Cancel safe: bytes read stay in the buffer.
+    async fn read_request(&mut self) -> Result<Option<Request>, ReadError> {
+        loop {
+            if !self.buffer.is_empty()
+                && let Some((req, used)) = protocol::parse(&self.buffer)?
+            {
+                self.buffer.drain(..used);
+                return Ok(Some(req));
+            }
+            self.buffer.reserve(4096);
+            if self.stream.read_buf(&mut self.buffer).await? == 0 {
+                return if self.buffer.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(ReadError::Truncated)
+                };
+            }
+        }
+    }
+
+    async fn write_reply(&mut self, action: &str) -> io::Result<()> {
+        self.out.clear();
+        protocol::encode_reply(action, &mut self.out);
+        self.stream.write_all(&self.out).await?;
+        self.stream.flush().await
+    }
+}

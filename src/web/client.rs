@@ -1,0 +1,110 @@
+//! The visitor's address: the TCP peer, or — only when the peer is one of `web.trusted_proxies` —
+//! the nearest untrusted address in `X-Forwarded-For`. A visitor cannot claim another address by
+//! sending the header themselves.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use ipnet::IpNet;
+
+use super::App;
+use super::error::WebError;
+use crate::domain::ClientIp;
+
+/// The client address of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub ClientIp);
+
+impl FromRequestParts<Arc<App>> for ClientAddr {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| WebError::Internal("no peer address on the connection".into()))?;
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(ClientAddr(client_ip(
+            peer,
+            &forwarded,
+            &app.config.web.trusted_proxies,
+        )))
+    }
+}
+
+/// Walks `X-Forwarded-For` from the nearest hop while hops are trusted proxies.
+pub fn client_ip(peer: IpAddr, forwarded: &str, trusted: &[IpNet]) -> ClientIp {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut current = ClientIp::new(peer);
+    if !is_trusted(&current.addr()) {
+        return current;
+    }
+    for hop in forwarded
+        .rsplit(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        let Some(ip) = ClientIp::parse_lenient(hop) else {
+            break;
+        };
+        current = ip;
+        if !is_trusted(&ip.addr()) {
+            break;
+        }
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trusted() -> Vec<IpNet> {
+        vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ]
+    }
+
+    #[test]
+    fn untrusted_peers_cannot_claim_another_address() {
+        let ip = client_ip("203.0.113.7".parse().unwrap(), "198.51.100.1", &trusted());
+        assert_eq!(ip.to_string(), "203.0.113.7");
+    }
+
+    #[test]
+    fn trusted_proxies_pass_on_the_nearest_untrusted_hop() {
+        let ip = client_ip(
+            "127.0.0.1".parse().unwrap(),
+            "198.51.100.1, 203.0.113.7, 10.1.2.3",
+            &trusted(),
+        );
+        assert_eq!(
+            ip.to_string(),
+            "203.0.113.7",
+            "a spoofed first hop is not believed"
+        );
+        let ip = client_ip("127.0.0.1".parse().unwrap(), "", &trusted());
+        assert_eq!(ip.to_string(), "127.0.0.1");
+        let ip = client_ip("127.0.0.1".parse().unwrap(), "garbage", &trusted());
+        assert_eq!(ip.to_string(), "127.0.0.1");
+        let ip = client_ip(
+            "127.0.0.1".parse().unwrap(),
+            "[2001:db8::7]:4711",
+            &trusted(),
+        );
+        assert_eq!(ip.to_string(), "2001:db8::7");
+    }
+}

@@ -1,0 +1,235 @@
+//! `/` and `GET /api/v1/connection`: may this connection send now, why not, and what to do.
+//! The page and the JSON are built from one view.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Html;
+use serde::Serialize;
+
+use super::{fill, mask_address};
+use crate::diagnose::{self, State as ConnState};
+use crate::explain;
+use crate::report::local_rfc3339;
+use crate::store::{self, evidence, rejections};
+use crate::web::App;
+use crate::web::client::ClientAddr;
+use crate::web::error::WebError;
+use crate::web::i18n::{Lang, Tr};
+use crate::web::layout::Page;
+
+/// How far back the page lists refused sends.
+const RECENT: i64 = 24 * 3600;
+
+#[derive(Debug, Serialize)]
+pub struct ConnectionView {
+    pub ip: String,
+    pub state: &'static str,
+    /// Authorized until, or expired at (RFC 3339).
+    pub until: Option<String>,
+    pub login_at: Option<String>,
+    pub failure_at: Option<String>,
+    pub window_minutes: i64,
+    pub title: String,
+    pub detail: String,
+    pub fix: Vec<String>,
+    pub recent: Vec<RecentRejection>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecentRejection {
+    pub at: String,
+    #[serde(skip)]
+    pub time: String,
+    /// Masked: the customer recognizes it, nobody else learns it.
+    pub rcpt: String,
+    pub cause: &'static str,
+    #[serde(skip)]
+    pub cause_text: &'static str,
+}
+
+/// The view of `ip`'s connection now, in `lang`.
+pub async fn view(
+    app: &Arc<App>,
+    ip: crate::domain::ClientIp,
+    lang: Lang,
+) -> Result<ConnectionView, WebError> {
+    let now = app.now();
+    let config = app.config.clone();
+    let (facts, recent) = app
+        .db
+        .run(move |c| {
+            let rules = explain::rules(&config);
+            let facts = evidence::for_connection(c, ip, now, rules)?;
+            let filter = rejections::Filter {
+                kind: Some("relay".into()),
+                ip: Some(ip.to_string()),
+                since: Some(now - RECENT),
+                until: Some(now),
+                ..Default::default()
+            };
+            let mut rows = rejections::list(c, &filter)?;
+            rows.reverse();
+            rows.truncate(10);
+            let since = store::ingest::logs_since(c)?;
+            let recent = rows
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.at,
+                        r.rcpt.clone(),
+                        explain::diagnose_rejection(c, &config, r, since)?.cause,
+                    ))
+                })
+                .collect::<store::Result<Vec<_>>>()?;
+            Ok((facts, recent))
+        })
+        .await?;
+    let config = &app.config;
+    let rules = explain::rules(config);
+    let s = diagnose::connection_state(
+        now,
+        &ip.to_string(),
+        &facts.evidence,
+        facts.staff_grant_until,
+        facts.smtp_seen,
+        rules,
+    );
+    let tr = Tr(lang);
+    let clock = |t: Option<i64>| t.map(|t| explain::clock(t, config)).unwrap_or_default();
+    let window = config.window_minutes().to_string();
+    let port = config.service.submission_port.to_string();
+    let values = [
+        ("until", clock(s.until)),
+        ("login_at", clock(s.login_at)),
+        ("failure_at", clock(s.failure_at)),
+        ("window", window.clone()),
+        ("contact", config.service.support_contact.clone()),
+        ("smtp", config.service.smtp_server.clone()),
+        ("port", port),
+    ];
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let text = |key: &str| fill(tr.t(key), &values);
+    let state = s.state.as_str();
+    let detail_key = match s.state {
+        ConnState::Authorized if s.login_at.is_none() => "state.authorized.staff".to_string(),
+        other => format!("state.{}.detail", other.as_str()),
+    };
+    let mut fix = Vec::new();
+    match s.state {
+        ConnState::Authorized => {}
+        ConnState::NoAttempt if config.service.submission_port == 0 => {
+            fix.push(text("state.no_attempt.fix_nosub"))
+        }
+        other => fix.push(text(&format!("state.{}.fix", other.as_str()))),
+    }
+    if config.service.submission_port > 0
+        && matches!(
+            s.state,
+            ConnState::Expired | ConnState::NeverChecked | ConnState::AuthFailed
+        )
+    {
+        fix.push(text("state.lasting_fix"));
+    }
+    let recent = recent
+        .into_iter()
+        .map(|(at, rcpt, cause)| RecentRejection {
+            at: local_rfc3339(at, config),
+            time: explain::clock(at, config),
+            rcpt: mask_address(&rcpt),
+            cause: cause.as_str(),
+            cause_text: tr.t(&format!("cause.{}", cause.as_str())),
+        })
+        .collect();
+    Ok(ConnectionView {
+        ip: ip.to_string(),
+        state,
+        until: s.until.map(|t| local_rfc3339(t, config)),
+        login_at: s.login_at.map(|t| local_rfc3339(t, config)),
+        failure_at: s.failure_at.map(|t| local_rfc3339(t, config)),
+        window_minutes: config.window_minutes(),
+        title: tr.t(&format!("state.{state}")).to_string(),
+        detail: text(&detail_key),
+        fix,
+        recent,
+    })
+}
+
+/// A guide to suggest from the browser: the same device usually holds the mail program.
+pub fn guess_client(user_agent: &str) -> Option<&'static str> {
+    let ua = user_agent.to_ascii_lowercase();
+    if ua.contains("iphone") || ua.contains("ipad") {
+        Some("iphone")
+    } else if ua.contains("macintosh") || ua.contains("mac os x") {
+        Some("apple-mail")
+    } else if ua.contains("windows nt 5.") {
+        Some("outlook-express")
+    } else if ua.contains("windows") {
+        Some("outlook")
+    } else if ua.contains("linux") && !ua.contains("android") {
+        Some("thunderbird")
+    } else {
+        None
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customer/home.html")]
+struct HomePage {
+    page: Page,
+    view: ConnectionView,
+    guide: Option<&'static str>,
+}
+
+pub async fn page(
+    State(app): State<Arc<App>>,
+    ClientAddr(ip): ClientAddr,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
+    let view = view(&app, ip, lang).await?;
+    let ua = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let page = Page::new(lang, &app, "/", Tr(lang).t("home.title")).current("home");
+    Ok(Html(
+        HomePage {
+            page,
+            view,
+            guide: guess_client(ua),
+        }
+        .render()?,
+    ))
+}
+
+pub async fn api(
+    State(app): State<Arc<App>>,
+    ClientAddr(ip): ClientAddr,
+    lang: Lang,
+) -> Result<Json<ConnectionView>, WebError> {
+    Ok(Json(view(&app, ip, lang).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guides_are_guessed_from_the_browser() {
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15";
+        assert_eq!(guess_client(iphone), Some("iphone"));
+        assert_eq!(
+            guess_client("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
+            Some("outlook")
+        );
+        assert_eq!(
+            guess_client("Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"),
+            Some("outlook-express")
+        );
+        assert_eq!(guess_client("Mozilla/5.0 (Linux; Android 14)"), None);
+    }
+}

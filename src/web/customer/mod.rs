@@ -1,0 +1,215 @@
+//! The customer site (§7.1): this connection's state and what to do, setup guides, notices and
+//! service status — public, in Japanese and English, without JavaScript.
+
+pub mod connection;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use super::App;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new().route("/", get(connection::page))
+}
+
+/// (key, Japanese, English): the customer site's words.
+pub const WORDS: &[(&str, &str, &str)] = &[
+    (
+        "home.title",
+        "メールを送信できるか確認",
+        "Can I send mail now?",
+    ),
+    (
+        "home.your_ip",
+        "お使いの接続のアドレス",
+        "Your connection's address",
+    ),
+    ("state.authorized", "送信できます", "You can send mail"),
+    (
+        "state.authorized.detail",
+        "{login_at} の受信確認により、{until} まで送信できます。",
+        "Mail was checked at {login_at}: you can send until {until}.",
+    ),
+    (
+        "state.authorized.staff",
+        "サポートによる一時的な許可で、{until} まで送信できます。",
+        "A temporary permission from support lets you send until {until}.",
+    ),
+    (
+        "state.expired",
+        "送信の許可が切れています",
+        "Your permission to send has expired",
+    ),
+    (
+        "state.expired.detail",
+        "最後の受信は {login_at} でした。送信できるのは受信から {window} 分間のため、{until} に期限が切れました。",
+        "Your last mail check was at {login_at}. Sending is allowed for {window} minutes after a check, so it ended at {until}.",
+    ),
+    (
+        "state.expired.fix",
+        "メールソフトで先に受信してから、{window} 分以内に送信してください。",
+        "Receive mail in your mail program first, then send within {window} minutes.",
+    ),
+    (
+        "state.never_checked",
+        "まだ受信が確認できていません",
+        "No mail check from this connection yet",
+    ),
+    (
+        "state.never_checked.detail",
+        "この接続からの受信（POP/IMAP ログイン）が確認できないため、送信は許可されていません。",
+        "We have not seen a mail check (POP/IMAP login) from this connection, so sending is not allowed.",
+    ),
+    (
+        "state.never_checked.fix",
+        "先に受信してから、{window} 分以内に送信してください。",
+        "Receive first, then send within {window} minutes.",
+    ),
+    (
+        "state.auth_failed",
+        "パスワードが認証されていません",
+        "Your password was not accepted",
+    ),
+    (
+        "state.auth_failed.detail",
+        "{failure_at} に、この接続からの受信でパスワードが認証されませんでした。",
+        "At {failure_at} a mail check from this connection failed: the password was not accepted.",
+    ),
+    (
+        "state.auth_failed.fix",
+        "メールソフトのパスワードを入力し直し、受信してから送信してください。",
+        "Enter your mail password again in your mail program, receive, then send.",
+    ),
+    (
+        "state.blocked",
+        "この接続からの送信は停止されています",
+        "Sending from this connection is stopped",
+    ),
+    (
+        "state.blocked.detail",
+        "不正な送信を防ぐため、この接続からのメール送信を停止しています。",
+        "To stop abuse, sending mail from this connection has been stopped.",
+    ),
+    (
+        "state.blocked.fix",
+        "お心当たりがない場合は {contact} までご連絡ください。",
+        "If you do not know why, please contact {contact}.",
+    ),
+    (
+        "state.no_attempt",
+        "この接続からの送信はまだ届いていません",
+        "No sending attempt from this connection has reached us",
+    ),
+    (
+        "state.no_attempt.detail",
+        "この接続からメールサーバーへの送信の試みが記録されていません。ご利用のプロバイダーがポート 25 をふさいでいる（OP25B）可能性があります。",
+        "No attempt to send from this connection has reached our mail server. Your access provider may block port 25 (Outbound Port 25 Blocking).",
+    ),
+    (
+        "state.no_attempt.fix",
+        "送信サーバー {smtp} のポート {port} と SMTP 認証をお使いください。",
+        "Use port {port} with SMTP authentication on the outgoing server {smtp}.",
+    ),
+    (
+        "state.no_attempt.fix_nosub",
+        "先に受信してから、{window} 分以内に送信してください。",
+        "Receive first, then send within {window} minutes.",
+    ),
+    (
+        "state.lasting_fix",
+        "根本的な解決には、ポート {port} の SMTP 認証（SMTP AUTH）への設定変更をおすすめします。",
+        "The lasting fix: set your mail program to send with SMTP authentication on port {port}.",
+    ),
+    ("home.what_to_do", "どうすればよいですか", "What to do"),
+    (
+        "home.recent",
+        "この接続で最近拒否された送信",
+        "Recently refused sends from this connection",
+    ),
+    (
+        "home.recent.none",
+        "この 24 時間に拒否された送信はありません。",
+        "No refused sends in the last 24 hours.",
+    ),
+    ("home.recent.time", "時刻", "Time"),
+    ("home.recent.rcpt", "宛先", "Recipient"),
+    ("home.recent.why", "理由", "Why"),
+    (
+        "home.guides",
+        "お使いのメールソフトの設定",
+        "Settings for your mail program",
+    ),
+    (
+        "home.guide_for",
+        "{client} の設定手順",
+        "Steps for {client}",
+    ),
+    ("home.all_guides", "すべての設定ガイド", "All setup guides"),
+    ("home.notices", "お知らせ", "Notices"),
+    (
+        "home.me",
+        "ログインすると、ご自分の受信記録と拒否された送信の理由を確認できます。",
+        "Sign in to see your own mail checks and why sends were refused.",
+    ),
+    ("cause.suspended", "停止中", "stopped"),
+    (
+        "cause.authorized",
+        "許可済み（別の原因）",
+        "allowed (another cause)",
+    ),
+    ("cause.ip_changed", "アドレスが変わった", "address changed"),
+    ("cause.auth_failed", "パスワード不一致", "password failed"),
+    ("cause.expired", "許可の期限切れ", "permission expired"),
+    (
+        "cause.never_checked",
+        "受信前の送信",
+        "sent before receiving",
+    ),
+    (
+        "cause.unknown_sender",
+        "お客様以外の差出人",
+        "not a customer's sender",
+    ),
+];
+
+/// Fills `{name}` placeholders in a catalog text.
+pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// `taro@example.net` → `t***@example.net`: enough for the customer to recognize, nothing more.
+pub fn mask_address(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipients_are_masked() {
+        assert_eq!(mask_address("taro@example.net"), "t***@example.net");
+        assert_eq!(mask_address("@example.net"), "***@example.net");
+        assert_eq!(mask_address("nobody"), "***");
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(
+            fill("until {until}, {x}", &[("until", "10:30")]),
+            "until 10:30, {x}"
+        );
+    }
+}
