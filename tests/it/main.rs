@@ -6,4 +6,5 @@ mod diagnosis;
 mod follow;
 mod helpers;
 mod policy;
+mod real_mail;
 mod store;
