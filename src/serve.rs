@@ -54,6 +54,12 @@ struct Running {
 pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     let parts = Selection { only };
     check(&config, &parts)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    // Catch Ctrl-C and SIGTERM before anything starts: a signal that arrives while parts start
+    // must stop them cleanly, not kill the process.
+    let mut signals = rt.block_on(async { Signals::install() })?;
     let db = crate::cli::open_db(&config)?;
     let writer = Arc::new(Writer::new(db.clone(), config.relay.window.0));
     let index = crate::authz::start(&config, &writer)?;
@@ -92,7 +98,7 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     rt.block_on(start_network_parts(&mut run, &parts))?;
     let ended = rt.block_on(async {
         tokio::select! {
-            r = shutdown_signal() => r.map(|()| None),
+            () = signals.recv() => anyhow::Ok(None),
             Some(ended) = run.tasks.join_next() => Ok(ended.ok()),
         }
     })?;
@@ -233,17 +239,35 @@ async fn named(
     (name, task.await)
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() -> anyhow::Result<()> {
+/// Ctrl-C and SIGTERM, registered up front.
+struct Signals {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

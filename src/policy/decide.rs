@@ -55,6 +55,9 @@ pub struct Rules {
     reject_action: String,
 }
 
+/// The words every relay refusal carries, as Postfix's own does.
+pub const RELAY_DENIED: &str = "Relay access denied";
+
 impl Rules {
     /// `reject_text` with `{url}` → `public_url` and `{window}` → the window in whole minutes.
     pub fn new(
@@ -66,9 +69,17 @@ impl Rules {
         let text = reject_text
             .replace("{url}", public_url)
             .replace("{window}", &window_minutes.to_string());
+        let text = text.trim();
+        // Postfix logs this text; the log parsers know a refused relay by these words, whatever
+        // an operator writes after them.
+        let text = if text.contains(RELAY_DENIED) {
+            text.to_string()
+        } else {
+            format!("{RELAY_DENIED}: {text}")
+        };
         Rules {
             local_domains: local_domains.iter().map(|d| normalize(d)).collect(),
-            reject_action: format!("REJECT 5.7.1 {}", text.trim()),
+            reject_action: format!("REJECT 5.7.1 {text}"),
         }
     }
 
@@ -128,6 +139,20 @@ pub fn decide(req: &Request, verdict: &Verdict, rules: &Rules) -> Decision {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_custom_reject_text_still_reads_as_a_relay_refusal() {
+        let rules = Rules::new(
+            &["example.jp".to_string()],
+            "Please receive first: {url}",
+            "https://s.example.jp",
+            30,
+        );
+        assert_eq!(
+            rules.action_text(Action::Reject),
+            "REJECT 5.7.1 Relay access denied: Please receive first: https://s.example.jp"
+        );
+    }
+
     fn rules() -> Rules {
         Rules::new(
             &["Example.JP".to_string(), "example.ne.jp.".to_string()],
@@ -184,8 +209,8 @@ mod tests {
         );
         assert_eq!(
             rules().action_text(Action::Reject),
-            "REJECT 5.7.1 Check mail first, then send within 30 minutes. Help: \
-             https://support.example.jp"
+            "REJECT 5.7.1 Relay access denied: Check mail first, then send within 30 minutes. \
+             Help: https://support.example.jp"
         );
     }
 
