@@ -197,6 +197,10 @@ pub struct WebConfig {
     pub public_url: String,
     /// Only peers in these networks may set `X-Forwarded-For`.
     pub trusted_proxies: Vec<IpNet>,
+    /// A signed-in session idle this long ends. Default 30 minutes.
+    pub session_idle: Seconds,
+    /// A signed-in session ends this long after sign-in, however active. Default 12 hours.
+    pub session_max: Seconds,
     /// `relaydesk demo` only: pages may be viewed as another address with `?as=IP`. Never read
     /// from a file.
     #[serde(skip)]
@@ -209,6 +213,8 @@ impl Default for WebConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "https://support.example.jp".into(),
             trusted_proxies: vec!["127.0.0.1/32".parse().expect("literal network")],
+            session_idle: Seconds(30 * 60),
+            session_max: Seconds(12 * 3600),
             demo: false,
         }
     }

@@ -24,6 +24,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0002_authorization.sql"),
         postgres: include_str!("../../migrations/postgres/0002_authorization.sql"),
     },
+    Migration {
+        version: 3,
+        name: "web",
+        sqlite: include_str!("../../migrations/sqlite/0003_web.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_web.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen; returns how many ran.

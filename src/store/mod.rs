@@ -16,6 +16,7 @@ pub mod migrate;
 mod pool;
 pub mod rejections;
 pub mod restrictions;
+pub mod web_sessions;
 
 use std::sync::Arc;
 

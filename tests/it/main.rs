@@ -2,9 +2,11 @@
 //! SQLite and, when `RELAYDESK_TEST_POSTGRES_URL` is set, against PostgreSQL too.
 
 mod cli;
+mod customer;
 mod diagnosis;
 mod follow;
 mod helpers;
 mod policy;
 mod real_mail;
 mod store;
+mod web_helpers;

@@ -1,0 +1,81 @@
+//! Signed-in browser sessions. The store keeps a hash of each cookie value, never the value.
+
+use super::{Conn, Result};
+use crate::domain::Epoch;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSession {
+    pub kind: String,
+    pub subject: String,
+    pub csrf: String,
+    pub created_at: Epoch,
+    pub seen_at: Epoch,
+    pub expires_at: Epoch,
+}
+
+pub fn create(conn: &mut dyn Conn, id_hash: &str, s: &StoredSession) -> Result<()> {
+    conn.execute(
+        "insert into web_sessions (id_hash, kind, subject, csrf, created_at, seen_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            id_hash.into(),
+            s.kind.as_str().into(),
+            s.subject.as_str().into(),
+            s.csrf.as_str().into(),
+            s.created_at.into(),
+            s.seen_at.into(),
+            s.expires_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &mut dyn Conn, id_hash: &str) -> Result<Option<StoredSession>> {
+    conn.query_one(
+        "select kind, subject, csrf, created_at, seen_at, expires_at from web_sessions where id_hash = $1",
+        &[id_hash.into()],
+    )?
+    .map(|r| {
+        Ok(StoredSession {
+            kind: r.text(0)?,
+            subject: r.text(1)?,
+            csrf: r.text(2)?,
+            created_at: r.int(3)?,
+            seen_at: r.int(4)?,
+            expires_at: r.int(5)?,
+        })
+    })
+    .transpose()
+}
+
+pub fn touch(conn: &mut dyn Conn, id_hash: &str, now: Epoch) -> Result<()> {
+    conn.execute(
+        "update web_sessions set seen_at = $1 where id_hash = $2",
+        &[now.into(), id_hash.into()],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut dyn Conn, id_hash: &str) -> Result<()> {
+    conn.execute(
+        "delete from web_sessions where id_hash = $1",
+        &[id_hash.into()],
+    )?;
+    Ok(())
+}
+
+/// Ends every session of one customer or staff member ("sign out everywhere"); returns how many.
+pub fn delete_all(conn: &mut dyn Conn, kind: &str, subject: &str) -> Result<u64> {
+    conn.execute(
+        "delete from web_sessions where kind = $1 and subject = $2",
+        &[kind.into(), subject.into()],
+    )
+}
+
+/// Forgets sessions past their absolute timeout or idle longer than `idle`.
+pub fn delete_stale(conn: &mut dyn Conn, now: Epoch, idle: i64) -> Result<u64> {
+    conn.execute(
+        "delete from web_sessions where expires_at < $1 or seen_at < $2",
+        &[now.into(), (now - idle).into()],
+    )
+}
