@@ -327,8 +327,37 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_db(&config)?;
             report::alerts(&db, &config, all, format, &mut io::stdout().lock())
         }
-        Command::Staff { .. } | Command::Token { .. } => {
-            bail!("this command arrives with the staff console")
+        Command::Staff { command } => {
+            let db = open_db(&config)?;
+            match command {
+                StaffCommand::Add { name, role } => {
+                    let mut password = String::new();
+                    io::stdin().read_line(&mut password)?;
+                    println!("{}", crate::staff::add(&db, &name, &role, &password)?);
+                }
+                StaffCommand::List => {
+                    for s in db.with(crate::store::staff::list)? {
+                        let state = if s.disabled_at.is_some() {
+                            "disabled"
+                        } else {
+                            "active"
+                        };
+                        let totp = if s.totp_secret.is_some() { "totp" } else { "-" };
+                        println!("{:<24} {:<6} {:<8} {totp}", s.name, s.role, state);
+                    }
+                }
+                StaffCommand::Disable { name } => {
+                    println!("{}", crate::staff::disable(&db, &name)?)
+                }
+            }
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { staff },
+        } => {
+            let db = open_db(&config)?;
+            println!("{}", crate::staff::create_token(&db, &staff)?);
+            Ok(())
         }
     }
 }

@@ -120,3 +120,14 @@ pub fn failures(
     })
     .collect()
 }
+
+/// Sessions from `ip` that held it around `at`: active within [at − slack, at + slack].
+pub fn holders(
+    conn: &mut dyn Conn,
+    ip: &str,
+    at: Epoch,
+    slack: i64,
+    limit: i64,
+) -> Result<Vec<Session>> {
+    sessions_for_ip(conn, ip, at - slack, at + slack, limit)
+}

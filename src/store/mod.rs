@@ -6,6 +6,7 @@
 //! `Db::run`, which borrows a pooled connection on a blocking thread.
 
 pub mod alerts;
+pub mod audit;
 pub mod authz;
 mod backend;
 pub mod decisions;
@@ -16,6 +17,7 @@ pub mod migrate;
 mod pool;
 pub mod rejections;
 pub mod restrictions;
+pub mod staff;
 pub mod web_sessions;
 
 use std::sync::Arc;

@@ -1,0 +1,65 @@
+//! What the helpdesk asks of the store, shared by the staff pages and the API so both answer
+//! alike: "who had address X at time T?" and the like. Every lookup of personal data is
+//! recorded in the audit log by the caller's surface with `audit`.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::domain::{ClientIp, Epoch};
+use crate::store::{self, Conn, audit, history};
+
+/// One login that held an address around a time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Holder {
+    pub login: String,
+    pub service: String,
+    pub first_seen: Epoch,
+    pub last_seen: Epoch,
+    pub logins: i64,
+    /// Whether `at` falls inside the session or its grant (last login + W).
+    pub held_at: bool,
+}
+
+/// Who held `ip` at `at`: sessions active within one window either side, those that held it
+/// at that very moment first.
+pub fn who(
+    conn: &mut dyn Conn,
+    config: &Config,
+    ip: ClientIp,
+    at: Epoch,
+) -> store::Result<Vec<Holder>> {
+    let w = config.relay.window.0;
+    let mut holders: Vec<Holder> = history::holders(conn, &ip.to_string(), at, w, 100)?
+        .into_iter()
+        .map(|s| Holder {
+            held_at: s.first_seen <= at && at <= s.last_seen + w,
+            login: s.login,
+            service: s.service,
+            first_seen: s.first_seen,
+            last_seen: s.last_seen,
+            logins: s.logins,
+        })
+        .collect();
+    holders.sort_by_key(|h| (!h.held_at, (h.last_seen - at).abs()));
+    Ok(holders)
+}
+
+/// Records that `actor` looked at or acted on `subject`.
+pub fn audit(
+    conn: &mut dyn Conn,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    reason: Option<&str>,
+    detail: Option<&str>,
+) -> store::Result<()> {
+    audit::record(
+        conn,
+        chrono::Utc::now().timestamp(),
+        actor,
+        action,
+        subject,
+        reason,
+        detail,
+    )
+}
