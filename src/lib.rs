@@ -1,23 +1,34 @@
 //! relaydesk answers "why did sending fail, and what do I do now?" for an ISP mail service that
 //! authorizes relaying by a prior POP3/IMAP login (POP before SMTP).
 //!
-//! Data flows one way: log sources are read by `ingest`, turned into `domain::Event`s by the pure
+//! Data flows one way. Log sources are read by `ingest`, turned into `domain::Event`s by the pure
 //! parsers in `ingest::parse`, and committed with their source positions by `store`, the only
-//! module that knows SQL. Everything that decides or explains reads from there.
+//! module that knows SQL. Committed events feed the in-memory grant index (`grants`, kept in
+//! step by `authz`) that the Postfix policy service (`policy`) decides from, and the abuse
+//! detector (`abuse`, persisted by `alerts`). Everything that explains — the CLI (`report`), the
+//! web pages and API (`web`) — reads the store and calls the one pure diagnosis (`diagnose`,
+//! worded by `explain`).
 //!
-//! - `domain`   — the vocabulary: client addresses, services, events.
-//! - `config`   — the typed configuration, loaded and checked once at start.
-//! - `store`    — SQLite and PostgreSQL persistence: sessions, failures, rejections, relays,
-//!   source positions. The only module with SQL.
-//! - `ingest`   — sources (followed files and their rotations, imports) and `ingest::parse`,
-//!   the pure log parsers, feeding the store through one writer.
-//! - `grants`   — the in-memory grant index: who may relay now.
-//! - `policy`   — the Postfix policy service answering from the grant index.
-//! - `simulate` — a realistic simulated ISP mail log with its known truth (demo, tests,
-//!   benchmarks).
-//! - `report`   — command-line tables and NDJSON records.
-//! - `serve`    — starts the configured parts with one shared stop signal.
-//! - `cli`      — the command line, calling into the modules above.
+//! In data-flow order:
+//! - `domain`    — the vocabulary: client addresses, services, events, carrier domains.
+//! - `config`    — the typed configuration, loaded and checked once at start.
+//! - `ingest`    — followed files with their rotations, imports, syslog, the login hook, and
+//!   `ingest::parse`, the pure log parsers; one writer commits for all of them.
+//! - `store`     — SQLite and PostgreSQL: events, sessions, positions, grants, blocks, alerts,
+//!   staff, audit, notices. The only module with SQL.
+//! - `grants`    — the in-memory grant index: who may relay now.
+//! - `authz`     — loads the grant index and keeps it in step with the store and other nodes.
+//! - `policy`    — the Postfix SMTP access policy service.
+//! - `diagnose`  — the §6.2 rules: evidence in, cause out; also a connection's current state.
+//! - `explain`   — gathers evidence for a rejection and words the diagnosis in Japanese and English.
+//! - `abuse`     — burst detection over the event stream; `alerts` records and acts on it.
+//! - `actions`   — staff actions: grant, block, suspend, and their undo.
+//! - `staff`     — staff accounts, password hashing, API tokens.
+//! - `helpdesk`  — lookups the helpdesk shares between pages and API ("who had this address").
+//! - `report`    — command-line tables and NDJSON records.
+//! - `web`       — the customer site, the staff console and the JSON API.
+//! - `simulate`  — a realistic simulated ISP mail log with its known truth.
+//! - `serve`, `demo`, `cli` — starting it all.
 
 pub mod abuse;
 pub mod actions;
