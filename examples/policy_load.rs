@@ -1,0 +1,76 @@
+//! Closed-loop load on a Postfix policy service over kept-open connections, for the §10
+//! benchmark: each connection sends a request, waits for the answer, and sends the next.
+//! Prints decisions/s and latency percentiles. Works against relaydesk and any other policy
+//! server (postgrey) alike.
+//!
+//! cargo run --release --example policy_load -- ADDR CONNECTIONS SECONDS [GRANTED_PREFIX]
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn request(n: u64) -> String {
+    // Client addresses from the benchmark range: a few hundred distinct ones, like a busy MTA.
+    let ip = format!("198.18.{}.{}", (n / 250) % 4, n % 250 + 1);
+    format!(
+        "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n\
+         client_address={ip}\nclient_name=unknown\nreverse_client_name=unknown\n\
+         helo_name=pc{n}\nsender=user{n}@example.jp\nrecipient=friend{n}@example.net\n\
+         recipient_count=0\nqueue_id=\ninstance=bench.{n}\nsize=0\n\n"
+    )
+}
+
+async fn worker(addr: String, id: u64, until: Instant) -> std::io::Result<Vec<u32>> {
+    let mut stream = TcpStream::connect(&addr).await?;
+    stream.set_nodelay(true)?;
+    let mut latencies = Vec::with_capacity(100_000);
+    let mut buf = vec![0u8; 4096];
+    let mut n = id * 1_000_000;
+    while Instant::now() < until {
+        let started = Instant::now();
+        stream.write_all(request(n).as_bytes()).await?;
+        let mut filled = 0;
+        loop {
+            let read = stream.read(&mut buf[filled..]).await?;
+            if read == 0 {
+                return Err(std::io::Error::other("server closed the connection"));
+            }
+            filled += read;
+            if buf[..filled].ends_with(b"\n\n") {
+                break;
+            }
+        }
+        latencies.push(started.elapsed().as_micros() as u32);
+        n += 1;
+    }
+    Ok(latencies)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:10040".into());
+    let connections: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(64);
+    let seconds: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let handles: Vec<_> =
+        (0..connections).map(|id| tokio::spawn(worker(addr.clone(), id, until))).collect();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.map_err(std::io::Error::other)??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    println!(
+        "{{\"addr\":\"{addr}\",\"connections\":{connections},\"decisions\":{},\"per_second\":{:.0},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
+        all.len(),
+        all.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99),
+        all.last().copied().unwrap_or(0)
+    );
+    Ok(())
+}
