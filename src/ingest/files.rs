@@ -111,9 +111,12 @@ pub fn rotated_siblings(path: &Path) -> Vec<PathBuf> {
     found.into_iter().map(|(_, _, p)| p).collect()
 }
 
-/// Reads complete lines into `buf` (without their newline), calling `line` for each, until
-/// `max` lines or the end of what has been written. Returns the bytes consumed. A last line
-/// without a newline is consumed only when `take_partial` (a rotated file that is complete).
+/// Reads complete lines (without their newline), calling `line` for each, until `max` lines or
+/// the end of what has been written. Returns the bytes consumed. A last line without a newline
+/// is consumed only when `take_partial` (a rotated file that is complete).
+///
+/// Lines are handed out of the reader's own buffer when they lie wholly inside it; only a line
+/// that straddles two fills is copied.
 pub fn read_lines(
     reader: &mut dyn BufRead,
     max: usize,
@@ -122,24 +125,42 @@ pub fn read_lines(
 ) -> io::Result<(u64, usize, bool)> {
     let mut consumed = 0u64;
     let mut count = 0usize;
-    let mut buf = Vec::with_capacity(512);
+    // The start of a line that straddles fills.
+    let mut pending: Vec<u8> = Vec::new();
     while count < max {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            return Ok((consumed, count, true));
-        }
-        if buf.last() != Some(&b'\n') {
-            if take_partial {
-                consumed += n as u64;
+        let avail = match reader.fill_buf() {
+            Ok(avail) => avail,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            if !pending.is_empty() && take_partial {
+                consumed += pending.len() as u64;
                 count += 1;
-                line(trim_cr(&buf));
+                line(trim_cr(&pending));
             }
             return Ok((consumed, count, true));
         }
-        consumed += n as u64;
-        count += 1;
-        line(trim_cr(&buf[..buf.len() - 1]));
+        match memchr::memchr(b'\n', avail) {
+            Some(i) => {
+                let len = pending.len() + i + 1;
+                if pending.is_empty() {
+                    line(trim_cr(&avail[..i]));
+                } else {
+                    pending.extend_from_slice(&avail[..i]);
+                    line(trim_cr(&pending));
+                }
+                consumed += len as u64;
+                count += 1;
+                pending.clear();
+                reader.consume(i + 1);
+            }
+            None => {
+                let n = avail.len();
+                pending.extend_from_slice(avail);
+                reader.consume(n);
+            }
+        }
     }
     Ok((consumed, count, false))
 }
@@ -202,6 +223,34 @@ mod tests {
         let (consumed, _, _) = read_lines(&mut data, 10, false, |l| seen.push(l.to_vec())).unwrap();
         assert_eq!(seen, [b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(consumed, 5);
+    }
+
+    #[test]
+    fn lines_straddling_buffer_fills_are_whole_and_counted_once() {
+        let text = b"first line\r\nsecond, a longer line\nx\n\nlast without newline";
+        for cap in [1, 2, 3, 7, 64] {
+            for take_partial in [false, true] {
+                let mut reader = BufReader::with_capacity(cap, &text[..]);
+                let mut seen = Vec::new();
+                let mut total = (0, 0);
+                loop {
+                    let (consumed, count, eof) =
+                        read_lines(&mut reader, 2, take_partial, |l| seen.push(l.to_vec()))
+                            .unwrap();
+                    total = (total.0 + consumed, total.1 + count);
+                    if eof {
+                        break;
+                    }
+                }
+                let mut want: Vec<&[u8]> = vec![b"first line", b"second, a longer line", b"x", b""];
+                if take_partial {
+                    want.push(b"last without newline");
+                }
+                assert_eq!(seen, want, "capacity {cap}");
+                let bytes = if take_partial { text.len() } else { 37 };
+                assert_eq!(total, (bytes as u64, want.len()), "capacity {cap}");
+            }
+        }
     }
 
     #[test]
