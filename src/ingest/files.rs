@@ -111,12 +111,9 @@ pub fn rotated_siblings(path: &Path) -> Vec<PathBuf> {
     found.into_iter().map(|(_, _, p)| p).collect()
 }
 
-/// Reads complete lines (without their newline), calling `line` for each, until `max` lines or
-/// the end of what has been written. Returns the bytes consumed. A last line without a newline
-/// is consumed only when `take_partial` (a rotated file that is complete).
-///
-/// Lines are handed out of the reader's own buffer when they lie wholly inside it; only a line
-/// that straddles two fills is copied.
+/// Reads complete lines into `buf` (without their newline), calling `line` for each, until
+/// `max` lines or the end of what has been written. Returns the bytes consumed. A last line
+/// without a newline is consumed only when `take_partial` (a rotated file that is complete).
 pub fn read_lines(
     reader: &mut dyn BufRead,
     max: usize,
@@ -125,42 +122,24 @@ pub fn read_lines(
 ) -> io::Result<(u64, usize, bool)> {
     let mut consumed = 0u64;
     let mut count = 0usize;
-    // The start of a line that straddles fills.
-    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = Vec::with_capacity(512);
     while count < max {
-        let avail = match reader.fill_buf() {
-            Ok(avail) => avail,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if avail.is_empty() {
-            if !pending.is_empty() && take_partial {
-                consumed += pending.len() as u64;
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            return Ok((consumed, count, true));
+        }
+        if buf.last() != Some(&b'\n') {
+            if take_partial {
+                consumed += n as u64;
                 count += 1;
-                line(trim_cr(&pending));
+                line(trim_cr(&buf));
             }
             return Ok((consumed, count, true));
         }
-        match memchr::memchr(b'\n', avail) {
-            Some(i) => {
-                let len = pending.len() + i + 1;
-                if pending.is_empty() {
-                    line(trim_cr(&avail[..i]));
-                } else {
-                    pending.extend_from_slice(&avail[..i]);
-                    line(trim_cr(&pending));
-                }
-                consumed += len as u64;
-                count += 1;
-                pending.clear();
-                reader.consume(i + 1);
-            }
-            None => {
-                let n = avail.len();
-                pending.extend_from_slice(avail);
-                reader.consume(n);
-            }
-        }
+        consumed += n as u64;
+        count += 1;
+        line(trim_cr(&buf[..buf.len() - 1]));
     }
     Ok((consumed, count, false))
 }
