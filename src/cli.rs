@@ -1,7 +1,7 @@
 //! The command line (§8): clap definitions, and for each command a short function that calls
 //! into the library and prints.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -373,27 +373,68 @@ fn actor() -> String {
 }
 
 /// `relaydesk parse`: stdin → NDJSON, `{"line":N,"kind":K,"at":RFC3339,...}` per event.
+///
+/// Hot path (§10 bar): standard input is read in large blocks and split at newlines in place, so
+/// lines are not copied; records are formatted into one buffer written out when it fills.
 fn parse_stdin(config: &Config) -> anyhow::Result<()> {
+    const BLOCK: usize = 1 << 20;
     let now = chrono::Utc::now().timestamp();
     let mut parser = LineParser::new(config.timezone.0, now);
     let stdin = io::stdin();
     let mut input = stdin.lock();
-    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let mut buf = Vec::with_capacity(512);
+    let mut stdout = io::stdout().lock();
+    let mut out: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
+    let mut buf = vec![0u8; BLOCK];
+    // `buf[..filled]` holds unread input; a line longer than the buffer grows it.
+    let mut filled = 0usize;
     let mut n = 0u64;
-    loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
-            break;
+    let mut eof = false;
+    while !eof {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
         }
-        n += 1;
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if let Parsed::Event(event) = parser.parse(line) {
-            report::write_event(&mut out, n, &event, config)?;
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => eof = true,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
         }
+        let mut start = 0;
+        while let Some(i) = memchr::memchr(b'\n', &buf[start..filled]) {
+            let end = start + i;
+            n += 1;
+            parse_one(&mut parser, &buf[start..end], n, &mut out, config)?;
+            start = end + 1;
+            if out.len() >= BLOCK {
+                stdout.write_all(&out)?;
+                out.clear();
+            }
+        }
+        if eof && start < filled {
+            // A last line without its newline.
+            n += 1;
+            parse_one(&mut parser, &buf[start..filled], n, &mut out, config)?;
+            start = filled;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
     }
-    out.flush()?;
+    stdout.write_all(&out)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+fn parse_one(
+    parser: &mut LineParser,
+    line: &[u8],
+    n: u64,
+    out: &mut Vec<u8>,
+    config: &Config,
+) -> io::Result<()> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if let Parsed::Event(event) = parser.parse(line) {
+        report::write_event(out, n, &event, config)?;
+    }
     Ok(())
 }
 

@@ -169,6 +169,18 @@ pub enum DeliveryStatus {
     Other,
 }
 
+impl DeliveryStatus {
+    /// The name as serialized (`sent`, `deferred`, `bounced`, `other`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Deferred => "deferred",
+            DeliveryStatus::Bounced => "bounced",
+            DeliveryStatus::Other => "other",
+        }
+    }
+}
+
 /// One thing a mail log line says, with its time. Produced by `ingest::parse`, consumed by the
 /// store, the grant index and the abuse detector. Strings are untrusted log text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -333,6 +345,18 @@ pub fn is_carrier_address(address: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_status_names_are_the_serialized_ones() {
+        for s in [
+            DeliveryStatus::Sent,
+            DeliveryStatus::Deferred,
+            DeliveryStatus::Bounced,
+            DeliveryStatus::Other,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
 
     #[test]
     fn mapped_ipv6_becomes_ipv4() {

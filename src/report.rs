@@ -67,35 +67,59 @@ fn json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
     serde_json::to_writer(&mut *out, s).map_err(io::Error::from)
 }
 
-/// One `parse` record: `{"line":N,"kind":K,"at":RFC3339,...}`.
+/// Decimal digits of `n`, without the formatting machinery.
+fn write_u64(out: &mut impl Write, mut n: u64) -> io::Result<()> {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.write_all(&digits[i..])
+}
+
+/// `,"name":"value"` (or `null`).
+fn field(out: &mut impl Write, name: &str, value: Option<&str>) -> io::Result<()> {
+    out.write_all(b",\"")?;
+    out.write_all(name.as_bytes())?;
+    out.write_all(b"\":")?;
+    match value {
+        Some(v) => json_str(out, v),
+        None => out.write_all(b"null"),
+    }
+}
+
+/// `,"ip":"a.b.c.d"`: an address needs no escaping.
+fn ip_field(out: &mut impl Write, ip: &ClientIp) -> io::Result<()> {
+    write!(out, ",\"ip\":\"{ip}\"")
+}
+
+/// One `parse` record: `{"line":N,"kind":K,"at":RFC3339,...}`. Hot path of `parse` (§10): no
+/// allocation per record.
 pub fn write_event(
     out: &mut impl Write,
     line: u64,
     event: &Event,
     _config: &Config,
 ) -> io::Result<()> {
-    let at = rfc3339_utc(event.at());
-    write!(
-        out,
-        "{{\"line\":{line},\"kind\":\"{}\",\"at\":\"",
-        event.kind()
-    )?;
-    out.write_all(&at)?;
+    out.write_all(b"{\"line\":")?;
+    write_u64(out, line)?;
+    out.write_all(b",\"kind\":\"")?;
+    out.write_all(event.kind().as_bytes())?;
+    out.write_all(b"\",\"at\":\"")?;
+    out.write_all(&rfc3339_utc(event.at()))?;
     out.write_all(b"\"")?;
-    let field = |out: &mut dyn Write, name: &str, value: Option<&str>| -> io::Result<()> {
-        write!(out, ",\"{name}\":")?;
-        match value {
-            Some(v) => json_str(&mut &mut *out, v),
-            None => out.write_all(b"null"),
-        }
-    };
     match event {
         Event::Login {
             service, user, ip, ..
         } => {
             field(out, "service", Some(service.as_str()))?;
             field(out, "user", Some(user))?;
-            field(out, "ip", Some(&ip.to_string()))?;
+            ip_field(out, ip)?;
         }
         Event::LoginFailed {
             service,
@@ -106,7 +130,7 @@ pub fn write_event(
         } => {
             field(out, "service", Some(service.as_str()))?;
             field(out, "user", user.as_deref())?;
-            field(out, "ip", Some(&ip.to_string()))?;
+            ip_field(out, ip)?;
             field(out, "reason", Some(reason.as_str()))?;
         }
         Event::RelayRejected {
@@ -123,18 +147,18 @@ pub fn write_event(
             reply,
             ..
         } => {
-            field(out, "ip", Some(&ip.to_string()))?;
+            ip_field(out, ip)?;
             field(out, "sender", Some(sender))?;
             field(out, "rcpt", Some(rcpt))?;
             field(out, "reply", Some(reply))?;
         }
         Event::SmtpAuthFailed { ip, user, .. } => {
-            field(out, "ip", Some(&ip.to_string()))?;
+            ip_field(out, ip)?;
             field(out, "user", user.as_deref())?;
         }
         Event::QueueClient { queue_id, ip, .. } => {
             field(out, "queue_id", Some(queue_id))?;
-            field(out, "ip", Some(&ip.to_string()))?;
+            ip_field(out, ip)?;
         }
         Event::QueueFrom {
             queue_id, sender, ..
@@ -151,15 +175,18 @@ pub fn write_event(
         } => {
             field(out, "queue_id", Some(queue_id))?;
             field(out, "rcpt", Some(rcpt))?;
-            let status = serde_json::to_value(status).ok();
-            field(out, "status", status.as_ref().and_then(|s| s.as_str()))?;
-            write!(out, ",\"local\":{local}")?;
+            field(out, "status", Some(status.as_str()))?;
+            out.write_all(if *local {
+                b",\"local\":true"
+            } else {
+                b",\"local\":false"
+            })?;
         }
         Event::QueueRemoved { queue_id, .. } => field(out, "queue_id", Some(queue_id))?,
         Event::Relayed {
             ip, sender, rcpt, ..
         } => {
-            field(out, "ip", Some(&ip.to_string()))?;
+            ip_field(out, ip)?;
             field(out, "sender", Some(sender))?;
             field(out, "rcpt", Some(rcpt))?;
         }
@@ -489,5 +516,50 @@ mod tests {
         assert_eq!(&rfc3339_utc(0), b"1970-01-01T00:00:00Z");
         assert_eq!(&rfc3339_utc(1_773_346_321), b"2026-03-12T20:12:01Z");
         assert_eq!(&rfc3339_utc(951_782_400), b"2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn parse_records_are_one_json_object_per_line() {
+        use crate::domain::{DeliveryStatus, FailReason, Service};
+        let config = Config::default();
+        let ip: ClientIp = "2001:db8::7".parse().unwrap();
+        let mut out = Vec::new();
+        let events = [
+            Event::LoginFailed {
+                at: 0,
+                service: Service::Imap,
+                user: None,
+                ip,
+                reason: FailReason::UnknownUser,
+            },
+            Event::QueueTo {
+                at: 1_773_346_321,
+                queue_id: "4A1B2C3D4E".into(),
+                rcpt: "a\"b@example.net".into(),
+                status: DeliveryStatus::Deferred,
+                local: false,
+            },
+        ];
+        for (n, event) in events.iter().enumerate() {
+            write_event(
+                &mut out,
+                18_446_744_073_709_551_615 - n as u64,
+                event,
+                &config,
+            )
+            .unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"line":18446744073709551615,"kind":"login_failed","at":"1970-01-01T00:00:00Z","service":"imap","user":null,"ip":"2001:db8::7","reason":"unknown_user"}"#,
+                r#"{"line":18446744073709551614,"kind":"queue_to","at":"2026-03-12T20:12:01Z","queue_id":"4A1B2C3D4E","rcpt":"a\"b@example.net","status":"deferred","local":false}"#,
+            ]
+        );
+        for line in lines {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
     }
 }

@@ -205,6 +205,34 @@ mod tests {
     }
 
     #[test]
+    fn lines_straddling_buffer_fills_are_whole_and_counted_once() {
+        let text = b"first line\r\nsecond, a longer line\nx\n\nlast without newline";
+        for cap in [1, 2, 3, 7, 64] {
+            for take_partial in [false, true] {
+                let mut reader = BufReader::with_capacity(cap, &text[..]);
+                let mut seen = Vec::new();
+                let mut total = (0, 0);
+                loop {
+                    let (consumed, count, eof) =
+                        read_lines(&mut reader, 2, take_partial, |l| seen.push(l.to_vec()))
+                            .unwrap();
+                    total = (total.0 + consumed, total.1 + count);
+                    if eof {
+                        break;
+                    }
+                }
+                let mut want: Vec<&[u8]> = vec![b"first line", b"second, a longer line", b"x", b""];
+                if take_partial {
+                    want.push(b"last without newline");
+                }
+                assert_eq!(seen, want, "capacity {cap}");
+                let bytes = if take_partial { text.len() } else { 37 };
+                assert_eq!(total, (bytes as u64, want.len()), "capacity {cap}");
+            }
+        }
+    }
+
+    #[test]
     fn an_empty_fingerprint_matches_nothing() {
         assert!(!Fingerprint::of(b"").matches(b"anything"));
         assert!(Fingerprint::of(b"abc").matches(b"abcdef"));
