@@ -32,7 +32,10 @@ async fn ask(stream: &mut TcpStream, ip: &str) -> std::io::Result<bool> {
 async fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let log = args.get(1).expect("LOG path").clone();
-    let addr = args.get(2).cloned().unwrap_or_else(|| "127.0.0.1:10040".into());
+    let addr = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:10040".into());
     let trials: u32 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(200);
     let mut stream = TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
@@ -45,7 +48,10 @@ async fn main() -> std::io::Result<()> {
             "{now} mail dovecot: pop3-login: Login: user=<bench{i}>, method=PLAIN, rip={ip}, lip=192.0.2.25, mpid={i}, session=<b{i}>\n"
         );
         let started = Instant::now();
-        std::fs::OpenOptions::new().append(true).open(&log)?.write_all(line.as_bytes())?;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)?
+            .write_all(line.as_bytes())?;
         loop {
             if ask(&mut stream, &ip).await? {
                 break;

@@ -50,20 +50,28 @@ async fn worker(addr: String, id: u64, until: Instant) -> std::io::Result<Vec<u3
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:10040".into());
+    let addr = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:10040".into());
     let connections: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(64);
     let seconds: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(10);
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
-    let handles: Vec<_> =
-        (0..connections).map(|id| tokio::spawn(worker(addr.clone(), id, until))).collect();
+    let handles: Vec<_> = (0..connections)
+        .map(|id| tokio::spawn(worker(addr.clone(), id, until)))
+        .collect();
     let mut all = Vec::new();
     for h in handles {
         all.extend(h.await.map_err(std::io::Error::other)??);
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "{{\"addr\":\"{addr}\",\"connections\":{connections},\"decisions\":{},\"per_second\":{:.0},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
         all.len(),

@@ -182,7 +182,7 @@ impl Follower {
             source: e,
         };
         let mut reader = files::open_at(path, start).map_err(read_err)?;
-        let mut previous = known.map(|f| (f.fp_hash, f.fp_len));
+        let mut previous = known;
         let mut offset = start;
         let mut total = 0u64;
         let batch_lines = self.config.ingest.batch_lines;
@@ -220,7 +220,7 @@ impl Follower {
             )?;
             self.remember(previous, file);
             self.state = state;
-            previous = Some((fp.hash, fp.len));
+            previous = Some(file);
             total += count as u64;
             if eof {
                 return Ok(total);
@@ -228,9 +228,10 @@ impl Follower {
         }
     }
 
-    fn remember(&mut self, previous: Option<(i64, i64)>, file: FilePos) {
+    fn remember(&mut self, previous: Option<FilePos>, file: FilePos) {
         if let Some(prev) = previous {
-            self.files.retain(|f| (f.fp_hash, f.fp_len) != prev);
+            self.files
+                .retain(|f| (f.fp_hash, f.fp_len) != (prev.fp_hash, prev.fp_len));
         }
         self.files
             .retain(|f| (f.fp_hash, f.fp_len) != (file.fp_hash, file.fp_len));

@@ -142,9 +142,7 @@ fn import_reader(
     let mut pipeline = Pipeline::new(config, now, "{}");
     let mut batch = Batch::default();
     let mut offset = file.map_or(0, |(_, _, start)| start);
-    let mut previous = file
-        .and_then(|(_, known, _)| known)
-        .map(|f| (f.fp_hash, f.fp_len));
+    let mut previous = file.and_then(|(_, known, _)| known);
     loop {
         batch.clear();
         let (consumed, count, eof) =
@@ -165,7 +163,7 @@ fn import_reader(
             },
         });
         writer.commit(name, &pipeline.correlator.save(), &batch, update)?;
-        previous = update.map(|u| (u.file.fp_hash, u.file.fp_len));
+        previous = update.map(|u| u.file);
         summary.add(&batch);
         progress.show(summary.lines, offset);
         if eof {

@@ -16,11 +16,14 @@ pub struct FilePos {
     pub done: bool,
 }
 
-/// A file position to commit; `previous` is the fingerprint the file had before, when it grew
-/// longer (a file's fingerprint covers more bytes as it grows to the fingerprint's limit).
+/// A file position to commit. `previous` is the committed position the batch was read from
+/// (None for a file not read before); the commit only succeeds if the store still holds exactly
+/// that, so a batch read twice — say, by a process killed with `kill -9` whose last transaction
+/// commits late, and its successor — is stored once and the other commit fails. The fingerprint
+/// may grow between the two (it covers more bytes as a young file grows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileUpdate {
-    pub previous: Option<(i64, i64)>,
+    pub previous: Option<FilePos>,
     pub file: FilePos,
 }
 
@@ -345,26 +348,42 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
     )?;
     let Some(update) = b.file else { return Ok(()) };
     let f = update.file;
-    if let Some((hash, len)) = update.previous.filter(|&p| p != (f.fp_hash, f.fp_len)) {
-        tx.execute(
-            "delete from source_files where source = $1 and fp_hash = $2 and fp_len = $3",
-            &[b.source.into(), hash.into(), len.into()],
-        )?;
+    let changed = match update.previous {
+        None => tx.execute(
+            "insert into source_files (source, fp_hash, fp_len, pos, done_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6)
+             on conflict (source, fp_hash, fp_len) do nothing",
+            &[
+                b.source.into(),
+                f.fp_hash.into(),
+                f.fp_len.into(),
+                f.pos.into(),
+                f.done.then_some(b.now).into(),
+                b.now.into(),
+            ],
+        )?,
+        Some(p) => tx.execute(
+            "update source_files set fp_hash = $1, fp_len = $2, pos = $3, done_at = $4, updated_at = $5
+             where source = $6 and fp_hash = $7 and fp_len = $8 and pos = $9 and done_at is null",
+            &[
+                f.fp_hash.into(),
+                f.fp_len.into(),
+                f.pos.into(),
+                f.done.then_some(b.now).into(),
+                b.now.into(),
+                b.source.into(),
+                p.fp_hash.into(),
+                p.fp_len.into(),
+                p.pos.into(),
+            ],
+        )?,
+    };
+    if changed != 1 {
+        return Err(super::StoreError::Conflict(format!(
+            "{}: the file position moved since this batch was read",
+            b.source
+        )));
     }
-    tx.execute(
-        "insert into source_files (source, fp_hash, fp_len, pos, done_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6)
-         on conflict (source, fp_hash, fp_len) do update set
-             pos = excluded.pos, done_at = excluded.done_at, updated_at = excluded.updated_at",
-        &[
-            b.source.into(),
-            f.fp_hash.into(),
-            f.fp_len.into(),
-            f.pos.into(),
-            f.done.then_some(b.now).into(),
-            b.now.into(),
-        ],
-    )?;
     Ok(())
 }
 

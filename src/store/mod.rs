@@ -45,6 +45,9 @@ pub enum StoreError {
     Column { column: usize, found: String },
     #[error("the store is shutting down")]
     Closed,
+    /// Someone else committed first (another process reading the same file).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("{0}")]
     Other(String),
 }
