@@ -223,8 +223,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let query = report::RejectionQuery {
                 since: since.map(|t| parse_time(&t, &config, now)).transpose()?,
                 until: until.map(|t| parse_time(&t, &config, now)).transpose()?,
-                ip,
+                ip: ip.map(|ip| ip.parse()).transpose()?,
                 login,
+                limit: None,
             };
             report::rejections(&db, &config, &query, format, &mut io::stdout().lock())
         }

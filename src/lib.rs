@@ -26,6 +26,7 @@
 //! - `staff`     — staff accounts, password hashing, API tokens.
 //! - `helpdesk`  — lookups the helpdesk shares between pages and API ("who had this address").
 //! - `report`    — command-line tables and NDJSON records.
+//! - `metrics`   — in-process counters (policy decisions, web requests) for `/metrics`.
 //! - `web`       — the customer site, the staff console and the JSON API.
 //! - `simulate`  — a realistic simulated ISP mail log with its known truth.
 //! - `serve`, `demo`, `cli` — starting it all.
@@ -43,6 +44,7 @@ pub mod explain;
 pub mod grants;
 pub mod helpdesk;
 pub mod ingest;
+pub mod metrics;
 pub mod policy;
 pub mod report;
 pub mod serve;

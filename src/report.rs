@@ -194,12 +194,15 @@ pub fn write_event(
     out.write_all(b"}\n")
 }
 
+/// Which relay rejections to report; `None` fields do not filter.
 #[derive(Debug, Default)]
 pub struct RejectionQuery {
     pub since: Option<Epoch>,
     pub until: Option<Epoch>,
-    pub ip: Option<String>,
+    pub ip: Option<ClientIp>,
     pub login: Option<String>,
+    /// At most this many, oldest first.
+    pub limit: Option<i64>,
 }
 
 /// One `rejections` record (§8).
@@ -214,6 +217,42 @@ pub struct RejectionRecord {
     pub evidence: Option<serde_json::Value>,
 }
 
+/// The relay rejections `query` selects, each diagnosed: the records of the CLI's NDJSON and
+/// of `GET /api/v1/rejections` alike.
+pub fn rejection_records(
+    conn: &mut dyn store::Conn,
+    config: &Config,
+    query: &RejectionQuery,
+) -> store::Result<Vec<RejectionRecord>> {
+    let filter = rejections::Filter {
+        kind: Some("relay".into()),
+        ip: query.ip.map(|ip| ip.to_string()),
+        senders: query
+            .login
+            .as_ref()
+            .map(|login| owned_addresses(login, config)),
+        since: query.since,
+        until: query.until,
+        limit: query.limit,
+    };
+    let rows = rejections::list(conn, &filter)?;
+    let logs_since = store::ingest::logs_since(conn)?;
+    rows.into_iter()
+        .map(|r| {
+            let d = explain::diagnose_rejection(conn, config, &r, logs_since)?;
+            Ok(RejectionRecord {
+                at: local_rfc3339(r.at, config),
+                ip: r.ip,
+                sender: r.sender,
+                rcpt: r.rcpt,
+                login: d.login.clone(),
+                cause: Some(d.cause.as_str().to_string()),
+                evidence: Some(evidence_json(&d.evidence, config)),
+            })
+        })
+        .collect()
+}
+
 pub fn rejections(
     db: &Db,
     config: &Config,
@@ -221,41 +260,7 @@ pub fn rejections(
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let ip = query
-        .ip
-        .as_deref()
-        .map(str::parse::<ClientIp>)
-        .transpose()?;
-    let senders = query
-        .login
-        .as_ref()
-        .map(|login| owned_addresses(login, config));
-    let filter = rejections::Filter {
-        kind: Some("relay".into()),
-        ip: ip.map(|ip| ip.to_string()),
-        senders,
-        since: query.since,
-        until: query.until,
-        limit: None,
-    };
-    let records = db.with(|c| {
-        let rows = rejections::list(c, &filter)?;
-        let logs_since = store::ingest::logs_since(c)?;
-        rows.into_iter()
-            .map(|r| {
-                let d = explain::diagnose_rejection(c, config, &r, logs_since)?;
-                Ok(RejectionRecord {
-                    at: local_rfc3339(r.at, config),
-                    ip: r.ip,
-                    sender: r.sender,
-                    rcpt: r.rcpt,
-                    login: d.login.clone(),
-                    cause: Some(d.cause.as_str().to_string()),
-                    evidence: Some(evidence_json(&d.evidence, config)),
-                })
-            })
-            .collect::<store::Result<Vec<_>>>()
-    })?;
+    let records = db.with(|c| rejection_records(c, config, query))?;
     let cells = |r: &RejectionRecord| {
         vec![
             r.at.clone(),
@@ -305,48 +310,49 @@ fn owned_addresses(login: &str, config: &Config) -> Vec<String> {
         .collect()
 }
 
+/// Whose history: a login's, or an address's.
 pub enum Who {
     Login(String),
     Ip(ClientIp),
 }
 
+/// One `history` record: a session (consecutive logins) or a failed login.
 #[derive(Debug, Serialize)]
-struct HistoryRecord {
-    kind: &'static str,
-    first: String,
-    last: String,
-    login: Option<String>,
-    ip: String,
-    service: String,
-    count: i64,
-    reason: Option<String>,
+pub struct HistoryRecord {
+    /// `session` or `login_failed`.
+    pub kind: &'static str,
+    pub first: String,
+    pub last: String,
+    pub login: Option<String>,
+    pub ip: String,
+    pub service: String,
+    pub count: i64,
+    pub reason: Option<String>,
 }
 
-pub fn history(
-    db: &Db,
+/// `who`'s sessions and failed logins active in [since, until], newest first, at most `limit`
+/// of each: the records of the CLI's `history` and of `GET /api/v1/history` alike.
+pub fn history_records(
+    conn: &mut dyn store::Conn,
     config: &Config,
     who: &Who,
     since: Epoch,
     until: Epoch,
-    format: Format,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    const LIMIT: i64 = 10_000;
-    let (sessions, failures) = db.with(|c| {
-        Ok(match who {
-            Who::Login(login) => (
-                history::sessions_for_login(c, login, since, until, LIMIT)?,
-                history::failures(c, Some(login), None, since, until, LIMIT)?,
-            ),
-            Who::Ip(ip) => {
-                let ip = ip.to_string();
-                (
-                    history::sessions_for_ip(c, &ip, since, until, LIMIT)?,
-                    history::failures(c, None, Some(&ip), since, until, LIMIT)?,
-                )
-            }
-        })
-    })?;
+    limit: i64,
+) -> store::Result<Vec<HistoryRecord>> {
+    let (sessions, failures) = match who {
+        Who::Login(login) => (
+            history::sessions_for_login(conn, login, since, until, limit)?,
+            history::failures(conn, Some(login), None, since, until, limit)?,
+        ),
+        Who::Ip(ip) => {
+            let ip = ip.to_string();
+            (
+                history::sessions_for_ip(conn, &ip, since, until, limit)?,
+                history::failures(conn, None, Some(&ip), since, until, limit)?,
+            )
+        }
+    };
     let mut records: Vec<(Epoch, HistoryRecord)> = sessions
         .into_iter()
         .map(|s| {
@@ -381,10 +387,24 @@ pub fn history(
         }))
         .collect();
     records.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    Ok(records.into_iter().map(|(_, r)| r).collect())
+}
+
+pub fn history(
+    db: &Db,
+    config: &Config,
+    who: &Who,
+    since: Epoch,
+    until: Epoch,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    const LIMIT: i64 = 10_000;
+    let records = db.with(|c| history_records(c, config, who, since, until, LIMIT))?;
     crate::cli::print_ok(write_records(
         out,
         format,
-        records.into_iter().map(|(_, r)| r),
+        records.into_iter(),
         |r| {
             vec![
                 r.kind.to_string(),
@@ -420,15 +440,9 @@ pub struct AlertRecord {
     pub auto_blocked: bool,
 }
 
-pub fn alerts(
-    db: &Db,
-    config: &Config,
-    all: bool,
-    format: Format,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let rows = db.with(|c| store::alerts::list(c, !all, 1000))?;
-    let records = rows.into_iter().map(|a| AlertRecord {
+/// A stored alert as the CLI's NDJSON and `GET /api/v1/alerts` show it.
+pub fn alert_record(a: store::alerts::Alert, config: &Config) -> AlertRecord {
+    AlertRecord {
         id: a.id,
         subject: a.subject,
         kind: a.kind,
@@ -444,7 +458,18 @@ pub fn alerts(
         ips: a.ips,
         acknowledged: a.acked_at.is_some(),
         auto_blocked: a.auto_blocked,
-    });
+    }
+}
+
+pub fn alerts(
+    db: &Db,
+    config: &Config,
+    all: bool,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let rows = db.with(|c| store::alerts::list(c, !all, 1000))?;
+    let records = rows.into_iter().map(|a| alert_record(a, config));
     let cells = |r: &AlertRecord| {
         vec![
             r.id.to_string(),

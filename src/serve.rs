@@ -169,16 +169,19 @@ impl Running {
 
 async fn start_network_parts(run: &mut Running, parts: &Selection<'_>) -> anyhow::Result<()> {
     let config = run.config.clone();
+    // One set of counters for the web server and the policy service of this process.
+    let metrics = Arc::new(crate::metrics::Metrics::default());
     if parts.wants("web") {
         let addr = config.web.listen;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("web: cannot listen on {addr}"))?;
         tracing::info!(addr = %listener.local_addr()?, "web");
-        let app = crate::web::App::new(
+        let app = crate::web::App::with_metrics(
             config.clone(),
             run.writer.db().clone(),
             Some(run.index.clone()),
+            metrics.clone(),
         );
         run.tasks.spawn(named(
             "web",
@@ -194,7 +197,9 @@ async fn start_network_parts(run: &mut Running, parts: &Selection<'_>) -> anyhow
         let (recorder, handle) = Recorder::start(run.writer.db().clone(), recorder::CAPACITY)
             .context("cannot start the policy decision recorder")?;
         run.threads.push(("policy recorder".to_string(), handle));
-        let policy = Arc::new(Policy::new(&config, run.index.clone(), recorder));
+        let mut policy = Policy::new(&config, run.index.clone(), recorder);
+        policy.metrics = metrics.clone();
+        let policy = Arc::new(policy);
         let serve = crate::policy::server::serve(listener, policy, run.stop_rx.clone());
         run.tasks.spawn(named("policy", serve));
     }

@@ -39,6 +39,8 @@ pub struct Policy {
     pub max_connections: usize,
     /// A connection silent this long is closed (`policy.idle_timeout`); also bounds a write.
     pub idle_timeout: Duration,
+    /// Counts every answer by action for `/metrics`; `serve` shares it with the web server.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Policy {
@@ -49,6 +51,7 @@ impl Policy {
             recorder,
             max_connections: config.policy.max_connections,
             idle_timeout: Duration::from_secs(config.policy.idle_timeout.0.max(1).unsigned_abs()),
+            metrics: Arc::default(),
         }
     }
 
@@ -58,6 +61,7 @@ impl Policy {
         let ip = req.client_ip()?;
         let verdict = self.index.check(ip, now);
         let decision = decide(req, &verdict, &self.rules);
+        self.metrics.decision(decision.action.as_str());
         if decision.relay && decision.action != Action::Dunno {
             let login = match verdict {
                 Verdict::Granted { login, .. } => login,

@@ -123,6 +123,12 @@ pub fn list(conn: &mut dyn Conn, open_only: bool, limit: i64) -> Result<Vec<Aler
     .collect()
 }
 
+/// How many alerts are not yet acknowledged.
+pub fn count_open(conn: &mut dyn Conn) -> Result<i64> {
+    conn.query_one("select count(*) from alerts where acked_at is null", &[])?
+        .map_or(Ok(0), |r| r.int(0))
+}
+
 /// Acknowledges an alert; false when there is no such open alert.
 pub fn acknowledge(conn: &mut dyn Conn, id: i64, by: &str, now: Epoch) -> Result<bool> {
     let n = conn.execute(

@@ -99,6 +99,12 @@ impl Db {
     }
 }
 
+/// Whether the database answers a trivial statement (`/readyz`).
+pub fn ping(conn: &mut dyn Conn) -> Result<()> {
+    conn.query_one("select 1", &[])?;
+    Ok(())
+}
+
 /// Runs `f` inside one transaction: committed when it returns Ok, rolled back otherwise.
 pub fn transaction<T>(
     conn: &mut dyn Conn,

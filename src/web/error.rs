@@ -33,6 +33,9 @@ pub enum WebError {
     TooMany(u64),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A dependency (the store) cannot be reached: try again later.
+    #[error("unavailable")]
+    Unavailable,
 }
 
 impl WebError {
@@ -45,6 +48,7 @@ impl WebError {
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -102,6 +106,7 @@ pub async fn render(State(app): State<Arc<App>>, request: Request, next: Next) -
             StatusCode::NOT_FOUND => WebError::NotFound,
             StatusCode::PAYLOAD_TOO_LARGE => WebError::TooLarge,
             StatusCode::UNAUTHORIZED => WebError::Unauthorized,
+            StatusCode::SERVICE_UNAVAILABLE => WebError::Unavailable,
             s if s.is_server_error() => WebError::Internal(format!("status {s}")),
             // Extractor rejections (bad query, form, JSON, method) are the client's.
             _ => WebError::BadRequest(String::new()),
@@ -121,8 +126,11 @@ pub async fn render(State(app): State<Arc<App>>, request: Request, next: Next) -
     if status == StatusCode::METHOD_NOT_ALLOWED {
         *out.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     }
-    if let Some(allow) = response.headers().get(header::ALLOW) {
-        out.headers_mut().insert(header::ALLOW, allow.clone());
+    // Headers that belong to the error itself: allowed methods, the authentication scheme.
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(value) = response.headers().get(&name) {
+            out.headers_mut().insert(name, value.clone());
+        }
     }
     out
 }
@@ -136,6 +144,7 @@ fn message(error: &WebError, tr: Tr) -> &'static str {
         WebError::TooLarge => "error.413",
         WebError::TooMany(_) => "error.429",
         WebError::Internal(_) => "error.500",
+        WebError::Unavailable => "error.503",
     })
 }
 

@@ -180,6 +180,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "問題が発生しました。時間をおいてお試しください。",
         "Something went wrong on our side. Please try again later.",
     ),
+    (
+        "error.503",
+        "現在ご利用いただけません。時間をおいてお試しください。",
+        "Not available right now. Please try again later.",
+    ),
     ("error.back", "トップページへ戻る", "Back to the start page"),
 ];
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod headers;
 pub mod i18n;
 pub mod layout;
+pub mod ops;
 pub mod session;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use axum::middleware;
 
 use crate::config::Config;
 use crate::grants::GrantIndex;
+use crate::metrics::Metrics;
 use crate::store::Db;
 
 /// Everything a request handler may use, shared behind `State<Arc<App>>`.
@@ -29,11 +31,28 @@ pub struct App {
     pub db: Db,
     /// The grant index of this process, when the policy service runs here too.
     pub grants: Option<Arc<GrantIndex>>,
+    /// This process's counters for `/metrics`, shared with the policy service when it runs here.
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
     pub fn new(config: Arc<Config>, db: Db, grants: Option<Arc<GrantIndex>>) -> Arc<App> {
-        Arc::new(App { config, db, grants })
+        App::with_metrics(config, db, grants, Arc::default())
+    }
+
+    /// An App counting into `metrics`, which other parts of the process may share.
+    pub fn with_metrics(
+        config: Arc<Config>,
+        db: Db,
+        grants: Option<Arc<GrantIndex>>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<App> {
+        Arc::new(App {
+            config,
+            db,
+            grants,
+            metrics,
+        })
     }
 
     pub fn now(&self) -> i64 {
@@ -47,10 +66,12 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(customer::router())
         .nest("/api/v1", api::router())
+        .merge(ops::router())
         .merge(assets::router())
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), error::render))
         .layer(middleware::from_fn(headers::security))
+        .layer(middleware::from_fn_with_state(app.clone(), ops::track))
         .with_state(app)
 }
 

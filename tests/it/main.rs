@@ -1,6 +1,10 @@
 //! relaydesk's integration tests: one binary, modules by area. Every store test runs against
 //! SQLite and, when `RELAYDESK_TEST_POSTGRES_URL` is set, against PostgreSQL too.
 
+mod api;
+mod api_contract;
+mod api_helpers;
+mod api_ops;
 mod cli;
 mod customer;
 mod diagnosis;

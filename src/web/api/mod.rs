@@ -1,13 +1,33 @@
-//! The JSON API (`/api/v1`, §7.3).
+//! The JSON API (`/api/v1`, §7.3): the staff pages' data and actions for staff tools, behind
+//! bearer tokens (`auth`), plus the public connection state. Described by `openapi.json`.
+
+mod actions;
+pub mod auth;
+mod lookups;
+mod openapi;
+mod params;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 
 use super::App;
 use super::customer::connection;
 
 pub fn router() -> Router<Arc<App>> {
-    Router::new().route("/connection", get(connection::api))
+    Router::new()
+        .route("/connection", get(connection::api))
+        .route("/openapi.json", get(openapi::document))
+        .route("/rejections", get(lookups::rejections))
+        .route("/history", get(lookups::history))
+        .route("/who", get(lookups::who))
+        .route("/alerts", get(lookups::alerts))
+        .route("/alerts/{id}/ack", post(actions::acknowledge))
+        .route("/audit", get(lookups::audit))
+        .route("/grants", post(actions::grant))
+        .route("/blocks", post(actions::block))
+        .route("/blocks/{ip}", delete(actions::unblock))
+        .route("/suspensions", post(actions::suspend))
+        .route("/suspensions/{login}", delete(actions::unsuspend))
 }

@@ -1,0 +1,237 @@
+//! Lookups of personal data — rejections with their diagnosis, login history, who held an
+//! address, alerts, the audit log. Records are built by the same functions as the CLI's NDJSON
+//! (`report`, `helpdesk`), and each lookup writes one audit record (`api_<name>`) in the same
+//! store call that reads the data.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::auth::{ApiAdmin, ApiStaff};
+use super::params::Query;
+use crate::helpdesk;
+use crate::report::{self, RejectionQuery, Who, local_rfc3339};
+use crate::store;
+use crate::web::App;
+use crate::web::error::WebError;
+
+/// How far back lookups reach when `since` is not given.
+const DEFAULT_SPAN: i64 = 7 * 24 * 3600;
+
+/// `GET /rejections?ip=&login=&since=&until=&limit=`: relay rejections, oldest first, each with
+/// its cause and evidence.
+pub async fn rejections(
+    staff: ApiStaff,
+    State(app): State<Arc<App>>,
+    q: Query,
+) -> Result<Json<Value>, WebError> {
+    let now = app.now();
+    let config = app.config.clone();
+    let ip = q.ip("ip")?;
+    let login = q.text("login")?;
+    let since = q.time("since", &config, now)?.unwrap_or(now - DEFAULT_SPAN);
+    let until = q.time("until", &config, now)?.unwrap_or(now);
+    let limit = q.limit("limit", 1000, 10_000)?;
+    let subject = match (&login, ip) {
+        (Some(login), _) => login.clone(),
+        (None, Some(ip)) => ip.to_string(),
+        (None, None) => "*".into(),
+    };
+    let detail = format!("since={since} until={until}");
+    let query = RejectionQuery {
+        since: Some(since),
+        until: Some(until),
+        ip,
+        login,
+        // One more than asked tells whether there were more.
+        limit: Some(limit + 1),
+    };
+    let mut records = app
+        .db
+        .run(move |c| {
+            helpdesk::audit(
+                c,
+                &staff.name,
+                "api_rejections",
+                &subject,
+                None,
+                Some(&detail),
+            )?;
+            report::rejection_records(c, &config, &query)
+        })
+        .await?;
+    let truncated = records.len() as i64 > limit;
+    records.truncate(limit as usize);
+    Ok(Json(json!({
+        "since": local_rfc3339(since, &app.config),
+        "until": local_rfc3339(until, &app.config),
+        "truncated": truncated,
+        "rejections": records,
+    })))
+}
+
+/// `GET /history?login=` or `?ip=`: sessions and failed logins, newest first.
+pub async fn history(
+    staff: ApiStaff,
+    State(app): State<Arc<App>>,
+    q: Query,
+) -> Result<Json<Value>, WebError> {
+    let now = app.now();
+    let config = app.config.clone();
+    let who = match (q.text("login")?, q.ip("ip")?) {
+        (Some(login), _) => Who::Login(login),
+        (None, Some(ip)) => Who::Ip(ip),
+        (None, None) => return Err(WebError::BadRequest("login: give login or ip".into())),
+    };
+    let since = q
+        .time("since", &config, now)?
+        .unwrap_or(now - config.relay.lookback.0 * 7);
+    let until = q.time("until", &config, now)?.unwrap_or(now);
+    let limit = q.limit("limit", 1000, 10_000)?;
+    let (kind, subject) = match &who {
+        Who::Login(login) => ("login", login.clone()),
+        Who::Ip(ip) => ("ip", ip.to_string()),
+    };
+    let audited = subject.clone();
+    let records = app
+        .db
+        .run(move |c| {
+            let detail = format!("since={since} until={until}");
+            helpdesk::audit(c, &staff.name, "api_history", &audited, None, Some(&detail))?;
+            report::history_records(c, &config, &who, since, until, limit)
+        })
+        .await?;
+    Ok(Json(json!({
+        "kind": kind,
+        "subject": subject,
+        "since": local_rfc3339(since, &app.config),
+        "until": local_rfc3339(until, &app.config),
+        "history": records,
+    })))
+}
+
+/// One login that held an address, its times in RFC 3339.
+#[derive(Debug, Serialize)]
+struct HolderRecord {
+    login: String,
+    service: String,
+    first_seen: String,
+    last_seen: String,
+    logins: i64,
+    held_at: bool,
+}
+
+/// `GET /who?ip=&at=`: who held an address at a time (`at` defaults to now).
+pub async fn who(
+    staff: ApiStaff,
+    State(app): State<Arc<App>>,
+    q: Query,
+) -> Result<Json<Value>, WebError> {
+    let now = app.now();
+    let config = app.config.clone();
+    let ip = q
+        .ip("ip")?
+        .ok_or_else(|| WebError::BadRequest("ip: required".into()))?;
+    let at = q.time("at", &config, now)?.unwrap_or(now);
+    let holders = app
+        .db
+        .run(move |c| {
+            let detail = format!("at={at}");
+            let subject = ip.to_string();
+            helpdesk::audit(c, &staff.name, "api_who", &subject, None, Some(&detail))?;
+            helpdesk::who(c, &config, ip, at)
+        })
+        .await?;
+    let config = &app.config;
+    let holders: Vec<HolderRecord> = holders
+        .into_iter()
+        .map(|h| HolderRecord {
+            login: h.login,
+            service: h.service,
+            first_seen: local_rfc3339(h.first_seen, config),
+            last_seen: local_rfc3339(h.last_seen, config),
+            logins: h.logins,
+            held_at: h.held_at,
+        })
+        .collect();
+    Ok(Json(json!({
+        "ip": ip.to_string(),
+        "at": local_rfc3339(at, config),
+        "holders": holders,
+    })))
+}
+
+/// `GET /alerts` (open ones; `?all=true` for acknowledged too), newest first.
+pub async fn alerts(
+    staff: ApiStaff,
+    State(app): State<Arc<App>>,
+    q: Query,
+) -> Result<Json<Value>, WebError> {
+    let all = q.flag("all")?;
+    let limit = q.limit("limit", 1000, 10_000)?;
+    let config = app.config.clone();
+    let records = app
+        .db
+        .run(move |c| {
+            let detail = format!("all={all}");
+            helpdesk::audit(c, &staff.name, "api_alerts", "alerts", None, Some(&detail))?;
+            let rows = store::alerts::list(c, !all, limit)?;
+            Ok(rows
+                .into_iter()
+                .map(|a| report::alert_record(a, &config))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(Json(json!({ "alerts": records })))
+}
+
+/// One audit entry, its time in RFC 3339.
+#[derive(Debug, Serialize)]
+struct AuditRecord {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    reason: Option<String>,
+    detail: Option<String>,
+}
+
+/// `GET /audit?subject=&actor=&since=&limit=` (admins): the audit log, newest first.
+pub async fn audit(
+    ApiAdmin(staff): ApiAdmin,
+    State(app): State<Arc<App>>,
+    q: Query,
+) -> Result<Json<Value>, WebError> {
+    let now = app.now();
+    let config = app.config.clone();
+    let subject = q.text("subject")?;
+    let actor = q.text("actor")?;
+    let since = q.time("since", &config, now)?.unwrap_or(0);
+    let limit = q.limit("limit", 100, 10_000)?;
+    let entries = app
+        .db
+        .run(move |c| {
+            let about = subject.clone().unwrap_or_else(|| "audit".into());
+            let detail = actor.as_ref().map(|a| format!("actor={a}"));
+            helpdesk::audit(c, &staff.name, "api_audit", &about, None, detail.as_deref())?;
+            store::audit::list(c, subject.as_deref(), actor.as_deref(), since, limit)
+        })
+        .await?;
+    let entries: Vec<AuditRecord> = entries
+        .into_iter()
+        .map(|e| AuditRecord {
+            id: e.id,
+            at: local_rfc3339(e.at, &app.config),
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject,
+            reason: e.reason,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries })))
+}
