@@ -5,26 +5,20 @@ use relaydesk::domain::{Event, FailReason, Service};
 use relaydesk::ingest::pipeline::Batch;
 use relaydesk::ingest::writer::Writer;
 
-use crate::helpers::databases;
+use crate::api_helpers::{backends, blocking, done};
 use crate::web_helpers::Web;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn store(web: &Web, events: Vec<Event>) {
+async fn store(web: &Web, events: Vec<Event>) {
     let writer = Writer::new(web.db.clone(), 1800);
-    writer
-        .commit(
-            "test",
-            "{}",
-            &Batch {
-                events,
-                ..Batch::default()
-            },
-            None,
-        )
-        .unwrap();
+    let batch = Batch {
+        events,
+        ..Batch::default()
+    };
+    blocking(move || writer.commit("test", "{}", &batch, None).unwrap()).await;
 }
 
 fn login(at: i64, ip: &str) -> Event {
@@ -43,7 +37,7 @@ fn state_of(body: &str) -> &str {
 
 #[tokio::test]
 async fn each_connection_sees_its_own_state() {
-    for t in databases() {
+    for t in backends().await {
         let label = t.label;
         let mut web = Web::new(t, Config::default());
         let now = now();
@@ -67,7 +61,8 @@ async fn each_connection_sees_its_own_state() {
                     reply: "554 5.7.1 Relay access denied".into(),
                 },
             ],
-        );
+        )
+        .await;
         for (ip, expected) in [
             ("203.0.113.10", "authorized"),
             ("203.0.113.11", "expired"),
@@ -93,6 +88,7 @@ async fn each_connection_sees_its_own_state() {
             !page.body.contains("friend@example.net"),
             "recipients are never shown whole"
         );
+        done(web).await;
     }
 }
 
