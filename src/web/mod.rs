@@ -10,6 +10,7 @@ pub mod error;
 pub mod headers;
 pub mod i18n;
 pub mod layout;
+pub mod markdown;
 pub mod session;
 
 use std::future::Future;
