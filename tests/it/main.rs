@@ -3,6 +3,7 @@
 
 mod cli;
 mod customer;
+mod customer_pages;
 mod diagnosis;
 mod follow;
 mod helpers;

@@ -2,6 +2,8 @@
 //! service status — public, in Japanese and English, without JavaScript.
 
 pub mod connection;
+pub mod guide_texts;
+pub mod guides;
 
 use std::sync::Arc;
 
@@ -11,7 +13,10 @@ use axum::routing::get;
 use super::App;
 
 pub fn router() -> Router<Arc<App>> {
-    Router::new().route("/", get(connection::page))
+    Router::new()
+        .route("/", get(connection::page))
+        .route("/guide", get(guides::index))
+        .route("/guide/{client}", get(guides::client))
 }
 
 /// (key, Japanese, English): the customer site's words.
