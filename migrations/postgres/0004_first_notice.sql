@@ -57,4 +57,4 @@ You also need to receive again:
 With SMTP authentication (SMTP AUTH) on the submission port (usually 587), your mail program gives your mail ID and password when it sends. Then the order and the time no longer matter. It also works when your access provider blocks port 25 (Outbound Port 25 Blocking). Where we offer it, the [setup guides](/guide) show the port and where to set it.
 
 To see whether your connection can send right now, open the [start page](/).',
-        cast(extract(epoch from now()) as bigint), cast(extract(epoch from now()) as bigint), 'relaydesk');
+        cast(floor(extract(epoch from now())) as bigint), cast(floor(extract(epoch from now())) as bigint), 'relaydesk');

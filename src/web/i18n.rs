@@ -139,6 +139,8 @@ pub const LISTS: &[&[(&str, &str, &str)]] = &[
     WORDS,
     super::customer::WORDS,
     super::customer::guides::WORDS,
+    super::customer::notices::WORDS,
+    super::customer::status::WORDS,
 ];
 
 /// (key, Japanese, English): words every page uses.

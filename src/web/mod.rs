@@ -4,6 +4,7 @@
 
 pub mod api;
 mod assets;
+pub mod chart;
 pub mod client;
 pub mod customer;
 pub mod error;

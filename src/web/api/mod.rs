@@ -6,8 +6,10 @@ use axum::Router;
 use axum::routing::get;
 
 use super::App;
-use super::customer::connection;
+use super::customer::{connection, status};
 
 pub fn router() -> Router<Arc<App>> {
-    Router::new().route("/connection", get(connection::api))
+    Router::new()
+        .route("/connection", get(connection::api))
+        .route("/status", get(status::api))
 }

@@ -4,6 +4,9 @@
 pub mod connection;
 pub mod guide_texts;
 pub mod guides;
+pub mod health;
+pub mod notices;
+pub mod status;
 
 use std::sync::Arc;
 
@@ -17,6 +20,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/", get(connection::page))
         .route("/guide", get(guides::index))
         .route("/guide/{client}", get(guides::client))
+        .route("/notices", get(notices::list))
+        .route("/notices.atom", get(notices::atom))
+        .route("/notices/{id}", get(notices::show))
+        .route("/status", get(status::page))
 }
 
 /// (key, Japanese, English): the customer site's words.
