@@ -52,7 +52,8 @@ fn format(t: i64, config: &Config, pattern: &str) -> String {
         .unwrap_or_default()
 }
 
-fn minute(t: i64, config: &Config) -> String {
+/// `2026-03-13 10:30` in the configured zone.
+pub fn minute(t: i64, config: &Config) -> String {
     format(t, config, "%Y-%m-%d %H:%M")
 }
 
