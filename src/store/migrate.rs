@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0003_web.sql"),
         postgres: include_str!("../../migrations/postgres/0003_web.sql"),
     },
+    Migration {
+        version: 4,
+        name: "first_notice",
+        sqlite: include_str!("../../migrations/sqlite/0004_first_notice.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_first_notice.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen; returns how many ran.

@@ -14,10 +14,12 @@ pub mod evidence;
 pub mod history;
 pub mod ingest;
 pub mod migrate;
+pub mod notices;
 mod pool;
 pub mod rejections;
 pub mod restrictions;
 pub mod staff;
+pub mod stats;
 pub mod web_sessions;
 
 use std::sync::Arc;

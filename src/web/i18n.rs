@@ -135,7 +135,13 @@ fn catalog() -> &'static (Table, Table) {
 }
 
 /// Every area's words.
-pub const LISTS: &[&[(&str, &str, &str)]] = &[WORDS, super::customer::WORDS];
+pub const LISTS: &[&[(&str, &str, &str)]] = &[
+    WORDS,
+    super::customer::WORDS,
+    super::customer::guides::WORDS,
+    super::customer::notices::WORDS,
+    super::customer::status::WORDS,
+];
 
 /// (key, Japanese, English): words every page uses.
 pub const WORDS: &[(&str, &str, &str)] = &[

@@ -4,12 +4,14 @@
 
 pub mod api;
 mod assets;
+pub mod chart;
 pub mod client;
 pub mod customer;
 pub mod error;
 pub mod headers;
 pub mod i18n;
 pub mod layout;
+pub mod markdown;
 pub mod ops;
 pub mod session;
 

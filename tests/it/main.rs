@@ -7,6 +7,7 @@ mod api_helpers;
 mod api_ops;
 mod cli;
 mod customer;
+mod customer_pages;
 mod diagnosis;
 mod follow;
 mod helpers;

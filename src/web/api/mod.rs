@@ -13,11 +13,12 @@ use axum::Router;
 use axum::routing::{delete, get, post};
 
 use super::App;
-use super::customer::connection;
+use super::customer::{connection, status};
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/connection", get(connection::api))
+        .route("/status", get(status::api))
         .route("/openapi.json", get(openapi::document))
         .route("/rejections", get(lookups::rejections))
         .route("/history", get(lookups::history))

@@ -182,6 +182,7 @@ struct HomePage {
     page: Page,
     view: ConnectionView,
     guide: Option<&'static str>,
+    notices: super::notices::HomeNotices,
 }
 
 pub async fn page(
@@ -201,6 +202,7 @@ pub async fn page(
             page,
             view,
             guide: guess_client(ua),
+            notices: super::notices::for_home(&app, lang).await?,
         }
         .render()?,
     ))

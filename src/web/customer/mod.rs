@@ -2,6 +2,11 @@
 //! service status — public, in Japanese and English, without JavaScript.
 
 pub mod connection;
+pub mod guide_texts;
+pub mod guides;
+pub mod health;
+pub mod notices;
+pub mod status;
 
 use std::sync::Arc;
 
@@ -11,7 +16,14 @@ use axum::routing::get;
 use super::App;
 
 pub fn router() -> Router<Arc<App>> {
-    Router::new().route("/", get(connection::page))
+    Router::new()
+        .route("/", get(connection::page))
+        .route("/guide", get(guides::index))
+        .route("/guide/{client}", get(guides::client))
+        .route("/notices", get(notices::list))
+        .route("/notices.atom", get(notices::atom))
+        .route("/notices/{id}", get(notices::show))
+        .route("/status", get(status::page))
 }
 
 /// (key, Japanese, English): the customer site's words.

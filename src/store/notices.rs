@@ -1,0 +1,220 @@
+//! Notices (§7.1): dated announcements, incidents and scheduled maintenance, each in Japanese
+//! and English with a Markdown body. Staff write them; the customer site shows the published
+//! ones. Bodies are stored as written and sanitized when shown.
+
+use serde::Serialize;
+
+use super::{Conn, Result, Row, Value};
+use crate::domain::Epoch;
+
+/// What a notice announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeKind {
+    Notice,
+    Incident,
+    Maintenance,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Notice => "notice",
+            NoticeKind::Incident => "incident",
+            NoticeKind::Maintenance => "maintenance",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<NoticeKind> {
+        match text {
+            "notice" => Some(NoticeKind::Notice),
+            "incident" => Some(NoticeKind::Incident),
+            "maintenance" => Some(NoticeKind::Maintenance),
+            _ => None,
+        }
+    }
+}
+
+/// A stored notice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notice {
+    pub id: i64,
+    pub kind: NoticeKind,
+    pub title_ja: String,
+    pub title_en: String,
+    pub body_ja: String,
+    pub body_en: String,
+    /// Shown to customers from this time on; a future time schedules the notice.
+    pub published_at: Epoch,
+    pub updated_at: Epoch,
+    /// Incidents and maintenance: when it began (or begins).
+    pub starts_at: Option<Epoch>,
+    /// Incidents and maintenance: when it ended (or ends); open while null or in the future.
+    pub ends_at: Option<Epoch>,
+    /// Incidents: investigating | identified | resolved.
+    pub status: Option<String>,
+    pub created_by: String,
+}
+
+/// What staff write: a new notice, or the new text of one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeDraft {
+    pub kind: NoticeKind,
+    pub title_ja: String,
+    pub title_en: String,
+    pub body_ja: String,
+    pub body_en: String,
+    pub published_at: Epoch,
+    pub starts_at: Option<Epoch>,
+    pub ends_at: Option<Epoch>,
+    pub status: Option<String>,
+}
+
+const COLUMNS: &str = "id, kind, title_ja, title_en, body_ja, body_en, published_at, updated_at, \
+                       starts_at, ends_at, status, created_by";
+
+fn notice(r: &Row) -> Result<Notice> {
+    let kind = r.text(1)?;
+    Ok(Notice {
+        id: r.int(0)?,
+        // An unknown kind (a newer version wrote it) reads as a plain notice.
+        kind: NoticeKind::parse(&kind).unwrap_or(NoticeKind::Notice),
+        title_ja: r.text(2)?,
+        title_en: r.text(3)?,
+        body_ja: r.text(4)?,
+        body_en: r.text(5)?,
+        published_at: r.int(6)?,
+        updated_at: r.int(7)?,
+        starts_at: r.opt_int(8)?,
+        ends_at: r.opt_int(9)?,
+        status: r.opt_text(10)?,
+        created_by: r.text(11)?,
+    })
+}
+
+fn draft_values(d: &NoticeDraft) -> Vec<Value> {
+    vec![
+        d.kind.as_str().into(),
+        (&d.title_ja).into(),
+        (&d.title_en).into(),
+        (&d.body_ja).into(),
+        (&d.body_en).into(),
+        d.published_at.into(),
+        d.starts_at.into(),
+        d.ends_at.into(),
+        d.status.as_ref().into(),
+    ]
+}
+
+/// Stores a new notice by `by`; returns its id.
+pub fn insert(conn: &mut dyn Conn, draft: &NoticeDraft, by: &str, now: Epoch) -> Result<i64> {
+    let mut params = draft_values(draft);
+    params.push(now.into());
+    params.push(by.into());
+    let row = conn.query_one(
+        "insert into notices (kind, title_ja, title_en, body_ja, body_en, published_at,
+                              starts_at, ends_at, status, updated_at, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
+        &params,
+    )?;
+    row.map(|r| r.int(0))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// Replaces a notice's text and times, marking it updated at `now`; false when there is none.
+pub fn update(conn: &mut dyn Conn, id: i64, draft: &NoticeDraft, now: Epoch) -> Result<bool> {
+    let mut params = draft_values(draft);
+    params.push(now.into());
+    params.push(id.into());
+    let n = conn.execute(
+        "update notices set kind = $1, title_ja = $2, title_en = $3, body_ja = $4, body_en = $5,
+                published_at = $6, starts_at = $7, ends_at = $8, status = $9, updated_at = $10
+         where id = $11",
+        &params,
+    )?;
+    Ok(n > 0)
+}
+
+/// Removes a notice; false when there is none.
+pub fn delete(conn: &mut dyn Conn, id: i64) -> Result<bool> {
+    Ok(conn.execute("delete from notices where id = $1", &[id.into()])? > 0)
+}
+
+/// Any notice, published or not (the staff editor).
+pub fn get(conn: &mut dyn Conn, id: i64) -> Result<Option<Notice>> {
+    conn.query_one(
+        &format!("select {COLUMNS} from notices where id = $1"),
+        &[id.into()],
+    )?
+    .as_ref()
+    .map(notice)
+    .transpose()
+}
+
+/// A notice customers may see at `now`.
+pub fn get_published(conn: &mut dyn Conn, id: i64, now: Epoch) -> Result<Option<Notice>> {
+    conn.query_one(
+        &format!("select {COLUMNS} from notices where id = $1 and published_at <= $2"),
+        &[id.into(), now.into()],
+    )?
+    .as_ref()
+    .map(notice)
+    .transpose()
+}
+
+/// Notices published by `now`, newest first, at most `limit`; only of `kind` when given.
+pub fn list_published(
+    conn: &mut dyn Conn,
+    now: Epoch,
+    kind: Option<NoticeKind>,
+    limit: i64,
+) -> Result<Vec<Notice>> {
+    // Placeholders are numbered in the order they appear (SQLite numbers them so).
+    let (filter, params) = match kind {
+        Some(k) => (
+            "and kind = $2 order by published_at desc, id desc limit $3",
+            vec![now.into(), k.as_str().into(), limit.into()],
+        ),
+        None => (
+            "order by published_at desc, id desc limit $2",
+            vec![now.into(), limit.into()],
+        ),
+    };
+    conn.query(
+        &format!("select {COLUMNS} from notices where published_at <= $1 {filter}"),
+        &params,
+    )?
+    .iter()
+    .map(notice)
+    .collect()
+}
+
+/// Every notice, published or scheduled, newest first (the staff editor).
+pub fn list_all(conn: &mut dyn Conn, limit: i64) -> Result<Vec<Notice>> {
+    conn.query(
+        &format!("select {COLUMNS} from notices order by published_at desc, id desc limit $1"),
+        &[limit.into()],
+    )?
+    .iter()
+    .map(notice)
+    .collect()
+}
+
+/// Published incidents not yet over and maintenance not yet ended (scheduled or under way) at
+/// `now`, soonest first. An incident is over when resolved or past its end.
+pub fn open_events(conn: &mut dyn Conn, now: Epoch) -> Result<Vec<Notice>> {
+    conn.query(
+        &format!(
+            "select {COLUMNS} from notices
+             where published_at <= $1 and kind in ('incident', 'maintenance')
+               and (ends_at is null or ends_at > $1)
+               and (status is null or status <> 'resolved')
+             order by coalesce(starts_at, published_at), id"
+        ),
+        &[now.into()],
+    )?
+    .iter()
+    .map(notice)
+    .collect()
+}

@@ -1,0 +1,170 @@
+//! Bar charts drawn on the server as inline SVG: no script, no external file, readable without
+//! images. This module computes the geometry; templates only print it. Each chart also carries
+//! its numbers as rows for a text table, and a one-line summary for screen readers.
+
+/// The drawing area, in SVG user units (the chart scales to its container).
+pub const WIDTH: i64 = 480;
+pub const HEIGHT: i64 = 170;
+const LEFT: i64 = 36;
+const RIGHT: i64 = 8;
+const TOP: i64 = 12;
+const BOTTOM: i64 = 26;
+
+pub struct Bar {
+    pub x: i64,
+    pub y: i64,
+    pub width: i64,
+    pub height: i64,
+    /// "14:00: 12", shown as the bar's tooltip.
+    pub label: String,
+}
+
+pub struct AxisLabel {
+    pub x: i64,
+    pub text: String,
+}
+
+pub struct Chart {
+    /// Unique on the page, for `aria-labelledby`.
+    pub id: &'static str,
+    pub title: String,
+    /// The numbers in one sentence, for screen readers.
+    pub summary: String,
+    pub bars: Vec<Bar>,
+    pub labels: Vec<AxisLabel>,
+    /// The top of the scale, printed at the axis.
+    pub max: i64,
+    /// (period, count), for the text table.
+    pub rows: Vec<(String, i64)>,
+    /// Extra class for the bars (`alt` draws them in the second colour).
+    pub class: &'static str,
+    pub width: i64,
+    pub height: i64,
+    pub base_y: i64,
+    pub left: i64,
+    pub top: i64,
+}
+
+/// A chart of `series` (label, count), with every `label_every`th label under the axis.
+/// `summary` receives (total, highest count, label of the highest).
+pub fn bars(
+    id: &'static str,
+    title: String,
+    series: &[(String, i64)],
+    label_every: usize,
+    summary: impl FnOnce(i64, i64, &str) -> String,
+) -> Chart {
+    let max = series.iter().map(|(_, c)| *c).max().unwrap_or(0);
+    // A scale of at least 1 keeps an empty chart flat instead of dividing by zero.
+    let scale = max.max(1);
+    let plot_width = WIDTH - LEFT - RIGHT;
+    let plot_height = HEIGHT - TOP - BOTTOM;
+    let n = series.len().max(1) as i64;
+    let slot = plot_width / n;
+    let gap = (slot / 5).max(1);
+    let base_y = HEIGHT - BOTTOM;
+    let bars = series
+        .iter()
+        .enumerate()
+        .map(|(i, (label, count))| {
+            let height = count.max(&0) * plot_height / scale;
+            // Anything above zero stays visible.
+            let height = if *count > 0 { height.max(1) } else { 0 };
+            Bar {
+                x: LEFT + i as i64 * slot + gap / 2,
+                y: base_y - height,
+                width: slot - gap,
+                height,
+                label: format!("{label}: {count}"),
+            }
+        })
+        .collect();
+    let labels = series
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| label_every > 0 && i % label_every == 0)
+        .map(|(i, (label, _))| AxisLabel {
+            x: LEFT + i as i64 * slot,
+            text: label.clone(),
+        })
+        .collect();
+    let total = series.iter().map(|(_, c)| *c).sum();
+    let peak = series
+        .iter()
+        .find(|(_, c)| *c == max)
+        .map(|(l, _)| l.as_str())
+        .unwrap_or("");
+    Chart {
+        id,
+        title,
+        summary: summary(total, max, peak),
+        bars,
+        labels,
+        max,
+        rows: series.to_vec(),
+        class: "",
+        width: WIDTH,
+        height: HEIGHT,
+        base_y,
+        left: LEFT,
+        top: TOP,
+    }
+}
+
+impl Chart {
+    pub fn alt(mut self) -> Chart {
+        self.class = "alt";
+        self
+    }
+
+    /// The right end of the axis line.
+    pub fn right(&self) -> i64 {
+        self.width - RIGHT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(counts: &[i64]) -> Vec<(String, i64)> {
+        counts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("{i:02}:00"), *c))
+            .collect()
+    }
+
+    #[test]
+    fn bars_scale_to_the_highest_count_and_stay_inside() {
+        let chart = bars(
+            "c",
+            "t".into(),
+            &series(&[0, 5, 10, 1]),
+            2,
+            |total, max, at| format!("{total} {max} {at}"),
+        );
+        assert_eq!(chart.summary, "16 10 02:00");
+        assert_eq!(chart.bars.len(), 4);
+        assert_eq!(chart.bars[0].height, 0);
+        assert_eq!(chart.bars[2].height, HEIGHT - TOP - BOTTOM);
+        assert_eq!(chart.bars[2].y, TOP);
+        assert!(chart.bars[3].height >= 1, "small counts stay visible");
+        for bar in &chart.bars {
+            assert!(bar.x >= LEFT && bar.x + bar.width <= WIDTH - RIGHT);
+            assert_eq!(bar.y + bar.height, chart.base_y);
+        }
+        assert_eq!(chart.labels.len(), 2);
+        assert_eq!(chart.bars[1].label, "01:00: 5");
+    }
+
+    #[test]
+    fn an_empty_series_draws_a_flat_chart() {
+        let chart = bars("c", "t".into(), &series(&[0; 24]), 6, |t, m, _| {
+            format!("{t}{m}")
+        });
+        assert!(chart.bars.iter().all(|b| b.height == 0));
+        assert_eq!(chart.summary, "00");
+        assert_eq!(chart.labels.len(), 4);
+    }
+}

@@ -1,0 +1,384 @@
+//! `/status` and `GET /api/v1/status`: is the service working — relay authorization, mailbox
+//! logins, log freshness and the policy service, each operational, degraded or out — with open
+//! incidents and maintenance and 24-hour charts. Only aggregate counts are shown: nothing here
+//! names a customer, an address or a log file.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Json;
+use axum::extract::State;
+use axum::response::Html;
+use serde::Serialize;
+
+use super::fill;
+use super::health::{
+    Facts, log_freshness, mailbox_logins, overall, policy_service, relay_authorization,
+};
+use super::notices::{self, NoticeItem};
+use crate::config::Config;
+use crate::domain::Epoch;
+use crate::report::local_rfc3339;
+use crate::store::ingest;
+use crate::store::stats;
+use crate::web::App;
+use crate::web::chart::{self, Chart};
+use crate::web::error::WebError;
+use crate::web::i18n::{Lang, Tr};
+use crate::web::layout::Page;
+
+/// "Recently": the span each component judges.
+const RECENT: i64 = 30 * 60;
+const DAY: i64 = 24 * 3600;
+
+#[derive(Debug, Serialize)]
+pub struct Component {
+    pub id: &'static str,
+    pub state: &'static str,
+    pub name: &'static str,
+    pub state_text: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HourCount {
+    /// The hour's start, RFC 3339.
+    pub hour: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OpenEvent {
+    pub id: i64,
+    pub kind: &'static str,
+    pub title: String,
+    pub period: Option<String>,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusJson {
+    pub updated: String,
+    pub overall: &'static str,
+    pub components: Vec<Component>,
+    pub incidents: Vec<OpenEvent>,
+    /// Mail-check sessions started, per hour, the last 24 hours.
+    pub logins_per_hour: Vec<HourCount>,
+    pub relay_rejections_per_hour: Vec<HourCount>,
+}
+
+type Series = Vec<(Epoch, i64)>;
+
+async fn gather(app: &Arc<App>) -> Result<(Facts, Series, Series), WebError> {
+    let now = app.now();
+    let policy_here = app.grants.is_some();
+    let read = app
+        .db
+        .run(move |c| {
+            let (sessions, failures) = stats::logins_between(c, now - RECENT, now)?;
+            let (usual_sessions, usual_failures) =
+                stats::logins_between(c, now - DAY - RECENT, now - DAY)?;
+            let (allowed, refused) = stats::decisions_between(c, now - RECENT, now)?;
+            let facts = Facts {
+                now,
+                sessions,
+                failures,
+                usual_sessions,
+                usual_failures,
+                any_decision: stats::any_decision(c)?,
+                allowed,
+                refused,
+                allowed_day: stats::decisions_between(c, now - DAY, now)?.0,
+                policy_unavailable: stats::policy_unavailable_between(c, now - RECENT, now)?,
+                policy_here,
+                sources: ingest::all_sources(c)?,
+            };
+            let logins = stats::sessions_per_hour(c, now, 24)?;
+            let rejections = stats::relay_rejections_per_hour(c, now, 24)?;
+            Ok((facts, logins, rejections))
+        })
+        .await?;
+    Ok(read)
+}
+
+fn components(facts: &Facts, tr: Tr) -> Vec<Component> {
+    [
+        ("relay_authorization", relay_authorization(facts)),
+        ("mailbox_logins", mailbox_logins(facts)),
+        ("log_freshness", log_freshness(facts)),
+        ("policy_service", policy_service(facts)),
+    ]
+    .into_iter()
+    .map(|(id, j)| {
+        let numbers: Vec<(&str, String)> =
+            j.values.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let pairs: Vec<(&str, &str)> = numbers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Component {
+            id,
+            state: j.state,
+            name: tr.t(&format!("status.component.{id}")),
+            state_text: tr.t(&format!("status.state.{}", j.state)),
+            detail: fill(tr.t(j.key), &pairs),
+        }
+    })
+    .collect()
+}
+
+fn hour_label(t: Epoch, config: &Config) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|at| {
+            at.with_timezone(&config.timezone.0)
+                .format("%H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn chart(id: &'static str, key: &str, series: &Series, config: &Config, tr: Tr) -> Chart {
+    let labelled: Vec<(String, i64)> = series
+        .iter()
+        .map(|(t, c)| (hour_label(*t, config), *c))
+        .collect();
+    chart::bars(id, tr.t(key).to_string(), &labelled, 6, |total, max, at| {
+        let (total, max) = (total.to_string(), max.to_string());
+        fill(
+            tr.t("status.chart.summary"),
+            &[("total", &total), ("max", &max), ("at", at)],
+        )
+    })
+}
+
+fn hours(series: &Series, config: &Config) -> Vec<HourCount> {
+    series
+        .iter()
+        .map(|(t, count)| HourCount {
+            hour: local_rfc3339(*t, config),
+            count: *count,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "customer/status.html")]
+struct StatusPage {
+    page: Page,
+    overall: &'static str,
+    overall_text: &'static str,
+    updated: String,
+    updated_text: String,
+    components: Vec<Component>,
+    events: Vec<NoticeItem>,
+    charts: Vec<Chart>,
+}
+
+pub async fn page(State(app): State<Arc<App>>, lang: Lang) -> Result<Html<String>, WebError> {
+    let tr = Tr(lang);
+    let (facts, logins, rejections) = gather(&app).await?;
+    let config = &app.config;
+    let components = components(&facts, tr);
+    let states: Vec<&'static str> = components.iter().map(|c| c.state).collect();
+    let overall = overall(&states);
+    let page = Page::new(lang, &app, "/status", tr.t("status.title")).current("status");
+    let charts = vec![
+        chart("chart-logins", "status.chart.logins", &logins, config, tr),
+        chart(
+            "chart-rejections",
+            "status.chart.rejections",
+            &rejections,
+            config,
+            tr,
+        )
+        .alt(),
+    ];
+    Ok(Html(
+        StatusPage {
+            page,
+            overall,
+            overall_text: tr.t(&format!("status.overall.{overall}")),
+            updated: local_rfc3339(facts.now, config),
+            updated_text: notices::minute(facts.now, config),
+            components,
+            events: notices::open_events(&app, lang).await?,
+            charts,
+        }
+        .render()?,
+    ))
+}
+
+pub async fn api(State(app): State<Arc<App>>, lang: Lang) -> Result<Json<StatusJson>, WebError> {
+    let tr = Tr(lang);
+    let (facts, logins, rejections) = gather(&app).await?;
+    let config = &app.config;
+    let components = components(&facts, tr);
+    let states: Vec<&'static str> = components.iter().map(|c| c.state).collect();
+    let base = config.web.public_url.trim_end_matches('/');
+    let incidents = notices::open_events(&app, lang)
+        .await?
+        .into_iter()
+        .map(|n| OpenEvent {
+            url: format!("{base}/notices/{}", n.id),
+            id: n.id,
+            kind: n.kind,
+            title: n.title,
+            period: n.period,
+        })
+        .collect();
+    Ok(Json(StatusJson {
+        updated: local_rfc3339(facts.now, config),
+        overall: overall(&states),
+        components,
+        incidents,
+        logins_per_hour: hours(&logins, config),
+        relay_rejections_per_hour: hours(&rejections, config),
+    }))
+}
+
+/// (key, Japanese, English): the status page's words.
+pub const WORDS: &[(&str, &str, &str)] = &[
+    ("status.title", "稼働状況", "Service status"),
+    ("status.updated", "確認時刻", "Checked at"),
+    ("status.components", "サービスごとの状況", "Components"),
+    (
+        "status.events",
+        "障害・メンテナンス情報",
+        "Incidents and maintenance",
+    ),
+    (
+        "status.events.none",
+        "現在、発生中の障害や予定されているメンテナンスはありません。",
+        "There are no open incidents or planned maintenance.",
+    ),
+    ("status.charts", "この 24 時間の推移", "The last 24 hours"),
+    (
+        "status.chart.logins",
+        "1 時間ごとの受信確認（新しいセッション）",
+        "Mail checks per hour (new sessions)",
+    ),
+    (
+        "status.chart.rejections",
+        "1 時間ごとの拒否された中継",
+        "Refused relay attempts per hour",
+    ),
+    (
+        "status.chart.summary",
+        "合計 {total} 件、最多は {at} の {max} 件。",
+        "{total} in all; the most, {max}, at {at}.",
+    ),
+    ("status.chart.table", "数値で見る", "Show the numbers"),
+    ("status.chart.hour", "時刻", "Hour"),
+    ("status.chart.count", "件数", "Count"),
+    (
+        "status.overall.operational",
+        "すべて正常に動作しています",
+        "Everything is working",
+    ),
+    (
+        "status.overall.degraded",
+        "一部で問題が起きています",
+        "Some parts have problems",
+    ),
+    (
+        "status.overall.outage",
+        "障害が発生しています",
+        "There is an outage",
+    ),
+    ("status.state.operational", "正常", "Operational"),
+    ("status.state.degraded", "一部に問題", "Degraded"),
+    ("status.state.outage", "停止", "Outage"),
+    ("status.state.not_used", "未使用", "Not used here"),
+    (
+        "status.component.relay_authorization",
+        "送信の許可（POP before SMTP）",
+        "Relay authorization (POP before SMTP)",
+    ),
+    (
+        "status.component.mailbox_logins",
+        "受信（メールボックスへのログイン）",
+        "Mailbox logins",
+    ),
+    (
+        "status.component.log_freshness",
+        "記録の取り込み",
+        "Log freshness",
+    ),
+    (
+        "status.component.policy_service",
+        "送信許可サービス",
+        "Policy service",
+    ),
+    (
+        "status.relay.not_used",
+        "ここでは送信の許可に relaydesk の送信許可サービスを使っていません。",
+        "Relaying is not authorized through relaydesk's policy service here.",
+    ),
+    (
+        "status.relay.ok",
+        "この 30 分間に {allowed} 件の送信を許可し、{refused} 件をお断りしました。",
+        "In the last 30 minutes, {allowed} sends were allowed and {refused} refused.",
+    ),
+    (
+        "status.relay.none_allowed",
+        "この 30 分間は送信の許可が 0 件で、{refused} 件をお断りしています。",
+        "No send was allowed in the last 30 minutes, and {refused} were refused.",
+    ),
+    (
+        "status.logins.ok",
+        "この 30 分間の受信確認は {sessions} 件、パスワードの失敗は {failures} 件です（前日の同じ時間帯は {usual} 件）。",
+        "In the last 30 minutes: {sessions} mail checks and {failures} failed passwords (the same time yesterday: {usual}).",
+    ),
+    (
+        "status.logins.none",
+        "この 30 分間、受信確認が 1 件も記録されていません（前日の同じ時間帯は {usual} 件）。",
+        "No mail check was seen in the last 30 minutes (the same time yesterday: {usual}).",
+    ),
+    (
+        "status.logins.few",
+        "受信確認がいつもより少なくなっています: この 30 分間で {sessions} 件（前日の同じ時間帯は {usual} 件）。",
+        "Fewer mail checks than usual: {sessions} in the last 30 minutes (the same time yesterday: {usual}).",
+    ),
+    (
+        "status.logins.failing",
+        "パスワードの失敗が多くなっています: この 30 分間で {failures} 件。",
+        "Many failed passwords: {failures} in the last 30 minutes.",
+    ),
+    (
+        "status.logs.ok",
+        "メールサーバーの記録は {minutes} 分前まで取り込まれています。",
+        "Mail server logs are read up to {minutes} minutes ago.",
+    ),
+    (
+        "status.logs.none",
+        "メールサーバーの記録をまだ取り込んでいません。",
+        "No mail server log has been read yet.",
+    ),
+    (
+        "status.logs.stale",
+        "記録の取り込みが遅れています: 最新の記録は {minutes} 分前です。",
+        "Logs are behind: the newest entry is {minutes} minutes old.",
+    ),
+    (
+        "status.logs.stopped",
+        "記録の取り込みが止まっています: 最新の記録は {minutes} 分前です。",
+        "Reading logs has stopped: the newest entry is {minutes} minutes old.",
+    ),
+    (
+        "status.logs.failing",
+        "{failing} か所の記録の読み込みで問題が起きています。",
+        "Reading {failing} of the log sources failed recently.",
+    ),
+    (
+        "status.policy.ok",
+        "メールサーバーからの問い合わせに応答しています。",
+        "It answers the mail server.",
+    ),
+    (
+        "status.policy.not_used",
+        "ここでは使用していません。",
+        "Not used here.",
+    ),
+    (
+        "status.policy.unreachable",
+        "この 30 分間に {count} 回、メールサーバーが送信許可サービスに接続できませんでした。",
+        "The mail server could not reach it {count} times in the last 30 minutes.",
+    ),
+];
