@@ -135,7 +135,8 @@ fn catalog() -> &'static (Table, Table) {
 }
 
 /// Every area's words.
-pub const LISTS: &[&[(&str, &str, &str)]] = &[WORDS, super::customer::WORDS];
+pub const LISTS: &[&[(&str, &str, &str)]] =
+    &[WORDS, super::customer::WORDS, super::staff::words::WORDS];
 
 /// (key, Japanese, English): words every page uses.
 pub const WORDS: &[(&str, &str, &str)] = &[

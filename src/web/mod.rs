@@ -11,6 +11,7 @@ pub mod headers;
 pub mod i18n;
 pub mod layout;
 pub mod session;
+pub mod staff;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -46,6 +47,7 @@ impl App {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(customer::router())
+        .merge(staff::router())
         .nest("/api/v1", api::router())
         .merge(assets::router())
         .fallback(error::not_found)
