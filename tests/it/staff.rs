@@ -96,7 +96,7 @@ pub async fn sign_in(web: &mut Web, name: &str) -> String {
 }
 
 pub fn count(web: &Web, sql: &'static str, params: Vec<Value>) -> i64 {
-    with_db(&web, |c| c.query_one(sql, &params)?.unwrap().int(0))
+    with_db(web, |c| c.query_one(sql, &params)?.unwrap().int(0))
 }
 
 fn location(reply: &Reply) -> &str {
