@@ -20,7 +20,7 @@ pub fn sessions_in_text_range(
     conn.query(
         "select login, ip, service, first_seen, last_seen, logins from sessions
          where ip >= $1 and ip < $2 and last_seen >= $3 and first_seen <= $4
-         order by ip, last_seen desc limit $5",
+         order by ip, last_seen limit $5",
         &[
             lo.into(),
             hi.into(),
@@ -75,7 +75,7 @@ pub fn rejections_in_text_range(
         conn,
         "select id, at, kind, ip, sender, rcpt, reply from rejections
          where ip >= $1 and ip < $2 and at >= $3 and at <= $4 and kind = 'relay'
-         order by ip, at desc limit $5",
+         order by ip, at limit $5",
         &[
             lo.into(),
             hi.into(),

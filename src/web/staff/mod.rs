@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod forms;
 pub mod ip;
 pub mod search;
+pub mod second_factor;
 pub mod totp;
 pub mod words;
 
@@ -33,7 +34,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/staff/login", get(auth::login_page).post(auth::login))
         .route("/staff/logout", post(auth::logout))
         .route("/staff/logout/everywhere", post(auth::logout_everywhere))
-        .route("/staff/totp", get(auth::totp_page).post(auth::totp_set))
+        .route(
+            "/staff/totp",
+            get(second_factor::page).post(second_factor::set),
+        )
         .route("/staff/search", get(search::page))
         .route("/staff/customers/{login}", get(customer::page))
         .route("/staff/customers/{login}/grant", post(customer::grant))
@@ -88,9 +92,8 @@ impl Frame {
     /// Shows the message for `?done=KEY` when KEY is one of ours.
     pub fn done(mut self, key: Option<&str>) -> Frame {
         self.done = key
-            .filter(|k| k.len() < 40 && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-            .map(|k| self.page.tr.t(&format!("staff.done.{k}")))
-            .filter(|t| *t != super::i18n::MISSING);
+            .filter(|k| DONE.contains(k))
+            .map(|k| self.page.tr.t(&format!("staff.done.{k}")));
         self
     }
 
@@ -98,6 +101,21 @@ impl Frame {
         self.page.t(key)
     }
 }
+
+/// The actions a page may confirm with `?done=KEY` (each has a `staff.done.KEY` sentence).
+const DONE: &[&str] = &[
+    "grant",
+    "suspend",
+    "unsuspend",
+    "note",
+    "block",
+    "unblock",
+    "ack",
+    "totp",
+    "staff_add",
+    "staff_disable",
+    "staff_end_sessions",
+];
 
 /// Percent-encodes one path segment or query value (RFC 3986 unreserved characters stay).
 pub fn path_segment(text: &str) -> String {
@@ -126,6 +144,18 @@ pub fn ip_href(ip: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_confirmation_has_words() {
+        for key in DONE {
+            for lang in [Lang::Ja, Lang::En] {
+                assert_ne!(
+                    Tr(lang).t(&format!("staff.done.{key}")),
+                    crate::web::i18n::MISSING
+                );
+            }
+        }
+    }
 
     #[test]
     fn links_encode_untrusted_names() {
