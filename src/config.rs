@@ -23,6 +23,7 @@ pub struct Config {
     pub relay: RelayConfig,
     pub abuse: AbuseConfig,
     pub web: WebConfig,
+    pub staff: StaffConfig,
     pub policy: PolicyConfig,
     pub ingest: IngestConfig,
     pub syslog: SyslogConfig,
@@ -40,6 +41,7 @@ impl Default for Config {
             relay: RelayConfig::default(),
             abuse: AbuseConfig::default(),
             web: WebConfig::default(),
+            staff: StaffConfig::default(),
             policy: PolicyConfig::default(),
             ingest: IngestConfig::default(),
             syslog: SyslogConfig::default(),
@@ -220,6 +222,35 @@ impl Default for WebConfig {
     }
 }
 
+/// The staff console (`/staff`): sign-in hardening.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaffConfig {
+    /// Admins must enter a TOTP code (RFC 6238) at sign-in; an admin without one set up can
+    /// only set it up. Default false: turn it on once every admin has an authenticator.
+    pub require_totp_for_admins: bool,
+    /// Failed sign-ins are counted over this window; once it passes they are forgotten, so an
+    /// attacker can slow an account down but never lock it out for good. Default 15 minutes.
+    pub signin_window: Seconds,
+    /// Failed sign-ins for one staff name within `signin_window` before further tries are
+    /// refused (429). Default 5.
+    pub signin_max_per_account: u32,
+    /// Failed staff sign-ins from one address within `signin_window` before that address is
+    /// refused (429). Default 20: an office behind one NAT still gets in.
+    pub signin_max_per_address: u32,
+}
+
+impl Default for StaffConfig {
+    fn default() -> Self {
+        StaffConfig {
+            require_totp_for_admins: false,
+            signin_window: Seconds(15 * 60),
+            signin_max_per_account: 5,
+            signin_max_per_address: 20,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
@@ -326,6 +357,15 @@ impl Config {
         }
         if self.ingest.batch_lines == 0 || self.ingest.poll_ms == 0 {
             bail!("ingest.batch_lines and ingest.poll_ms: must be more than 0");
+        }
+        if self.staff.signin_window.0 <= 0
+            || self.staff.signin_max_per_account == 0
+            || self.staff.signin_max_per_address == 0
+        {
+            bail!(
+                "staff.signin_window, staff.signin_max_per_account and \
+                 staff.signin_max_per_address: must be more than 0"
+            );
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size: must be more than 0");

@@ -1,6 +1,10 @@
 //! What the helpdesk asks of the store, shared by the staff pages and the API so both answer
-//! alike: "who had address X at time T?" and the like. Every lookup of personal data is
-//! recorded in the audit log by the caller's surface with `audit`.
+//! alike: "who had address X at time T?", everything about one customer or one address
+//! (`customer`), and the search (`search`). Every lookup of personal data is recorded in the
+//! audit log by the caller's surface with `audit`.
+
+pub mod customer;
+pub mod search;
 
 use serde::Serialize;
 

@@ -14,6 +14,7 @@ pub mod layout;
 pub mod markdown;
 pub mod ops;
 pub mod session;
+pub mod staff;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -67,6 +68,7 @@ impl App {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(customer::router())
+        .merge(staff::router())
         .nest("/api/v1", api::router())
         .merge(ops::router())
         .merge(assets::router())

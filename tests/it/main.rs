@@ -13,5 +13,7 @@ mod follow;
 mod helpers;
 mod policy;
 mod real_mail;
+mod staff;
+mod staff_actions;
 mod store;
 mod web_helpers;

@@ -1,0 +1,276 @@
+//! Everything the helpdesk sees about one customer login or one address, gathered in one place
+//! for the staff pages (and the API when it wants the same): current state, one timeline newest
+//! first, address history, and each relay rejection with its diagnosis from `explain`.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::diagnose::Diagnosis;
+use crate::domain::{ClientIp, Epoch};
+use crate::explain;
+use crate::store::alerts::Alert;
+use crate::store::audit::Entry as AuditEntry;
+use crate::store::history::{self, Failure, Session};
+use crate::store::notes::{self, Note};
+use crate::store::rejections::StoredRejection;
+use crate::store::restrictions::{self, Kind, Restriction, StaffGrant};
+use crate::store::timeline::{self, IpUse, Relay};
+use crate::store::{self, Conn};
+
+/// How far back the pages look.
+pub const HISTORY: i64 = 30 * 86400;
+/// Most rows of each kind a page shows.
+pub const ROWS: i64 = 50;
+/// Most rejections diagnosed for one page: each diagnosis is a few indexed queries.
+pub const DIAGNOSED: i64 = 30;
+/// Most sessions whose addresses are searched for accepted relays.
+const RELAY_SESSIONS: usize = 20;
+
+/// One thing that happened, for the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    Session(Session),
+    Failure(Failure),
+    Grant(StaffGrant),
+    Relay(Relay),
+    Rejection(Box<Diagnosed>),
+    Action(AuditEntry),
+    Note(Note),
+}
+
+impl Event {
+    pub fn at(&self) -> Epoch {
+        match self {
+            Event::Session(s) => s.last_seen,
+            Event::Failure(f) => f.at,
+            Event::Grant(g) => g.created_at,
+            Event::Relay(r) => r.minute,
+            Event::Rejection(d) => d.rejection.at,
+            Event::Action(a) => a.at,
+            Event::Note(n) => n.created_at,
+        }
+    }
+}
+
+/// A relay rejection and why it happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosed {
+    pub rejection: StoredRejection,
+    pub diagnosis: Diagnosis,
+}
+
+/// An address allowed to relay now, and until when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Authorized {
+    pub ip: String,
+    pub until: Epoch,
+    /// `login` (a mail check) or `staff` (a grant).
+    pub by: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Customer {
+    pub login: String,
+    /// The sender addresses this login owns, by the §6.2 rule.
+    pub senders: Vec<String>,
+    pub suspension: Option<Restriction>,
+    pub authorized: Vec<Authorized>,
+    pub ips: Vec<IpUse>,
+    /// Newest first.
+    pub timeline: Vec<Event>,
+    pub latest_rejection: Option<Diagnosed>,
+}
+
+/// The addresses `login` sends from: itself when it is an address, else login@domain for each
+/// customer domain — kept only when the §6.2 owner of the address is this login.
+pub fn senders_of(conn: &mut dyn Conn, config: &Config, login: &str) -> store::Result<Vec<String>> {
+    let candidates: Vec<String> = if login.contains('@') {
+        vec![login.to_string()]
+    } else {
+        config
+            .relay
+            .customer_domains
+            .iter()
+            .map(|d| format!("{login}@{d}"))
+            .collect()
+    };
+    let mut senders = Vec::new();
+    for c in candidates {
+        if explain::owner_of(conn, &c, config)?.as_deref() == Some(login) {
+            senders.push(c);
+        }
+    }
+    Ok(senders)
+}
+
+fn diagnosed(
+    conn: &mut dyn Conn,
+    config: &Config,
+    rows: Vec<StoredRejection>,
+) -> store::Result<Vec<Diagnosed>> {
+    let since = store::ingest::logs_since(conn)?;
+    rows.into_iter()
+        .map(|rejection| {
+            let diagnosis = explain::diagnose_rejection(conn, config, &rejection, since)?;
+            Ok(Diagnosed {
+                rejection,
+                diagnosis,
+            })
+        })
+        .collect()
+}
+
+pub fn customer(
+    conn: &mut dyn Conn,
+    config: &Config,
+    login: &str,
+    now: Epoch,
+) -> store::Result<Customer> {
+    let since = now - HISTORY;
+    let w = config.relay.window.0;
+    let senders = senders_of(conn, config, login)?;
+    let sessions = history::sessions_for_login(conn, login, since, now, ROWS)?;
+    let failures = history::failures(conn, Some(login), None, since, now, ROWS)?;
+    let ips = timeline::ip_history(conn, login, since, ROWS)?;
+    let suspension = restrictions::in_force(conn, Kind::Suspension, now)?
+        .into_iter()
+        .find(|s| s.subject == login);
+    let blocks = restrictions::in_force(conn, Kind::Block, now)?;
+    let blocked = |ip: &str| {
+        ip.parse::<ClientIp>().is_ok_and(|ip| {
+            blocks.iter().any(|b| {
+                b.subject
+                    .parse::<ipnet::IpNet>()
+                    .is_ok_and(|n| n.contains(&ip.addr()))
+            })
+        })
+    };
+
+    let mut authorized: Vec<Authorized> = Vec::new();
+    if suspension.is_none() {
+        for s in sessions.iter().filter(|s| s.last_seen + w >= now) {
+            if !blocked(&s.ip) && !authorized.iter().any(|a| a.ip == s.ip) {
+                authorized.push(Authorized {
+                    ip: s.ip.clone(),
+                    until: s.last_seen + w,
+                    by: "login",
+                });
+            }
+        }
+    }
+    let mut grants = Vec::new();
+    for ip in ips.iter().take(RELAY_SESSIONS) {
+        grants.extend(timeline::grants_for_ip(conn, &ip.ip, since, ROWS)?);
+    }
+    for g in grants.iter().filter(|g| g.expires_at >= now) {
+        if !blocked(&g.ip) {
+            authorized.push(Authorized {
+                ip: g.ip.clone(),
+                until: g.expires_at,
+                by: "staff",
+            });
+        }
+    }
+
+    let mut relays = Vec::new();
+    for s in sessions.iter().take(RELAY_SESSIONS) {
+        for r in timeline::relays_from(conn, &s.ip, s.first_seen, s.last_seen + w, ROWS)? {
+            if !relays.contains(&r) {
+                relays.push(r);
+            }
+        }
+    }
+    let rows = timeline::relay_rejections_by(conn, &senders, since, now, DIAGNOSED)?;
+    let rejections = diagnosed(conn, config, rows)?;
+    let latest_rejection = rejections.first().cloned();
+
+    let mut events: Vec<Event> = Vec::new();
+    events.extend(sessions.into_iter().map(Event::Session));
+    events.extend(failures.into_iter().map(Event::Failure));
+    events.extend(grants.into_iter().map(Event::Grant));
+    events.extend(relays.into_iter().map(Event::Relay));
+    events.extend(
+        rejections
+            .into_iter()
+            .map(|d| Event::Rejection(Box::new(d))),
+    );
+    events.extend(
+        timeline::actions_about(conn, login, ROWS)?
+            .into_iter()
+            .map(Event::Action),
+    );
+    events.extend(
+        notes::for_login(conn, login, ROWS)?
+            .into_iter()
+            .map(Event::Note),
+    );
+    events.sort_by_key(|e| std::cmp::Reverse(e.at()));
+
+    Ok(Customer {
+        login: login.to_string(),
+        senders,
+        suspension,
+        authorized,
+        ips,
+        timeline: events,
+        latest_rejection,
+    })
+}
+
+/// What the helpdesk sees about one address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Address {
+    pub ip: String,
+    /// The moment asked about.
+    pub at: Epoch,
+    pub holders: Vec<super::Holder>,
+    /// Sessions from this address, newest first.
+    pub sessions: Vec<Session>,
+    pub failures: Vec<Failure>,
+    pub rejections: Vec<Diagnosed>,
+    pub relays: Vec<Relay>,
+    pub alerts: Vec<Alert>,
+    /// Blocks in force that cover this address.
+    pub blocks: Vec<Restriction>,
+    pub grants: Vec<StaffGrant>,
+}
+
+pub fn address(
+    conn: &mut dyn Conn,
+    config: &Config,
+    ip: ClientIp,
+    at: Epoch,
+    now: Epoch,
+) -> store::Result<Address> {
+    let text = ip.to_string();
+    let since = now - HISTORY;
+    let holders = super::who(conn, config, ip, at)?;
+    let sessions = history::sessions_for_ip(conn, &text, since, now, ROWS)?;
+    let failures = history::failures(conn, None, Some(&text), since, now, ROWS)?;
+    let rows = timeline::relay_rejections_from(conn, &text, since, now, DIAGNOSED)?;
+    let rejections = diagnosed(conn, config, rows)?;
+    let relays = timeline::relays_from(conn, &text, since, now, ROWS)?;
+    let alerts = timeline::alerts_about(conn, "ip", &text, ROWS)?;
+    let blocks = restrictions::in_force(conn, Kind::Block, now)?
+        .into_iter()
+        .filter(|b| {
+            b.subject
+                .parse::<ipnet::IpNet>()
+                .is_ok_and(|n| n.contains(&ip.addr()))
+        })
+        .collect();
+    let grants = timeline::grants_for_ip(conn, &text, since, ROWS)?;
+    Ok(Address {
+        ip: text,
+        at,
+        holders,
+        sessions,
+        failures,
+        rejections,
+        relays,
+        alerts,
+        blocks,
+        grants,
+    })
+}

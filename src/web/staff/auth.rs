@@ -1,0 +1,337 @@
+//! Staff sign-in and who is signed in. `StaffUser` sends visitors without a staff session to
+//! the sign-in page and never lets a disabled account through; `AdminUser` refuses agents
+//! (403). Sign-in is a CSRF-protected form (double submit before a session exists), makes a
+//! new session every time, asks for the TOTP code when the account has one (and makes admins
+//! set one up when `staff.require_totp_for_admins`), and is throttled per staff name and per
+//! address over `staff.signin_window` — failures age out, so nobody is locked out for good.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::totp;
+use crate::helpdesk;
+use crate::staff::{Role, verify_password};
+use crate::store::{self, staff_signin};
+use crate::web::App;
+use crate::web::client::ClientAddr;
+use crate::web::error::WebError;
+use crate::web::i18n::{Lang, Tr};
+use crate::web::layout::Page;
+use crate::web::session::{
+    self, CSRF_COOKIE, Kind, MaybeSession, SESSION_COOKIE, Session, anonymous_csrf,
+    check_anonymous_csrf, set_cookie,
+};
+
+/// A signed-in staff member with an active account.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub name: String,
+    pub role: Role,
+    pub session: Session,
+}
+
+impl StaffUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Checks a submitted form's CSRF token.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
+        self.session.check_csrf(submitted)
+    }
+}
+
+/// Pages an admin who still must set up a second factor may use.
+const ENROLMENT_PATHS: &[&str] = &["/staff/totp", "/staff/logout", "/staff/logout/everywhere"];
+
+fn to_login(parts: &Parts) -> Response {
+    let next = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| p.starts_with("/staff") && *p != "/staff/login" && parts.method == "GET")
+        .map(|p| format!("?next={}", super::path_segment(p)))
+        .unwrap_or_default();
+    Redirect::to(&format!("/staff/login{next}")).into_response()
+}
+
+impl FromRequestParts<Arc<App>> for StaffUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        let MaybeSession(session) = MaybeSession::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some(session) = session.filter(|s| s.kind == Kind::Staff) else {
+            return Err(to_login(parts));
+        };
+        let name = session.subject.clone();
+        let account = app
+            .db
+            .run(move |c| store::staff::by_name(c, &name))
+            .await
+            .map_err(|e| WebError::from(e).into_response())?;
+        let Some(account) = account.filter(|a| a.disabled_at.is_none()) else {
+            session
+                .end(app)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            return Err(to_login(parts));
+        };
+        let role = Role::parse(&account.role).map_err(|_| WebError::Forbidden.into_response())?;
+        if role == Role::Admin
+            && app.config.staff.require_totp_for_admins
+            && account.totp_secret.is_none()
+            && !ENROLMENT_PATHS.contains(&parts.uri.path())
+        {
+            return Err(Redirect::to("/staff/totp").into_response());
+        }
+        Ok(StaffUser {
+            name: account.name,
+            role,
+            session,
+        })
+    }
+}
+
+/// A signed-in admin; agents get 403.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub StaffUser);
+
+impl FromRequestParts<Arc<App>> for AdminUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        let user = StaffUser::from_request_parts(parts, app).await?;
+        if !user.is_admin() {
+            return Err(WebError::Forbidden.into_response());
+        }
+        Ok(AdminUser(user))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/login.html")]
+struct LoginPage {
+    page: Page,
+    csrf: String,
+    next: String,
+    name: String,
+    failed: bool,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Where to go after signing in: a staff page, never another site.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with("/staff") && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/staff"
+    }
+}
+
+fn login_form(
+    app: &App,
+    lang: Lang,
+    headers: &HeaderMap,
+    next: &str,
+    name: &str,
+    failed: bool,
+) -> Result<Response, WebError> {
+    let (csrf, fresh) = anonymous_csrf(headers);
+    let page = LoginPage {
+        page: Page::new(lang, app, "/staff/login", Tr(lang).t("staff.login.title")),
+        csrf: csrf.clone(),
+        next: safe_next(next).to_string(),
+        name: name.to_string(),
+        failed,
+    };
+    let mut response = Html(page.render()?).into_response();
+    if fresh {
+        response.headers_mut().insert(
+            header::SET_COOKIE,
+            set_cookie(CSRF_COOKIE, &csrf, None, false),
+        );
+    }
+    Ok(response)
+}
+
+pub async fn login_page(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    login_form(&app, lang, &headers, &q.next, "", false)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// A hash to verify against when the name is unknown, so both cases take as long.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| crate::staff::hash_password("not a real password").unwrap_or_default())
+}
+
+/// Whether the peer is a trusted proxy (whose `X-Forwarded-Proto` is believed).
+fn trusted_peer(app: &App, peer: SocketAddr) -> bool {
+    app.config
+        .web
+        .trusted_proxies
+        .iter()
+        .any(|n| n.contains(&peer.ip()))
+}
+
+pub async fn login(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    headers: HeaderMap,
+    ClientAddr(ip): ClientAddr,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    MaybeSession(previous): MaybeSession,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    check_anonymous_csrf(&headers, &form.csrf)?;
+    let name = form.name.trim().to_string();
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(WebError::BadRequest("name".into()));
+    }
+    let now = app.now();
+    let cfg = app.config.staff.clone();
+    let since = now - cfg.signin_window.0;
+    let (who, addr) = (name.clone(), ip.to_string());
+    let ((by_account, oldest_a), (by_address, oldest_b), account) = app
+        .db
+        .run(move |c| {
+            Ok((
+                staff_signin::for_account(c, &who, since)?,
+                staff_signin::for_address(c, &addr, since)?,
+                store::staff::by_name(c, &who)?,
+            ))
+        })
+        .await?;
+    let retry =
+        |oldest: Option<i64>| (oldest.unwrap_or(now) + cfg.signin_window.0 - now).max(1) as u64;
+    if by_account >= i64::from(cfg.signin_max_per_account) {
+        return Err(WebError::TooMany(retry(oldest_a)));
+    }
+    if by_address >= i64::from(cfg.signin_max_per_address) {
+        return Err(WebError::TooMany(retry(oldest_b)));
+    }
+
+    let hash = account
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_string(), |a| a.password_hash.clone());
+    let password = form.password.clone();
+    let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| WebError::Internal(format!("password check: {e}")))?;
+    let signed_in = account.filter(|a| {
+        password_ok
+            && a.disabled_at.is_none()
+            && match &a.totp_secret {
+                Some(secret) => totp::verify(secret, &form.code, now),
+                // Admins without a second factor under the requirement may only set one up.
+                None => true,
+            }
+    });
+    let Some(account) = signed_in else {
+        let (who, addr) = (name.clone(), ip.to_string());
+        app.db
+            .run(move |c| staff_signin::record_failure(c, &who, &addr, now))
+            .await?;
+        return login_form(&app, lang, &headers, &form.next, &name, true);
+    };
+
+    if let Some(old) = previous {
+        old.end(&app).await?;
+    }
+    let (_, id) = Session::start(&app, Kind::Staff, &account.name).await?;
+    let (who, addr) = (account.name.clone(), ip.to_string());
+    app.db
+        .run(move |c| {
+            staff_signin::clear_account(c, &who)?;
+            helpdesk::audit(c, &who, "sign_in", &who, None, Some(&addr))
+        })
+        .await?;
+    let secure = session::over_tls(&headers, trusted_peer(&app, peer));
+    let mut response = Redirect::to(safe_next(&form.next)).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &id, None, secure),
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn signed_out() -> Response {
+    let mut response = Redirect::to("/staff/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", Some(0), false),
+    );
+    response
+}
+
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    user: StaffUser,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    user.check_csrf(&form.csrf)?;
+    user.session.end(&app).await?;
+    Ok(signed_out())
+}
+
+pub async fn logout_everywhere(
+    State(app): State<Arc<App>>,
+    user: StaffUser,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let n = user.session.end_everywhere(&app).await?;
+    let name = user.name.clone();
+    app.db
+        .run(move |c| {
+            helpdesk::audit(
+                c,
+                &name,
+                "sign_out_everywhere",
+                &name,
+                None,
+                Some(&format!("{n} sessions")),
+            )
+        })
+        .await?;
+    Ok(signed_out())
+}

@@ -1,0 +1,252 @@
+//! `/staff/ips/{ip}`: who held an address when (at a chosen moment, and every session), the
+//! relay rejections from it with their causes, alerts about it, blocks and grants — with the
+//! grant, block and unblock forms. Every view writes one audit record.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, Redirect};
+use serde::Deserialize;
+
+use super::customer::{Linked, Row, row};
+use super::{Frame, StaffUser, customer_href, forms, ip_href};
+use crate::explain::Lang;
+use crate::helpdesk;
+use crate::helpdesk::customer::{self as facts, Event};
+use crate::helpdesk::search::{MIN_V4_PREFIX, MIN_V6_PREFIX};
+use crate::report::local_short;
+use crate::web::App;
+use crate::web::error::WebError;
+use crate::web::i18n::Tr;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct IpQuery {
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+pub struct AlertRow {
+    pub id: i64,
+    pub time: String,
+    pub text: String,
+    pub open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff/ip.html")]
+struct IpPage {
+    frame: Frame,
+    ip: String,
+    base: String,
+    at_input: String,
+    at_text: String,
+    holders: Vec<Linked>,
+    /// Sessions, failures, relays, grants and rejections, newest first.
+    rows: Vec<Row>,
+    alerts: Vec<AlertRow>,
+    /// (network, description) of each block in force covering the address.
+    blocks: Vec<(String, String)>,
+    max_minutes: i64,
+}
+
+pub async fn page(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    user: StaffUser,
+    Path(ip): Path<String>,
+    Query(q): Query<IpQuery>,
+) -> Result<Html<String>, WebError> {
+    let ip = forms::ip("ip", &ip)?;
+    let now = app.now();
+    let at = forms::when("at", &q.at, &app.config)?.unwrap_or(now);
+    let (config, who, text) = (app.config.clone(), user.name.clone(), ip.to_string());
+    let a = app
+        .db
+        .run(move |conn| {
+            helpdesk::audit(conn, &who, "view_ip", &text, None, None)?;
+            facts::address(conn, &config, ip, at, now)
+        })
+        .await?;
+    let config = &app.config;
+    let tr = Tr(lang);
+    let t = |at| local_short(at, config);
+    let mut events: Vec<Event> = Vec::new();
+    events.extend(a.sessions.into_iter().map(Event::Session));
+    events.extend(a.failures.into_iter().map(Event::Failure));
+    events.extend(a.grants.into_iter().map(Event::Grant));
+    events.extend(a.relays.into_iter().map(Event::Relay));
+    events.extend(
+        a.rejections
+            .into_iter()
+            .map(|d| Event::Rejection(Box::new(d))),
+    );
+    events.sort_by_key(|e| std::cmp::Reverse(e.at()));
+    let base = ip_href(&a.ip);
+    let page = IpPage {
+        frame: Frame::new(&app, lang, &user, &base, "staff.ip.title")
+            .nav("search")
+            .done(q.done.as_deref()),
+        at_input: forms::local_input(at, config),
+        at_text: t(at),
+        holders: a
+            .holders
+            .iter()
+            .map(|h| Linked {
+                text: h.login.clone(),
+                href: customer_href(&h.login),
+                detail: format!(
+                    "{} {} – {} ×{}{}",
+                    h.service,
+                    t(h.first_seen),
+                    t(h.last_seen),
+                    h.logins,
+                    if h.held_at {
+                        format!(" · {}", tr.t("staff.ip.held"))
+                    } else {
+                        String::new()
+                    }
+                ),
+            })
+            .collect(),
+        rows: events.iter().map(|e| row(e, tr, config)).collect(),
+        alerts: a
+            .alerts
+            .iter()
+            .map(|x| AlertRow {
+                id: x.id,
+                time: format!("{} – {}", t(x.first), t(x.last)),
+                text: format!(
+                    "×{} ({} carrier) {}",
+                    x.count,
+                    x.carrier,
+                    x.samples.join(", ")
+                ),
+                open: x.acked_at.is_none(),
+            })
+            .collect(),
+        blocks: a
+            .blocks
+            .iter()
+            .map(|b| {
+                (
+                    b.subject.clone(),
+                    format!(
+                        "{} · {} · {} · {}",
+                        b.subject,
+                        t(b.created_at),
+                        b.created_by,
+                        b.reason
+                    ),
+                )
+            })
+            .collect(),
+        max_minutes: crate::actions::MAX_GRANT_MINUTES,
+        ip: a.ip,
+        base,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IpForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    network: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn audited(
+    app: &Arc<App>,
+    user: &StaffUser,
+    action: &'static str,
+    subject: String,
+    reason: String,
+    said: String,
+) -> Result<(), WebError> {
+    let who = user.name.clone();
+    app.db
+        .run(move |c| helpdesk::audit(c, &who, action, &subject, Some(&reason), Some(&said)))
+        .await?;
+    Ok(())
+}
+
+fn back(ip: &str, done: &str) -> Redirect {
+    Redirect::to(&format!("{}?done={done}", ip_href(ip)))
+}
+
+/// The network a block form names: the page's address unless another network is given.
+fn network(ip: &str, field: &str) -> Result<String, WebError> {
+    let text = if field.trim().is_empty() { ip } else { field };
+    let net = crate::actions::network(text)
+        .map_err(|_| WebError::BadRequest("network: not an address or network (CIDR)".into()))?;
+    // A slip of the keyboard must not block a whole provider.
+    let narrowest = match net {
+        ipnet::IpNet::V4(_) => MIN_V4_PREFIX,
+        ipnet::IpNet::V6(_) => MIN_V6_PREFIX,
+    };
+    if net.prefix_len() < narrowest {
+        return Err(WebError::BadRequest(format!(
+            "network: /{narrowest} or narrower"
+        )));
+    }
+    Ok(net.to_string())
+}
+
+pub async fn grant(
+    State(app): State<Arc<App>>,
+    user: StaffUser,
+    Path(ip): Path<String>,
+    Form(form): Form<IpForm>,
+) -> Result<Redirect, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let ip = forms::ip("ip", &ip)?.to_string();
+    let minutes = forms::minutes(&form.minutes)?;
+    let reason = forms::reason(&form.reason)?;
+    let (i, r, by) = (ip.clone(), reason.clone(), user.name.clone());
+    let said = forms::act(&app, move |db| {
+        crate::actions::grant(db, &i, minutes, &r, &by)
+    })
+    .await?;
+    audited(&app, &user, "grant", ip.clone(), reason, said).await?;
+    Ok(back(&ip, "grant"))
+}
+
+pub async fn block(
+    State(app): State<Arc<App>>,
+    user: StaffUser,
+    Path(ip): Path<String>,
+    Form(form): Form<IpForm>,
+) -> Result<Redirect, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let ip = forms::ip("ip", &ip)?.to_string();
+    let net = network(&ip, &form.network)?;
+    let reason = forms::reason(&form.reason)?;
+    let (n, r, by) = (net.clone(), reason.clone(), user.name.clone());
+    let said = forms::act(&app, move |db| crate::actions::block(db, &n, &r, &by)).await?;
+    audited(&app, &user, "block", net, reason, said).await?;
+    Ok(back(&ip, "block"))
+}
+
+pub async fn unblock(
+    State(app): State<Arc<App>>,
+    user: StaffUser,
+    Path(ip): Path<String>,
+    Form(form): Form<IpForm>,
+) -> Result<Redirect, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let ip = forms::ip("ip", &ip)?.to_string();
+    let net = network(&ip, &form.network)?;
+    let reason = forms::reason(&form.reason)?;
+    let (n, by) = (net.clone(), user.name.clone());
+    let said = forms::act(&app, move |db| crate::actions::unblock(db, &n, &by)).await?;
+    audited(&app, &user, "unblock", net, reason, said).await?;
+    Ok(back(&ip, "unblock"))
+}

@@ -1,0 +1,100 @@
+//! `/staff/totp`: setting up one's own second factor. The page shows a fresh secret in base32
+//! and as an `otpauth://` URI (as text: no QR library); posting a code made from it proves the
+//! authenticator has it, and only then is it stored.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{Html, Redirect};
+use serde::Deserialize;
+
+use super::{Frame, StaffUser, totp};
+use crate::helpdesk;
+use crate::store;
+use crate::web::App;
+use crate::web::error::WebError;
+use crate::web::i18n::Lang;
+
+#[derive(Template)]
+#[template(path = "staff/totp.html")]
+struct TotpPage {
+    frame: Frame,
+    enabled: bool,
+    required: bool,
+    secret: String,
+    uri: String,
+    failed: bool,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct TotpQuery {
+    #[serde(default)]
+    failed: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+pub async fn page(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    user: StaffUser,
+    Query(q): Query<TotpQuery>,
+) -> Result<Html<String>, WebError> {
+    let name = user.name.clone();
+    let account = app
+        .db
+        .run(move |c| store::staff::by_name(c, &name))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let secret = totp::new_secret();
+    let page = TotpPage {
+        frame: Frame::new(&app, lang, &user, "/staff/totp", "staff.totp.title")
+            .nav("totp")
+            .done(q.done.as_deref()),
+        enabled: account.totp_secret.is_some(),
+        required: user.is_admin() && app.config.staff.require_totp_for_admins,
+        uri: totp::otpauth_uri(&app.config.service.name, &user.name, &secret),
+        secret,
+        failed: q.failed.is_some(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TotpForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// Turns the second factor on with the shown secret, once a code from it proves the
+/// authenticator has it.
+pub async fn set(
+    State(app): State<Arc<App>>,
+    user: StaffUser,
+    Form(form): Form<TotpForm>,
+) -> Result<Redirect, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let secret: String = form.secret.chars().filter(|c| !c.is_whitespace()).collect();
+    if totp::base32_decode(&secret).is_none_or(|s| s.len() < 16) {
+        return Err(WebError::BadRequest("secret".into()));
+    }
+    if !totp::verify(&secret, &form.code, app.now()) {
+        return Ok(Redirect::to("/staff/totp?failed=1"));
+    }
+    let name = user.name.clone();
+    app.db
+        .run(move |c| {
+            store::transaction(c, |tx| {
+                store::staff::set_totp(tx, &name, Some(&secret))?;
+                helpdesk::audit(tx, &name, "totp_set", &name, None, None)
+            })
+        })
+        .await?;
+    Ok(Redirect::to("/staff/totp?done=totp"))
+}
