@@ -13,9 +13,11 @@ pub mod evidence;
 pub mod history;
 pub mod ingest;
 pub mod migrate;
+pub mod own_records;
 mod pool;
 pub mod rejections;
 pub mod restrictions;
+pub mod signin;
 pub mod web_sessions;
 
 use std::sync::Arc;

@@ -135,7 +135,12 @@ fn catalog() -> &'static (Table, Table) {
 }
 
 /// Every area's words.
-pub const LISTS: &[&[(&str, &str, &str)]] = &[WORDS, super::customer::WORDS];
+pub const LISTS: &[&[(&str, &str, &str)]] = &[
+    WORDS,
+    super::customer::WORDS,
+    super::customer::signin::WORDS,
+    super::customer::me::WORDS,
+];
 
 /// (key, Japanese, English): words every page uses.
 pub const WORDS: &[(&str, &str, &str)] = &[

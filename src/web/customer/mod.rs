@@ -2,16 +2,23 @@
 //! service status — public, in Japanese and English, without JavaScript.
 
 pub mod connection;
+pub mod me;
+pub mod signin;
+pub mod verify;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::App;
 
 pub fn router() -> Router<Arc<App>> {
-    Router::new().route("/", get(connection::page))
+    Router::new()
+        .route("/", get(connection::page))
+        .route("/login", get(signin::form).post(signin::submit))
+        .route("/logout", post(signin::logout))
+        .route("/me", get(me::page))
 }
 
 /// (key, Japanese, English): the customer site's words.
