@@ -17,17 +17,20 @@ pub fn latest_rejections(
     if senders.is_empty() {
         return Ok(Vec::new());
     }
-    let mut params = vec![Value::Int(since), Value::Int(until), Value::Int(limit)];
+    let mut params = vec![Value::Int(since), Value::Int(until)];
     let mut wanted = Vec::new();
     for s in senders {
         params.push(s.as_str().into());
         wanted.push(format!("${}", params.len()));
     }
+    params.push(Value::Int(limit));
+    // Placeholders in order of first appearance, as both backends take them.
     let sql = format!(
         "select id, at, kind, ip, sender, rcpt, reply from rejections
          where kind = 'relay' and at >= $1 and at <= $2 and sender in ({})
-         order by at desc, id desc limit $3",
-        wanted.join(", ")
+         order by at desc, id desc limit ${}",
+        wanted.join(", "),
+        params.len()
     );
     conn.query(&sql, &params)?
         .iter()

@@ -3,7 +3,9 @@
 
 mod cli;
 mod customer;
+mod customer_signin;
 mod diagnosis;
+mod fake_mail;
 mod follow;
 mod helpers;
 mod policy;

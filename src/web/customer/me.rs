@@ -209,7 +209,7 @@ pub async fn page(
             )
         }))
         .collect();
-    checks.sort_by(|a, b| b.0.cmp(&a.0));
+    checks.sort_by_key(|c| std::cmp::Reverse(c.0));
     let checks = checks.into_iter().take(ROWS).map(|(_, c)| c).collect();
     let page = Page::new(lang, &app, "/me", tr.t("me.title"))
         .current("me")
