@@ -27,8 +27,10 @@ fn auth(method: CustomerAuthMethod, server: &str) -> CustomerAuthConfig {
 }
 
 fn web_with(t: TestDb, mail: &FakeMail) -> Web {
-    let mut config = Config::default();
-    config.customer_auth = auth(CustomerAuthMethod::Pop3, &mail.addr.to_string());
+    let config = Config {
+        customer_auth: auth(CustomerAuthMethod::Pop3, &mail.addr.to_string()),
+        ..Config::default()
+    };
     Web::new(t, config)
 }
 
