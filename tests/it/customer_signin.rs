@@ -34,13 +34,24 @@ fn web_with(t: TestDb, mail: &FakeMail) -> Web {
     Web::new(t, config)
 }
 
+/// Every backend's fresh database. PostgreSQL's client blocks on a runtime of its own, so the
+/// tests that use it run on the multi-threaded runtime and open it outside the async context.
+fn dbs() -> Vec<TestDb> {
+    tokio::task::block_in_place(databases)
+}
+
+/// Drops a test site outside the async context (PostgreSQL connections block as they close).
+fn close(web: Web) {
+    tokio::task::block_in_place(move || drop(web));
+}
+
 fn store(web: &Web, events: Vec<Event>) {
     let writer = Writer::new(web.db.clone(), 1800);
     let batch = Batch {
         events,
         ..Batch::default()
     };
-    writer.commit("test", "{}", &batch, None).unwrap();
+    tokio::task::block_in_place(|| writer.commit("test", "{}", &batch, None)).unwrap();
 }
 
 /// The CSRF token in a page's form.
@@ -71,7 +82,7 @@ fn session_cookie(reply: &Reply) -> Option<String> {
         .find(|c| c.starts_with("rd_session=") && !c.contains("Max-Age=0"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pop3_and_imap_logins_decide_the_verdict() {
     let users = [
         ("taro", "secret"),
@@ -121,7 +132,7 @@ async fn pop3_and_imap_logins_decide_the_verdict() {
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwd_files_are_checked_without_a_server() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("users");
@@ -146,7 +157,7 @@ async fn passwd_files_are_checked_without_a_server() {
     assert_eq!(verify(&config, "jiro", "secret").await, Verdict::Rejected);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_dovecot_accepts_taro() {
     if std::env::var("RELAYDESK_IT_REAL_MAIL").as_deref() != Ok("1") {
         let _ = writeln!(
@@ -173,7 +184,7 @@ async fn the_real_dovecot_accepts_taro() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_is_disabled_by_default_with_a_clear_page() {
     let mut web = Web::new(sqlite(), Config::default());
     let page = web.get_with("/login", &[("accept-language", "en")]).await;
@@ -186,7 +197,7 @@ async fn sign_in_is_disabled_by_default_with_a_clear_page() {
     assert!(page.body.contains("Signing in is not available"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_form_needs_its_csrf_cookie_and_field() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
     let mut web = web_with(sqlite(), &mail);
@@ -224,10 +235,10 @@ async fn the_login_form_needs_its_csrf_cookie_and_field() {
     assert_eq!(ok.status, 303);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_wrong_passwords_pause_the_account_and_a_right_one_does_not_lift_it() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
-    for t in databases() {
+    for t in dbs() {
         let label = t.label;
         let mut web = web_with(t, &mail);
         let before = mail.attempts();
@@ -274,19 +285,22 @@ async fn five_wrong_passwords_pause_the_account_and_a_right_one_does_not_lift_it
         web.set_peer("198.51.100.1");
         assert_eq!(sign_in(&mut web, "hanako", "x").await.status, 200);
         // The window passes (failures age out): the customer may sign in again.
-        web.db
-            .with(|c| c.execute("update signin_failures set at = at - 900", &[]))
-            .unwrap();
+        tokio::task::block_in_place(|| {
+            web.db
+                .with(|c| c.execute("update signin_failures set at = at - 900", &[]))
+        })
+        .unwrap();
         web.set_peer("203.0.113.7");
         assert_eq!(
             sign_in(&mut web, "taro", "secret").await.status,
             303,
             "{label}"
         );
+        close(web);
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_sign_in_makes_a_new_httponly_session() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
     let mut web = web_with(sqlite(), &mail);
@@ -316,10 +330,10 @@ async fn each_sign_in_makes_a_new_httponly_session() {
     assert_eq!(web.get("/me").await.status, 303, "the old session ended");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn me_shows_only_the_signed_in_customers_records() {
     let mail = fake_mail::pop3(&[("taro", "secret"), ("hanako", "secret")]).await;
-    for t in databases() {
+    for t in dbs() {
         let label = t.label;
         let mut web = web_with(t, &mail);
         let now = now();
@@ -398,10 +412,11 @@ async fn me_shows_only_the_signed_in_customers_records() {
         assert!(!body.contains(relaydesk::web::i18n::MISSING), "{label}");
         let ja = web.get_with("/me", &[("accept-language", "ja")]).await;
         assert!(!ja.body.contains(relaydesk::web::i18n::MISSING), "{label}");
+        close(web);
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_needs_the_session_token_and_can_end_every_session() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
     let mut web = web_with(sqlite(), &mail);
@@ -440,7 +455,7 @@ fn escaped(body: &str) -> bool {
         || body.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_names_from_logs_and_forms_are_escaped() {
     let evil = "<script>alert(1)</script>";
     let mail = fake_mail::pop3(&[(evil, "secret")]).await;
