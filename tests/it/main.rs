@@ -1,6 +1,7 @@
 //! relaydesk's integration tests: one binary, modules by area. Every store test runs against
 //! SQLite and, when `RELAYDESK_TEST_POSTGRES_URL` is set, against PostgreSQL too.
 
+mod browser;
 mod cli;
 mod customer;
 mod customer_signin;
