@@ -28,6 +28,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub syslog: SyslogConfig,
     pub hook: HookConfig,
+    pub customer_auth: CustomerAuthConfig,
     /// Log files to follow; each also covers its rotated siblings (`.1`, `.2.gz`, `-20260313`…).
     pub sources: Vec<SourceConfig>,
 }
@@ -46,6 +47,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             syslog: SyslogConfig::default(),
             hook: HookConfig::default(),
+            customer_auth: CustomerAuthConfig::default(),
             sources: Vec::new(),
         }
     }
@@ -318,6 +320,81 @@ impl fmt::Debug for HookConfig {
     }
 }
 
+/// How the customer site's `/login` checks a mail ID and password: against the mail service
+/// itself (a POP3 or IMAP login), or a Dovecot-style passwd-file. Off (`none`) by default, so a
+/// fresh install never asks customers for a password it cannot check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CustomerAuthConfig {
+    /// `pop3`, `imap`, `passwd-file`, or `none` (sign-in disabled, the default).
+    pub method: CustomerAuthMethod,
+    /// The POP3 or IMAP server as `host:port`. Default `127.0.0.1:110`. Its own login log line
+    /// comes from this host's address: list that address in `relay.never_authorize`.
+    pub server: String,
+    /// TLS to the server. Not available yet (no TLS library in the build): `true` is refused at
+    /// load; use a server on loopback or a trusted network.
+    pub tls: bool,
+    /// The passwd-file for `passwd-file`: `user:{SCHEME}hash:...` lines. Schemes: PLAIN,
+    /// SHA256, SSHA256, SHA512, SSHA512, SHA, SSHA (optionally `.HEX` or `.b64`),
+    /// SHA256-CRYPT and SHA512-CRYPT. Default `/etc/dovecot/users`.
+    pub passwd_file: PathBuf,
+    /// The whole check (connect, greeting, login) must end within this. Default 10 s.
+    pub timeout: Seconds,
+}
+
+/// Where `/login` verifies passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CustomerAuthMethod {
+    Pop3,
+    Imap,
+    PasswdFile,
+    None,
+}
+
+impl Default for CustomerAuthConfig {
+    fn default() -> Self {
+        CustomerAuthConfig {
+            method: CustomerAuthMethod::None,
+            server: "127.0.0.1:110".into(),
+            tls: false,
+            passwd_file: PathBuf::from("/etc/dovecot/users"),
+            timeout: Seconds(10),
+        }
+    }
+}
+
+impl CustomerAuthConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.tls {
+            bail!(
+                "customer_auth.tls: TLS to the mail server is not supported yet (no TLS library \
+                 in this build); use a server on loopback or a trusted network with tls = false"
+            );
+        }
+        if self.timeout.0 <= 0 {
+            bail!("customer_auth.timeout: must be longer than 0");
+        }
+        if matches!(
+            self.method,
+            CustomerAuthMethod::Pop3 | CustomerAuthMethod::Imap
+        ) {
+            let (host, port) = self.server.rsplit_once(':').unwrap_or(("", ""));
+            if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
+                bail!(
+                    "customer_auth.server: expected host:port, got {:?}",
+                    self.server
+                );
+            }
+        }
+        if self.method == CustomerAuthMethod::PasswdFile && self.passwd_file.as_os_str().is_empty()
+        {
+            bail!("customer_auth.passwd_file: required when method = \"passwd-file\"");
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
@@ -377,6 +454,7 @@ impl Config {
         {
             bail!("database.url: expected sqlite://PATH or postgres://…");
         }
+        self.customer_auth.check()?;
         Ok(())
     }
 
@@ -500,6 +578,26 @@ mod tests {
             Config::from_toml("[hook]\nlisten = \"127.0.0.1:1\"").unwrap_err()
         );
         assert!(err.contains("hook.token"), "{err}");
+    }
+
+    #[test]
+    fn customer_auth_refuses_what_it_cannot_do() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.customer_auth.method, CustomerAuthMethod::None);
+        let c = Config::from_toml("[customer_auth]\nmethod = \"passwd-file\"").unwrap();
+        assert_eq!(c.customer_auth.method, CustomerAuthMethod::PasswdFile);
+        for (text, key) in [
+            ("[customer_auth]\ntls = true", "customer_auth.tls"),
+            ("[customer_auth]\nmethod = \"ldap\"", "ldap"),
+            (
+                "[customer_auth]\nmethod = \"pop3\"\nserver = \"localhost\"",
+                "customer_auth.server",
+            ),
+            ("[customer_auth]\ntimeout = \"0s\"", "customer_auth.timeout"),
+        ] {
+            let err = format!("{:#}", Config::from_toml(text).unwrap_err());
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -142,6 +142,8 @@ pub const LISTS: &[&[(&str, &str, &str)]] = &[
     super::customer::notices::WORDS,
     super::customer::status::WORDS,
     super::staff::words::WORDS,
+    super::customer::signin::WORDS,
+    super::customer::me::WORDS,
 ];
 
 /// (key, Japanese, English): words every page uses.

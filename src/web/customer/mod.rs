@@ -5,13 +5,16 @@ pub mod connection;
 pub mod guide_texts;
 pub mod guides;
 pub mod health;
+pub mod me;
 pub mod notices;
+pub mod signin;
 pub mod status;
+pub mod verify;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::App;
 
@@ -24,6 +27,9 @@ pub fn router() -> Router<Arc<App>> {
         .route("/notices.atom", get(notices::atom))
         .route("/notices/{id}", get(notices::show))
         .route("/status", get(status::page))
+        .route("/login", get(signin::form).post(signin::submit))
+        .route("/logout", post(signin::logout))
+        .route("/me", get(me::page))
 }
 
 /// (key, Japanese, English): the customer site's words.

@@ -1,0 +1,310 @@
+//! `GET/POST /login` and `POST /logout` for customers (§7.1, §7.4). The mail ID and password are
+//! checked by `verify` against the mail service itself; failures are throttled per account and
+//! per client address over a sliding window, so a lock always ends by itself. Every sign-in
+//! starts a new session; the login form carries the anonymous double-submit CSRF token, sign-out
+//! the session's own.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::verify::{self, Verdict};
+use crate::config::CustomerAuthMethod;
+use crate::domain::{Epoch, one_line};
+use crate::store::signin;
+use crate::web::App;
+use crate::web::client::ClientAddr;
+use crate::web::error::WebError;
+use crate::web::i18n::{Lang, Tr};
+use crate::web::layout::Page;
+use crate::web::session::{
+    CSRF_COOKIE, Kind, MaybeSession, SESSION_COOKIE, Session, anonymous_csrf, check_anonymous_csrf,
+    over_tls, set_cookie,
+};
+
+/// Failed sign-ins of one account within `WINDOW` before it must wait.
+pub const ACCOUNT_LIMIT: usize = 5;
+/// Failed sign-ins from one client address (any accounts) within `WINDOW` before it must wait.
+pub const ADDRESS_LIMIT: usize = 20;
+/// The sliding window failures count in, in seconds.
+pub const WINDOW: i64 = 15 * 60;
+
+/// How long to wait before another try, when `newest_first` (failure times within the window,
+/// newest first) already holds `limit` failures: until the oldest of those leaves the window.
+pub fn retry_after(newest_first: &[Epoch], limit: usize, now: Epoch) -> Option<u64> {
+    let decisive = *newest_first.get(limit.checked_sub(1)?)?;
+    let free_at = decisive + WINDOW;
+    (free_at > now).then(|| (free_at - now) as u64)
+}
+
+/// Whether the visitor reached us over TLS, as a trusted proxy says: cookies are then `Secure`.
+pub struct Tls(pub bool);
+
+impl FromRequestParts<Arc<App>> for Tls {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        let trusted = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|c| {
+                let peer = c.0.ip();
+                app.config
+                    .web
+                    .trusted_proxies
+                    .iter()
+                    .any(|n| n.contains(&peer))
+            });
+        Ok(Tls(over_tls(&parts.headers, trusted)))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customer/login.html")]
+struct LoginPage {
+    page: Page,
+    csrf: String,
+    enabled: bool,
+    login: String,
+    error: Option<&'static str>,
+}
+
+fn login_page(
+    app: &App,
+    lang: Lang,
+    csrf: String,
+    login: String,
+    error: Option<&'static str>,
+) -> Result<String, WebError> {
+    let tr = Tr(lang);
+    let page = Page::new(lang, app, "/login", tr.t("login.title")).current("login");
+    Ok(LoginPage {
+        page,
+        csrf,
+        enabled: app.config.customer_auth.method != CustomerAuthMethod::None,
+        login,
+        error: error.map(|k| tr.t(k)),
+    }
+    .render()?)
+}
+
+pub async fn form(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    Tls(secure): Tls,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    if session.is_some_and(|s| s.kind == Kind::Customer) {
+        return Ok(Redirect::to("/me").into_response());
+    }
+    let (csrf, fresh) = anonymous_csrf(&headers);
+    let mut response =
+        Html(login_page(&app, lang, csrf.clone(), String::new(), None)?).into_response();
+    if fresh {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(CSRF_COOKIE, &csrf, None, secure),
+        );
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn submit(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    Tls(secure): Tls,
+    ClientAddr(ip): ClientAddr,
+    MaybeSession(old): MaybeSession,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    check_anonymous_csrf(&headers, &form.csrf)?;
+    let again = |error: &'static str, login: String| -> Result<Response, WebError> {
+        Ok(Html(login_page(
+            &app,
+            lang,
+            form.csrf.clone(),
+            login,
+            Some(error),
+        )?)
+        .into_response())
+    };
+    if app.config.customer_auth.method == CustomerAuthMethod::None {
+        return again("login.disabled", String::new());
+    }
+    // One spelling for throttling, verification and the session alike, so the session can only
+    // ever name the login that was verified.
+    let login = form.login.trim().to_lowercase();
+    if login.is_empty() || form.password.is_empty() {
+        return again("login.missing", form.login.trim().to_string());
+    }
+    let now = app.now();
+    let ip_text = ip.to_string();
+    let (account, address) = {
+        let (login, ip_text) = (login.clone(), ip_text.clone());
+        let since = now - WINDOW + 1;
+        app.db
+            .run(move |c| {
+                Ok((
+                    signin::account_failures(c, "customer", &login, since, ACCOUNT_LIMIT as i64)?,
+                    signin::ip_failures(c, &ip_text, since, ADDRESS_LIMIT as i64)?,
+                ))
+            })
+            .await?
+    };
+    // A throttled account is not checked at all: a right password does not lift the lock early.
+    let wait =
+        retry_after(&account, ACCOUNT_LIMIT, now).max(retry_after(&address, ADDRESS_LIMIT, now));
+    if let Some(secs) = wait {
+        tracing::info!(login = %one_line(&login), ip = %ip_text, secs, "customer sign-in throttled");
+        return Err(WebError::TooMany(secs));
+    }
+    match verify::verify(&app.config.customer_auth, &login, &form.password).await {
+        Verdict::Accepted => {}
+        Verdict::Rejected => {
+            let (account, from) = (login.clone(), ip_text.clone());
+            app.db
+                .run(move |c| {
+                    signin::record_failure(c, "customer", &account, &from, now, now - WINDOW)
+                })
+                .await?;
+            tracing::info!(login = %one_line(&login), ip = %ip_text, "customer sign-in refused");
+            return again("login.wrong", form.login.trim().to_string());
+        }
+        Verdict::Unavailable(reason) => {
+            tracing::warn!(%reason, "customer sign-in could not be checked");
+            return again("login.unavailable", form.login.trim().to_string());
+        }
+    }
+    {
+        let account = login.clone();
+        app.db
+            .run(move |c| signin::clear_account(c, "customer", &account))
+            .await?;
+    }
+    if let Some(old) = old {
+        old.end(&app).await?;
+    }
+    let (_, id) = Session::start(&app, Kind::Customer, &login).await?;
+    tracing::info!(login = %one_line(&login), ip = %ip_text, "customer signed in");
+    let mut response = Redirect::to("/me").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &id, None, secure),
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+    /// Present when "sign out on every device" was ticked.
+    #[serde(default)]
+    everywhere: Option<String>,
+}
+
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    Tls(secure): Tls,
+    MaybeSession(session): MaybeSession,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, WebError> {
+    let Some(session) = session else {
+        // Nothing to end; nothing changes.
+        return Ok(Redirect::to("/login").into_response());
+    };
+    session.check_csrf(&form.csrf)?;
+    if form.everywhere.is_some() {
+        session.end_everywhere(&app).await?;
+    } else {
+        session.end(&app).await?;
+    }
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_cookie(secure));
+    Ok(response)
+}
+
+fn clear_cookie(secure: bool) -> HeaderValue {
+    set_cookie(SESSION_COOKIE, "", Some(0), secure)
+}
+
+/// (key, Japanese, English): the sign-in pages' words.
+pub const WORDS: &[(&str, &str, &str)] = &[
+    ("login.title", "ログイン", "Sign in"),
+    (
+        "login.intro",
+        "メールの ID とパスワード（メールソフトに設定しているもの）でログインすると、ご自分の受信の記録と、送信が拒否された理由を確認できます。",
+        "Sign in with your mail ID and password (the ones in your mail program) to see your own mail checks and why sends were refused.",
+    ),
+    ("login.id", "メール ID", "Mail ID"),
+    ("login.password", "パスワード", "Password"),
+    ("login.submit", "ログイン", "Sign in"),
+    (
+        "login.wrong",
+        "メール ID またはパスワードが違います。",
+        "The mail ID or password is not correct.",
+    ),
+    (
+        "login.missing",
+        "メール ID とパスワードを入力してください。",
+        "Please enter your mail ID and password.",
+    ),
+    (
+        "login.unavailable",
+        "現在、パスワードを確認できません。しばらくしてからお試しください。",
+        "We cannot check passwords right now. Please try again later.",
+    ),
+    (
+        "login.disabled",
+        "このサイトでのログインは現在ご利用いただけません。送信できるかどうかはトップページで確認できます。",
+        "Signing in is not available on this site. The start page still shows whether you can send now.",
+    ),
+    (
+        "login.throttle_note",
+        "パスワードを何度も間違えると、しばらくログインできなくなります。",
+        "After several wrong passwords, signing in is paused for a while.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_waits_for_the_oldest_counted_failure_to_leave_the_window() {
+        let now = 10_000;
+        assert_eq!(retry_after(&[now - 10; 4], 5, now), None);
+        let five = [now - 10, now - 20, now - 30, now - 40, now - 100];
+        assert_eq!(retry_after(&five, 5, now), Some((WINDOW - 100) as u64));
+        assert_eq!(
+            retry_after(&[now - WINDOW; 5], 5, now),
+            None,
+            "window-based, not permanent"
+        );
+        assert_eq!(retry_after(&[], 0, now), None);
+    }
+}

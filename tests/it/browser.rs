@@ -1,0 +1,386 @@
+//! The customer site in a real browser: Debian's `chromium` driven through `chromedriver` with
+//! fantoccini, against the real server (`web::serve` on 127.0.0.1:0, demo mode so `?as=IP` picks
+//! the address) over a fresh SQLite database. Checks what only a browser shows: the states in
+//! both languages, signing in, keyboard reach, console errors, page weight, no outside requests,
+//! and screenshots at a phone's size (`target/browser-artifacts/*.png`).
+//!
+//! Skipped with a note when chromium or chromedriver is not installed; CI installs both.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use relaydesk::config::{Config, CustomerAuthMethod, Seconds};
+use relaydesk::domain::{Event, Service};
+use relaydesk::ingest::pipeline::Batch;
+use relaydesk::ingest::writer::Writer;
+use relaydesk::web::{self, App};
+use serde_json::{Value, json};
+
+use crate::fake_mail;
+use crate::helpers::sqlite;
+
+/// Every wait in this test ends within this.
+const PATIENCE: Duration = Duration::from_secs(20);
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver, ended when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_driver() -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < PATIENCE, "chromedriver did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (driver, format!("http://127.0.0.1:{port}"))
+}
+
+async fn browser(driver: &str, profile: &Path) -> Client {
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:loggingPrefs": {"browser": "ALL"},
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=390,844",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    });
+    let caps = match caps {
+        Value::Object(map) => map,
+        _ => unreachable!(),
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .expect("a chromium session")
+}
+
+/// chromedriver's browser log (`POST /session/{id}/se/log`), which fantoccini does not wrap.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.into()),
+        )
+    }
+}
+
+/// Severe browser log entries (script errors, failed loads) since the last call.
+async fn console_errors(client: &Client) -> Vec<String> {
+    let log = client.issue_cmd(BrowserLog).await.expect("the browser log");
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    script(client, "window.scrollTo(0, 0); return null;").await;
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn script(client: &Client, js: &str) -> Value {
+    client.execute(js, vec![]).await.expect(js)
+}
+
+/// The checks every page must pass: no console errors, under 200 KB with its resources, nothing
+/// fetched from elsewhere, and every link and control reachable with Tab.
+async fn page_is_sound(client: &Client, origin: &str, what: &str) {
+    let errors = console_errors(client).await;
+    assert!(errors.is_empty(), "{what}: console errors {errors:?}");
+    let weight = script(
+        client,
+        "const n = performance.getEntriesByType('navigation')[0];
+         const r = performance.getEntriesByType('resource');
+         return (n ? n.decodedBodySize : document.documentElement.outerHTML.length)
+              + r.reduce((s, e) => s + (e.decodedBodySize || 0), 0);",
+    )
+    .await;
+    let weight = weight.as_f64().unwrap_or(f64::MAX);
+    assert!(weight < 200_000.0, "{what}: {weight} bytes");
+    let urls = script(
+        client,
+        "return performance.getEntriesByType('resource').map(e => e.name);",
+    )
+    .await;
+    for url in urls.as_array().unwrap() {
+        let url = url.as_str().unwrap();
+        assert!(url.starts_with(origin), "{what}: outside request to {url}");
+    }
+    tab_reaches_everything(client, what).await;
+}
+
+async fn tab_reaches_everything(client: &Client, what: &str) {
+    const FOCUSABLE: &str = "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])";
+    let total = script(
+        client,
+        &format!("return document.querySelectorAll(\"{FOCUSABLE}\").length;"),
+    )
+    .await
+    .as_u64()
+    .unwrap() as usize;
+    let mut reached = BTreeSet::new();
+    for _ in 0..(2 * total + 4) {
+        let tab = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: '\u{e004}' })
+            .then(KeyAction::Up { value: '\u{e004}' });
+        client.perform_actions(tab).await.expect("press Tab");
+        let at = script(
+            client,
+            &format!(
+                "return Array.from(document.querySelectorAll(\"{FOCUSABLE}\")).indexOf(document.activeElement);"
+            ),
+        )
+        .await
+        .as_i64()
+        .unwrap();
+        if at >= 0 {
+            reached.insert(at as usize);
+        }
+        if reached.len() == total {
+            break;
+        }
+    }
+    assert_eq!(
+        reached.len(),
+        total,
+        "{what}: Tab reached {reached:?} of {total} links and controls"
+    );
+}
+
+async fn state_on(client: &Client, base: &str, ip: &str, lang: &str) -> String {
+    client
+        .goto(&format!("{base}/?as={ip}&lang={lang}"))
+        .await
+        .unwrap();
+    let lang_attr = script(client, "return document.documentElement.lang;").await;
+    assert_eq!(lang_attr, lang);
+    client
+        .find(Locator::Css("[data-state]"))
+        .await
+        .expect("a data-state element")
+        .attr("data-state")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn installed() -> bool {
+    Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_site_works_in_a_real_browser() {
+    if !installed() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "browser: skipped: chromium not installed"
+        );
+        return;
+    }
+    tokio::time::timeout(Duration::from_secs(180), run())
+        .await
+        .expect("the browser test finished in time");
+}
+
+async fn run() {
+    let mail = fake_mail::pop3(&[("taro", "secret")]).await;
+    let t = sqlite();
+    let mut config = Config::default();
+    config.web.demo = true;
+    config.customer_auth.method = CustomerAuthMethod::Pop3;
+    config.customer_auth.server = mail.addr.to_string();
+    config.customer_auth.timeout = Seconds(5);
+    config.database.url = t.url.clone();
+    let now = chrono::Utc::now().timestamp();
+    let login = |at, ip: &str| Event::Login {
+        at,
+        service: Service::Pop3,
+        user: "taro".into(),
+        ip: ip.parse().unwrap(),
+    };
+    let batch = Batch {
+        events: vec![
+            login(now - 60, "203.0.113.10"),
+            login(now - 7200, "203.0.113.11"),
+            Event::RelayRejected {
+                at: now - 100,
+                ip: "203.0.113.13".parse().unwrap(),
+                sender: "taro@example.jp".into(),
+                rcpt: "friend@example.net".into(),
+                reply: "554 5.7.1 Relay access denied".into(),
+            },
+        ],
+        ..Batch::default()
+    };
+    Writer::new(t.db.clone(), 1800)
+        .commit("test", "{}", &batch, None)
+        .unwrap();
+    let app = App::new(Arc::new(config), t.db.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    let base = format!("http://{addr}");
+
+    let (_driver, driver_url) = tokio::task::spawn_blocking(start_driver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver_url, profile.path()).await;
+
+    for (ip, expected) in [
+        ("203.0.113.10", "authorized"),
+        ("203.0.113.11", "expired"),
+        ("203.0.113.13", "never_checked"),
+        ("198.51.100.99", "no_attempt"),
+    ] {
+        for lang in ["ja", "en"] {
+            assert_eq!(
+                state_on(&client, &base, ip, lang).await,
+                expected,
+                "{ip} {lang}"
+            );
+            if lang == "ja" || expected == "authorized" {
+                screenshot(&client, &format!("home-{expected}-{lang}")).await;
+            }
+        }
+    }
+    page_is_sound(&client, &base, "/").await;
+
+    client
+        .goto(&format!("{base}/guide/outlook-express"))
+        .await
+        .unwrap();
+    let missing = script(
+        &client,
+        "return document.querySelector('[data-status=\"404\"]') !== null;",
+    )
+    .await;
+    if missing == true {
+        let _ = writeln!(
+            std::io::stderr(),
+            "browser: /guide/outlook-express skipped: the guides are not in this build yet"
+        );
+        let _ = console_errors(&client).await; // the 404 itself is logged
+    } else {
+        screenshot(&client, "guide-outlook-express").await;
+        page_is_sound(&client, &base, "/guide/outlook-express").await;
+    }
+
+    client.goto(&format!("{base}/login?lang=en")).await.unwrap();
+    page_is_sound(&client, &base, "/login").await;
+    screenshot(&client, "login-en").await;
+    client
+        .find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .send_keys("taro")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("secret")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_url(&url::Url::parse(&format!("{base}/me")).unwrap())
+        .await
+        .expect("signed in, on /me");
+    let who = client
+        .find(Locator::Css("[data-login]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(who, "taro");
+    page_is_sound(&client, &base, "/me").await;
+    screenshot(&client, "me-en").await;
+    client
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_url(&url::Url::parse(&format!("{base}/")).unwrap())
+        .await
+        .expect("signed out, on /");
+
+    client.close().await.unwrap();
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(PATIENCE, server).await;
+}
