@@ -28,12 +28,17 @@ use crate::store::{
 /// has not reopened its log yet.
 const QUIET: Duration = Duration::from_secs(2);
 
+/// A followed path absent this long is reported; shorter gaps are a rename rotation at work.
+const MISSING: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum FollowError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("{0} changed while it was read; reading again")]
     Changed(PathBuf),
+    #[error("{0} does not exist (waiting for it)")]
+    Missing(PathBuf),
     #[error("cannot store events: {0}")]
     Store(#[from] store::StoreError),
 }
@@ -57,6 +62,8 @@ pub struct Follower {
     pipeline: Pipeline,
     batch: Batch,
     heads: HashMap<PathBuf, CachedHead>,
+    /// Since when the followed path has been absent.
+    missing_since: Option<std::time::Instant>,
 }
 
 impl Follower {
@@ -75,6 +82,7 @@ impl Follower {
             pipeline,
             batch: Batch::default(),
             heads: HashMap::new(),
+            missing_since: None,
         })
     }
 
@@ -127,6 +135,16 @@ impl Follower {
             let complete = rotated && (gz || quiet(&meta));
             let fp = Fingerprint::of(&head);
             total += self.drain(&path, known, fp, start, complete)?;
+        }
+        if self.path.exists() {
+            self.missing_since = None;
+        } else {
+            let since = *self
+                .missing_since
+                .get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() >= MISSING {
+                return Err(FollowError::Missing(self.path.clone()));
+            }
         }
         Ok(total)
     }

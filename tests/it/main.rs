@@ -16,6 +16,7 @@ mod follow;
 mod helpers;
 mod policy;
 mod real_mail;
+mod sources;
 mod staff;
 mod staff_actions;
 mod store;

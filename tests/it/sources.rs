@@ -1,0 +1,226 @@
+//! Sources beyond the happy path: a followed file that is missing, a database that refuses
+//! writes, the syslog receiver, the login hook, and change notifications between nodes.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use relaydesk::config::Config;
+use relaydesk::ingest::follow::{FollowError, Follower};
+use relaydesk::ingest::writer::Writer;
+use relaydesk::store::{Backend, Db};
+
+use crate::helpers::{config_with, databases, failed_login_line, sqlite};
+
+fn failures(db: &Db) -> i64 {
+    db.with(|c| {
+        c.query_one("select count(*) from login_failures", &[])?
+            .unwrap()
+            .int(0)
+    })
+    .unwrap()
+}
+
+fn append(path: &std::path::Path, from: u64, n: u64) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for i in from..from + n {
+        writeln!(f, "{}", failed_login_line(i)).unwrap();
+    }
+}
+
+#[test]
+fn a_missing_file_is_waited_for_reported_and_then_read() {
+    let t = sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mail.log");
+    let writer = Arc::new(Writer::new(t.db.clone(), 1800));
+    let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer).unwrap();
+    assert_eq!(
+        follower.poll().unwrap(),
+        0,
+        "a short absence is a rotation at work"
+    );
+    std::thread::sleep(Duration::from_millis(5200));
+    assert!(
+        matches!(follower.poll(), Err(FollowError::Missing(_))),
+        "a long absence is reported"
+    );
+    append(&path, 0, 10);
+    assert_eq!(follower.poll().unwrap(), 10);
+    assert_eq!(failures(&t.db), 10);
+}
+
+fn refuse_writes(db: &Db, on: bool) {
+    db.with(|c| {
+        let sql = match (c.backend(), on) {
+            (Backend::Sqlite, true) => {
+                "create trigger refuse before insert on login_failures begin select raise(abort, 'refused'); end"
+            }
+            (Backend::Sqlite, false) => "drop trigger refuse",
+            (Backend::Postgres, true) => {
+                "create function refuse() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$;
+                 create trigger refuse before insert on login_failures for each row execute function refuse()"
+            }
+            (Backend::Postgres, false) => "drop trigger refuse on login_failures; drop function refuse()",
+        };
+        c.batch(sql)
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_database_that_refuses_writes_moves_no_position_and_loses_nothing() {
+    for t in databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mail.log");
+        append(&path, 0, 100);
+        let writer = Arc::new(Writer::new(t.db.clone(), 1800));
+        let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer).unwrap();
+        refuse_writes(&t.db, true);
+        assert!(
+            matches!(follower.poll(), Err(FollowError::Store(_))),
+            "{}",
+            t.label
+        );
+        append(&path, 100, 50);
+        assert!(follower.poll().is_err(), "{}", t.label);
+        assert_eq!(failures(&t.db), 0, "{}", t.label);
+        refuse_writes(&t.db, false);
+        assert_eq!(
+            follower.poll().unwrap(),
+            150,
+            "{}: everything read once the store is back",
+            t.label
+        );
+        assert_eq!(follower.poll().unwrap(), 0, "{}", t.label);
+        assert_eq!(failures(&t.db), 150, "{}", t.label);
+    }
+}
+
+fn wait_for(db: &Db, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while failures(db) < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} arrived",
+            failures(db)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(failures(db), n);
+}
+
+#[test]
+fn syslog_messages_arrive_over_udp_and_tcp() {
+    use relaydesk::ingest::syslog;
+    let t = sqlite();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut config = Config::default();
+    config.ingest.poll_ms = 20;
+    let writer = Arc::new(Writer::new(t.db.clone(), 1800));
+    let tx = syslog::committer(Arc::new(config), writer);
+    let (udp_addr, tcp_addr) = rt.block_on(async {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addrs = (udp.local_addr().unwrap(), tcp.local_addr().unwrap());
+        tokio::spawn(syslog::serve_udp(udp, tx.clone()));
+        tokio::spawn(syslog::serve_tcp(tcp, tx));
+        addrs
+    });
+    // RFC 3164 with a priority, as rsyslog forwards it.
+    let line = |n: u64| {
+        format!(
+            "<22>Mar 13 05:12:01 mail dovecot: pop3-login: Disconnected (auth failed, 1 attempts in 2 secs): \
+             user=<s{n}>, method=PLAIN, rip=203.0.113.7, lip=192.0.2.25"
+        )
+    };
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for n in 0..5 {
+        udp.send_to(line(n).as_bytes(), udp_addr).unwrap();
+    }
+    wait_for(&t.db, 5);
+    let mut tcp = std::net::TcpStream::connect(tcp_addr).unwrap();
+    // Newline framing, then octet counting (RFC 6587).
+    for n in 5..8 {
+        write!(tcp, "{}\n", line(n)).unwrap();
+    }
+    for n in 8..10 {
+        let msg = line(n);
+        write!(tcp, "{} {msg}", msg.len()).unwrap();
+    }
+    tcp.flush().unwrap();
+    wait_for(&t.db, 10);
+    drop(rt);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_login_hook_needs_its_token_and_stores_the_login() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let t = tokio::task::block_in_place(sqlite);
+    let writer = Arc::new(Writer::new(t.db.clone(), 1800));
+    let app = relaydesk::ingest::hook::router(writer, "s3cret");
+    let post = |token: &str, body: &str| {
+        Request::post("/login")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let wrong = app
+        .clone()
+        .oneshot(post("guess", "user=taro&ip=203.0.113.7"))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let bad = app
+        .clone()
+        .oneshot(post("s3cret", "user=taro&ip=nowhere"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let ok = app
+        .clone()
+        .oneshot(post("s3cret", "user=taro&ip=203.0.113.7&service=imap"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 204);
+    let sessions = tokio::task::block_in_place(|| {
+        t.db.with(|c| relaydesk::store::history::sessions_for_ip(c, "203.0.113.7", 0, i64::MAX, 10))
+            .unwrap()
+    });
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        (sessions[0].login.as_str(), sessions[0].service.as_str()),
+        ("taro", "imap")
+    );
+}
+
+#[test]
+fn other_nodes_hear_of_changes_at_commit() {
+    let Some(t) = crate::helpers::postgres() else {
+        eprintln!("skipped: RELAYDESK_TEST_POSTGRES_URL not set (LISTEN/NOTIFY is PostgreSQL's)");
+        return;
+    };
+    let other_node = Db::open(&t.url, 2).unwrap();
+    let mut listener = other_node
+        .change_listener()
+        .unwrap()
+        .expect("PostgreSQL listens");
+    assert!(
+        !listener.wait(Duration::from_millis(200)).unwrap(),
+        "nothing happened yet"
+    );
+    relaydesk::actions::block(&t.db, "198.51.100.9", "spam run", "test").unwrap();
+    let started = Instant::now();
+    assert!(
+        listener.wait(Duration::from_secs(5)).unwrap(),
+        "the block was announced"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
