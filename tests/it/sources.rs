@@ -146,7 +146,7 @@ fn syslog_messages_arrive_over_udp_and_tcp() {
     let mut tcp = std::net::TcpStream::connect(tcp_addr).unwrap();
     // Newline framing, then octet counting (RFC 6587).
     for n in 5..8 {
-        write!(tcp, "{}\n", line(n)).unwrap();
+        writeln!(tcp, "{}", line(n)).unwrap();
     }
     for n in 8..10 {
         let msg = line(n);
