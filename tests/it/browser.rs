@@ -274,6 +274,7 @@ async fn run() {
     Writer::new(t.db.clone(), 1800)
         .commit("test", "{}", &batch, None)
         .unwrap();
+    relaydesk::staff::add(&t.db, "agent.sato", "agent", "a long enough password").unwrap();
     let app = App::new(Arc::new(config), t.db.clone(), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -380,7 +381,89 @@ async fn run() {
         .await
         .expect("signed out, on /");
 
+    agent_journey(&client, &base, &t.db).await;
+
     client.close().await.unwrap();
     let _ = stop.send(());
     let _ = tokio::time::timeout(PATIENCE, server).await;
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect(css);
+}
+
+async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.expect(id);
+    field.clear().await.expect(id);
+    field.send_keys(text).await.expect(id);
+}
+
+/// A helpdesk agent during a call: signs in, finds the customer, reads the timeline, and grants
+/// the caller's address for half an hour.
+async fn agent_journey(client: &Client, base: &str, db: &relaydesk::store::Db) {
+    client
+        .goto(&format!("{base}/staff/login?lang=en"))
+        .await
+        .unwrap();
+    page_is_sound(client, base, "/staff/login").await;
+    fill(client, "name", "agent.sato").await;
+    fill(client, "password", "a long enough password").await;
+    click(client, "form[action='/staff/login'] button").await;
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_url(&url::Url::parse(&format!("{base}/staff")).unwrap())
+        .await
+        .expect("signed in, on the dashboard");
+    page_is_sound(client, base, "/staff").await;
+    screenshot(client, "staff-dashboard").await;
+
+    client
+        .goto(&format!("{base}/staff/search?q=taro"))
+        .await
+        .unwrap();
+    click(client, "a[href='/staff/customers/taro']").await;
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_url(&url::Url::parse(&format!("{base}/staff/customers/taro")).unwrap())
+        .await
+        .expect("on the customer page");
+    page_is_sound(client, base, "/staff/customers/taro").await;
+    screenshot(client, "staff-customer").await;
+    let body = script(client, "return document.body.innerText;").await;
+    assert!(
+        body.as_str().unwrap().contains("203.0.113.10"),
+        "the timeline shows the customer's address"
+    );
+
+    fill(client, "grant-ip", "203.0.113.50").await;
+    fill(client, "grant-reason", "customer on the phone").await;
+    click(client, "form[action$='/grant'] button").await;
+    let deadline = Instant::now() + PATIENCE;
+    let now = chrono::Utc::now().timestamp();
+    loop {
+        let db = db.clone();
+        let grants = tokio::task::spawn_blocking(move || {
+            db.with(|c| relaydesk::store::restrictions::active_grants(c, now))
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        if grants
+            .iter()
+            .any(|g| g.ip == "203.0.113.50" && g.created_by == "agent.sato")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the grant was not stored");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(console_errors(client).await.is_empty());
 }
