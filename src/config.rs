@@ -26,6 +26,7 @@ pub struct Config {
     pub staff: StaffConfig,
     pub policy: PolicyConfig,
     pub ingest: IngestConfig,
+    pub retention: RetentionConfig,
     pub syslog: SyslogConfig,
     pub hook: HookConfig,
     pub customer_auth: CustomerAuthConfig,
@@ -45,6 +46,7 @@ impl Default for Config {
             staff: StaffConfig::default(),
             policy: PolicyConfig::default(),
             ingest: IngestConfig::default(),
+            retention: RetentionConfig::default(),
             syslog: SyslogConfig::default(),
             hook: HookConfig::default(),
             customer_auth: CustomerAuthConfig::default(),
@@ -274,6 +276,29 @@ impl Default for PolicyConfig {
     }
 }
 
+/// How long history is kept (§5): login and IP history is personal data, kept only as long as
+/// configured. Older rows are deleted hourly by `relaydesk serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Raw events: failed logins, rejections, policy decisions, accepted-relay counts. Default 90 days.
+    pub events: Seconds,
+    /// Login sessions (the login and IP history). Default 180 days.
+    pub sessions: Seconds,
+    /// Alerts, ended grants, blocks and suspensions, notes and the audit log. Default 400 days.
+    pub records: Seconds,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            events: Seconds(90 * 86400),
+            sessions: Seconds(180 * 86400),
+            records: Seconds(400 * 86400),
+        }
+    }
+}
+
 /// How followed files are read.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -443,6 +468,11 @@ impl Config {
                 "staff.signin_window, staff.signin_max_per_account and \
                  staff.signin_max_per_address: must be more than 0"
             );
+        }
+        if self.retention.events < self.relay.lookback
+            || self.retention.sessions < self.relay.lookback
+        {
+            bail!("retention.events and retention.sessions: must be at least relay.lookback");
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size: must be more than 0");

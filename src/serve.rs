@@ -127,6 +127,31 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Deletes history past its retention at start and then every hour, until `stop`.
+fn purge_hourly(
+    db: &crate::store::Db,
+    retention: &crate::config::RetentionConfig,
+    stop: &AtomicBool,
+) {
+    let mut last: Option<std::time::Instant> = None;
+    while !stop.load(Ordering::Relaxed) {
+        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+            let now = chrono::Utc::now().timestamp();
+            match db.with(|c| crate::store::retention::purge(c, now, retention)) {
+                Ok(counts) => {
+                    let deleted: u64 = counts.iter().map(|(_, n)| n).sum();
+                    if deleted > 0 {
+                        tracing::info!(deleted, "history past its retention deleted");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "retention purge failed; retrying in an hour"),
+            }
+            last = Some(std::time::Instant::now());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Refuses a selection that names unknown parts or parts without their configuration.
 fn check(config: &Config, parts: &Selection<'_>) -> anyhow::Result<()> {
     for part in parts.only {

@@ -21,6 +21,7 @@ pub mod own_records;
 mod pool;
 pub mod rejections;
 pub mod restrictions;
+pub mod retention;
 pub mod search;
 pub mod signin;
 pub mod staff;

@@ -259,3 +259,37 @@ fn a_batch_read_twice_is_stored_once() {
         );
     }
 }
+
+#[test]
+fn history_past_its_retention_is_deleted() {
+    use relaydesk::config::{RetentionConfig, Seconds};
+    for t in databases() {
+        let writer = Writer::new(t.db.clone(), 1800);
+        let day = 86400;
+        let now = 400 * day;
+        commit(
+            &writer,
+            vec![
+                login(now - 200 * day, "old", "203.0.113.1"),
+                login(now - day, "new", "203.0.113.2"),
+            ],
+        );
+        let r = RetentionConfig {
+            events: Seconds(90 * day),
+            sessions: Seconds(180 * day),
+            records: Seconds(400 * day),
+        };
+        let counts =
+            t.db.with(|c| relaydesk::store::retention::purge(c, now, &r))
+                .unwrap();
+        assert!(counts.contains(&("sessions", 1)), "{}: {counts:?}", t.label);
+        let left =
+            t.db.with(|c| history::sessions_for_login(c, "new", 0, i64::MAX, 10))
+                .unwrap();
+        assert_eq!(left.len(), 1, "{}", t.label);
+        let gone =
+            t.db.with(|c| history::sessions_for_login(c, "old", 0, i64::MAX, 10))
+                .unwrap();
+        assert!(gone.is_empty(), "{}", t.label);
+    }
+}

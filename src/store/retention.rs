@@ -1,0 +1,61 @@
+//! Deleting history past its retention (§5). Every statement is idempotent, so any number of
+//! nodes may run it.
+
+use super::{Conn, Result, transaction};
+use crate::config::RetentionConfig;
+use crate::domain::Epoch;
+
+/// Rows deleted, per table.
+pub fn purge(
+    conn: &mut dyn Conn,
+    now: Epoch,
+    r: &RetentionConfig,
+) -> Result<Vec<(&'static str, u64)>> {
+    let events = now - r.events.0;
+    let sessions = now - r.sessions.0;
+    let records = now - r.records.0;
+    let statements: [(&str, &str, Epoch); 12] = [
+        (
+            "login_failures",
+            "delete from login_failures where at < $1",
+            events,
+        ),
+        ("rejections", "delete from rejections where at < $1", events),
+        (
+            "policy_decisions",
+            "delete from policy_decisions where at < $1",
+            events,
+        ),
+        ("relays", "delete from relays where minute < $1", events),
+        (
+            "sessions",
+            "delete from sessions where last_seen < $1",
+            sessions,
+        ),
+        ("alerts", "delete from alerts where last_at < $1", records),
+        (
+            "grants",
+            "delete from grants where expires_at < $1",
+            records,
+        ),
+        ("blocks", "delete from blocks where lifted_at < $1", records),
+        (
+            "suspensions",
+            "delete from suspensions where lifted_at < $1",
+            records,
+        ),
+        ("notes", "delete from notes where created_at < $1", records),
+        ("audit", "delete from audit where at < $1", records),
+        (
+            "signin_failures",
+            "delete from signin_failures where at < $1",
+            events,
+        ),
+    ];
+    transaction(conn, |tx| {
+        statements
+            .iter()
+            .map(|(table, sql, before)| Ok((*table, tx.execute(sql, &[(*before).into()])?)))
+            .collect()
+    })
+}
