@@ -1,6 +1,6 @@
 //! `relaydesk serve`: starts the configured parts in one process around one store writer and
 //! one grant index, gives them one stop signal (Ctrl-C or SIGTERM), and reports which part
-//! ended. Blocking parts (followers, the grant refresher, the decision recorder) are threads;
+//! ended. Blocking parts (followers, the grant refresher, retention, the decision recorder) are threads;
 //! network parts (web, policy, syslog, hook) are tasks on one runtime.
 
 use std::future::Future;
@@ -87,6 +87,10 @@ pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
             })?;
         }
     }
+    let (retention_db, retention, stop) = (db.clone(), config.retention.clone(), run.stop.clone());
+    run.thread("retention", move || {
+        purge_hourly(&retention_db, &retention, &stop)
+    })?;
     let (index, stop, window) = (run.index.clone(), run.stop.clone(), config.relay.window.0);
     run.thread("grant refresher", move || {
         crate::authz::run_refresher(index, db, window, stop)
