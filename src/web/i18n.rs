@@ -142,6 +142,7 @@ pub const LISTS: &[&[(&str, &str, &str)]] = &[
     super::customer::notices::WORDS,
     super::customer::status::WORDS,
     super::staff::words::WORDS,
+    super::staff::notices::WORDS,
     super::customer::signin::WORDS,
     super::customer::me::WORDS,
 ];

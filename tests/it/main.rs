@@ -18,5 +18,6 @@ mod policy;
 mod real_mail;
 mod staff;
 mod staff_actions;
+mod staff_notices;
 mod store;
 mod web_helpers;
