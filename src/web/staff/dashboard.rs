@@ -14,7 +14,7 @@ use super::customer::Done;
 use super::{Frame, StaffUser};
 use crate::explain::Lang;
 use crate::report::local_short;
-use crate::store::dashboard::{self, Counters};
+use crate::store::stats::{self, Counters};
 use crate::store::{self, alerts};
 use crate::web::App;
 use crate::web::error::WebError;
@@ -67,13 +67,13 @@ pub async fn page(
         .db
         .run(move |c| {
             Ok((
-                dashboard::counters(c, now - 3600)?,
-                dashboard::counters(c, day_ago)?,
-                dashboard::logins_per_hour(c, day_ago)?,
-                dashboard::rejections_per_hour(c, day_ago)?,
+                stats::counters(c, now - 3600)?,
+                stats::counters(c, day_ago)?,
+                stats::logins_per_hour(c, now, 24)?,
+                stats::relay_rejections_per_hour(c, now, 24)?,
                 alerts::list(c, true, 50)?,
                 store::ingest::all_sources(c)?,
-                dashboard::last_decision(c)?,
+                stats::last_decision(c)?,
             ))
         })
         .await?;
