@@ -8,7 +8,6 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
-pub mod chart;
 pub mod customer;
 pub mod dashboard;
 pub mod forms;
