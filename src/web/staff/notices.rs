@@ -13,9 +13,8 @@ use serde::Deserialize;
 
 use super::customer::Done;
 use super::notice_form::NoticeForm;
-use super::{AdminUser, Frame, StaffUser};
+use super::{AdminUser, Frame, StaffUser, forms};
 use crate::explain::Lang;
-use crate::helpdesk;
 use crate::report::local_short;
 use crate::store::notices;
 use crate::web::App;
@@ -148,6 +147,7 @@ fn preview(
     Ok(Html(editor(app, lang, user, editing, form, Some(preview))?).into_response())
 }
 
+/// Audits a change to notice `id`, naming it by its English title.
 async fn audited(
     app: &Arc<App>,
     user: &StaffUser,
@@ -155,11 +155,7 @@ async fn audited(
     id: i64,
     title: String,
 ) -> Result<(), WebError> {
-    let who = user.name.clone();
-    app.db
-        .run(move |c| helpdesk::audit(c, &who, action, &format!("notice {id}"), None, Some(&title)))
-        .await?;
-    Ok(())
+    forms::audit(app, user, action, format!("notice {id}"), None, Some(title)).await
 }
 
 pub async fn create(
