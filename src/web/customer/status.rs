@@ -18,9 +18,9 @@ use super::health::{
 use super::notices::{self, NoticeItem};
 use crate::config::Config;
 use crate::domain::Epoch;
-use crate::report::local_rfc3339;
 use crate::store::ingest;
 use crate::store::stats;
+use crate::time::local_rfc3339;
 use crate::web::App;
 use crate::web::chart::{self, Chart};
 use crate::web::error::WebError;
@@ -128,7 +128,7 @@ fn hours(series: &Series, config: &Config) -> Vec<HourCount> {
     series
         .iter()
         .map(|(t, count)| HourCount {
-            hour: local_rfc3339(*t, config),
+            hour: local_rfc3339(*t, config.timezone.0),
             count: *count,
         })
         .collect()
@@ -177,7 +177,7 @@ pub async fn page(State(app): State<Arc<App>>, lang: Lang) -> Result<Html<String
             page,
             overall,
             overall_text: tr.t(&format!("status.overall.{overall}")),
-            updated: local_rfc3339(facts.now, config),
+            updated: local_rfc3339(facts.now, config.timezone.0),
             updated_text: notices::minute(facts.now, config),
             components,
             events: notices::open_events(&app, lang).await?,
@@ -206,7 +206,7 @@ pub async fn api(State(app): State<Arc<App>>, lang: Lang) -> Result<Json<StatusJ
         })
         .collect();
     Ok(Json(StatusJson {
-        updated: local_rfc3339(facts.now, config),
+        updated: local_rfc3339(facts.now, config.timezone.0),
         overall: overall(&states),
         components,
         incidents,

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::customer::Done;
 use super::{AdminUser, Frame, forms, path_segment};
 use crate::explain::Lang;
-use crate::report::local_short;
 use crate::store::{self, web_sessions};
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 
@@ -41,7 +41,7 @@ pub async fn page(
     Query(q): Query<Done>,
 ) -> Result<Html<String>, WebError> {
     let list = app.db.run(store::staff::list).await?;
-    let t = |at| local_short(at, &app.config);
+    let t = |at| local_short(at, app.config.timezone.0);
     let page = AccountsPage {
         frame: Frame::new(&app, lang, &user, "/staff/accounts", "staff.accounts.title")
             .nav("accounts")

@@ -17,8 +17,8 @@ use crate::config::Config;
 use crate::explain::{self, Lang};
 use crate::helpdesk;
 use crate::helpdesk::customer::{self as facts, Event};
-use crate::report::local_short;
 use crate::store;
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::Tr;
@@ -37,7 +37,7 @@ pub struct Row {
 
 /// Words a timeline event for staff reading in `tr`'s language.
 pub fn row(event: &Event, tr: Tr, config: &Config) -> Row {
-    let t = |at| local_short(at, config);
+    let t = |at| local_short(at, config.timezone.0);
     let ip = |ip: &str| Some((ip.to_string(), ip_href(ip)));
     let mut r = Row {
         time: t(event.at()),
@@ -155,7 +155,7 @@ pub async fn page(
         .await?;
     let config = &app.config;
     let tr = Tr(lang);
-    let t = |at| local_short(at, config);
+    let t = |at| local_short(at, config.timezone.0);
     let base = customer_href(&login);
     let page = CustomerPage {
         frame: Frame::new(&app, lang, &user, &base, "staff.customer.title")

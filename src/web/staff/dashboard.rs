@@ -12,9 +12,9 @@ use super::alerts::{AlertRow, alert_row};
 use super::customer::Done;
 use super::{Frame, StaffUser};
 use crate::explain::Lang;
-use crate::report::local_short;
 use crate::store::stats::{self, Counters};
 use crate::store::{self, alerts};
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::chart::{self, Chart};
 use crate::web::error::WebError;
@@ -120,7 +120,7 @@ pub async fn page(
             })
             .collect(),
         last_decision: last
-            .map(|t| local_short(t, config))
+            .map(|t| local_short(t, config.timezone.0))
             .unwrap_or_else(|| "—".into()),
     };
     Ok(Html(page.render()?))

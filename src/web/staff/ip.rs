@@ -17,7 +17,7 @@ use crate::explain::Lang;
 use crate::helpdesk;
 use crate::helpdesk::customer::{self as facts, Event};
 use crate::helpdesk::search::{MIN_V4_PREFIX, MIN_V6_PREFIX};
-use crate::report::local_short;
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::Tr;
@@ -74,7 +74,7 @@ pub async fn page(
         .await?;
     let config = &app.config;
     let tr = Tr(lang);
-    let t = |at| local_short(at, config);
+    let t = |at| local_short(at, config.timezone.0);
     let mut events: Vec<Event> = Vec::new();
     events.extend(a.sessions.into_iter().map(Event::Session));
     events.extend(a.failures.into_iter().map(Event::Failure));

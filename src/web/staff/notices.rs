@@ -15,8 +15,8 @@ use super::customer::Done;
 use super::notice_form::NoticeForm;
 use super::{AdminUser, Frame, StaffUser, forms};
 use crate::explain::Lang;
-use crate::report::local_short;
 use crate::store::notices;
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::markdown;
@@ -73,7 +73,7 @@ pub async fn page(
                     Lang::Ja => n.title_ja.clone(),
                     Lang::En => n.title_en.clone(),
                 },
-                published: local_short(n.published_at, &app.config),
+                published: local_short(n.published_at, app.config.timezone.0),
                 scheduled: n.published_at > now,
             })
             .collect(),
