@@ -9,10 +9,10 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::domain::Epoch;
 use crate::ingest::parse::{LineParser, Parsed};
 use crate::ingest::writer::Writer;
 use crate::store::{self, Db};
+use crate::time;
 use crate::{report, serve, simulate};
 
 #[derive(Debug, Parser)]
@@ -221,8 +221,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_db(&config)?;
             let now = chrono::Utc::now().timestamp();
             let query = report::RejectionQuery {
-                since: since.map(|t| parse_time(&t, &config, now)).transpose()?,
-                until: until.map(|t| parse_time(&t, &config, now)).transpose()?,
+                since: since
+                    .map(|t| time::parse(&t, config.timezone.0, now))
+                    .transpose()?,
+                until: until
+                    .map(|t| time::parse(&t, config.timezone.0, now))
+                    .transpose()?,
                 ip: ip.map(|ip| ip.parse()).transpose()?,
                 login,
                 limit: None,
@@ -238,7 +242,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_db(&config)?;
             let now = chrono::Utc::now().timestamp();
             let since = match since {
-                Some(t) => parse_time(&t, &config, now)?,
+                Some(t) => time::parse(&t, config.timezone.0, now)?,
                 None => now - config.relay.lookback.0 * 7,
             };
             let who = match (login, ip) {
@@ -266,7 +270,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let now = chrono::Utc::now().timestamp();
             let start = match start {
-                Some(t) => parse_time(&t, &config, now)?,
+                Some(t) => time::parse(&t, config.timezone.0, now)?,
                 None => now - i64::from(hours) * 3600,
             };
             let opts = simulate::SimOptions {
@@ -437,38 +441,6 @@ fn parse_one(
         report::write_event(out, n, &event, config)?;
     }
     Ok(())
-}
-
-/// A time given on the command line: RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` in the configured
-/// zone, or a duration ago (`90m`, `2h`, `7d`).
-pub fn parse_time(text: &str, config: &Config, now: Epoch) -> anyhow::Result<Epoch> {
-    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-    let text = text.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp());
-    }
-    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        });
-    if let Some(local) = local {
-        return config
-            .timezone
-            .0
-            .from_local_datetime(&local)
-            .earliest()
-            .map(|t| t.timestamp())
-            .with_context(|| format!("{text:?} does not exist in {}", config.timezone.0));
-    }
-    if let Ok(ago) = text.parse::<crate::config::Seconds>() {
-        return Ok(now - ago.0);
-    }
-    bail!("{text:?} is not a time: use RFC 3339, YYYY-MM-DD HH:MM, or a duration ago like 2h")
 }
 
 /// Writes `text` to standard output, treating a closed pipe (`| head`) as success.

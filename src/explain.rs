@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::diagnose::{self, Cause, Diagnosis, Rules};
 use crate::domain::{ClientIp, Epoch};
 use crate::store::{self, Conn, evidence, rejections::StoredRejection};
+use crate::time;
 
 /// A language the product speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,7 +101,12 @@ impl Explanation {
 
 /// Words `d` in `lang`, with times in the configured zone and the configured service details.
 pub fn explain(d: &Diagnosis, lang: Lang, config: &Config) -> Explanation {
-    let hm = |t: Option<Epoch>| t.map(|t| clock(t, config)).unwrap_or_else(|| "?".into());
+    // Today's times read as a bare clock: "today" is when the words are read.
+    let now = chrono::Utc::now().timestamp();
+    let hm = |t: Option<Epoch>| {
+        t.map(|t| time::clock(t, config.timezone.0, now))
+            .unwrap_or_else(|| "?".into())
+    };
     let e = &d.evidence;
     let w = config.window_minutes();
     let other_ip = e.login_ip.clone().unwrap_or_default();
@@ -239,21 +245,6 @@ pub fn explain(d: &Diagnosis, lang: Lang, config: &Config) -> Explanation {
         cause: d.cause,
         what,
         fix,
-    }
-}
-
-/// `HH:MM` in the configured zone, with the date when it is not today's.
-pub fn clock(t: Epoch, config: &Config) -> String {
-    let tz = config.timezone.0;
-    let Some(at) = chrono::DateTime::from_timestamp(t, 0) else {
-        return t.to_string();
-    };
-    let local = at.with_timezone(&tz);
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
-    if local.date_naive() == today {
-        local.format("%H:%M").to_string()
-    } else {
-        local.format("%Y-%m-%d %H:%M").to_string()
     }
 }
 

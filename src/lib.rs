@@ -12,6 +12,7 @@
 //! In data-flow order:
 //! - `domain`    — the vocabulary: client addresses, services, events, carrier domains.
 //! - `config`    — the typed configuration, loaded and checked once at start.
+//! - `time`      — reading typed times and formatting epochs, in a given zone and `now`.
 //! - `ingest`    — followed files with their rotations, imports, syslog, the login hook, and
 //!   `ingest::parse`, the pure log parsers; one writer commits for all of them.
 //! - `store`     — SQLite and PostgreSQL: events, sessions, positions, grants, blocks, alerts,
@@ -51,4 +52,5 @@ pub mod serve;
 pub mod simulate;
 pub mod staff;
 pub mod store;
+pub mod time;
 pub mod web;

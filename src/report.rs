@@ -10,58 +10,7 @@ use crate::config::Config;
 use crate::domain::{ClientIp, Epoch, Event};
 use crate::explain;
 use crate::store::{self, Db, history, rejections};
-
-/// RFC 3339 in UTC (`2026-03-13T05:12:01Z`), formatted without allocation for `parse` output.
-pub fn rfc3339_utc(epoch: Epoch) -> [u8; 20] {
-    let days = epoch.div_euclid(86400);
-    let secs = epoch.rem_euclid(86400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = (yoe + era * 400 + i64::from(month <= 2)).clamp(0, 9999);
-    let mut out = *b"0000-00-00T00:00:00Z";
-    let mut put = |at: usize, value: i64, width: usize| {
-        let mut v = value;
-        for i in (0..width).rev() {
-            out[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, year, 4);
-    put(5, month, 2);
-    put(8, day, 2);
-    put(11, secs / 3600, 2);
-    put(14, secs / 60 % 60, 2);
-    put(17, secs % 60, 2);
-    out
-}
-
-/// A time in the configured zone, RFC 3339 with offset.
-pub fn local_rfc3339(epoch: Epoch, config: &Config) -> String {
-    chrono::DateTime::from_timestamp(epoch, 0)
-        .map(|t| {
-            t.with_timezone(&config.timezone.0)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        })
-        .unwrap_or_else(|| epoch.to_string())
-}
-
-/// A time in the configured zone for tables: `2026-03-13 05:12:01`.
-pub fn local_short(epoch: Epoch, config: &Config) -> String {
-    chrono::DateTime::from_timestamp(epoch, 0)
-        .map(|t| {
-            t.with_timezone(&config.timezone.0)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|| epoch.to_string())
-}
+use crate::time::{local_rfc3339, rfc3339_utc};
 
 fn json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
     serde_json::to_writer(&mut *out, s).map_err(io::Error::from)
@@ -241,7 +190,7 @@ pub fn rejection_records(
         .map(|r| {
             let d = explain::diagnose_rejection(conn, config, &r, logs_since)?;
             Ok(RejectionRecord {
-                at: local_rfc3339(r.at, config),
+                at: local_rfc3339(r.at, config.timezone.0),
                 ip: r.ip,
                 sender: r.sender,
                 rcpt: r.rcpt,
@@ -289,7 +238,7 @@ pub fn evidence_json(found: &crate::diagnose::Found, config: &Config) -> serde_j
             if key.ends_with("_at")
                 && let Some(t) = v.as_i64()
             {
-                *v = local_rfc3339(t, config).into();
+                *v = local_rfc3339(t, config.timezone.0).into();
             }
         }
     }
@@ -360,8 +309,8 @@ pub fn history_records(
                 s.last_seen,
                 HistoryRecord {
                     kind: "session",
-                    first: local_rfc3339(s.first_seen, config),
-                    last: local_rfc3339(s.last_seen, config),
+                    first: local_rfc3339(s.first_seen, config.timezone.0),
+                    last: local_rfc3339(s.last_seen, config.timezone.0),
                     login: Some(s.login),
                     ip: s.ip,
                     service: s.service,
@@ -375,8 +324,8 @@ pub fn history_records(
                 f.at,
                 HistoryRecord {
                     kind: "login_failed",
-                    first: local_rfc3339(f.at, config),
-                    last: local_rfc3339(f.at, config),
+                    first: local_rfc3339(f.at, config.timezone.0),
+                    last: local_rfc3339(f.at, config.timezone.0),
                     login: f.login,
                     ip: f.ip,
                     service: f.service,
@@ -446,8 +395,8 @@ pub fn alert_record(a: store::alerts::Alert, config: &Config) -> AlertRecord {
         id: a.id,
         subject: a.subject,
         kind: a.kind,
-        first: local_rfc3339(a.first, config),
-        last: local_rfc3339(a.last, config),
+        first: local_rfc3339(a.first, config.timezone.0),
+        last: local_rfc3339(a.last, config.timezone.0),
         count: a.count,
         carrier_share: if a.count > 0 {
             (a.carrier as f64 / a.count as f64 * 1000.0).round() / 1000.0
@@ -535,13 +484,6 @@ fn write_records<R: Serialize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_times_format_as_rfc3339() {
-        assert_eq!(&rfc3339_utc(0), b"1970-01-01T00:00:00Z");
-        assert_eq!(&rfc3339_utc(1_773_346_321), b"2026-03-12T20:12:01Z");
-        assert_eq!(&rfc3339_utc(951_782_400), b"2000-02-29T00:00:00Z");
-    }
 
     #[test]
     fn parse_records_are_one_json_object_per_line() {

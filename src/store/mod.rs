@@ -9,7 +9,6 @@ pub mod alerts;
 pub mod audit;
 pub mod authz;
 mod backend;
-pub mod dashboard;
 pub mod decisions;
 pub mod evidence;
 pub mod history;

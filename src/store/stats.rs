@@ -1,10 +1,11 @@
-//! Aggregate counts for the status page (§7.1): per-hour series and counts over a span. Only
-//! counts leave this module — never a login, address or recipient.
+//! Aggregate counts for the status page (§7.1) and the staff dashboard (§7.2): per-hour series,
+//! counts over a span and activity counters since a time. Only counts leave this module — never
+//! a login, address or recipient. Each query is a range scan on a time index.
 //!
 //! Hours are bucketed with integer arithmetic (`at - at % 3600`), which SQLite and PostgreSQL
 //! compute alike on epoch seconds.
 
-use super::{Conn, Result};
+use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
 /// Counts per hour for the `hours` whole hours ending with the one holding `now`, oldest first;
@@ -31,6 +32,19 @@ pub fn sessions_per_hour(conn: &mut dyn Conn, now: Epoch, hours: i64) -> Result<
         "select first_seen - first_seen % 3600 as hour, count(*) from sessions
          where first_seen >= $1 and first_seen < $2
          group by first_seen - first_seen % 3600",
+        now,
+        hours,
+    )
+}
+
+/// Mailbox logins per hour, counted in the hour of their session's last login (the staff
+/// dashboard's activity, where every poll counts).
+pub fn logins_per_hour(conn: &mut dyn Conn, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
+    per_hour(
+        conn,
+        "select last_seen - last_seen % 3600 as hour, cast(sum(logins) as bigint) from sessions
+         where last_seen >= $1 and last_seen < $2
+         group by last_seen - last_seen % 3600",
         now,
         hours,
     )
@@ -106,6 +120,68 @@ pub fn policy_unavailable_between(conn: &mut dyn Conn, from: Epoch, to: Epoch) -
         from,
         to,
     )
+}
+
+/// Activity since a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Counters {
+    /// Mailbox logins in sessions whose last login is in the period.
+    pub logins: i64,
+    pub failed_logins: i64,
+    pub relay_rejections: i64,
+    pub accepted_relays: i64,
+    /// Relay decisions the policy service recorded.
+    pub policy_decisions: i64,
+}
+
+/// How many of the newest failed logins are looked at for the counter: the table has no index
+/// on time alone, so the count walks the newest rows by id and stops here.
+pub const FAILURE_SCAN: i64 = 100_000;
+
+pub fn counters(conn: &mut dyn Conn, since: Epoch) -> Result<Counters> {
+    let one = |conn: &mut dyn Conn, sql: &str, params: &[Value]| -> Result<i64> {
+        Ok(conn
+            .query_one(sql, params)?
+            .map(|r| r.opt_int(0))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0))
+    };
+    let s = Value::Int(since);
+    Ok(Counters {
+        logins: one(
+            conn,
+            "select cast(sum(logins) as bigint) from sessions where last_seen >= $1",
+            std::slice::from_ref(&s),
+        )?,
+        failed_logins: one(
+            conn,
+            "select count(*) from (select at from login_failures order by id desc limit $2) f
+             where at >= $1",
+            &[s.clone(), Value::Int(FAILURE_SCAN)],
+        )?,
+        relay_rejections: one(
+            conn,
+            "select count(*) from rejections where kind = 'relay' and at >= $1",
+            std::slice::from_ref(&s),
+        )?,
+        accepted_relays: one(
+            conn,
+            "select cast(sum(count) as bigint) from relays where minute >= $1",
+            std::slice::from_ref(&s),
+        )?,
+        policy_decisions: one(
+            conn,
+            "select count(*) from policy_decisions where at >= $1",
+            &[s],
+        )?,
+    })
+}
+
+/// The newest policy decision's time, if any.
+pub fn last_decision(conn: &mut dyn Conn) -> Result<Option<Epoch>> {
+    conn.query_one("select max(at) from policy_decisions", &[])?
+        .map_or(Ok(None), |r| r.opt_int(0))
 }
 
 fn count(conn: &mut dyn Conn, sql: &str, from: Epoch, to: Epoch) -> Result<i64> {

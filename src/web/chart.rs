@@ -1,6 +1,12 @@
 //! Bar charts drawn on the server as inline SVG: no script, no external file, readable without
-//! images. This module computes the geometry; templates only print it. Each chart also carries
-//! its numbers as rows for a text table, and a one-line summary for screen readers.
+//! images. This module computes the geometry; `templates/chart.html` only prints it, on the
+//! customer status page and the staff dashboard alike. Each chart also carries its numbers as
+//! rows for a text table, and a one-line summary for screen readers.
+
+use crate::config::Config;
+use crate::domain::Epoch;
+use crate::web::customer::fill;
+use crate::web::i18n::Tr;
 
 /// The drawing area, in SVG user units (the chart scales to its container).
 pub const WIDTH: i64 = 480;
@@ -111,6 +117,39 @@ pub fn bars(
     }
 }
 
+/// `14:00` in the configured zone.
+fn hour_label(t: Epoch, config: &Config) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|at| {
+            at.with_timezone(&config.timezone.0)
+                .format("%H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A chart of per-hour counts, (hour start, count) oldest first, labelled in the configured
+/// zone with every sixth hour under the axis and summarised in `tr`'s language.
+pub fn hourly(
+    id: &'static str,
+    title: &str,
+    series: &[(Epoch, i64)],
+    config: &Config,
+    tr: Tr,
+) -> Chart {
+    let labelled: Vec<(String, i64)> = series
+        .iter()
+        .map(|(t, c)| (hour_label(*t, config), *c))
+        .collect();
+    bars(id, title.to_string(), &labelled, 6, |total, max, at| {
+        let (total, max) = (total.to_string(), max.to_string());
+        fill(
+            tr.t("chart.summary"),
+            &[("total", &total), ("max", &max), ("at", at)],
+        )
+    })
+}
+
 impl Chart {
     pub fn alt(mut self) -> Chart {
         self.class = "alt";
@@ -122,6 +161,18 @@ impl Chart {
         self.width - RIGHT
     }
 }
+
+/// (key, Japanese, English): the charts' words.
+pub const WORDS: &[(&str, &str, &str)] = &[
+    (
+        "chart.summary",
+        "合計 {total} 件、最多は {at} の {max} 件。",
+        "{total} in all; the most, {max}, at {at}.",
+    ),
+    ("chart.table", "数値で見る", "Show the numbers"),
+    ("chart.hour", "時刻", "Hour"),
+    ("chart.count", "件数", "Count"),
+];
 
 #[cfg(test)]
 mod tests {

@@ -141,7 +141,9 @@ pub const LISTS: &[&[(&str, &str, &str)]] = &[
     super::customer::guides::WORDS,
     super::customer::notices::WORDS,
     super::customer::status::WORDS,
+    super::chart::WORDS,
     super::staff::words::WORDS,
+    super::staff::notices::WORDS,
     super::customer::signin::WORDS,
     super::customer::me::WORDS,
 ];

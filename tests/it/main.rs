@@ -20,5 +20,6 @@ mod real_mail;
 mod sources;
 mod staff;
 mod staff_actions;
+mod staff_notices;
 mod store;
 mod web_helpers;

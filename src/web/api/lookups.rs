@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use super::auth::{ApiAdmin, ApiStaff};
 use super::params::Query;
 use crate::helpdesk;
-use crate::report::{self, RejectionQuery, Who, local_rfc3339};
+use crate::report::{self, RejectionQuery, Who};
 use crate::store;
+use crate::time::local_rfc3339;
 use crate::web::App;
 use crate::web::error::WebError;
 
@@ -66,8 +67,8 @@ pub async fn rejections(
     let truncated = records.len() as i64 > limit;
     records.truncate(limit as usize);
     Ok(Json(json!({
-        "since": local_rfc3339(since, &app.config),
-        "until": local_rfc3339(until, &app.config),
+        "since": local_rfc3339(since, app.config.timezone.0),
+        "until": local_rfc3339(until, app.config.timezone.0),
         "truncated": truncated,
         "rejections": records,
     })))
@@ -107,8 +108,8 @@ pub async fn history(
     Ok(Json(json!({
         "kind": kind,
         "subject": subject,
-        "since": local_rfc3339(since, &app.config),
-        "until": local_rfc3339(until, &app.config),
+        "since": local_rfc3339(since, app.config.timezone.0),
+        "until": local_rfc3339(until, app.config.timezone.0),
         "history": records,
     })))
 }
@@ -151,15 +152,15 @@ pub async fn who(
         .map(|h| HolderRecord {
             login: h.login,
             service: h.service,
-            first_seen: local_rfc3339(h.first_seen, config),
-            last_seen: local_rfc3339(h.last_seen, config),
+            first_seen: local_rfc3339(h.first_seen, config.timezone.0),
+            last_seen: local_rfc3339(h.last_seen, config.timezone.0),
             logins: h.logins,
             held_at: h.held_at,
         })
         .collect();
     Ok(Json(json!({
         "ip": ip.to_string(),
-        "at": local_rfc3339(at, config),
+        "at": local_rfc3339(at, config.timezone.0),
         "holders": holders,
     })))
 }
@@ -225,7 +226,7 @@ pub async fn audit(
         .into_iter()
         .map(|e| AuditRecord {
             id: e.id,
-            at: local_rfc3339(e.at, &app.config),
+            at: local_rfc3339(e.at, app.config.timezone.0),
             actor: e.actor,
             action: e.action,
             subject: e.subject,

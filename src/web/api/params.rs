@@ -73,7 +73,7 @@ impl Query {
     ) -> Result<Option<Epoch>, WebError> {
         self.get(field)
             .map(|v| {
-                crate::cli::parse_time(v, config, now).map_err(|_| {
+                crate::time::parse(v, config.timezone.0, now).map_err(|_| {
                     bad(
                         field,
                         "not a time: use RFC 3339, YYYY-MM-DD HH:MM, or an age like 2h",

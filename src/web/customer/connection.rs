@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::{fill, mask_address};
 use crate::diagnose::{self, State as ConnState};
 use crate::explain;
-use crate::report::local_rfc3339;
 use crate::store::{self, evidence, rejections};
+use crate::time::{self, local_rfc3339};
 use crate::web::App;
 use crate::web::client::ClientAddr;
 use crate::web::error::WebError;
@@ -99,7 +99,10 @@ pub async fn view(
         rules,
     );
     let tr = Tr(lang);
-    let clock = |t: Option<i64>| t.map(|t| explain::clock(t, config)).unwrap_or_default();
+    let clock = |t: Option<i64>| {
+        t.map(|t| time::clock(t, config.timezone.0, now))
+            .unwrap_or_default()
+    };
     let window = config.window_minutes().to_string();
     let port = config.service.submission_port.to_string();
     let values = [
@@ -137,8 +140,8 @@ pub async fn view(
     let recent = recent
         .into_iter()
         .map(|(at, rcpt, cause)| RecentRejection {
-            at: local_rfc3339(at, config),
-            time: explain::clock(at, config),
+            at: local_rfc3339(at, config.timezone.0),
+            time: time::clock(at, config.timezone.0, now),
             rcpt: mask_address(&rcpt),
             cause: cause.as_str(),
             cause_text: tr.t(&format!("cause.{}", cause.as_str())),
@@ -147,9 +150,9 @@ pub async fn view(
     Ok(ConnectionView {
         ip: ip.to_string(),
         state,
-        until: s.until.map(|t| local_rfc3339(t, config)),
-        login_at: s.login_at.map(|t| local_rfc3339(t, config)),
-        failure_at: s.failure_at.map(|t| local_rfc3339(t, config)),
+        until: s.until.map(|t| local_rfc3339(t, config.timezone.0)),
+        login_at: s.login_at.map(|t| local_rfc3339(t, config.timezone.0)),
+        failure_at: s.failure_at.map(|t| local_rfc3339(t, config.timezone.0)),
         window_minutes: config.window_minutes(),
         title: tr.t(&format!("state.{state}")).to_string(),
         detail: text(&detail_key),

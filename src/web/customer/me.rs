@@ -16,8 +16,8 @@ use crate::config::Config;
 use crate::diagnose::{self, State as ConnState};
 use crate::domain::{ClientIp, Epoch};
 use crate::explain;
-use crate::report::{local_rfc3339, local_short};
 use crate::store::{self, evidence, history, own_records};
+use crate::time::{self, local_rfc3339, local_short};
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::{Lang, Tr};
@@ -162,7 +162,7 @@ pub async fn page(
         app.db.run(move |c| gather(c, &who, &config, now)).await?;
     let config = &app.config;
     let tr = Tr(lang);
-    let clock = |t: Epoch| explain::clock(t, config);
+    let clock = |t: Epoch| time::clock(t, config.timezone.0, now);
     let addresses: Vec<AddressNow> = states
         .iter()
         .map(|(ip, s)| AddressNow {
@@ -227,8 +227,8 @@ pub async fn page(
                 .map(|(r, d)| {
                     let e = explain::explain(d, lang, config);
                     Refusal {
-                        at: local_rfc3339(r.at, config),
-                        time: local_short(r.at, config),
+                        at: local_rfc3339(r.at, config.timezone.0),
+                        time: local_short(r.at, config.timezone.0),
                         ip: r.ip.clone(),
                         rcpt: mask_address(&r.rcpt),
                         cause: d.cause.as_str(),
@@ -246,8 +246,8 @@ pub async fn page(
 
 fn check(at: Epoch, ip: &str, service: &str, ok: bool, result: String, config: &Config) -> Check {
     Check {
-        at: local_rfc3339(at, config),
-        time: local_short(at, config),
+        at: local_rfc3339(at, config.timezone.0),
+        time: local_short(at, config.timezone.0),
         ip: ip.to_string(),
         protocol: service.to_ascii_uppercase(),
         ok,
@@ -270,8 +270,8 @@ fn address_uses(sessions: &[history::Session], config: &Config) -> Vec<AddressUs
         .take(ROWS)
         .map(|(ip, (first, last, logins))| AddressUse {
             ip: ip.to_string(),
-            first: local_short(first, config),
-            last: local_short(last, config),
+            first: local_short(first, config.timezone.0),
+            last: local_short(last, config.timezone.0),
             logins,
         })
         .collect()

@@ -10,8 +10,8 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::config::Config;
-use crate::report::local_rfc3339;
 use crate::store::notices::{self, Notice, NoticeKind};
+use crate::time::local_rfc3339;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::{Lang, Tr};
@@ -82,9 +82,9 @@ pub fn item(n: &Notice, lang: Lang, config: &Config) -> NoticeItem {
             Lang::En => n.title_en.clone(),
         },
         date: format(n.published_at, config, "%Y-%m-%d"),
-        published: local_rfc3339(n.published_at, config),
+        published: local_rfc3339(n.published_at, config.timezone.0),
         published_text: minute(n.published_at, config),
-        updated: local_rfc3339(n.updated_at.max(n.published_at), config),
+        updated: local_rfc3339(n.updated_at.max(n.published_at), config.timezone.0),
         updated_text: minute(n.updated_at.max(n.published_at), config),
         was_updated: n.updated_at > n.published_at,
         period,
@@ -216,7 +216,7 @@ pub async fn atom(State(app): State<Arc<App>>, lang: Lang) -> Result<Response, W
         base: config.web.public_url.trim_end_matches('/').to_string(),
         title: super::fill(Tr(lang).t("notices.feed_title"), &[("service", &service)]),
         service,
-        updated: local_rfc3339(newest, config),
+        updated: local_rfc3339(newest, config.timezone.0),
         entries: rows
             .iter()
             .map(|n| FeedEntry {

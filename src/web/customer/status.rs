@@ -18,9 +18,9 @@ use super::health::{
 use super::notices::{self, NoticeItem};
 use crate::config::Config;
 use crate::domain::Epoch;
-use crate::report::local_rfc3339;
 use crate::store::ingest;
 use crate::store::stats;
+use crate::time::local_rfc3339;
 use crate::web::App;
 use crate::web::chart::{self, Chart};
 use crate::web::error::WebError;
@@ -124,35 +124,11 @@ fn components(facts: &Facts, tr: Tr) -> Vec<Component> {
     .collect()
 }
 
-fn hour_label(t: Epoch, config: &Config) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|at| {
-            at.with_timezone(&config.timezone.0)
-                .format("%H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
-fn chart(id: &'static str, key: &str, series: &Series, config: &Config, tr: Tr) -> Chart {
-    let labelled: Vec<(String, i64)> = series
-        .iter()
-        .map(|(t, c)| (hour_label(*t, config), *c))
-        .collect();
-    chart::bars(id, tr.t(key).to_string(), &labelled, 6, |total, max, at| {
-        let (total, max) = (total.to_string(), max.to_string());
-        fill(
-            tr.t("status.chart.summary"),
-            &[("total", &total), ("max", &max), ("at", at)],
-        )
-    })
-}
-
 fn hours(series: &Series, config: &Config) -> Vec<HourCount> {
     series
         .iter()
         .map(|(t, count)| HourCount {
-            hour: local_rfc3339(*t, config),
+            hour: local_rfc3339(*t, config.timezone.0),
             count: *count,
         })
         .collect()
@@ -180,10 +156,16 @@ pub async fn page(State(app): State<Arc<App>>, lang: Lang) -> Result<Html<String
     let overall = overall(&states);
     let page = Page::new(lang, &app, "/status", tr.t("status.title")).current("status");
     let charts = vec![
-        chart("chart-logins", "status.chart.logins", &logins, config, tr),
-        chart(
+        chart::hourly(
+            "chart-logins",
+            tr.t("status.chart.logins"),
+            &logins,
+            config,
+            tr,
+        ),
+        chart::hourly(
             "chart-rejections",
-            "status.chart.rejections",
+            tr.t("status.chart.rejections"),
             &rejections,
             config,
             tr,
@@ -195,7 +177,7 @@ pub async fn page(State(app): State<Arc<App>>, lang: Lang) -> Result<Html<String
             page,
             overall,
             overall_text: tr.t(&format!("status.overall.{overall}")),
-            updated: local_rfc3339(facts.now, config),
+            updated: local_rfc3339(facts.now, config.timezone.0),
             updated_text: notices::minute(facts.now, config),
             components,
             events: notices::open_events(&app, lang).await?,
@@ -224,7 +206,7 @@ pub async fn api(State(app): State<Arc<App>>, lang: Lang) -> Result<Json<StatusJ
         })
         .collect();
     Ok(Json(StatusJson {
-        updated: local_rfc3339(facts.now, config),
+        updated: local_rfc3339(facts.now, config.timezone.0),
         overall: overall(&states),
         components,
         incidents,
@@ -259,14 +241,6 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "1 時間ごとの拒否された中継",
         "Refused relay attempts per hour",
     ),
-    (
-        "status.chart.summary",
-        "合計 {total} 件、最多は {at} の {max} 件。",
-        "{total} in all; the most, {max}, at {at}.",
-    ),
-    ("status.chart.table", "数値で見る", "Show the numbers"),
-    ("status.chart.hour", "時刻", "Hour"),
-    ("status.chart.count", "件数", "Count"),
     (
         "status.overall.operational",
         "すべて正常に動作しています",

@@ -10,11 +10,10 @@ use axum::response::{Html, Redirect};
 use serde::Deserialize;
 
 use super::customer::Done;
-use super::{AdminUser, Frame, StaffUser, forms, path_segment};
+use super::{AdminUser, Frame, forms, path_segment};
 use crate::explain::Lang;
-use crate::helpdesk;
-use crate::report::local_short;
 use crate::store::{self, web_sessions};
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 
@@ -42,7 +41,7 @@ pub async fn page(
     Query(q): Query<Done>,
 ) -> Result<Html<String>, WebError> {
     let list = app.db.run(store::staff::list).await?;
-    let t = |at| local_short(at, &app.config);
+    let t = |at| local_short(at, app.config.timezone.0);
     let page = AccountsPage {
         frame: Frame::new(&app, lang, &user, "/staff/accounts", "staff.accounts.title")
             .nav("accounts")
@@ -77,21 +76,6 @@ pub struct AccountForm {
     reason: String,
 }
 
-async fn audited(
-    app: &Arc<App>,
-    user: &StaffUser,
-    action: &'static str,
-    name: String,
-    reason: Option<String>,
-    detail: Option<String>,
-) -> Result<(), WebError> {
-    let who = user.name.clone();
-    app.db
-        .run(move |c| helpdesk::audit(c, &who, action, &name, reason.as_deref(), detail.as_deref()))
-        .await?;
-    Ok(())
-}
-
 pub async fn add(
     State(app): State<Arc<App>>,
     AdminUser(user): AdminUser,
@@ -105,7 +89,7 @@ pub async fn add(
     );
     let n = name.clone();
     let said = forms::act(&app, move |db| crate::staff::add(db, &n, &role, &password)).await?;
-    audited(&app, &user, "staff_add", name, None, Some(said)).await?;
+    forms::audit(&app, &user, "staff_add", name, None, Some(said)).await?;
     Ok(Redirect::to("/staff/accounts?done=staff_add"))
 }
 
@@ -124,7 +108,7 @@ pub async fn disable(
     }
     let n = name.clone();
     let said = forms::act(&app, move |db| crate::staff::disable(db, &n)).await?;
-    audited(&app, &user, "staff_disable", name, Some(reason), Some(said)).await?;
+    forms::audit(&app, &user, "staff_disable", name, Some(reason), Some(said)).await?;
     Ok(Redirect::to("/staff/accounts?done=staff_disable"))
 }
 
@@ -141,7 +125,7 @@ pub async fn end_sessions(
         .db
         .run(move |c| web_sessions::delete_all(c, "staff", &n))
         .await?;
-    audited(
+    forms::audit(
         &app,
         &user,
         "staff_end_sessions",

@@ -14,8 +14,8 @@ use super::{Frame, StaffUser, customer_href, ip_href};
 use crate::config::Config;
 use crate::explain::Lang;
 use crate::helpdesk;
-use crate::report::local_short;
 use crate::store::alerts::{self, Alert};
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 
@@ -35,7 +35,7 @@ pub struct AlertRow {
 }
 
 pub fn alert_row(a: &Alert, config: &Config) -> AlertRow {
-    let t = |at| local_short(at, config);
+    let t = |at| local_short(at, config.timezone.0);
     AlertRow {
         id: a.id,
         kind: a.kind.clone(),

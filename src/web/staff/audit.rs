@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::{AdminUser, Frame};
 use crate::explain::Lang;
-use crate::report::local_short;
 use crate::store::audit;
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 
@@ -69,7 +69,7 @@ pub async fn page(
         entries: entries
             .into_iter()
             .map(|e| EntryRow {
-                time: local_short(e.at, &app.config),
+                time: local_short(e.at, app.config.timezone.0),
                 actor: e.actor,
                 action: e.action,
                 subject: e.subject,

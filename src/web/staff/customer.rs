@@ -12,12 +12,13 @@ use axum::response::{Html, Redirect};
 use serde::Deserialize;
 
 use super::{Frame, StaffUser, customer_href, forms, ip_href};
+use crate::actions;
 use crate::config::Config;
 use crate::explain::{self, Lang};
 use crate::helpdesk;
 use crate::helpdesk::customer::{self as facts, Event};
-use crate::report::local_short;
 use crate::store;
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::Tr;
@@ -36,7 +37,7 @@ pub struct Row {
 
 /// Words a timeline event for staff reading in `tr`'s language.
 pub fn row(event: &Event, tr: Tr, config: &Config) -> Row {
-    let t = |at| local_short(at, config);
+    let t = |at| local_short(at, config.timezone.0);
     let ip = |ip: &str| Some((ip.to_string(), ip_href(ip)));
     let mut r = Row {
         time: t(event.at()),
@@ -154,7 +155,7 @@ pub async fn page(
         .await?;
     let config = &app.config;
     let tr = Tr(lang);
-    let t = |at| local_short(at, config);
+    let t = |at| local_short(at, config.timezone.0);
     let base = customer_href(&login);
     let page = CustomerPage {
         frame: Frame::new(&app, lang, &user, &base, "staff.customer.title")
@@ -219,31 +220,6 @@ pub struct ActionForm {
     note: String,
 }
 
-/// Records a done action in the audit log, about the customer.
-async fn audited(
-    app: &Arc<App>,
-    user: &StaffUser,
-    action: &'static str,
-    login: &str,
-    reason: Option<String>,
-    detail: Option<String>,
-) -> Result<(), WebError> {
-    let (who, subject) = (user.name.clone(), login.to_string());
-    app.db
-        .run(move |c| {
-            helpdesk::audit(
-                c,
-                &who,
-                action,
-                &subject,
-                reason.as_deref(),
-                detail.as_deref(),
-            )
-        })
-        .await?;
-    Ok(())
-}
-
 fn back(login: &str, done: &str) -> Redirect {
     Redirect::to(&format!("{}?done={done}", customer_href(login)))
 }
@@ -258,13 +234,15 @@ pub async fn grant(
     let login = forms::login(&login)?;
     let ip = forms::ip("ip", &form.ip)?.to_string();
     let minutes = forms::minutes(&form.minutes)?;
-    let reason = forms::reason(&form.reason)?;
-    let (i, r, by) = (ip.clone(), reason.clone(), user.name.clone());
-    let said = forms::act(&app, move |db| {
-        crate::actions::grant(db, &i, minutes, &r, &by)
-    })
+    forms::act_audited(
+        &app,
+        &user,
+        "grant",
+        login.clone(),
+        &form.reason,
+        move |db, r, by| actions::grant(db, &ip, minutes, r, by),
+    )
     .await?;
-    audited(&app, &user, "grant", &login, Some(reason), Some(said)).await?;
     Ok(back(&login, "grant"))
 }
 
@@ -276,10 +254,16 @@ pub async fn suspend(
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
     let login = forms::login(&login)?;
-    let reason = forms::reason(&form.reason)?;
-    let (l, r, by) = (login.clone(), reason.clone(), user.name.clone());
-    let said = forms::act(&app, move |db| crate::actions::suspend(db, &l, &r, &by)).await?;
-    audited(&app, &user, "suspend", &login, Some(reason), Some(said)).await?;
+    let l = login.clone();
+    forms::act_audited(
+        &app,
+        &user,
+        "suspend",
+        login.clone(),
+        &form.reason,
+        move |db, r, by| actions::suspend(db, &l, r, by),
+    )
+    .await?;
     Ok(back(&login, "suspend"))
 }
 
@@ -291,10 +275,16 @@ pub async fn unsuspend(
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
     let login = forms::login(&login)?;
-    let reason = forms::reason(&form.reason)?;
-    let (l, by) = (login.clone(), user.name.clone());
-    let said = forms::act(&app, move |db| crate::actions::unsuspend(db, &l, &by)).await?;
-    audited(&app, &user, "unsuspend", &login, Some(reason), Some(said)).await?;
+    let l = login.clone();
+    forms::act_audited(
+        &app,
+        &user,
+        "unsuspend",
+        login.clone(),
+        &form.reason,
+        move |db, _, by| actions::unsuspend(db, &l, by),
+    )
+    .await?;
     Ok(back(&login, "unsuspend"))
 }
 

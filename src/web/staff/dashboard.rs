@@ -9,15 +9,16 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 
 use super::alerts::{AlertRow, alert_row};
-use super::chart::{self, Chart};
 use super::customer::Done;
 use super::{Frame, StaffUser};
 use crate::explain::Lang;
-use crate::report::local_short;
-use crate::store::dashboard::{self, Counters};
+use crate::store::stats::{self, Counters};
 use crate::store::{self, alerts};
+use crate::time::local_short;
 use crate::web::App;
+use crate::web::chart::{self, Chart};
 use crate::web::error::WebError;
+use crate::web::i18n::Tr;
 
 /// A log source falling this far behind is shown as lagging.
 const LAG_WARN: i64 = 15 * 60;
@@ -38,8 +39,8 @@ struct DashboardPage {
     frame: Frame,
     hour: Counters,
     day: Counters,
-    logins: Chart,
-    rejections: Chart,
+    /// Logins and relay rejections per hour.
+    charts: Vec<Chart>,
     alerts: Vec<AlertRow>,
     sources: Vec<SourceRow>,
     last_decision: String,
@@ -67,25 +68,41 @@ pub async fn page(
         .db
         .run(move |c| {
             Ok((
-                dashboard::counters(c, now - 3600)?,
-                dashboard::counters(c, day_ago)?,
-                dashboard::logins_per_hour(c, day_ago)?,
-                dashboard::rejections_per_hour(c, day_ago)?,
+                stats::counters(c, now - 3600)?,
+                stats::counters(c, day_ago)?,
+                stats::logins_per_hour(c, now, 24)?,
+                stats::relay_rejections_per_hour(c, now, 24)?,
                 alerts::list(c, true, 50)?,
                 store::ingest::all_sources(c)?,
-                dashboard::last_decision(c)?,
+                stats::last_decision(c)?,
             ))
         })
         .await?;
     let config = &app.config;
+    let tr = Tr(lang);
     let page = DashboardPage {
         frame: Frame::new(&app, lang, &user, "/staff", "staff.dashboard.title")
             .nav("dashboard")
             .done(q.done.as_deref()),
         hour,
         day,
-        logins: chart::hourly(&logins, now, 24, config),
-        rejections: chart::hourly(&rejections, now, 24, config),
+        charts: vec![
+            chart::hourly(
+                "chart-logins",
+                tr.t("staff.dashboard.logins_chart"),
+                &logins,
+                config,
+                tr,
+            ),
+            chart::hourly(
+                "chart-rejections",
+                tr.t("staff.dashboard.rejections_chart"),
+                &rejections,
+                config,
+                tr,
+            )
+            .alt(),
+        ],
         alerts: open.iter().map(|a| alert_row(a, config)).collect(),
         sources: sources
             .into_iter()
@@ -103,7 +120,7 @@ pub async fn page(
             })
             .collect(),
         last_decision: last
-            .map(|t| local_short(t, config))
+            .map(|t| local_short(t, config.timezone.0))
             .unwrap_or_else(|| "—".into()),
     };
     Ok(Html(page.render()?))

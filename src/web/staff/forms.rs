@@ -1,6 +1,7 @@
-//! Reading staff forms and query strings: each field is checked here and a bad one becomes a
-//! 400 naming it, before any action runs. Actions themselves are `crate::actions`, run on a
-//! blocking thread because they use the store synchronously.
+//! Reading staff forms and query strings, and the steps every action form shares: each field
+//! is checked here and a bad one becomes a 400 naming it, before any action runs; then the
+//! action (`crate::actions`, run on a blocking thread because it uses the store synchronously)
+//! and its audit record.
 
 use std::sync::Arc;
 
@@ -9,9 +10,11 @@ use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use crate::actions::MAX_GRANT_MINUTES;
 use crate::config::Config;
 use crate::domain::{ClientIp, Epoch};
+use crate::helpdesk;
 use crate::store::{Db, StoreError};
 use crate::web::App;
 use crate::web::error::WebError;
+use crate::web::staff::StaffUser;
 
 fn bad(message: impl Into<String>) -> WebError {
     WebError::BadRequest(message.into())
@@ -124,6 +127,51 @@ where
                 WebError::BadRequest(e.to_string())
             }
         })
+}
+
+/// Records a staff member's action in the audit log.
+pub async fn audit(
+    app: &Arc<App>,
+    user: &StaffUser,
+    action: &'static str,
+    subject: String,
+    reason: Option<String>,
+    detail: Option<String>,
+) -> Result<(), WebError> {
+    let who = user.name.clone();
+    app.db
+        .run(move |c| {
+            helpdesk::audit(
+                c,
+                &who,
+                action,
+                &subject,
+                reason.as_deref(),
+                detail.as_deref(),
+            )
+        })
+        .await?;
+    Ok(())
+}
+
+/// An action form's last steps, once its other fields are read: checks the `reason` field,
+/// runs `f(db, reason, staff name)` (a `crate::actions` function) and audits it about
+/// `subject` with the reason and what the action said.
+pub async fn act_audited<F>(
+    app: &Arc<App>,
+    user: &StaffUser,
+    action: &'static str,
+    subject: String,
+    reason_field: &str,
+    f: F,
+) -> Result<(), WebError>
+where
+    F: FnOnce(&Db, &str, &str) -> anyhow::Result<String> + Send + 'static,
+{
+    let why = reason(reason_field)?;
+    let (r, by) = (why.clone(), user.name.clone());
+    let said = act(app, move |db| f(db, &r, &by)).await?;
+    audit(app, user, action, subject, Some(why), Some(said)).await
 }
 
 #[cfg(test)]

@@ -12,11 +12,12 @@ use serde::Deserialize;
 
 use super::customer::{Linked, Row, row};
 use super::{Frame, StaffUser, customer_href, forms, ip_href};
+use crate::actions;
 use crate::explain::Lang;
 use crate::helpdesk;
 use crate::helpdesk::customer::{self as facts, Event};
 use crate::helpdesk::search::{MIN_V4_PREFIX, MIN_V6_PREFIX};
-use crate::report::local_short;
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::Tr;
@@ -73,7 +74,7 @@ pub async fn page(
         .await?;
     let config = &app.config;
     let tr = Tr(lang);
-    let t = |at| local_short(at, config);
+    let t = |at| local_short(at, config.timezone.0);
     let mut events: Vec<Event> = Vec::new();
     events.extend(a.sessions.into_iter().map(Event::Session));
     events.extend(a.failures.into_iter().map(Event::Failure));
@@ -163,21 +164,6 @@ pub struct IpForm {
     reason: String,
 }
 
-async fn audited(
-    app: &Arc<App>,
-    user: &StaffUser,
-    action: &'static str,
-    subject: String,
-    reason: String,
-    said: String,
-) -> Result<(), WebError> {
-    let who = user.name.clone();
-    app.db
-        .run(move |c| helpdesk::audit(c, &who, action, &subject, Some(&reason), Some(&said)))
-        .await?;
-    Ok(())
-}
-
 fn back(ip: &str, done: &str) -> Redirect {
     Redirect::to(&format!("{}?done={done}", ip_href(ip)))
 }
@@ -209,13 +195,16 @@ pub async fn grant(
     user.check_csrf(&form.csrf)?;
     let ip = forms::ip("ip", &ip)?.to_string();
     let minutes = forms::minutes(&form.minutes)?;
-    let reason = forms::reason(&form.reason)?;
-    let (i, r, by) = (ip.clone(), reason.clone(), user.name.clone());
-    let said = forms::act(&app, move |db| {
-        crate::actions::grant(db, &i, minutes, &r, &by)
-    })
+    let i = ip.clone();
+    forms::act_audited(
+        &app,
+        &user,
+        "grant",
+        ip.clone(),
+        &form.reason,
+        move |db, r, by| actions::grant(db, &i, minutes, r, by),
+    )
     .await?;
-    audited(&app, &user, "grant", ip.clone(), reason, said).await?;
     Ok(back(&ip, "grant"))
 }
 
@@ -228,10 +217,11 @@ pub async fn block(
     user.check_csrf(&form.csrf)?;
     let ip = forms::ip("ip", &ip)?.to_string();
     let net = network(&ip, &form.network)?;
-    let reason = forms::reason(&form.reason)?;
-    let (n, r, by) = (net.clone(), reason.clone(), user.name.clone());
-    let said = forms::act(&app, move |db| crate::actions::block(db, &n, &r, &by)).await?;
-    audited(&app, &user, "block", net, reason, said).await?;
+    let n = net.clone();
+    forms::act_audited(&app, &user, "block", net, &form.reason, move |db, r, by| {
+        actions::block(db, &n, r, by)
+    })
+    .await?;
     Ok(back(&ip, "block"))
 }
 
@@ -244,9 +234,15 @@ pub async fn unblock(
     user.check_csrf(&form.csrf)?;
     let ip = forms::ip("ip", &ip)?.to_string();
     let net = network(&ip, &form.network)?;
-    let reason = forms::reason(&form.reason)?;
-    let (n, by) = (net.clone(), user.name.clone());
-    let said = forms::act(&app, move |db| crate::actions::unblock(db, &n, &by)).await?;
-    audited(&app, &user, "unblock", net, reason, said).await?;
+    let n = net.clone();
+    forms::act_audited(
+        &app,
+        &user,
+        "unblock",
+        net,
+        &form.reason,
+        move |db, _, by| actions::unblock(db, &n, by),
+    )
+    .await?;
     Ok(back(&ip, "unblock"))
 }

@@ -8,11 +8,12 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
-pub mod chart;
 pub mod customer;
 pub mod dashboard;
 pub mod forms;
 pub mod ip;
+pub mod notice_form;
+pub mod notices;
 pub mod search;
 pub mod second_factor;
 pub mod totp;
@@ -54,6 +55,12 @@ pub fn router() -> Router<Arc<App>> {
         .route("/staff/alerts", get(alerts::page))
         .route("/staff/alerts/{id}/ack", post(alerts::acknowledge))
         .route("/staff/audit", get(audit::page))
+        .route("/staff/notices", get(notices::page).post(notices::create))
+        .route(
+            "/staff/notices/{id}",
+            get(notices::edit).post(notices::update),
+        )
+        .route("/staff/notices/{id}/delete", post(notices::delete))
         .route("/staff/accounts", get(accounts::page).post(accounts::add))
         .route("/staff/accounts/{name}/disable", post(accounts::disable))
         .route(
@@ -115,6 +122,9 @@ const DONE: &[&str] = &[
     "staff_add",
     "staff_disable",
     "staff_end_sessions",
+    "notice_create",
+    "notice_update",
+    "notice_delete",
 ];
 
 /// Percent-encodes one path segment or query value (RFC 3986 unreserved characters stay).

@@ -14,7 +14,7 @@ use super::{Frame, StaffUser, customer_href, forms, ip_href};
 use crate::explain::Lang;
 use crate::helpdesk::search::{self as find, Query as Find};
 use crate::helpdesk::{self, customer::HISTORY};
-use crate::report::local_short;
+use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
 
@@ -70,8 +70,8 @@ pub async fn page(
         let (cfg, who, q) = (config.clone(), user.name.clone(), p.q.trim().to_string());
         let detail = format!(
             "{} – {}",
-            local_short(since, &config),
-            local_short(until, &config)
+            local_short(since, config.timezone.0),
+            local_short(until, config.timezone.0)
         );
         app.db
             .run(move |c| {
@@ -82,7 +82,7 @@ pub async fn page(
     } else {
         find::Results::default()
     };
-    let t = |at| local_short(at, &config);
+    let t = |at| local_short(at, config.timezone.0);
     let last = |h: &find::Hit| h.last_seen.map(t).unwrap_or_default();
     let page = SearchPage {
         frame: Frame::new(&app, lang, &user, "/staff/search", "staff.search.title").nav("search"),

@@ -1,0 +1,299 @@
+//! `/staff/notices` (admins): writing the notices, incidents and maintenance the customer site
+//! shows (§7.2) — list, create, edit and delete, with a preview of both languages rendered by
+//! `web::markdown` exactly as customers will see it. Changes are CSRF-checked POSTs, audited
+//! without a reason; a bad field is a 400 naming it.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::customer::Done;
+use super::notice_form::NoticeForm;
+use super::{AdminUser, Frame, StaffUser, forms};
+use crate::explain::Lang;
+use crate::store::notices;
+use crate::time::local_short;
+use crate::web::App;
+use crate::web::error::WebError;
+use crate::web::markdown;
+
+/// How many notices the editor lists.
+const LIST_LIMIT: i64 = 200;
+
+pub struct NoticeRow {
+    pub id: i64,
+    pub kind: &'static str,
+    pub title: String,
+    pub published: String,
+    pub scheduled: bool,
+}
+
+/// Both bodies as customers will see them (sanitized by `markdown::to_html`).
+pub struct Preview {
+    pub ja: String,
+    pub en: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/notices.html")]
+struct NoticesPage {
+    frame: Frame,
+    notices: Vec<NoticeRow>,
+    /// The editor: a new notice on the list page, an existing one at `/staff/notices/{id}`.
+    form: NoticeForm,
+    action: String,
+    editing: Option<i64>,
+    preview: Option<Preview>,
+}
+
+fn frame(app: &App, lang: Lang, user: &StaffUser, path: &str) -> Frame {
+    Frame::new(app, lang, user, path, "staff.notices.title").nav("notices")
+}
+
+pub async fn page(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    AdminUser(user): AdminUser,
+    Query(q): Query<Done>,
+) -> Result<Html<String>, WebError> {
+    let list = app.db.run(|c| notices::list_all(c, LIST_LIMIT)).await?;
+    let now = app.now();
+    let page = NoticesPage {
+        frame: frame(&app, lang, &user, "/staff/notices").done(q.done.as_deref()),
+        notices: list
+            .iter()
+            .map(|n| NoticeRow {
+                id: n.id,
+                kind: n.kind.as_str(),
+                title: match lang {
+                    Lang::Ja => n.title_ja.clone(),
+                    Lang::En => n.title_en.clone(),
+                },
+                published: local_short(n.published_at, app.config.timezone.0),
+                scheduled: n.published_at > now,
+            })
+            .collect(),
+        form: NoticeForm {
+            kind: "notice".into(),
+            ..NoticeForm::default()
+        },
+        action: "/staff/notices".into(),
+        editing: None,
+        preview: None,
+    };
+    Ok(Html(page.render()?))
+}
+
+fn notice_id(id: &str) -> Result<i64, WebError> {
+    id.parse().map_err(|_| WebError::NotFound)
+}
+
+pub async fn edit(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    AdminUser(user): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let id = notice_id(&id)?;
+    let notice = app
+        .db
+        .run(move |c| notices::get(c, id))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let form = NoticeForm::from_notice(&notice, &app.config);
+    Ok(Html(editor(&app, lang, &user, Some(id), form, None)?))
+}
+
+/// The editor alone, for an existing notice or a new one, with an optional preview.
+fn editor(
+    app: &App,
+    lang: Lang,
+    user: &StaffUser,
+    editing: Option<i64>,
+    form: NoticeForm,
+    preview: Option<Preview>,
+) -> Result<String, WebError> {
+    let action = match editing {
+        Some(id) => format!("/staff/notices/{id}"),
+        None => "/staff/notices".into(),
+    };
+    Ok(NoticesPage {
+        frame: frame(app, lang, user, &action),
+        notices: Vec::new(),
+        form,
+        action,
+        editing,
+        preview,
+    }
+    .render()?)
+}
+
+/// Shows the form again with both bodies rendered, saving nothing.
+fn preview(
+    app: &App,
+    lang: Lang,
+    user: &StaffUser,
+    editing: Option<i64>,
+    form: NoticeForm,
+) -> Result<Response, WebError> {
+    let preview = Preview {
+        ja: markdown::to_html(&form.body_ja),
+        en: markdown::to_html(&form.body_en),
+    };
+    Ok(Html(editor(app, lang, user, editing, form, Some(preview))?).into_response())
+}
+
+/// Audits a change to notice `id`, naming it by its English title.
+async fn audited(
+    app: &Arc<App>,
+    user: &StaffUser,
+    action: &'static str,
+    id: i64,
+    title: String,
+) -> Result<(), WebError> {
+    forms::audit(app, user, action, format!("notice {id}"), None, Some(title)).await
+}
+
+pub async fn create(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    AdminUser(user): AdminUser,
+    Form(form): Form<NoticeForm>,
+) -> Result<Response, WebError> {
+    user.check_csrf(&form.csrf)?;
+    if form.intent == "preview" {
+        return preview(&app, lang, &user, None, form);
+    }
+    let now = app.now();
+    let draft = form.draft(&app.config, now)?;
+    let (who, title) = (user.name.clone(), draft.title_en.clone());
+    let id = app
+        .db
+        .run(move |c| notices::insert(c, &draft, &who, now))
+        .await?;
+    audited(&app, &user, "notice_create", id, title).await?;
+    Ok(Redirect::to("/staff/notices?done=notice_create").into_response())
+}
+
+pub async fn update(
+    State(app): State<Arc<App>>,
+    lang: Lang,
+    AdminUser(user): AdminUser,
+    Path(id): Path<String>,
+    Form(form): Form<NoticeForm>,
+) -> Result<Response, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let id = notice_id(&id)?;
+    if form.intent == "preview" {
+        return preview(&app, lang, &user, Some(id), form);
+    }
+    let now = app.now();
+    let draft = form.draft(&app.config, now)?;
+    let title = draft.title_en.clone();
+    if !app
+        .db
+        .run(move |c| notices::update(c, id, &draft, now))
+        .await?
+    {
+        return Err(WebError::NotFound);
+    }
+    audited(&app, &user, "notice_update", id, title).await?;
+    Ok(Redirect::to("/staff/notices?done=notice_update").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    AdminUser(user): AdminUser,
+    Path(id): Path<String>,
+    Form(form): Form<DeleteForm>,
+) -> Result<Redirect, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let id = notice_id(&id)?;
+    let old = app
+        .db
+        .run(move |c| {
+            let old = notices::get(c, id)?;
+            if old.is_some() {
+                notices::delete(c, id)?;
+            }
+            Ok(old)
+        })
+        .await?
+        .ok_or(WebError::NotFound)?;
+    audited(&app, &user, "notice_delete", id, old.title_en).await?;
+    Ok(Redirect::to("/staff/notices?done=notice_delete"))
+}
+
+/// (key, Japanese, English): the notice editor's words.
+pub const WORDS: &[(&str, &str, &str)] = &[
+    ("staff.nav.notices", "お知らせ編集", "Notices"),
+    (
+        "staff.notices.title",
+        "お知らせ・障害・メンテナンス",
+        "Notices, incidents and maintenance",
+    ),
+    ("staff.notices.new", "新しいお知らせ", "New notice"),
+    ("staff.notices.edit", "お知らせを編集", "Edit notice"),
+    ("staff.notices.kind", "種類", "Kind"),
+    (
+        "staff.notices.title_ja",
+        "タイトル（日本語）",
+        "Title (Japanese)",
+    ),
+    (
+        "staff.notices.title_en",
+        "タイトル（英語）",
+        "Title (English)",
+    ),
+    (
+        "staff.notices.body_ja",
+        "本文（日本語、Markdown）",
+        "Body (Japanese, Markdown)",
+    ),
+    (
+        "staff.notices.body_en",
+        "本文（英語、Markdown）",
+        "Body (English, Markdown)",
+    ),
+    (
+        "staff.notices.published_at",
+        "掲載日時（空欄なら今すぐ）",
+        "Published at (empty: now)",
+    ),
+    ("staff.notices.starts_at", "開始日時", "Starts at"),
+    ("staff.notices.ends_at", "終了日時", "Ends at"),
+    (
+        "staff.notices.status",
+        "状況（障害のみ）",
+        "Status (incidents only)",
+    ),
+    ("staff.notices.scheduled", "掲載予定", "Scheduled"),
+    ("staff.notices.preview", "プレビュー", "Preview"),
+    ("staff.notices.save", "保存", "Save"),
+    ("staff.notices.delete", "削除", "Delete"),
+    (
+        "staff.done.notice_create",
+        "お知らせを作成しました。",
+        "The notice is created.",
+    ),
+    (
+        "staff.done.notice_update",
+        "お知らせを更新しました。",
+        "The notice is updated.",
+    ),
+    (
+        "staff.done.notice_delete",
+        "お知らせを削除しました。",
+        "The notice is deleted.",
+    ),
+];
