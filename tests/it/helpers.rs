@@ -74,11 +74,14 @@ pub fn config_with(db_url: &str, sources: &[&Path]) -> Arc<Config> {
 }
 
 /// A Dovecot failed-login line with a unique user, so each line is one stored row.
+/// Timed within the last hour, so no retention purge of a running `serve` touches it.
 pub fn failed_login_line(n: u64) -> String {
-    let secs = n % 60;
-    let mins = (n / 60) % 60;
+    let at = chrono::Utc::now().timestamp() - 3600 + (n % 3000) as i64;
+    let at = chrono::DateTime::from_timestamp(at, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ");
     format!(
-        "2026-03-13T05:{mins:02}:{secs:02}.000000+09:00 mail dovecot: pop3-login: Disconnected \
+        "{at} mail dovecot: pop3-login: Disconnected \
          (auth failed, 1 attempts in 2 secs): user=<u{n:07}>, method=PLAIN, rip=203.0.113.7, \
          lip=192.0.2.25, session=<abc{n}>"
     )
