@@ -1,13 +1,13 @@
 //! Records relay decisions without slowing them: the handler hands each one to a bounded
 //! channel and moves on (when the channel is full the record is dropped and counted), and one
-//! background thread writes what arrived in one transaction every ~200 ms. A decision is never
-//! delayed or changed by the database.
+//! background thread wakes on the first record, waits ~200 ms and writes what arrived in one
+//! transaction. A decision is never delayed or changed by the database.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::store::decisions::{self, PolicyDecision};
 use crate::store::{self, Db};
@@ -59,17 +59,24 @@ impl Recorder {
 
 fn write_loop(db: &Db, rx: &Receiver<PolicyDecision>, lost: &AtomicU64) {
     let mut batch = Vec::new();
-    // Wait for a first record, gather for FLUSH_EVERY, write; until every sender is gone.
+    // Block only while idle: the first record wakes the writer, which then sleeps out the flush
+    // interval and takes what arrived. One wake-up per flush, not one per decision: waiting in
+    // `recv_timeout` made every `record` wake this thread, and at 80,000 decisions/s those
+    // wake-ups cost the policy handlers more CPU than the writes (bench/policy).
     while let Ok(first) = rx.recv() {
         batch.push(first);
-        let deadline = Instant::now() + FLUSH_EVERY;
+        std::thread::sleep(FLUSH_EVERY);
         let mut open = true;
-        while batch.len() < MAX_BATCH {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(d) => batch.push(d),
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => {
+        loop {
+            match rx.try_recv() {
+                Ok(d) => {
+                    batch.push(d);
+                    if batch.len() >= MAX_BATCH {
+                        flush(db, &mut batch, lost);
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
                     open = false;
                     break;
                 }

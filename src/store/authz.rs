@@ -1,22 +1,34 @@
 //! What the grant index is loaded from at start (§6.1): logins recent enough to still grant.
 //! Staff grants, blocks and suspensions are loaded here too as they are added.
 
+use std::collections::HashMap;
+
 use super::{Conn, Result, Value};
 use crate::domain::{ClientIp, Epoch};
 
 /// `(ip, login, last_seen)` for every session seen at or after `since` (now − W): each still
-/// grants its address until `last_seen + W`. Rows whose address does not parse are skipped.
+/// grants its address until `last_seen + W`. One row per address and login, with the latest
+/// `last_seen`. Rows whose address does not parse are skipped.
+///
+/// The grant refresher runs this every second, so it must stay a walk of the `sessions_last`
+/// range: with `group by ip, login` in SQL, SQLite (without statistics) walked the whole primary
+/// key in group order instead — every stored session, every second (bench/web). The few rows of
+/// the range are grouped here.
 pub fn recent_logins(conn: &mut dyn Conn, since: Epoch) -> Result<Vec<(ClientIp, String, Epoch)>> {
     let rows = conn.query(
-        "select ip, login, max(last_seen) from sessions
-         where last_seen >= $1
-         group by ip, login",
+        "select ip, login, last_seen from sessions where last_seen >= $1",
         &[Value::Int(since)],
     )?;
-    let mut logins = Vec::with_capacity(rows.len());
+    let mut latest: HashMap<(String, String), Epoch> = HashMap::with_capacity(rows.len());
     for r in &rows {
-        if let Some(ip) = ClientIp::parse_lenient(&r.text(0)?) {
-            logins.push((ip, r.text(1)?, r.int(2)?));
+        let at = r.int(2)?;
+        let seen = latest.entry((r.text(0)?, r.text(1)?)).or_insert(at);
+        *seen = (*seen).max(at);
+    }
+    let mut logins = Vec::with_capacity(latest.len());
+    for ((ip, login), at) in latest {
+        if let Some(ip) = ClientIp::parse_lenient(&ip) {
+            logins.push((ip, login, at));
         }
     }
     Ok(logins)

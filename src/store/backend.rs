@@ -214,13 +214,33 @@ fn insert_sql(table: &str, columns: &[&str], conflict: &str) -> String {
     sql
 }
 
-pub struct PgConn(pub postgres::Client);
+pub struct PgConn(pub postgres::Client, StatementCache);
+
+/// Statements prepared on one PostgreSQL connection, by SQL text. Querying with the text
+/// prepares an unnamed statement on every call: one more round trip and a parse each time
+/// (the customer page makes about ten; bench/web). Emptied when it reaches `PG_CACHE`.
+#[derive(Default)]
+pub struct StatementCache(std::collections::HashMap<String, postgres::Statement>);
+
+const PG_CACHE: usize = 256;
 
 impl PgConn {
     pub fn open(url: &str) -> Result<Self> {
         let mut client = postgres::Client::connect(url, postgres::NoTls)?;
         client.batch_execute("set client_min_messages = warning")?;
-        Ok(PgConn(client))
+        Ok(PgConn(client, StatementCache::default()))
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+        if let Some(stmt) = self.1.0.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = self.0.prepare(sql)?;
+        if self.1.0.len() >= PG_CACHE {
+            self.1.0.clear();
+        }
+        self.1.0.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
     }
 }
 
@@ -281,12 +301,14 @@ impl Conn for PgConn {
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        Ok(self.0.execute(sql, &params)?)
+        let stmt = self.statement(sql)?;
+        Ok(self.0.execute(&stmt, &params)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        self.0.query(sql, &params)?.iter().map(pg_row).collect()
+        let stmt = self.statement(sql)?;
+        self.0.query(&stmt, &params)?.iter().map(pg_row).collect()
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {

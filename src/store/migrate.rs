@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_first_notice.sql"),
         postgres: include_str!("../../migrations/postgres/0004_first_notice.sql"),
     },
+    Migration {
+        version: 5,
+        name: "rejections_by_kind",
+        sqlite: include_str!("../../migrations/sqlite/0005_rejections_by_kind.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_rejections_by_kind.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen; returns how many ran.

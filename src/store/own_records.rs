@@ -6,7 +6,7 @@ use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
 /// The newest relay rejections in [since, until] whose envelope sender is one of `senders`
-/// (exactly, so the `rejections_sender` index serves it), newest first, at most `limit`.
+/// (exactly, so the `rejections_sender_kind` index serves it), newest first, at most `limit`.
 pub fn latest_rejections(
     conn: &mut dyn Conn,
     senders: &[String],
