@@ -3,7 +3,11 @@
 //! Prints decisions/s and latency percentiles. Works against relaydesk and any other policy
 //! server (postgrey) alike.
 //!
-//! cargo run --release --example policy_load -- ADDR CONNECTIONS SECONDS [GRANTED_PREFIX]
+//! With RATE (decisions/s over all connections), each connection paces its requests to its share
+//! of that rate (latency is still measured from each request's send): the latency at a given
+//! throughput rather than at saturation.
+//!
+//! cargo run --release --example policy_load -- ADDR CONNECTIONS SECONDS [RATE]
 
 use std::time::{Duration, Instant};
 
@@ -21,13 +25,24 @@ fn request(n: u64) -> String {
     )
 }
 
-async fn worker(addr: String, id: u64, until: Instant) -> std::io::Result<Vec<u32>> {
+async fn worker(
+    addr: String,
+    id: u64,
+    until: Instant,
+    interval: Option<Duration>,
+) -> std::io::Result<Vec<u32>> {
     let mut stream = TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
     let mut latencies = Vec::with_capacity(100_000);
     let mut buf = vec![0u8; 4096];
     let mut n = id * 1_000_000;
+    let mut next =
+        Instant::now() + interval.map_or(Duration::ZERO, |i| i.mul_f64((id % 97) as f64 / 97.0));
     while Instant::now() < until {
+        if let Some(interval) = interval {
+            tokio::time::sleep_until(next.into()).await;
+            next += interval;
+        }
         let started = Instant::now();
         stream.write_all(request(n).as_bytes()).await?;
         let mut filled = 0;
@@ -56,10 +71,15 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:10040".into());
     let connections: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(64);
     let seconds: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let rate: Option<f64> = args
+        .get(4)
+        .and_then(|a| a.parse().ok())
+        .filter(|r: &f64| *r > 0.0);
+    let interval = rate.map(|r| Duration::from_secs_f64(connections as f64 / r));
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
     let handles: Vec<_> = (0..connections)
-        .map(|id| tokio::spawn(worker(addr.clone(), id, until)))
+        .map(|id| tokio::spawn(worker(addr.clone(), id, until, interval)))
         .collect();
     let mut all = Vec::new();
     for h in handles {
@@ -73,7 +93,8 @@ async fn main() -> std::io::Result<()> {
             .unwrap_or(0)
     };
     println!(
-        "{{\"addr\":\"{addr}\",\"connections\":{connections},\"decisions\":{},\"per_second\":{:.0},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
+        "{{\"addr\":\"{addr}\",\"connections\":{connections},\"rate\":{},\"decisions\":{},\"per_second\":{:.0},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
+        rate.unwrap_or(0.0),
         all.len(),
         all.len() as f64 / elapsed,
         pct(0.50),
