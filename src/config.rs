@@ -442,7 +442,16 @@ impl Config {
     }
 
     pub fn from_toml(text: &str) -> anyhow::Result<Config> {
-        let config: Config = toml::from_str(text)?;
+        let mut config: Config = toml::from_str(text)?;
+        // Domains compare without case everywhere; keep them in one case from the start.
+        for d in config
+            .relay
+            .customer_domains
+            .iter_mut()
+            .chain(config.relay.local_domains.iter_mut())
+        {
+            *d = d.trim().to_ascii_lowercase();
+        }
         config.check()?;
         Ok(config)
     }

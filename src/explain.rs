@@ -53,6 +53,21 @@ pub fn owner_of(
     ))
 }
 
+/// The sender addresses a login may use: the login itself when it is an address, else
+/// `login@domain` for each customer domain. (Whether each is really the login's, by the §6.2
+/// owner rule, is `owner_of`'s to say.)
+pub fn candidate_senders(login: &str, config: &Config) -> Vec<String> {
+    if login.contains('@') {
+        return vec![login.to_string()];
+    }
+    config
+        .relay
+        .customer_domains
+        .iter()
+        .map(|d| format!("{login}@{d}"))
+        .collect()
+}
+
 /// Diagnoses one stored relay rejection. `logs_since` is `store::ingest::logs_since`, read once
 /// per report.
 pub fn diagnose_rejection(
@@ -307,6 +322,21 @@ mod tests {
             !explain(&diagnosis(Cause::IpChanged), Lang::En, &config)
                 .fix
                 .contains("587")
+        );
+    }
+
+    #[test]
+    fn a_login_owns_its_addresses_in_customer_domains() {
+        let config =
+            Config::from_toml("[relay]\ncustomer_domains = [\"example.jp\", \"Example.NET\"]")
+                .unwrap();
+        assert_eq!(
+            candidate_senders("taro", &config),
+            ["taro@example.jp", "taro@example.net"]
+        );
+        assert_eq!(
+            candidate_senders("taro@example.jp", &config),
+            ["taro@example.jp"]
         );
     }
 

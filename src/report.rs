@@ -179,7 +179,7 @@ pub fn rejection_records(
         senders: query
             .login
             .as_ref()
-            .map(|login| owned_addresses(login, config)),
+            .map(|login| explain::candidate_senders(login, config)),
         since: query.since,
         until: query.until,
         limit: query.limit,
@@ -243,20 +243,6 @@ pub fn evidence_json(found: &crate::diagnose::Found, config: &Config) -> serde_j
         }
     }
     value
-}
-
-/// The sender addresses a login may use: the login itself when it is an address, else
-/// `login@domain` for each customer domain.
-fn owned_addresses(login: &str, config: &Config) -> Vec<String> {
-    if login.contains('@') {
-        return vec![login.to_string()];
-    }
-    config
-        .relay
-        .customer_domains
-        .iter()
-        .map(|d| format!("{login}@{d}"))
-        .collect()
 }
 
 /// Whose history: a login's, or an address's.

@@ -85,18 +85,8 @@ pub struct Customer {
 /// The addresses `login` sends from: itself when it is an address, else login@domain for each
 /// customer domain — kept only when the §6.2 owner of the address is this login.
 pub fn senders_of(conn: &mut dyn Conn, config: &Config, login: &str) -> store::Result<Vec<String>> {
-    let candidates: Vec<String> = if login.contains('@') {
-        vec![login.to_string()]
-    } else {
-        config
-            .relay
-            .customer_domains
-            .iter()
-            .map(|d| format!("{login}@{d}"))
-            .collect()
-    };
     let mut senders = Vec::new();
-    for c in candidates {
+    for c in explain::candidate_senders(login, config) {
         if explain::owner_of(conn, &c, config)?.as_deref() == Some(login) {
             senders.push(c);
         }

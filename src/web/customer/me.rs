@@ -76,21 +76,6 @@ struct MePage {
     refusals: Vec<Refusal>,
 }
 
-/// The senders a login owns by the §6.2 rule: the login itself when it is an address, else
-/// `login@domain` for each customer domain.
-pub fn owned_senders(login: &str, config: &Config) -> Vec<String> {
-    if login.contains('@') {
-        vec![login.to_string()]
-    } else {
-        config
-            .relay
-            .customer_domains
-            .iter()
-            .map(|d| format!("{login}@{}", d.to_ascii_lowercase()))
-            .collect()
-    }
-}
-
 type Facts = (
     Vec<history::Session>,
     Vec<history::Failure>,
@@ -135,7 +120,7 @@ fn gather(
     }
     let since = store::ingest::logs_since(c)?;
     let mut refusals = Vec::new();
-    let senders = owned_senders(login, config);
+    let senders = crate::explain::candidate_senders(login, config);
     for r in own_records::latest_rejections(c, &senders, now - HISTORY, now, ROWS as i64)? {
         // Only senders the §6.2 rule gives to this login (an account list may say otherwise).
         if explain::owner_of(c, &r.sender, config)?.as_deref() != Some(login) {
@@ -325,22 +310,3 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Sign out on every device",
     ),
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_login_owns_its_addresses_in_customer_domains() {
-        let mut config = Config::default();
-        config.relay.customer_domains = vec!["example.jp".into(), "Example.NET".into()];
-        assert_eq!(
-            owned_senders("taro", &config),
-            ["taro@example.jp", "taro@example.net"]
-        );
-        assert_eq!(
-            owned_senders("taro@example.jp", &config),
-            ["taro@example.jp"]
-        );
-    }
-}
