@@ -24,6 +24,7 @@
 //! - `explain`   — gathers evidence for a rejection and words the diagnosis in Japanese and English.
 //! - `abuse`     — burst detection over the event stream; `alerts` records and acts on it.
 //! - `actions`   — staff actions: grant, block, suspend, and their undo.
+//! - `secrets`   — random tokens, their hashes, comparison that leaks nothing.
 //! - `staff`     — staff accounts, password hashing, API tokens.
 //! - `helpdesk`  — lookups the helpdesk shares between pages and API ("who had this address").
 //! - `report`    — command-line tables and NDJSON records.
@@ -48,6 +49,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod policy;
 pub mod report;
+pub mod secrets;
 pub mod serve;
 pub mod simulate;
 pub mod staff;

@@ -111,8 +111,8 @@ pub fn create_token(db: &Db, name: &str) -> anyhow::Result<String> {
         .with(|c| store::staff::by_name(c, name))?
         .filter(|s| s.disabled_at.is_none())
         .with_context(|| format!("no active staff account {name:?}"))?;
-    let token = format!("rd_{}", crate::web::session::random_token());
-    let hash = crate::web::session::sha256_hex(&token);
+    let token = format!("rd_{}", crate::secrets::random_token());
+    let hash = crate::secrets::sha256_hex(&token);
     db.with(|c| store::staff::add_token(c, staff.id, &hash, now))?;
     Ok(token)
 }

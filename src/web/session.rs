@@ -12,10 +12,10 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 
 use super::App;
 use super::error::WebError;
+use crate::secrets::{random_token, same_secret, sha256_hex};
 use crate::store::web_sessions::{self, StoredSession};
 
 pub const SESSION_COOKIE: &str = "rd_session";
@@ -35,30 +35,6 @@ impl Kind {
             Kind::Staff => "staff",
         }
     }
-}
-
-/// 32 random bytes, hex: session IDs, CSRF tokens, API tokens.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source");
-    hex(&bytes)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn sha256_hex(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
-/// Compares secrets without revealing where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// A cookie's value from the request headers.
@@ -236,14 +212,6 @@ pub fn check_anonymous_csrf(headers: &HeaderMap, submitted: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_are_long_random_hex() {
-        let (a, b) = (random_token(), random_token());
-        assert_eq!(a.len(), 64);
-        assert_ne!(a, b);
-        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
-    }
 
     #[test]
     fn cookies_are_read_by_exact_name() {

@@ -11,11 +11,11 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
+use crate::secrets::sha256_hex;
 use crate::staff::Role;
 use crate::store;
 use crate::web::App;
 use crate::web::error::WebError;
-use crate::web::session::sha256_hex;
 
 /// The staff member a valid bearer token belongs to.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use std::path::Path;
 use sha2::Digest;
 
 use super::Verdict;
-use crate::web::session::same_secret;
+use crate::secrets::same_secret;
 
 pub fn check(path: &Path, login: &str, password: &str) -> Verdict {
     let text = match std::fs::read_to_string(path) {
@@ -307,7 +307,7 @@ mod tests {
         ssha.update(b"secretsalt");
         let mut salted_bytes = ssha.finalize().to_vec();
         salted_bytes.extend_from_slice(b"salt");
-        let hexed: String = crate::web::session::hex(&sha);
+        let hexed: String = crate::secrets::hex(&sha);
         assert_eq!(
             matches(&format!("{{SHA256.HEX}}{hexed}"), "secret"),
             Verdict::Accepted
