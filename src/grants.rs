@@ -98,13 +98,6 @@ impl GrantIndex {
         }
     }
 
-    /// Withdraws every staff grant of `ip` (login grants stay: they expire by themselves).
-    pub fn revoke_staff_grants(&self, ip: ClientIp) {
-        if let Some(entries) = self.write().by_ip.get_mut(&ip) {
-            entries.retain(|e| e.login.is_some());
-        }
-    }
-
     /// Feeds committed events: every successful login grants.
     pub fn apply(&self, events: &[Event]) {
         for event in events {
@@ -268,7 +261,7 @@ mod tests {
                 login: None
             }
         );
-        index.revoke_staff_grants(ip("192.0.2.44"));
+        index.replace_staff_grants(&[], 1000);
         assert_eq!(index.check(ip("192.0.2.44"), 4999), Verdict::NotGranted);
     }
 
