@@ -330,27 +330,9 @@ async fn run() {
     client.goto(&format!("{base}/login?lang=en")).await.unwrap();
     page_is_sound(&client, &base, "/login").await;
     screenshot(&client, "login-en").await;
-    client
-        .find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .send_keys("taro")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("secret")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form[action='/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&client, "login", "taro").await;
+    fill(&client, "password", "secret").await;
+    click(&client, "form[action='/login'] button").await;
     client
         .wait()
         .at_most(PATIENCE)
@@ -367,13 +349,7 @@ async fn run() {
     assert_eq!(who, "taro");
     page_is_sound(&client, &base, "/me").await;
     screenshot(&client, "me-en").await;
-    client
-        .find(Locator::Css("form[action='/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form[action='/logout'] button").await;
     client
         .wait()
         .at_most(PATIENCE)
