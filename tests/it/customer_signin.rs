@@ -5,13 +5,11 @@ use std::io::Write;
 
 use relaydesk::config::{Config, CustomerAuthConfig, CustomerAuthMethod, Seconds};
 use relaydesk::domain::{Event, FailReason, Service};
-use relaydesk::ingest::pipeline::Batch;
-use relaydesk::ingest::writer::Writer;
 use relaydesk::web::customer::verify::{Verdict, verify};
 
 use crate::fake_mail::{self, FakeMail};
-use crate::helpers::{TestDb, databases, sqlite};
-use crate::web_helpers::{Reply, Web};
+use crate::helpers::{TestDb, sqlite};
+use crate::web_helpers::{Reply, Web, dbs, done, store_events};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -32,26 +30,6 @@ fn web_with(t: TestDb, mail: &FakeMail) -> Web {
         ..Config::default()
     };
     Web::new(t, config)
-}
-
-/// Every backend's fresh database. PostgreSQL's client blocks on a runtime of its own, so the
-/// tests that use it run on the multi-threaded runtime and open it outside the async context.
-fn dbs() -> Vec<TestDb> {
-    tokio::task::block_in_place(databases)
-}
-
-/// Drops a test site outside the async context (PostgreSQL connections block as they close).
-fn close(web: Web) {
-    tokio::task::block_in_place(move || drop(web));
-}
-
-fn store(web: &Web, events: Vec<Event>) {
-    let writer = Writer::new(web.db.clone(), 1800);
-    let batch = Batch {
-        events,
-        ..Batch::default()
-    };
-    tokio::task::block_in_place(|| writer.commit("test", "{}", &batch, None)).unwrap();
 }
 
 /// The CSRF token in a page's form.
@@ -296,7 +274,7 @@ async fn five_wrong_passwords_pause_the_account_and_a_right_one_does_not_lift_it
             303,
             "{label}"
         );
-        close(web);
+        done(web);
     }
 }
 
@@ -350,7 +328,7 @@ async fn me_shows_only_the_signed_in_customers_records() {
             rcpt: rcpt.into(),
             reply: "554 5.7.1 Relay access denied".into(),
         };
-        store(
+        store_events(
             &web,
             vec![
                 login(now - 7200, "taro", "203.0.113.21"),
@@ -412,7 +390,7 @@ async fn me_shows_only_the_signed_in_customers_records() {
         assert!(!body.contains(relaydesk::web::i18n::MISSING), "{label}");
         let ja = web.get_with("/me", &[("accept-language", "ja")]).await;
         assert!(!ja.body.contains(relaydesk::web::i18n::MISSING), "{label}");
-        close(web);
+        done(web);
     }
 }
 
@@ -461,7 +439,7 @@ async fn user_names_from_logs_and_forms_are_escaped() {
     let mail = fake_mail::pop3(&[(evil, "secret")]).await;
     let mut web = web_with(sqlite(), &mail);
     let now = now();
-    store(
+    store_events(
         &web,
         vec![Event::Login {
             at: now - 60,

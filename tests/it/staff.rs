@@ -3,52 +3,16 @@
 
 use relaydesk::config::Config;
 use relaydesk::domain::{Event, Service};
-use relaydesk::ingest::pipeline::Batch;
-use relaydesk::ingest::writer::Writer;
-use relaydesk::store::{self, Conn, Value};
+use relaydesk::store::Value;
 
-use crate::helpers::{TestDb, databases, sqlite};
+use crate::helpers::sqlite;
 use crate::web_helpers::{Reply, Web, urlencode};
+use crate::web_helpers::{blocking, dbs, done, store_events, with_db};
 
 pub const PASSWORD: &str = "correct horse battery";
 
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// Runs blocking store work from a test: the PostgreSQL client may not block a runtime thread.
-pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
-}
-
-/// A fresh database per backend, made off the runtime's threads.
-pub fn dbs() -> Vec<TestDb> {
-    blocking(databases)
-}
-
-pub fn with_db<T>(web: &Web, f: impl FnOnce(&mut dyn Conn) -> store::Result<T>) -> T {
-    blocking(|| web.db.with(f).unwrap())
-}
-
-/// Drops a test site (and its database) off the runtime's threads.
-pub fn done(web: Web) {
-    blocking(|| drop(web));
-}
-
-pub fn store_events(web: &Web, events: Vec<Event>) {
-    blocking(|| {
-        Writer::new(web.db.clone(), 1800)
-            .commit(
-                "test",
-                "{}",
-                &Batch {
-                    events,
-                    ..Batch::default()
-                },
-                None,
-            )
-            .unwrap()
-    });
 }
 
 pub fn login_event(at: i64, user: &str, ip: &str) -> Event {

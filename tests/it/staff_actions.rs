@@ -8,8 +8,8 @@ use relaydesk::store::restrictions::{self, Kind};
 use relaydesk::store::{self, Value};
 
 use crate::helpers::sqlite;
-use crate::staff::{add_staff, count, dbs, done, login_event, now, sign_in, store_events, with_db};
-use crate::web_helpers::Web;
+use crate::staff::{add_staff, count, login_event, now, sign_in};
+use crate::web_helpers::{Web, dbs, done, store_events, with_db};
 
 fn audited(web: &Web, action: &'static str, subject: &str, reason: &str) -> i64 {
     count(

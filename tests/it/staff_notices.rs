@@ -6,8 +6,8 @@ use relaydesk::config::Config;
 use relaydesk::store::Value;
 
 use crate::helpers::sqlite;
-use crate::staff::{add_staff, count, dbs, done, sign_in};
-use crate::web_helpers::Web;
+use crate::staff::{add_staff, count, sign_in};
+use crate::web_helpers::{Web, dbs, done};
 
 fn notice_form<'a>(csrf: &'a str, title_en: &'a str, body_en: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![

@@ -14,7 +14,11 @@ use relaydesk::store::Db;
 use relaydesk::web::{self, App};
 use tower::ServiceExt;
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, databases};
+use relaydesk::domain::Event;
+use relaydesk::ingest::pipeline::Batch;
+use relaydesk::ingest::writer::Writer;
+use relaydesk::store::{self as rstore, Conn};
 
 pub struct Web {
     pub app: Arc<App>,
@@ -124,4 +128,43 @@ pub fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+// PostgreSQL's client blocks on a runtime of its own, so tests on the multi-threaded runtime do
+// their store work through these, off the runtime's threads. (Tests on the current-thread
+// runtime use the async `api_helpers` equivalents.)
+
+/// Runs blocking store work from a test: the PostgreSQL client may not block a runtime thread.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+/// A fresh database per backend, made off the runtime's threads.
+pub fn dbs() -> Vec<TestDb> {
+    blocking(databases)
+}
+
+pub fn with_db<T>(web: &Web, f: impl FnOnce(&mut dyn Conn) -> rstore::Result<T>) -> T {
+    blocking(|| web.db.with(f).unwrap())
+}
+
+/// Drops a test site (and its database) off the runtime's threads.
+pub fn done(web: Web) {
+    blocking(|| drop(web));
+}
+
+pub fn store_events(web: &Web, events: Vec<Event>) {
+    blocking(|| {
+        Writer::new(web.db.clone(), 1800)
+            .commit(
+                "test",
+                "{}",
+                &Batch {
+                    events,
+                    ..Batch::default()
+                },
+                None,
+            )
+            .unwrap()
+    });
 }
