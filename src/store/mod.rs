@@ -52,8 +52,6 @@ pub enum StoreError {
     BadUrl(String),
     #[error("unexpected value in column {column}: {found}")]
     Column { column: usize, found: String },
-    #[error("the store is shutting down")]
-    Closed,
     /// Someone else committed first (another process reading the same file).
     #[error("conflict: {0}")]
     Conflict(String),
