@@ -15,7 +15,7 @@ use crate::web_helpers::{Web, urlencode};
 async fn snapshot(web: &Web) -> store::authz::Snapshot {
     let db = web.db.clone();
     blocking(move || {
-        db.with(|c| store::authz::snapshot(c, crate::api_helpers::now()))
+        store::authz::snapshot(&mut db.conn().await?, crate::api_helpers::now()).await
             .unwrap()
     })
     .await
@@ -235,7 +235,7 @@ async fn actions_change_the_store_and_are_audited() {
         assert!(r.json()["message"].as_str().unwrap().contains("30 minutes"));
         let db = web.db.clone();
         let grants = blocking(move || {
-            db.with(|c| store::restrictions::active_grants(c, crate::api_helpers::now()))
+            store::restrictions::active_grants(&mut db.conn().await?, crate::api_helpers::now()).await
                 .unwrap()
         })
         .await;

@@ -135,7 +135,7 @@ fn seed_now(db: &Db) -> i64 {
         samples: vec!["victim@example.org".into()],
         ips: vec!["192.0.2.66".into()],
     };
-    db.with(|c| store::alerts::record(c, &burst, 600, now))
+    store::alerts::record(&mut db.conn().await?, &burst, 600, now).await
         .unwrap()
         .0
 }
@@ -144,7 +144,7 @@ fn seed_now(db: &Db) -> i64 {
 pub async fn audited(db: &Db, actor: &str) -> Vec<(String, String)> {
     let (db, actor) = (db.clone(), actor.to_string());
     let mut entries = blocking(move || {
-        db.with(|c| store::audit::list(c, None, Some(&actor), 0, 1000))
+        store::audit::list(&mut db.conn().await?, None, Some(&actor), 0, 1000).await
             .unwrap()
     })
     .await;

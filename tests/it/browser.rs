@@ -427,7 +427,7 @@ async fn agent_journey(client: &Client, base: &str, db: &relaydesk::store::Db) {
     loop {
         let db = db.clone();
         let grants = tokio::task::spawn_blocking(move || {
-            db.with(|c| relaydesk::store::restrictions::active_grants(c, now))
+            relaydesk::store::restrictions::active_grants(&mut db.conn().await?, now).await
                 .unwrap()
         })
         .await

@@ -319,7 +319,7 @@ fn notices_are_listed_newest_first_with_published_and_updated_dates() {
             let now = now();
             let (old, new, future) = web
                 .db
-                .run(move |c| {
+                .run(async move |c: &mut relaydesk::store::Conn| {
                     let old = notices::insert(
                         c,
                         &draft(NoticeKind::Notice, "Older news", "a", now - 7200),
@@ -383,7 +383,7 @@ fn notices_are_listed_newest_first_with_published_and_updated_dates() {
                 let reply = web.get_with(bad, &lang("en")).await;
                 assert_eq!(reply.status, 404, "{label} {bad}");
             }
-            assert!(web.db.run(move |c| notices::delete(c, new)).await.unwrap());
+            assert!(notices::delete(&mut web.db.conn().await?, new).await.unwrap());
             assert_eq!(web.get(&format!("/notices/{new}")).await.status, 404);
             web
         },
@@ -443,7 +443,7 @@ fn the_atom_feed_is_well_formed_with_absolute_links() {
         |mut web, label| async move {
             let now = now();
             web.db
-                .run(move |c| {
+                .run(async move |c: &mut relaydesk::store::Conn| {
                     notices::insert(
                         c,
                         &draft(
@@ -645,9 +645,7 @@ fn the_status_page_draws_accessible_charts_in_both_languages() {
             })
             .await
             .unwrap();
-            web.db
-                .run(move |c| notices::insert(c, &open_incident(now), "ops", now))
-                .await
+            notices::insert(&mut web.db.conn().await?, &open_incident(now), "ops", now).await
                 .unwrap();
             for code in ["ja", "en"] {
                 let page = web.get_with("/status", &lang(code)).await;
@@ -715,7 +713,7 @@ fn the_status_api_reports_the_same_components_as_json() {
             .await
             .unwrap();
             web.db
-                .run(move |c| {
+                .run(async move |c: &mut relaydesk::store::Conn| {
                     notices::insert(c, &open_incident(now), "ops", now)?;
                     decisions::insert_many(c, &[decision(now - 100, "ok")])
                 })

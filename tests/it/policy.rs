@@ -401,8 +401,7 @@ async fn relay_decisions_are_recorded() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(db.with(decisions::count).unwrap(), 2);
     let since = now() - 60;
-    let ok = db
-        .with(|conn| decisions::recent(conn, "203.0.113.7", since, 10))
+    let ok = decisions::recent(&mut db.conn().await?, "203.0.113.7", since, 10).await
         .unwrap();
     assert_eq!(ok.len(), 1);
     assert_eq!(
@@ -413,8 +412,7 @@ async fn relay_decisions_are_recorded() {
         (ok[0].sender.as_str(), ok[0].rcpt.as_str()),
         ("taro@example.jp", "a@example.com")
     );
-    let rejected = db
-        .with(|conn| decisions::recent(conn, "203.0.113.9", since, 10))
+    let rejected = decisions::recent(&mut db.conn().await?, "203.0.113.9", since, 10).await
         .unwrap();
     assert_eq!(rejected.len(), 1);
     assert_eq!(
@@ -444,10 +442,10 @@ fn stored_decisions_come_back_newest_first() {
             })
             .chain([decision(1005, "203.0.113.8", "reject")])
             .collect();
-        t.db.with(|conn| decisions::insert_many(conn, &rows))
+        decisions::insert_many(&mut t.db.conn().await?, &rows).await
             .unwrap();
         let recent =
-            t.db.with(|conn| decisions::recent(conn, "203.0.113.7", 1010, 3))
+            decisions::recent(&mut t.db.conn().await?, "203.0.113.7", 1010, 3).await
                 .unwrap();
         let times: Vec<i64> = recent.iter().map(|d| d.at).collect();
         assert_eq!(times, [1019, 1018, 1017], "{}", t.label);
@@ -482,7 +480,7 @@ fn recent_logins_are_the_sessions_that_still_grant() {
         };
         writer.commit("test", "{}", &batch, None).unwrap();
         let mut logins =
-            t.db.with(|conn| authz::recent_logins(conn, 6000 - 1800))
+            authz::recent_logins(&mut t.db.conn().await?, 6000 - 1800).await
                 .unwrap();
         logins.sort_by(|a, b| a.1.cmp(&b.1));
         let expected = vec![

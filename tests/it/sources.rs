@@ -191,7 +191,7 @@ async fn the_login_hook_needs_its_token_and_stores_the_login() {
         .unwrap();
     assert_eq!(ok.status(), 204);
     let sessions = tokio::task::block_in_place(|| {
-        t.db.with(|c| relaydesk::store::history::sessions_for_ip(c, "203.0.113.7", 0, i64::MAX, 10))
+        relaydesk::store::history::sessions_for_ip(&mut t.db.conn().await?, "203.0.113.7", 0, i64::MAX, 10).await
             .unwrap()
     });
     assert_eq!(sessions.len(), 1);

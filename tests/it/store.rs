@@ -46,7 +46,7 @@ fn logins_within_the_window_coalesce_into_one_session() {
         );
         commit(&writer, vec![login(9100, "taro", "2001:db8::7")]);
         let sessions =
-            t.db.with(|c| history::sessions_for_login(c, "taro", 0, i64::MAX, 100))
+            history::sessions_for_login(&mut t.db.conn().await?, "taro", 0, i64::MAX, 100).await
                 .unwrap();
         let summary: Vec<(String, i64, i64, i64)> = sessions
             .iter()
@@ -78,7 +78,7 @@ fn a_fresh_writer_continues_sessions_it_did_not_see_start() {
             vec![login(2000, "hanako", "198.51.100.4")],
         );
         let sessions =
-            t.db.with(|c| history::sessions_for_ip(c, "198.51.100.4", 0, i64::MAX, 10))
+            history::sessions_for_ip(&mut t.db.conn().await?, "198.51.100.4", 0, i64::MAX, 10).await
                 .unwrap();
         assert_eq!(sessions.len(), 1, "{}", t.label);
         assert_eq!(
@@ -134,7 +134,7 @@ fn failures_rejections_and_relays_are_kept() {
         ];
         commit(&writer, events);
         let failures =
-            t.db.with(|c| history::failures(c, Some("jiro"), None, 0, 100, 10))
+            history::failures(&mut t.db.conn().await?, Some("jiro"), None, 0, 100, 10).await
                 .unwrap();
         assert_eq!(failures.len(), 1, "{}", t.label);
         assert_eq!(failures[0].reason, "auth_failed");
@@ -142,14 +142,14 @@ fn failures_rejections_and_relays_are_kept() {
             kind: Some("relay".into()),
             ..Default::default()
         };
-        let rows = t.db.with(|c| rejections::list(c, &relay)).unwrap();
+        let rows = rejections::list(&mut t.db.conn().await?, &relay).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].rcpt, "a@example.net");
         let other = rejections::Filter {
             kind: Some("other".into()),
             ..Default::default()
         };
-        let rows = t.db.with(|c| rejections::list(c, &other)).unwrap();
+        let rows = rejections::list(&mut t.db.conn().await?, &other).await.unwrap();
         assert_eq!(
             rows[0].sender, "tab\there@example.jp",
             "{}: text round-trips",
@@ -189,7 +189,7 @@ fn many_rows_take_the_bulk_path_intact() {
             .collect();
         commit(&writer, events);
         assert_eq!(
-            t.db.with(|c| rejections::count(c, "relay")).unwrap(),
+            rejections::count(&mut t.db.conn().await?, "relay").await.unwrap(),
             5000,
             "{}",
             t.label
@@ -246,13 +246,13 @@ fn a_batch_read_twice_is_stored_once() {
         let again = writer.commit("f", "{}", &batch(1), Some(first));
         assert!(again.is_err(), "{}", t.label);
         assert_eq!(
-            t.db.with(|c| rejections::count(c, "relay")).unwrap(),
+            rejections::count(&mut t.db.conn().await?, "relay").await.unwrap(),
             2,
             "{}",
             t.label
         );
         assert_eq!(
-            t.db.with(|c| ingest::files(c, "f")).unwrap(),
+            ingest::files(&mut t.db.conn().await?, "f").await.unwrap(),
             [at(200)],
             "{}",
             t.label
@@ -280,15 +280,15 @@ fn history_past_its_retention_is_deleted() {
             records: Seconds(400 * day),
         };
         let counts =
-            t.db.with(|c| relaydesk::store::retention::purge(c, now, &r))
+            relaydesk::store::retention::purge(&mut t.db.conn().await?, now, &r).await
                 .unwrap();
         assert!(counts.contains(&("sessions", 1)), "{}: {counts:?}", t.label);
         let left =
-            t.db.with(|c| history::sessions_for_login(c, "new", 0, i64::MAX, 10))
+            history::sessions_for_login(&mut t.db.conn().await?, "new", 0, i64::MAX, 10).await
                 .unwrap();
         assert_eq!(left.len(), 1, "{}", t.label);
         let gone =
-            t.db.with(|c| history::sessions_for_login(c, "old", 0, i64::MAX, 10))
+            history::sessions_for_login(&mut t.db.conn().await?, "old", 0, i64::MAX, 10).await
                 .unwrap();
         assert!(gone.is_empty(), "{}", t.label);
     }
