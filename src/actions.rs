@@ -7,8 +7,7 @@ use ipnet::IpNet;
 
 use crate::domain::ClientIp;
 use crate::store::restrictions::{self, Kind};
-use crate::store::Db;
-use crate::store::changes::{self, Change};
+use crate::store::{self, Db};
 
 /// The longest staff grant: a day. Longer needs a configuration change, not a click.
 pub const MAX_GRANT_MINUTES: i64 = 24 * 60;
@@ -37,7 +36,7 @@ pub fn network(text: &str) -> anyhow::Result<IpNet> {
     Ok(net.trunc())
 }
 
-pub async fn grant(db: &Db, ip: &str, minutes: i64, reason: &str, by: &str) -> anyhow::Result<String> {
+pub fn grant(db: &Db, ip: &str, minutes: i64, reason: &str, by: &str) -> anyhow::Result<String> {
     let ip: ClientIp = ip.parse()?;
     if !(1..=MAX_GRANT_MINUTES).contains(&minutes) {
         bail!("minutes: between 1 and {MAX_GRANT_MINUTES}");
@@ -45,51 +44,31 @@ pub async fn grant(db: &Db, ip: &str, minutes: i64, reason: &str, by: &str) -> a
     let reason = reason_of(reason)?;
     let now = now();
     let until = now + minutes * 60;
-    let mut conn = db.conn().await?;
-    let mut tx = conn.begin().await?;
-    restrictions::add_grant(&mut tx, &ip.to_string(), None, reason, by, now, until).await?;
-    changes::notify(&mut tx, Change::Authorization).await?;
-    tx.commit().await?;
+    db.with(|c| {
+        store::transaction(c, |tx| {
+            restrictions::add_grant(tx, &ip.to_string(), None, reason, by, now, until)?;
+            store::notify(tx)
+        })
+    })?;
     Ok(format!("{ip} may relay for {minutes} minutes"))
 }
 
-pub async fn block(db: &Db, ip: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+pub fn block(db: &Db, ip: &str, reason: &str, by: &str) -> anyhow::Result<String> {
     let net = network(ip)?;
-    restrict(db, Kind::Block, &net.to_string(), reason, by).await
+    restrict(db, Kind::Block, &net.to_string(), reason, by)
 }
 
-pub async fn unblock(db: &Db, ip: &str, by: &str) -> anyhow::Result<String> {
+pub fn unblock(db: &Db, ip: &str, by: &str) -> anyhow::Result<String> {
     let net = network(ip)?;
-    lift(db, Kind::Block, &net.to_string(), by).await
+    lift(db, Kind::Block, &net.to_string(), by)
 }
 
-pub async fn suspend(db: &Db, login: &str, reason: &str, by: &str) -> anyhow::Result<String> {
-    restrict(db, Kind::Suspension, login_of(login)?, reason, by).await
+pub fn suspend(db: &Db, login: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+    restrict(db, Kind::Suspension, login_of(login)?, reason, by)
 }
 
-pub async fn unsuspend(db: &Db, login: &str, by: &str) -> anyhow::Result<String> {
-    lift(db, Kind::Suspension, login_of(login)?, by).await
-}
-
-/// A staff action, as the CLI, the staff pages and the API name it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    Grant { ip: String, minutes: i64 },
-    Block { ip: String },
-    Unblock { ip: String },
-    Suspend { login: String },
-    Unsuspend { login: String },
-}
-
-/// Carries out `action` for `by` with `reason` (lifting takes none); returns what to say.
-pub async fn perform(db: &Db, action: &Action, reason: &str, by: &str) -> anyhow::Result<String> {
-    match action {
-        Action::Grant { ip, minutes } => grant(db, ip, *minutes, reason, by).await,
-        Action::Block { ip } => block(db, ip, reason, by).await,
-        Action::Unblock { ip } => unblock(db, ip, by).await,
-        Action::Suspend { login } => suspend(db, login, reason, by).await,
-        Action::Unsuspend { login } => unsuspend(db, login, by).await,
-    }
+pub fn unsuspend(db: &Db, login: &str, by: &str) -> anyhow::Result<String> {
+    lift(db, Kind::Suspension, login_of(login)?, by)
 }
 
 fn login_of(login: &str) -> anyhow::Result<&str> {
@@ -100,14 +79,16 @@ fn login_of(login: &str) -> anyhow::Result<&str> {
     Ok(login)
 }
 
-async fn restrict(db: &Db, kind: Kind, subject: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+fn restrict(db: &Db, kind: Kind, subject: &str, reason: &str, by: &str) -> anyhow::Result<String> {
     let reason = reason_of(reason)?;
     let now = now();
-    let mut conn = db.conn().await?;
-    let mut tx = conn.begin().await?;
-    let added = restrictions::add(&mut tx, kind, subject, reason, by, now, None).await?;
-    changes::notify(&mut tx, Change::Authorization).await?;
-    tx.commit().await?;
+    let added = db.with(|c| {
+        store::transaction(c, |tx| {
+            let added = restrictions::add(tx, kind, subject, reason, by, now, None)?;
+            store::notify(tx)?;
+            Ok(added)
+        })
+    })?;
     Ok(match (kind, added) {
         (Kind::Block, true) => format!("{subject} is blocked"),
         (Kind::Block, false) => format!("{subject} was already blocked"),
@@ -116,13 +97,15 @@ async fn restrict(db: &Db, kind: Kind, subject: &str, reason: &str, by: &str) ->
     })
 }
 
-async fn lift(db: &Db, kind: Kind, subject: &str, by: &str) -> anyhow::Result<String> {
+fn lift(db: &Db, kind: Kind, subject: &str, by: &str) -> anyhow::Result<String> {
     let now = now();
-    let mut conn = db.conn().await?;
-    let mut tx = conn.begin().await?;
-    let lifted = restrictions::lift(&mut tx, kind, subject, by, now).await?;
-    changes::notify(&mut tx, Change::Authorization).await?;
-    tx.commit().await?;
+    let lifted = db.with(|c| {
+        store::transaction(c, |tx| {
+            let n = restrictions::lift(tx, kind, subject, by, now)?;
+            store::notify(tx)?;
+            Ok(n)
+        })
+    })?;
     Ok(match (kind, lifted) {
         (Kind::Block, 0) => format!("{subject} was not blocked"),
         (Kind::Block, _) => format!("{subject} is unblocked"),

@@ -5,15 +5,13 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::bail;
-use clap::{Parser, Subcommand};
-
-use crate::report::Format;
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::ingest::parse::{LineParser, Parsed};
 use crate::ingest::writer::Writer;
-use crate::store::Db;
+use crate::store::{self, Db};
 use crate::time;
 use crate::{report, serve, simulate};
 
@@ -33,6 +31,13 @@ pub struct Cli {
     pub db: Option<String>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Ndjson,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,20 +188,25 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-async fn open_db(config: &Config) -> anyhow::Result<Db> {
-    Ok(Db::open_config(&config.database).await?)
+pub fn open_db(config: &Config) -> anyhow::Result<Db> {
+    Db::open(&config.database.url, config.database.pool_size).with_context(|| {
+        format!(
+            "cannot open database {}",
+            crate::config::redact_url(&config.database.url)
+        )
+    })
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Arc::new(load_config(&cli)?);
     match cli.command {
-        Command::Serve { only } => serve::run(config, &only).await,
-        Command::Demo { dir, speed } => crate::demo::run(config, &dir, speed).await,
+        Command::Serve { only } => serve::run(config, &only),
+        Command::Demo { dir, speed } => crate::demo::run(config, &dir, speed),
         Command::Ingest { files } => {
-            let db = open_db(&config).await?;
+            let db = open_db(&config)?;
             let writer = Writer::new(db.clone(), config.relay.window.0);
             Arc::new(crate::alerts::Watch::new(db, &config)).attach(&writer);
-            let summary = crate::ingest::import::run(&files, config.clone(), &writer).await?;
+            let summary = crate::ingest::import::run(&files, config.clone(), &writer)?;
             print!("{summary}");
             Ok(())
         }
@@ -208,7 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             login,
             format,
         } => {
-            let db = open_db(&config).await?;
+            let db = open_db(&config)?;
             let now = chrono::Utc::now().timestamp();
             let query = report::RejectionQuery {
                 since: since
@@ -221,7 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 login,
                 limit: None,
             };
-            report::rejections(&db, &config, &query, format, &mut io::stdout().lock()).await
+            report::rejections(&db, &config, &query, format, &mut io::stdout().lock())
         }
         Command::History {
             login,
@@ -229,7 +239,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             format,
         } => {
-            let db = open_db(&config).await?;
+            let db = open_db(&config)?;
             let now = chrono::Utc::now().timestamp();
             let since = match since {
                 Some(t) => time::parse(&t, config.timezone.0, now)?,
@@ -249,7 +259,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 format,
                 &mut io::stdout().lock(),
             )
-            .await
         }
         Command::Simulate {
             out,
@@ -281,9 +290,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let db = open_db(&config).await?;
-            drop(db);
-            println!("schema up to date");
+            let db = open_db(&config)?;
+            let ran = db.with(store::migrate::run)?;
+            println!("schema up to date ({ran} migration(s) applied now)");
             Ok(())
         }
         Command::Grant {
@@ -291,48 +300,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             minutes,
             reason,
         } => {
-            let db = open_db(&config).await?;
-            let message = crate::actions::grant(&db, &ip, minutes, &reason, &actor()).await?;
+            let db = open_db(&config)?;
+            let message = crate::actions::grant(&db, &ip, minutes, &reason, &actor())?;
             println!("{message}");
             Ok(())
         }
         Command::Block { ip, reason } => {
-            let db = open_db(&config).await?;
-            println!("{}", crate::actions::block(&db, &ip, &reason, &actor()).await?);
+            let db = open_db(&config)?;
+            println!("{}", crate::actions::block(&db, &ip, &reason, &actor())?);
             Ok(())
         }
         Command::Unblock { ip } => {
-            let db = open_db(&config).await?;
-            println!("{}", crate::actions::unblock(&db, &ip, &actor()).await?);
+            let db = open_db(&config)?;
+            println!("{}", crate::actions::unblock(&db, &ip, &actor())?);
             Ok(())
         }
         Command::Suspend { login, reason } => {
-            let db = open_db(&config).await?;
+            let db = open_db(&config)?;
             println!(
                 "{}",
-                crate::actions::suspend(&db, &login, &reason, &actor()).await?
+                crate::actions::suspend(&db, &login, &reason, &actor())?
             );
             Ok(())
         }
         Command::Unsuspend { login } => {
-            let db = open_db(&config).await?;
-            println!("{}", crate::actions::unsuspend(&db, &login, &actor()).await?);
+            let db = open_db(&config)?;
+            println!("{}", crate::actions::unsuspend(&db, &login, &actor())?);
             Ok(())
         }
         Command::Alerts { all, format } => {
-            let db = open_db(&config).await?;
-            report::alerts(&db, &config, all, format, &mut io::stdout().lock()).await
+            let db = open_db(&config)?;
+            report::alerts(&db, &config, all, format, &mut io::stdout().lock())
         }
         Command::Staff { command } => {
-            let db = open_db(&config).await?;
+            let db = open_db(&config)?;
             match command {
                 StaffCommand::Add { name, role } => {
                     let mut password = String::new();
                     io::stdin().read_line(&mut password)?;
-                    println!("{}", crate::staff::add(&db, &name, &role, &password).await?);
+                    println!("{}", crate::staff::add(&db, &name, &role, &password)?);
                 }
                 StaffCommand::List => {
-                    for s in crate::store::staff::list(&mut db.conn().await?).await? {
+                    for s in db.with(crate::store::staff::list)? {
                         let state = if s.disabled_at.is_some() {
                             "disabled"
                         } else {
@@ -343,7 +352,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 StaffCommand::Disable { name } => {
-                    println!("{}", crate::staff::disable(&db, &name).await?)
+                    println!("{}", crate::staff::disable(&db, &name)?)
                 }
             }
             Ok(())
@@ -351,8 +360,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Create { staff },
         } => {
-            let db = open_db(&config).await?;
-            println!("{}", crate::staff::create_token(&db, &staff).await?);
+            let db = open_db(&config)?;
+            println!("{}", crate::staff::create_token(&db, &staff)?);
             Ok(())
         }
     }
@@ -432,4 +441,12 @@ fn parse_one(
         report::write_event(out, n, &event, config)?;
     }
     Ok(())
+}
+
+/// Writes `text` to standard output, treating a closed pipe (`| head`) as success.
+pub fn print_ok(result: io::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

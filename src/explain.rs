@@ -35,15 +35,16 @@ pub fn rules(config: &Config) -> Rules {
 }
 
 /// The owner login of a sender address, by the §6.2 rule.
-pub async fn owner_of(conn: &mut Conn,
+pub fn owner_of(
+    conn: &mut dyn Conn,
     sender: &str,
     config: &Config,
 ) -> store::Result<Option<String>> {
     if crate::domain::domain_of(sender).is_none_or(|d| !config.relay.is_customer_domain(&d)) {
         return Ok(None);
     }
-    let accounts = evidence::account_owner(conn, sender).await?;
-    let known = accounts.is_none() && evidence::known_login(conn, sender).await?;
+    let accounts = evidence::account_owner(conn, sender)?;
+    let known = accounts.is_none() && evidence::known_login(conn, sender)?;
     Ok(diagnose::owner(
         sender,
         &config.relay.customer_domains,
@@ -69,7 +70,8 @@ pub fn candidate_senders(login: &str, config: &Config) -> Vec<String> {
 
 /// Diagnoses one stored relay rejection. `logs_since` is `store::ingest::logs_since`, read once
 /// per report.
-pub async fn diagnose_rejection(conn: &mut Conn,
+pub fn diagnose_rejection(
+    conn: &mut dyn Conn,
     config: &Config,
     rejection: &StoredRejection,
     logs_since: Option<Epoch>,
@@ -78,7 +80,7 @@ pub async fn diagnose_rejection(conn: &mut Conn,
         .ip
         .parse()
         .map_err(|e| store::StoreError::Other(format!("stored rejection {}: {e}", rejection.id)))?;
-    let owner = owner_of(conn, &rejection.sender, config).await?;
+    let owner = owner_of(conn, &rejection.sender, config)?;
     let ev = evidence::gather(
         conn,
         rejection.at,
@@ -86,7 +88,7 @@ pub async fn diagnose_rejection(conn: &mut Conn,
         owner.as_deref(),
         rules(config),
         logs_since,
-    ).await?;
+    )?;
     Ok(diagnose::diagnose(
         rejection.at,
         &rejection.ip,

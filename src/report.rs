@@ -5,21 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-/// How the CLI prints records.
-#[derive(Debug, Clone, Copy, clap::ValueEnum, Default)]
-pub enum Format {
-    #[default]
-    Table,
-    Ndjson,
-}
-
-/// Treats a closed pipe (`| head`) as success.
-fn print_ok(result: io::Result<()>) -> anyhow::Result<()> {
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
-}
+use crate::cli::Format;
 use crate::config::Config;
 use crate::domain::{ClientIp, Epoch, Event};
 use crate::explain;
@@ -182,8 +168,8 @@ pub struct RejectionRecord {
 
 /// The relay rejections `query` selects, each diagnosed: the records of the CLI's NDJSON and
 /// of `GET /api/v1/rejections` alike.
-pub async fn rejection_records(
-    conn: &mut store::Conn,
+pub fn rejection_records(
+    conn: &mut dyn store::Conn,
     config: &Config,
     query: &RejectionQuery,
 ) -> store::Result<Vec<RejectionRecord>> {
@@ -198,32 +184,32 @@ pub async fn rejection_records(
         until: query.until,
         limit: query.limit,
     };
-    let rows = rejections::list(conn, &filter).await?;
-    let logs_since = store::ingest::logs_since(conn).await?;
-    let mut records = Vec::with_capacity(rows.len());
-    for r in rows {
-        let d = explain::diagnose_rejection(conn, config, &r, logs_since).await?;
-        records.push(RejectionRecord {
-            at: local_rfc3339(r.at, config.timezone.0),
-            ip: r.ip,
-            sender: r.sender,
-            rcpt: r.rcpt,
-            login: d.login.clone(),
-            cause: Some(d.cause.as_str().to_string()),
-            evidence: Some(evidence_json(&d.evidence, config)),
-        });
-    }
-    Ok(records)
+    let rows = rejections::list(conn, &filter)?;
+    let logs_since = store::ingest::logs_since(conn)?;
+    rows.into_iter()
+        .map(|r| {
+            let d = explain::diagnose_rejection(conn, config, &r, logs_since)?;
+            Ok(RejectionRecord {
+                at: local_rfc3339(r.at, config.timezone.0),
+                ip: r.ip,
+                sender: r.sender,
+                rcpt: r.rcpt,
+                login: d.login.clone(),
+                cause: Some(d.cause.as_str().to_string()),
+                evidence: Some(evidence_json(&d.evidence, config)),
+            })
+        })
+        .collect()
 }
 
-pub async fn rejections(
+pub fn rejections(
     db: &Db,
     config: &Config,
     query: &RejectionQuery,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let records = rejection_records(&mut db.conn().await?, config, query).await?;
+    let records = db.with(|c| rejection_records(c, config, query))?;
     let cells = |r: &RejectionRecord| {
         vec![
             r.at.clone(),
@@ -235,7 +221,7 @@ pub async fn rejections(
         ]
     };
     let headers = ["AT", "IP", "SENDER", "RECIPIENT", "LOGIN", "CAUSE"];
-    print_ok(write_records(
+    crate::cli::print_ok(write_records(
         out,
         format,
         records.into_iter(),
@@ -281,8 +267,8 @@ pub struct HistoryRecord {
 
 /// `who`'s sessions and failed logins active in [since, until], newest first, at most `limit`
 /// of each: the records of the CLI's `history` and of `GET /api/v1/history` alike.
-pub async fn history_records(
-    conn: &mut store::Conn,
+pub fn history_records(
+    conn: &mut dyn store::Conn,
     config: &Config,
     who: &Who,
     since: Epoch,
@@ -291,14 +277,14 @@ pub async fn history_records(
 ) -> store::Result<Vec<HistoryRecord>> {
     let (sessions, failures) = match who {
         Who::Login(login) => (
-            history::sessions_for_login(conn, login, since, until, limit).await?,
-            history::failures(conn, Some(login), None, since, until, limit).await?,
+            history::sessions_for_login(conn, login, since, until, limit)?,
+            history::failures(conn, Some(login), None, since, until, limit)?,
         ),
         Who::Ip(ip) => {
             let ip = ip.to_string();
             (
-                history::sessions_for_ip(conn, &ip, since, until, limit).await?,
-                history::failures(conn, None, Some(&ip), since, until, limit).await?,
+                history::sessions_for_ip(conn, &ip, since, until, limit)?,
+                history::failures(conn, None, Some(&ip), since, until, limit)?,
             )
         }
     };
@@ -339,7 +325,7 @@ pub async fn history_records(
     Ok(records.into_iter().map(|(_, r)| r).collect())
 }
 
-pub async fn history(
+pub fn history(
     db: &Db,
     config: &Config,
     who: &Who,
@@ -349,8 +335,8 @@ pub async fn history(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     const LIMIT: i64 = 10_000;
-    let records = history_records(&mut db.conn().await?, config, who, since, until, LIMIT).await?;
-    print_ok(write_records(
+    let records = db.with(|c| history_records(c, config, who, since, until, LIMIT))?;
+    crate::cli::print_ok(write_records(
         out,
         format,
         records.into_iter(),
@@ -410,14 +396,14 @@ pub fn alert_record(a: store::alerts::Alert, config: &Config) -> AlertRecord {
     }
 }
 
-pub async fn alerts(
+pub fn alerts(
     db: &Db,
     config: &Config,
     all: bool,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let rows = store::alerts::list(&mut db.conn().await?, !all, 1000).await?;
+    let rows = db.with(|c| store::alerts::list(c, !all, 1000))?;
     let records = rows.into_iter().map(|a| alert_record(a, config));
     let cells = |r: &AlertRecord| {
         vec![
@@ -434,7 +420,7 @@ pub async fn alerts(
     let headers = [
         "ID", "KIND", "SUBJECT", "FIRST", "LAST", "COUNT", "CARRIER", "SAMPLE",
     ];
-    print_ok(write_records(out, format, records, cells, &headers))
+    crate::cli::print_ok(write_records(out, format, records, cells, &headers))
 }
 
 /// Writes records as NDJSON, or as a table with aligned columns.

@@ -9,14 +9,15 @@ use crate::domain::Epoch;
 
 /// Sessions whose address text lies in [lo, hi) and that were active in [since, until],
 /// in address order.
-pub async fn sessions_in_text_range(conn: &mut Conn,
+pub fn sessions_in_text_range(
+    conn: &mut dyn Conn,
     lo: &str,
     hi: &str,
     since: Epoch,
     until: Epoch,
     limit: i64,
 ) -> Result<Vec<Session>> {
-    conn.fetch_all(
+    conn.query(
         "select login, ip, service, first_seen, last_seen, logins from sessions
          where ip >= $1 and ip < $2 and last_seen >= $3 and first_seen <= $4
          order by ip, last_seen limit $5",
@@ -27,26 +28,43 @@ pub async fn sessions_in_text_range(conn: &mut Conn,
             Value::Int(until),
             Value::Int(limit),
         ],
-    )
-    .await
+    )?
+    .iter()
+    .map(session)
+    .collect()
 }
 
 /// Sessions whose last login falls in [since, until], newest first.
-pub async fn sessions_ending_between(conn: &mut Conn,
+pub fn sessions_ending_between(
+    conn: &mut dyn Conn,
     since: Epoch,
     until: Epoch,
     limit: i64,
 ) -> Result<Vec<Session>> {
-    conn.fetch_all(
+    conn.query(
         "select login, ip, service, first_seen, last_seen, logins from sessions
          where last_seen >= $1 and last_seen <= $2 order by last_seen desc limit $3",
         &[Value::Int(since), Value::Int(until), Value::Int(limit)],
-    )
-    .await
+    )?
+    .iter()
+    .map(session)
+    .collect()
+}
+
+fn session(r: &super::Row) -> Result<Session> {
+    Ok(Session {
+        login: r.text(0)?,
+        ip: r.text(1)?,
+        service: r.text(2)?,
+        first_seen: r.int(3)?,
+        last_seen: r.int(4)?,
+        logins: r.int(5)?,
+    })
 }
 
 /// Relay rejections whose address text lies in [lo, hi) in [since, until], in address order.
-pub async fn rejections_in_text_range(conn: &mut Conn,
+pub fn rejections_in_text_range(
+    conn: &mut dyn Conn,
     lo: &str,
     hi: &str,
     since: Epoch,
@@ -66,11 +84,11 @@ pub async fn rejections_in_text_range(conn: &mut Conn,
             Value::Int(limit),
         ],
     )
-    .await
 }
 
 /// Relay rejections in [since, until], newest first.
-pub async fn rejections_between(conn: &mut Conn,
+pub fn rejections_between(
+    conn: &mut dyn Conn,
     since: Epoch,
     until: Epoch,
     limit: i64,
@@ -81,9 +99,21 @@ pub async fn rejections_between(conn: &mut Conn,
          where kind = 'relay' and at >= $1 and at <= $2 order by at desc, id desc limit $3",
         &[Value::Int(since), Value::Int(until), Value::Int(limit)],
     )
-    .await
 }
 
-async fn rejections(conn: &mut Conn, sql: &str, params: &[Value]) -> Result<Vec<StoredRejection>> {
-    conn.fetch_all(sql, params).await
+fn rejections(conn: &mut dyn Conn, sql: &str, params: &[Value]) -> Result<Vec<StoredRejection>> {
+    conn.query(sql, params)?
+        .iter()
+        .map(|r| {
+            Ok(StoredRejection {
+                id: r.int(0)?,
+                at: r.int(1)?,
+                kind: r.text(2)?,
+                ip: r.text(3)?,
+                sender: r.text(4)?,
+                rcpt: r.text(5)?,
+                reply: r.text(6)?,
+            })
+        })
+        .collect()
 }

@@ -96,7 +96,9 @@ impl Session {
         };
         let id_hash = sha256_hex(&id);
         let (hash, row) = (id_hash.clone(), stored.clone());
-        web_sessions::create(&mut app.db.conn().await?, &hash, &row).await?;
+        app.db
+            .run(move |c| web_sessions::create(c, &hash, &row))
+            .await?;
         Ok((
             Session {
                 kind,
@@ -111,14 +113,17 @@ impl Session {
     /// Ends this session.
     pub async fn end(&self, app: &Arc<App>) -> Result<(), WebError> {
         let hash = self.id_hash.clone();
-        web_sessions::delete(&mut app.db.conn().await?, &hash).await?;
+        app.db.run(move |c| web_sessions::delete(c, &hash)).await?;
         Ok(())
     }
 
     /// Ends every session of this subject, here and on every other device.
     pub async fn end_everywhere(&self, app: &Arc<App>) -> Result<u64, WebError> {
         let (kind, subject) = (self.kind.as_str(), self.subject.clone());
-        Ok(web_sessions::delete_all(&mut app.db.conn().await?, kind, &subject).await?)
+        Ok(app
+            .db
+            .run(move |c| web_sessions::delete_all(c, kind, &subject))
+            .await?)
     }
 
     /// Checks a submitted CSRF token against this session's.
@@ -151,18 +156,18 @@ impl FromRequestParts<Arc<App>> for MaybeSession {
         let hash = id_hash.clone();
         let stored = app
             .db
-            .run(async move |c: &mut crate::store::Conn| {
-                let s = web_sessions::get(c, &hash).await?;
+            .run(move |c| {
+                let s = web_sessions::get(c, &hash)?;
                 match &s {
                     Some(s) if s.expires_at >= now && s.seen_at >= now - idle => {
                         // Touch at most once a minute: reads stay reads.
                         if now - s.seen_at >= 60 {
-                            web_sessions::touch(c, &hash, now).await?;
+                            web_sessions::touch(c, &hash, now)?;
                         }
                         Ok(Some(s.clone()))
                     }
                     Some(_) => {
-                        web_sessions::delete(c, &hash).await?;
+                        web_sessions::delete(c, &hash)?;
                         Ok(None)
                     }
                     None => Ok(None),

@@ -85,23 +85,23 @@ impl Log {
     }
 }
 
-async fn stored(db: &Db) -> (i64, i64) {
-    db.conn()
-        .await
-        .unwrap()
-        .fetch_optional::<(i64, i64)>(
-            "select count(*), count(distinct login) from login_failures",
-            &[],
-        )
-        .await
-        .unwrap()
-        .unwrap_or((0, 0))
+fn stored(db: &Db) -> (i64, i64) {
+    db.with(|c| {
+        let row = c
+            .query_one(
+                "select count(*), count(distinct login) from login_failures",
+                &[],
+            )?
+            .unwrap();
+        Ok((row.int(0)?, row.int(1)?))
+    })
+    .unwrap()
 }
 
-async fn wait_for(db: &Db, expected: i64, label: &str) {
+fn wait_for(db: &Db, expected: i64, label: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let (rows, distinct) = stored(db).await;
+        let (rows, distinct) = stored(db);
         assert!(
             rows <= expected,
             "{label}: {rows} rows for {expected} lines: duplicated"
@@ -118,16 +118,17 @@ async fn wait_for(db: &Db, expected: i64, label: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_followed_file_keeps_every_line_once_through_live_rotations() {
-    for t in databases().await {
+#[test]
+fn a_followed_file_keeps_every_line_once_through_live_rotations() {
+    for t in databases() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::new(dir.path());
         let config = config_with(&t.url, &[&log.path]);
         let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-        let follower = Follower::new(&log.path, config, writer).await.unwrap();
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let handle = tokio::spawn(follower.run(stopped));
+        let follower = Follower::new(&log.path, config, writer).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let handle = std::thread::spawn(move || follower.run(&thread_stop));
         for round in 0..12u64 {
             for _ in 0..10 {
                 log.write(250);
@@ -140,9 +141,9 @@ async fn a_followed_file_keeps_every_line_once_through_live_rotations() {
             }
         }
         log.write(1000);
-        wait_for(&t.db, log.written as i64, t.label).await;
-        stop.send(true).unwrap();
-        handle.await.unwrap().unwrap();
+        wait_for(&t.db, log.written as i64, t.label);
+        stop.store(true, Ordering::Relaxed);
+        handle.join().unwrap();
     }
 }
 
@@ -157,9 +158,9 @@ fn start_serving(dir: &Path) -> Child {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
-    for t in databases().await {
+#[test]
+fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
+    for t in databases() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::new(dir.path());
         fs::write(
@@ -198,7 +199,7 @@ async fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
             child = start_serving(dir.path());
         }
         log.write(500);
-        wait_for(&t.db, log.written as i64, t.label).await;
+        wait_for(&t.db, log.written as i64, t.label);
         assert!(
             interrupted > 0,
             "{}: no kill landed while lines were pending",

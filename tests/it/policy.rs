@@ -39,10 +39,9 @@ async fn spawn_policy() -> TestPolicy {
 /// The real server on `listen`, with the default configuration changed by `tune`, an empty
 /// grant index and a fresh SQLite store.
 async fn spawn_policy_with(listen: &str, tune: impl FnOnce(&mut Policy)) -> TestPolicy {
-    let t = sqlite().await;
+    let t = sqlite();
     let index = Arc::new(GrantIndex::new(1800, vec![]));
-    let (recorder, _thread) = Recorder::start(t.db.clone(), 1000);
-    let _thread = tokio::spawn(_thread);
+    let (recorder, _thread) = Recorder::start(t.db.clone(), 1000).unwrap();
     let mut policy = Policy::new(&Config::default(), index.clone(), recorder);
     tune(&mut policy);
     let listener = PolicyListener::bind(listen).await.unwrap();
@@ -120,7 +119,7 @@ async fn silent_for<S: AsyncRead + Unpin>(stream: &mut S, wait: Duration) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_granted_client_may_relay() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -133,7 +132,7 @@ async fn a_granted_client_may_relay() {
     assert_eq!(reply, "action=OK\n\n");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn an_ungranted_relay_is_rejected_with_the_support_url() {
     let p = spawn_policy().await;
     let mut c = p.connect().await;
@@ -148,7 +147,7 @@ async fn an_ungranted_relay_is_rejected_with_the_support_url() {
     assert!(reply.ends_with("\n\n") && reply.matches('\n').count() == 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn mail_to_a_local_domain_is_left_to_postfix() {
     let p = spawn_policy().await;
     let mut c = p.connect().await;
@@ -156,7 +155,7 @@ async fn mail_to_a_local_domain_is_left_to_postfix() {
     assert_eq!(reply, "action=DUNNO\n\n");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_blocked_client_is_never_ok() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -175,7 +174,7 @@ async fn a_blocked_client_is_never_ok() {
     assert_eq!(reply, "action=DUNNO\n\n");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn shuffled_unknown_duplicate_and_empty_attributes_are_accepted() {
     let p = spawn_policy().await;
     p.grant("192.0.2.10", "taro");
@@ -196,7 +195,7 @@ async fn shuffled_unknown_duplicate_and_empty_attributes_are_accepted() {
     assert_eq!(ask(&mut c, empty).await, "action=DUNNO\n\n");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn ipv6_and_mapped_ipv4_client_addresses_are_understood() {
     let p = spawn_policy().await;
     p.grant("2001:db8::5", "taro");
@@ -215,7 +214,7 @@ async fn ipv6_and_mapped_ipv4_client_addresses_are_understood() {
     assert!(reply.starts_with("action=REJECT"), "{reply}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_thousand_requests_share_one_connection() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -241,7 +240,7 @@ async fn a_thousand_requests_share_one_connection() {
     writer.await.unwrap().unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_request_split_across_writes_is_answered_once_whole() {
     let p = spawn_policy().await;
     let request = rcpt("203.0.113.7", "taro@example.jp", "hanako@example.jp");
@@ -254,7 +253,7 @@ async fn a_request_split_across_writes_is_answered_once_whole() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn garbage_closes_the_connection_without_a_byte() {
     let p = spawn_policy().await;
     for garbage in [
@@ -275,7 +274,7 @@ async fn garbage_closes_the_connection_without_a_byte() {
     closed_silently(&mut c).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn an_oversized_request_closes_the_connection() {
     let p = spawn_policy().await;
     let mut c = p.connect().await;
@@ -285,7 +284,7 @@ async fn an_oversized_request_closes_the_connection() {
     closed_silently(&mut c).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_request_without_a_usable_client_address_closes_the_connection() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -301,7 +300,7 @@ async fn a_request_without_a_usable_client_address_closes_the_connection() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn the_connection_cap_makes_extra_clients_wait() {
     let p = spawn_policy_with("127.0.0.1:0", |policy| policy.max_connections = 2).await;
     let request = rcpt("203.0.113.7", "", "hanako@example.jp");
@@ -317,7 +316,7 @@ async fn the_connection_cap_makes_extra_clients_wait() {
     assert_eq!(ask(&mut second, &request).await, "action=DUNNO\n\n");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn an_idle_connection_is_closed() {
     let p = spawn_policy_with("127.0.0.1:0", |policy| {
         policy.idle_timeout = Duration::from_millis(200);
@@ -335,7 +334,7 @@ async fn an_idle_connection_is_closed() {
     closed_silently(&mut c).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn shutdown_closes_connections_and_stops_listening() {
     let p = spawn_policy().await;
     let mut c = p.connect().await;
@@ -351,7 +350,7 @@ async fn shutdown_closes_connections_and_stops_listening() {
     assert!(TcpStream::connect(&p.addr).await.is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_unix_socket_listener_answers_and_is_removed_at_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("policy.sock");
@@ -372,7 +371,7 @@ async fn a_unix_socket_listener_answers_and_is_removed_at_shutdown() {
     assert!(!path.exists());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn relay_decisions_are_recorded() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -402,7 +401,8 @@ async fn relay_decisions_are_recorded() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(db.with(decisions::count).unwrap(), 2);
     let since = now() - 60;
-    let ok = decisions::recent(&mut db.conn().await.unwrap(), "203.0.113.7", since, 10).await
+    let ok = db
+        .with(|conn| decisions::recent(conn, "203.0.113.7", since, 10))
         .unwrap();
     assert_eq!(ok.len(), 1);
     assert_eq!(
@@ -413,7 +413,8 @@ async fn relay_decisions_are_recorded() {
         (ok[0].sender.as_str(), ok[0].rcpt.as_str()),
         ("taro@example.jp", "a@example.com")
     );
-    let rejected = decisions::recent(&mut db.conn().await.unwrap(), "203.0.113.9", since, 10).await
+    let rejected = db
+        .with(|conn| decisions::recent(conn, "203.0.113.9", since, 10))
         .unwrap();
     assert_eq!(rejected.len(), 1);
     assert_eq!(
@@ -422,9 +423,9 @@ async fn relay_decisions_are_recorded() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stored_decisions_come_back_newest_first() {
-    for t in databases().await {
+#[test]
+fn stored_decisions_come_back_newest_first() {
+    for t in databases() {
         let decision = |at: i64, ip: &str, action: &str| PolicyDecision {
             at,
             ip: ip.into(),
@@ -443,10 +444,10 @@ async fn stored_decisions_come_back_newest_first() {
             })
             .chain([decision(1005, "203.0.113.8", "reject")])
             .collect();
-        decisions::insert_many(&mut t.db.conn().await.unwrap(), &rows).await
+        t.db.with(|conn| decisions::insert_many(conn, &rows))
             .unwrap();
         let recent =
-            decisions::recent(&mut t.db.conn().await.unwrap(), "203.0.113.7", 1010, 3).await
+            t.db.with(|conn| decisions::recent(conn, "203.0.113.7", 1010, 3))
                 .unwrap();
         let times: Vec<i64> = recent.iter().map(|d| d.at).collect();
         assert_eq!(times, [1019, 1018, 1017], "{}", t.label);
@@ -460,9 +461,9 @@ async fn stored_decisions_come_back_newest_first() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recent_logins_are_the_sessions_that_still_grant() {
-    for t in databases().await {
+#[test]
+fn recent_logins_are_the_sessions_that_still_grant() {
+    for t in databases() {
         let writer = Writer::new(t.db.clone(), 1800);
         let login = |at: i64, user: &str, ip: &str| Event::Login {
             at,
@@ -479,9 +480,9 @@ async fn recent_logins_are_the_sessions_that_still_grant() {
             ],
             ..Batch::default()
         };
-        writer.commit("test", "{}", &batch, None).await.unwrap();
+        writer.commit("test", "{}", &batch, None).unwrap();
         let mut logins =
-            authz::recent_logins(&mut t.db.conn().await.unwrap(), 6000 - 1800).await
+            t.db.with(|conn| authz::recent_logins(conn, 6000 - 1800))
                 .unwrap();
         logins.sort_by(|a, b| a.1.cmp(&b.1));
         let expected = vec![
@@ -494,8 +495,8 @@ async fn recent_logins_are_the_sessions_that_still_grant() {
 
 /// `relaydesk serve --only policy`: grants from logins already stored, answers on a unix
 /// socket, ends cleanly on SIGTERM.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_answers_from_grants_loaded_at_start() {
+#[test]
+fn serve_answers_from_grants_loaded_at_start() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("policy.sock");
@@ -558,7 +559,7 @@ async fn serve_answers_from_grants_loaded_at_start() {
         &format!("sqlite://{}", dir.path().join("relaydesk.db").display()),
         1,
     )
-    .await.unwrap();
+    .unwrap();
     assert_eq!(db.with(decisions::count).unwrap(), 1, "flushed at exit");
 }
 

@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use super::auth::ApiStaff;
 use super::params::{self, Body};
-use crate::actions::{self, Action};
+use crate::actions;
 use crate::helpdesk;
-use crate::store::{self, StoreError};
+use crate::store::{self, Db, StoreError};
 use crate::web::App;
 use crate::web::error::WebError;
 
@@ -32,24 +32,29 @@ async fn act(
     app: &Arc<App>,
     staff: ApiStaff,
     audit: Audit,
-    action: Action,
-    reason: String,
+    action: impl FnOnce(&Db, &str) -> anyhow::Result<String> + Send + 'static,
 ) -> Result<Json<Value>, WebError> {
-    let message = actions::perform(&app.db, &action, &reason, &staff.name)
-        .await
-        .map_err(|e| match e.downcast_ref::<StoreError>() {
-            Some(store) => WebError::Internal(store.to_string()),
-            None => WebError::BadRequest(e.to_string()),
+    let db = app.db.clone();
+    let message = tokio::task::spawn_blocking(move || {
+        let message = action(&db, &staff.name)?;
+        db.with(|c| {
+            helpdesk::audit(
+                c,
+                &staff.name,
+                audit.action,
+                &audit.subject,
+                audit.reason.as_deref(),
+                audit.detail.as_deref(),
+            )
         })?;
-    helpdesk::audit(
-        &mut app.db.conn().await?,
-        &staff.name,
-        audit.action,
-        &audit.subject,
-        audit.reason.as_deref(),
-        audit.detail.as_deref(),
-    )
-    .await?;
+        Ok::<_, anyhow::Error>(message)
+    })
+    .await
+    .map_err(|e| WebError::Internal(format!("action task failed: {e}")))?
+    .map_err(|e| match e.downcast_ref::<StoreError>() {
+        Some(store) => WebError::Internal(store.to_string()),
+        None => WebError::BadRequest(e.to_string()),
+    })?;
     Ok(Json(json!({ "message": message })))
 }
 
@@ -69,7 +74,9 @@ pub async fn grant(
         reason: Some(reason.clone()),
         detail: Some(format!("minutes={minutes}")),
     };
-    act(&app, staff, audit, Action::Grant { ip, minutes }, reason)
+    act(&app, staff, audit, move |db, by| {
+        actions::grant(db, &ip, minutes, &reason, by)
+    })
     .await
 }
 
@@ -95,7 +102,9 @@ pub async fn block(
         reason: Some(reason.clone()),
         detail: None,
     };
-    act(&app, staff, audit, Action::Block { ip: net }, reason)
+    act(&app, staff, audit, move |db, by| {
+        actions::block(db, &net, &reason, by)
+    })
     .await
 }
 
@@ -112,7 +121,9 @@ pub async fn unblock(
         reason: None,
         detail: None,
     };
-    act(&app, staff, audit, Action::Unblock { ip: net }, String::new())
+    act(&app, staff, audit, move |db, by| {
+        actions::unblock(db, &net, by)
+    })
     .await
 }
 
@@ -131,7 +142,9 @@ pub async fn suspend(
         reason: Some(reason.clone()),
         detail: None,
     };
-    act(&app, staff, audit, Action::Suspend { login }, reason)
+    act(&app, staff, audit, move |db, by| {
+        actions::suspend(db, &login, &reason, by)
+    })
     .await
 }
 
@@ -147,7 +160,9 @@ pub async fn unsuspend(
         reason: None,
         detail: None,
     };
-    act(&app, staff, audit, Action::Unsuspend { login }, String::new())
+    act(&app, staff, audit, move |db, by| {
+        actions::unsuspend(db, &login, by)
+    })
     .await
 }
 
@@ -161,16 +176,15 @@ pub async fn acknowledge(
     let now = app.now();
     let done = app
         .db
-        .run(async move |c: &mut crate::store::Conn| {
-            let mut tx = c.begin().await?;
-            let done = store::alerts::acknowledge(&mut tx, id, &staff.name, now).await?;
-            if done {
-                let subject = id.to_string();
-                helpdesk::audit(&mut tx, &staff.name, "api_alert_ack", &subject, None, None)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(done)
+        .run(move |c| {
+            store::transaction(c, |tx| {
+                let done = store::alerts::acknowledge(tx, id, &staff.name, now)?;
+                if done {
+                    let subject = id.to_string();
+                    helpdesk::audit(tx, &staff.name, "api_alert_ack", &subject, None, None)?;
+                }
+                Ok(done)
+            })
         })
         .await?;
     if !done {

@@ -148,10 +148,9 @@ pub async fn page(
     let (config, who, subject) = (app.config.clone(), user.name.clone(), login.clone());
     let c = app
         .db
-        .run(async move |conn: &mut crate::store::Conn| {
-            helpdesk::audit(conn, &who, "view_customer", &subject, None, None).await?;
+        .run(move |conn| {
+            helpdesk::audit(conn, &who, "view_customer", &subject, None, None)?;
             facts::customer(conn, &config, &subject, now)
-            .await
         })
         .await?;
     let config = &app.config;
@@ -241,7 +240,7 @@ pub async fn grant(
         "grant",
         login.clone(),
         &form.reason,
-        actions::Action::Grant { ip, minutes },
+        move |db, r, by| actions::grant(db, &ip, minutes, r, by),
     )
     .await?;
     Ok(back(&login, "grant"))
@@ -262,7 +261,7 @@ pub async fn suspend(
         "suspend",
         login.clone(),
         &form.reason,
-        actions::Action::Suspend { login: l },
+        move |db, r, by| actions::suspend(db, &l, r, by),
     )
     .await?;
     Ok(back(&login, "suspend"))
@@ -283,7 +282,7 @@ pub async fn unsuspend(
         "unsuspend",
         login.clone(),
         &form.reason,
-        actions::Action::Unsuspend { login: l },
+        move |db, _, by| actions::unsuspend(db, &l, by),
     )
     .await?;
     Ok(back(&login, "unsuspend"))
@@ -301,11 +300,11 @@ pub async fn note(
     let now = app.now();
     let (l, who) = (login.clone(), user.name.clone());
     app.db
-        .run(async move |c: &mut crate::store::Conn| {
-            let mut tx = c.begin().await?;
-            store::notes::add(&mut tx, &l, &body, &who, now).await?;
-            helpdesk::audit(&mut tx, &who, "note", &l, None, None).await?;
-            tx.commit().await
+        .run(move |c| {
+            store::transaction(c, |tx| {
+                store::notes::add(tx, &l, &body, &who, now)?;
+                helpdesk::audit(tx, &who, "note", &l, None, None)
+            })
         })
         .await?;
     Ok(back(&login, "note"))

@@ -67,10 +67,9 @@ pub async fn page(
     let (config, who, text) = (app.config.clone(), user.name.clone(), ip.to_string());
     let a = app
         .db
-        .run(async move |conn: &mut crate::store::Conn| {
-            helpdesk::audit(conn, &who, "view_ip", &text, None, None).await?;
+        .run(move |conn| {
+            helpdesk::audit(conn, &who, "view_ip", &text, None, None)?;
             facts::address(conn, &config, ip, at, now)
-            .await
         })
         .await?;
     let config = &app.config;
@@ -203,7 +202,7 @@ pub async fn grant(
         "grant",
         ip.clone(),
         &form.reason,
-        actions::Action::Grant { ip: i, minutes },
+        move |db, r, by| actions::grant(db, &i, minutes, r, by),
     )
     .await?;
     Ok(back(&ip, "grant"))
@@ -219,14 +218,9 @@ pub async fn block(
     let ip = forms::ip("ip", &ip)?.to_string();
     let net = network(&ip, &form.network)?;
     let n = net.clone();
-    forms::act_audited(
-        &app,
-        &user,
-        "block",
-        net,
-        &form.reason,
-        actions::Action::Block { ip: n },
-    )
+    forms::act_audited(&app, &user, "block", net, &form.reason, move |db, r, by| {
+        actions::block(db, &n, r, by)
+    })
     .await?;
     Ok(back(&ip, "block"))
 }
@@ -247,7 +241,7 @@ pub async fn unblock(
         "unblock",
         net,
         &form.reason,
-        actions::Action::Unblock { ip: n },
+        move |db, _, by| actions::unblock(db, &n, by),
     )
     .await?;
     Ok(back(&ip, "unblock"))

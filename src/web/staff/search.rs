@@ -74,10 +74,9 @@ pub async fn page(
             local_short(until, config.timezone.0)
         );
         app.db
-            .run(async move |c: &mut crate::store::Conn| {
-                helpdesk::audit(c, &who, "search", &q, None, Some(&detail)).await?;
+            .run(move |c| {
+                helpdesk::audit(c, &who, "search", &q, None, Some(&detail))?;
                 find::run(c, &cfg, &query, since, until)
-            .await
             })
             .await?
     } else {

@@ -43,7 +43,10 @@ pub async fn page(
     Query(q): Query<TotpQuery>,
 ) -> Result<Html<String>, WebError> {
     let name = user.name.clone();
-    let account = store::staff::by_name(&mut app.db.conn().await?, &name).await?
+    let account = app
+        .db
+        .run(move |c| store::staff::by_name(c, &name))
+        .await?
         .ok_or(WebError::NotFound)?;
     let secret = totp::new_secret();
     let page = TotpPage {
@@ -86,11 +89,11 @@ pub async fn set(
     }
     let name = user.name.clone();
     app.db
-        .run(async move |c: &mut crate::store::Conn| {
-            let mut tx = c.begin().await?;
-            store::staff::set_totp(&mut tx, &name, Some(&secret)).await?;
-            helpdesk::audit(&mut tx, &name, "totp_set", &name, None, None).await?;
-            tx.commit().await
+        .run(move |c| {
+            store::transaction(c, |tx| {
+                store::staff::set_totp(tx, &name, Some(&secret))?;
+                helpdesk::audit(tx, &name, "totp_set", &name, None, None)
+            })
         })
         .await?;
     Ok(Redirect::to("/staff/totp?done=totp"))
