@@ -223,11 +223,22 @@ pub enum Event {
         ip: ClientIp,
         user: Option<String>,
     },
-    /// Postfix smtpd accepted a message from a client: `QUEUEID: client=host[ip]`.
+    /// A successful SMTP AUTH where the MTA logs it on a line of its own (Sendmail
+    /// `AUTH=server, relay=…, authid=…`) or on the arrival line (Exim `<= … A=plain:user`).
+    /// Postfix says the same on its `client=` line: [`Event::QueueClient`]'s `sasl_user`.
+    SmtpAuth {
+        at: Epoch,
+        ip: ClientIp,
+        user: String,
+    },
+    /// Postfix smtpd accepted a message from a client: `QUEUEID: client=host[ip]`, with
+    /// `sasl_user` when the client had authenticated (`, sasl_method=…, sasl_username=u`): the
+    /// delivery joined by queue ID was then relayed by SMTP AUTH, not by POP before SMTP.
     QueueClient {
         at: Epoch,
         queue_id: String,
         ip: ClientIp,
+        sasl_user: Option<String>,
     },
     /// Postfix qmgr: `QUEUEID: from=<sender>, size=…, nrcpt=N`.
     QueueFrom {
@@ -264,6 +275,7 @@ impl Event {
             | Event::RelayRejected { at, .. }
             | Event::Rejected { at, .. }
             | Event::SmtpAuthFailed { at, .. }
+            | Event::SmtpAuth { at, .. }
             | Event::QueueClient { at, .. }
             | Event::QueueFrom { at, .. }
             | Event::QueueTo { at, .. }
@@ -280,6 +292,7 @@ impl Event {
             Event::RelayRejected { .. } => "relay_rejected",
             Event::Rejected { .. } => "rejected",
             Event::SmtpAuthFailed { .. } => "smtp_auth_failed",
+            Event::SmtpAuth { .. } => "smtp_auth",
             Event::QueueClient { .. } => "queue_client",
             Event::QueueFrom { .. } => "queue_from",
             Event::QueueTo { .. } => "queue_to",

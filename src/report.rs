@@ -105,9 +105,21 @@ pub fn write_event(
             ip_field(out, ip)?;
             field(out, "user", user.as_deref())?;
         }
-        Event::QueueClient { queue_id, ip, .. } => {
+        Event::SmtpAuth { ip, user, .. } => {
+            ip_field(out, ip)?;
+            field(out, "user", Some(user))?;
+        }
+        Event::QueueClient {
+            queue_id,
+            ip,
+            sasl_user,
+            ..
+        } => {
             field(out, "queue_id", Some(queue_id))?;
             ip_field(out, ip)?;
+            if let Some(u) = sasl_user {
+                field(out, "sasl_user", Some(u))?;
+            }
         }
         Event::QueueFrom {
             queue_id, sender, ..

@@ -39,7 +39,9 @@ impl Correlator {
     /// Feeds one parsed event; returns the relay it completes, if any.
     pub fn feed(&mut self, event: &Event, is_local: impl Fn(&str) -> bool) -> Option<Event> {
         match event {
-            Event::QueueClient { at, queue_id, ip } => {
+            Event::QueueClient {
+                at, queue_id, ip, ..
+            } => {
                 if self.open.len() >= MAX_OPEN {
                     self.expire(*at);
                 }
@@ -120,6 +122,7 @@ mod tests {
                 at: 10,
                 queue_id: q.clone(),
                 ip: ip("203.0.113.7"),
+                sasl_user: None,
             },
             local,
         );
@@ -180,6 +183,7 @@ mod tests {
                 at: 1,
                 queue_id: "Q1".into(),
                 ip: ip("2001:db8::7"),
+                sasl_user: None,
             },
             local,
         );

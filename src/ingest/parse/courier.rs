@@ -1,11 +1,23 @@
-//! Courier (`pop3d`, `pop3d-ssl`, `imapd`, `imapd-ssl`, `courierpop3login`, `imaplogin`):
-//! `LOGIN, user=taro@example.jp, ip=[::ffff:203.0.113.7], port=[1060], protocol=POP3` and
-//! `LOGIN FAILED, user=…, ip=[…]`. The service comes from `protocol=` when logged, else the tag.
+//! Courier 0.5x–1.x.
+//!
+//! Mailbox logins (`pop3d`, `pop3d-ssl`, `imapd`, `imapd-ssl`, `courierpop3login`, `imaplogin`,
+//! `courier-pop3d`, …; imap/imaplogin.C, pop3login.C, imapd.C, pop3dserver.C):
+//! `[INFO: ]LOGIN, user=taro@example.jp, ip=[::ffff:203.0.113.7], port=[1060], protocol=POP3` and
+//! `[INFO: ]LOGIN FAILED, user=…, ip=[…], port=[…]` or `LOGIN FAILED, method=PLAIN, ip=[…]` (an
+//! AUTHENTICATE that failed: no user). The service comes from `protocol=` when logged, else the
+//! tag.
+//!
+//! SMTP (`courieresmtpd`; module.esmtp/courieresmtpd.C): `error,relay=IP[,port=N][,ident=…],
+//! msg="535 Authentication failed.",cmd: AUTH LOGIN` → `SmtpAuthFailed`;
+//! `error,relay=IP[,port=N][,ident=…][,from=<s>][,to=<r>]: 513 Relaying denied.` →
+//! `RelayRejected`, other replies → `Rejected`. The address comes first and is Courier's own
+//! `TCPREMOTEIP`; sender and recipient are client-chosen and come after it.
 
-use super::{Parsed, elements, user_name};
+use super::{Parsed, elements, strip_angle, user_name};
 use crate::domain::{ClientIp, Epoch, Event, FailReason, Service};
 
 pub(super) fn parse(service: Service, msg: &str, at: Epoch) -> Parsed {
+    let msg = msg.strip_prefix("INFO: ").unwrap_or(msg);
     let (ok, elems) = if let Some(rest) = msg.strip_prefix("LOGIN, ") {
         (true, rest)
     } else if let Some(rest) = msg.strip_prefix("LOGIN FAILED, ") {
@@ -13,7 +25,8 @@ pub(super) fn parse(service: Service, msg: &str, at: Epoch) -> Parsed {
     } else {
         return Parsed::Unrelated; // LOGOUT, Connection, DISCONNECTED, TIMEOUT…
     };
-    let Some([user, ipf, protocol]) = elements(elems, ["user", "ip", "protocol"]) else {
+    let Some([user, ipf, protocol, method]) = elements(elems, ["user", "ip", "protocol", "method"])
+    else {
         return Parsed::Malformed;
     };
     let Some(ip) = ipf.and_then(ClientIp::parse_lenient) else {
@@ -42,6 +55,9 @@ pub(super) fn parse(service: Service, msg: &str, at: Epoch) -> Parsed {
             None => Parsed::Malformed,
         }
     } else {
+        if user.is_none() && method.is_none() {
+            return Parsed::Malformed;
+        }
         Parsed::Event(Event::LoginFailed {
             at,
             service,
@@ -50,6 +66,77 @@ pub(super) fn parse(service: Service, msg: &str, at: Epoch) -> Parsed {
             reason: FailReason::AuthFailed,
         })
     }
+}
+
+/// `courieresmtpd`: `error,relay=IP,…` lines.
+pub(super) fn esmtpd(msg: &str, at: Epoch) -> Parsed {
+    let Some(rest) = msg.strip_prefix("error,relay=") else {
+        return Parsed::Unrelated;
+    };
+    // IPv6 addresses contain `:`; the address ends at the first `,` (or the `: ` of the reply).
+    let end = memchr::memchr(b',', rest.as_bytes()).unwrap_or(rest.len());
+    let ip_text = match rest[..end].find(": ") {
+        Some(c) => &rest[..c],
+        None => &rest[..end],
+    };
+    let Some(ip) = ClientIp::parse_lenient(ip_text) else {
+        return Parsed::Malformed;
+    };
+    let after = &rest[ip_text.len()..];
+    if let Some(m) = after.find(",msg=\"") {
+        let text = &after[m + 6..];
+        if text.starts_with("535 ") || text.starts_with("535-") {
+            return Parsed::Event(Event::SmtpAuthFailed { at, ip, user: None });
+        }
+        return Parsed::Unrelated; // other command errors
+    }
+    // `,from=<s>,to=<r>: CODE text` — the reply is after the last `: ` followed by a code.
+    let Some(r) = reply_start(after) else {
+        return Parsed::Unrelated;
+    };
+    let fields = &after[..r];
+    let reply = after[r + 2..].to_owned();
+    let sender = fields
+        .find(",from=")
+        .map(|f| &fields[f + 6..])
+        .map(|s| match s.rfind(",to=") {
+            Some(t) => &s[..t],
+            None => s,
+        })
+        .unwrap_or("");
+    let rcpt = fields.rfind(",to=").map(|t| &fields[t + 4..]).unwrap_or("");
+    let (sender, rcpt) = (strip_angle(sender).to_owned(), strip_angle(rcpt).to_owned());
+    if reply.contains("Relaying denied") {
+        Parsed::Event(Event::RelayRejected {
+            at,
+            ip,
+            sender,
+            rcpt,
+            reply,
+        })
+    } else {
+        Parsed::Event(Event::Rejected {
+            at,
+            ip,
+            sender,
+            rcpt,
+            reply,
+        })
+    }
+}
+
+/// Index of the last `: ` followed by a 4xx/5xx reply code.
+fn reply_start(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut end = b.len();
+    while let Some(i) = memchr::memmem::rfind(&b[..end], b": ") {
+        let c = &b[i + 2..];
+        if c.len() >= 3 && matches!(c[0], b'4' | b'5') && c[1..3].iter().all(u8::is_ascii_digit) {
+            return Some(i);
+        }
+        end = i;
+    }
+    None
 }
 
 #[cfg(test)]

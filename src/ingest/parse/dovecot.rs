@@ -1,16 +1,16 @@
-//! Dovecot 2.2–2.4 login processes.
+//! Dovecot 1.0–2.4: the login processes and the auth process.
 //!
 //! Syslog: `dovecot: pop3-login: Login: user=<taro>, method=PLAIN, rip=…, lip=…, …`; Dovecot's own
 //! log: program `pop3-login`, message `Info: Login: …`. The part after the first `: ` that starts
 //! an element (`key=`) is the element list (`login_log_format_elements`, order customizable, so
 //! fields are looked up by key).
 //!
-//! Only the `*-login` processes are read. The auth process lines (`auth: passwd-file(taro,ip,…):
-//! Password mismatch`, `unknown user`, `auth-worker(…): sql(…)`) are `Unrelated` on purpose: they
-//! duplicate the failure that the login process logs for the same attempt (`Disconnected (auth
-//! failed, …)` / `Aborted login (auth failed, …)` / 2.4 `Login aborted: … (auth failed …)`), and
-//! only the login process line says which service (pop3/imap) it was. Counting both would count
-//! every failure twice.
+//! Failures: the login process logs `Disconnected (auth failed, N attempts[ in S secs]): …`,
+//! `Aborted login (…)`, 2.4 `Login aborted: … (auth failed, …) (auth_failed): …`. The auth process
+//! (`auth:`, 1.x `auth(default):`, `auth-worker(N):`) logs `DRIVER(USER,IP[,<SESSION>]): Password
+//! mismatch` / `unknown user` / `pam_authenticate() failed: …` when `auth_verbose` is on. Both are
+//! failed logins; the auth process line names no service, so it is reported as POP3 (the
+//! protocol of POP before SMTP), and a site with `auth_verbose` sees one attempt twice.
 
 use super::{Parsed, elements, user_name};
 use crate::domain::{ClientIp, Epoch, Event, FailReason, Service};
@@ -34,7 +34,8 @@ pub(super) fn parse_process(process: &str, body: &str, at: Epoch) -> Parsed {
     let service = match process {
         "pop3-login" => Service::Pop3,
         "imap-login" => Service::Imap,
-        // submission-login, managesieve-login, auth, auth-worker(…), imap(user), lmtp, master…
+        _ if process.starts_with("auth") => return auth_process(body, at),
+        // submission-login, managesieve-login, imap(user), lmtp, master…
         _ => return Parsed::Unrelated,
     };
     let Some((head, elems)) = split_head(body) else {
@@ -53,11 +54,7 @@ pub(super) fn parse_process(process: &str, body: &str, at: Epoch) -> Parsed {
     {
         return Parsed::Unrelated;
     }
-    let reason = if head.contains("auth failed") || head.contains("(auth_failed)") {
-        FailReason::AuthFailed
-    } else if head.contains("disallowed plaintext") || head.contains("disallowed cleartext") {
-        FailReason::PlaintextDisallowed
-    } else {
+    let Some(reason) = disconnect_reason(head) else {
         // no auth attempts, inactivity, TLS trouble, logged out…
         return Parsed::Unrelated;
     };
@@ -81,6 +78,124 @@ pub(super) fn parse_process(process: &str, body: &str, at: Epoch) -> Parsed {
         ip,
         reason,
     })
+}
+
+/// The failure a login process's disconnect reason reports (`client_get_extra_disconnect_reason`
+/// of login-common: `auth failed, N attempts`, `authorization failed`, `user disabled`, `password
+/// expired`, `login disabled`, `tried to use disallowed plaintext auth` (2.0: `disabled`, 2.4:
+/// `cleartext`), a proxy's `proxy dest auth failed`; 2.4 adds the event reason `(auth_failed)`).
+/// `None` for disconnects that are no failed login (`no auth attempts`, `N/M successful auths`,
+/// `auth aborted by client`, inactivity, TLS trouble).
+fn disconnect_reason(head: &str) -> Option<FailReason> {
+    if head.contains("successful auths") {
+        return None;
+    }
+    if head.contains("plaintext auth") || head.contains("cleartext auth") {
+        return Some(FailReason::PlaintextDisallowed);
+    }
+    [
+        "auth failed",
+        "(auth_failed)",
+        "authorization failed",
+        "user disabled",
+        "password expired",
+        "login disabled",
+        "proxy dest auth",
+        "authentication failure",
+    ]
+    .iter()
+    .any(|r| head.contains(r))
+    .then_some(FailReason::AuthFailed)
+}
+
+/// An auth process line: `DRIVER(USER,IP[,<SESSION>]): MESSAGE`, possibly after connection
+/// prefixes (`conn unix:auth-worker (pid=…,uid=…): auth-worker<2>: `). The user is client-chosen
+/// and comes before the address: every `): ` whose left side ends in `,IP` or `,IP,<…>` and whose
+/// right side is a failure message is a candidate; more than one candidate (a user name or a
+/// logged password forging the shape) is `Malformed`.
+fn auth_process(body: &str, at: Epoch) -> Parsed {
+    let b = body.as_bytes();
+    let mut found: Option<(Option<&str>, ClientIp, FailReason)> = None;
+    let mut from = 0;
+    for _ in 0..16 {
+        let Some(i) = memchr::memmem::find(&b[from..], b"): ") else {
+            break;
+        };
+        let i = from + i;
+        from = i + 3;
+        let Some(reason) = auth_message(&body[i + 3..]) else {
+            continue;
+        };
+        let Some((user, ip)) = auth_prefix(&body[..i]) else {
+            continue;
+        };
+        if found.is_some() {
+            return Parsed::Malformed;
+        }
+        found = Some((user, ip, reason));
+    }
+    let Some((user, ip, reason)) = found else {
+        return Parsed::Unrelated;
+    };
+    let user = match user {
+        Some(u) => match user_name(u) {
+            Some(u) => Some(u),
+            None => return Parsed::Malformed,
+        },
+        None => None,
+    };
+    Parsed::Event(Event::LoginFailed {
+        at,
+        service: Service::Pop3,
+        user,
+        ip,
+        reason,
+    })
+}
+
+/// What an auth process message says (auth-request.c `auth_request_log_password_mismatch`,
+/// `_unknown_user`, passdb-pam.c, db-checkpassword.c, passdb-ldap.c).
+fn auth_message(m: &str) -> Option<FailReason> {
+    if m.starts_with("unknown user")
+        || m.starts_with("pam_authenticate() failed: User not known")
+        || m.starts_with("user not found")
+    {
+        Some(FailReason::UnknownUser)
+    } else if m.starts_with("Password mismatch")
+        || m.starts_with("pam_authenticate() failed")
+        || m.starts_with("Login failed (status=")
+        || m.starts_with("invalid credentials")
+    {
+        Some(FailReason::AuthFailed)
+    } else {
+        None
+    }
+}
+
+/// `…DRIVER(USER,IP` or `…DRIVER(USER,IP,<SESSION>`: the user (`None` for `?`) and the address.
+fn auth_prefix(head: &str) -> Option<(Option<&str>, ClientIp)> {
+    let head = match head.strip_suffix('>') {
+        Some(h) => &h[..h.rfind(",<")?],
+        None => head,
+    };
+    let (rest, ip) = head.rsplit_once(',')?;
+    let ip = ClientIp::parse_lenient(ip)?;
+    // DRIVER: the first `name(` that starts the text or follows a space or `: `.
+    let rb = rest.as_bytes();
+    let mut from = 0;
+    let open = loop {
+        let p = from + memchr::memchr(b'(', &rb[from..])?;
+        let start = rb[..p]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_'))
+            .map_or(0, |q| q + 1);
+        if p > start && (start == 0 || rb[start - 1] == b' ') {
+            break p;
+        }
+        from = p + 1;
+    };
+    let user = &rest[open + 1..];
+    Some(((!user.is_empty() && user != "?").then_some(user), ip))
 }
 
 fn login(service: Service, elems: &str, at: Epoch) -> Parsed {
@@ -267,14 +382,24 @@ mod tests {
             ),
             Parsed::Malformed
         );
-        // Auth process lines duplicate the login process failure: unrelated.
+        // Auth process lines.
         assert_eq!(
             l("auth: passwd-file(taro,203.0.113.7,<abc>): Password mismatch"),
-            Parsed::Unrelated
+            failed(Some("taro"), "203.0.113.7", Service::Pop3, auth)
         );
         assert_eq!(
             l("auth-worker(123): sql(taro,203.0.113.7): unknown user"),
-            Parsed::Unrelated
+            failed(
+                Some("taro"),
+                "203.0.113.7",
+                Service::Pop3,
+                FailReason::UnknownUser
+            )
+        );
+        // A user name forging the shape: two candidates, refused.
+        assert_eq!(
+            l("auth: passwd-file(x,198.51.100.1): Password mismatch,203.0.113.7): unknown user"),
+            Parsed::Malformed
         );
         assert_eq!(
             l("imap(taro)<123><abc>: Disconnected: Logged out in=10 out=200"),

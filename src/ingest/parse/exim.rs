@@ -1,8 +1,14 @@
-//! Exim (mainlog framing, or syslog tag `exim`/`exim4`):
-//! `H=dsl.example.jp (pc) [203.0.113.7] F=<taro@example.jp> rejected RCPT <a@example.net>: relay
-//! not permitted` → `RelayRejected`; other `rejected RCPT` → `Rejected`. `H=` may be `H=(pc) [ip]`,
-//! `H=[ip]`, with `:port`. Also `NAME authenticator failed for H: 535 … (set_id=user)` →
-//! `SmtpAuthFailed`.
+//! Exim 4.x (mainlog framing, or syslog tag `exim`/`exim4`); smtp_in.c, acl.c, receive.c:
+//! - `H=dsl.example.jp (pc) [203.0.113.7] F=<taro@example.jp> rejected RCPT <a@example.net>:
+//!   relay not permitted` → `RelayRejected`; other `rejected RCPT` → `Rejected`, and so are
+//!   `rejected MAIL <s>: …`, `rejected EHLO or HELO x: …`, `rejected after DATA: …`, `rejected
+//!   connection …`, with `temporarily rejected` too. `H=` may be `H=(pc) [ip]`, `H=[ip]`, with
+//!   `:port`, and `I=[local]:25`, `X=…`, `A=…` fields may follow; after DATA the line starts with
+//!   the message ID.
+//! - `NAME authenticator failed for [H=]HOST: 535 Incorrect authentication data (set_id=user)` →
+//!   `SmtpAuthFailed`.
+//! - The arrival `MSGID <= sender … H=… [ip] … A=NAME:USER …` → `SmtpAuth` (arrivals without
+//!   `A=` are `Unrelated`).
 //!
 //! The `(helo)` part is client-supplied and comes before the address. Exim by default refuses
 //! HELO names with characters outside host-name syntax (no spaces, no parentheses), but accepts
@@ -15,16 +21,20 @@ use super::{Parsed, bracket_ip, host_ip, strip_angle, user_name};
 use crate::domain::{ClientIp, Epoch, Event};
 
 pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
-    if let Some(h) = msg.strip_prefix("H=") {
-        let Some(r) = h.find(" rejected RCPT ") else {
-            return Parsed::Unrelated; // rejected MAIL/EHLO/connection, protocol errors, …
+    let (msg_id, body) = split_message_id(msg);
+    if let Some(h) = body.strip_prefix("H=") {
+        let Some(r) = h.find(" rejected ") else {
+            return Parsed::Unrelated; // protocol errors, lost connections, …
         };
-        return rcpt_reject(h, r, at);
+        return reject(h, r, at);
     }
-    if let Some(i) = msg.find(" authenticator failed for ")
-        && !msg[..i].contains(' ')
+    if msg_id && let Some(arrival) = body.strip_prefix("<= ") {
+        return arrival_auth(arrival, at);
+    }
+    if let Some(i) = body.find(" authenticator failed for ")
+        && !body[..i].contains(' ')
     {
-        let Some((ip, rest)) = exim_host(&msg[i + 26..]) else {
+        let Some((ip, rest)) = exim_host(&body[i + 26..]) else {
             return Parsed::Malformed;
         };
         let user = match rest.rfind("(set_id=") {
@@ -43,9 +53,29 @@ pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
     Parsed::Unrelated
 }
 
-/// `name (helo) [ip]:port`, `(helo) [ip]`, `name [ip]`, `[ip]`.
+/// A leading Exim message ID (`1rkQ2x-0001Ab-Cd`, or the 4.97+ `1rkQ2x-00000001Ab-Cdef`) and the
+/// rest after it.
+fn split_message_id(msg: &str) -> (bool, &str) {
+    let b = msg.as_bytes();
+    let Some(sp) = memchr::memchr(b' ', b) else {
+        return (false, msg);
+    };
+    let t = &b[..sp];
+    let dashes = t.iter().filter(|&&c| c == b'-').count();
+    if (t.len() == 16 || t.len() == 23)
+        && dashes == 2
+        && t[6] == b'-'
+        && t.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    {
+        (true, &msg[sp + 1..])
+    } else {
+        (false, msg)
+    }
+}
+
+/// `name (helo) [ip]:port`, `(helo) [ip]`, `name [ip]`, `[ip]`, each with an optional `H=`.
 fn exim_host(s: &str) -> Option<(ClientIp, &str)> {
-    let mut s = s;
+    let mut s = s.strip_prefix("H=").unwrap_or(s);
     if !s.starts_with('(') && !s.starts_with('[') {
         let sp = s.find(' ')?;
         if s[..sp].contains('[') {
@@ -60,11 +90,76 @@ fn exim_host(s: &str) -> Option<(ClientIp, &str)> {
     bracket_ip(s)
 }
 
-fn rcpt_reject(h: &str, r: usize, at: Epoch) -> Parsed {
-    let Some((ip, fields)) = exim_host(&h[..r]) else {
+/// `sender [R=…] H=host [ip] … A=NAME:USER[:SENDER] …` — the last `H=` that parses is Exim's
+/// (the sender before it is client-chosen).
+fn arrival_auth(s: &str, at: Epoch) -> Parsed {
+    let mut found = None;
+    let mut from = 0;
+    for _ in 0..8 {
+        let Some(i) = s[from..].find(" H=") else {
+            break;
+        };
+        let i = from + i;
+        if let Some((ip, rest)) = exim_host(&s[i + 3..]) {
+            found = Some((ip, rest));
+        }
+        from = i + 3;
+    }
+    let Some((ip, rest)) = found else {
+        return Parsed::Unrelated; // local submission: no H=
+    };
+    let Some(a) = rest.find(" A=") else {
+        return Parsed::Unrelated;
+    };
+    let v = &rest[a + 3..];
+    let v = &v[..v.find(' ').unwrap_or(v.len())];
+    let Some((_, id)) = v.split_once(':') else {
+        return Parsed::Unrelated; // no authenticated_id logged
+    };
+    let id = id.split(':').next().unwrap_or("");
+    match user_name(id).filter(|u| !u.is_empty()) {
+        Some(user) => Parsed::Event(Event::SmtpAuth { at, ip, user }),
+        None => Parsed::Malformed,
+    }
+}
+
+/// `H=… [F=<s>] [temporarily ]rejected WHAT…: reason`.
+fn reject(h: &str, r: usize, at: Epoch) -> Parsed {
+    let head = &h[..r];
+    let head = head.strip_suffix(" temporarily").unwrap_or(head);
+    let tail = &h[r + 10..];
+    if let Some(t) = tail.strip_prefix("RCPT ") {
+        return rcpt_reject(head, t, at);
+    }
+    let Some((ip, fields)) = exim_host(head) else {
         return Parsed::Malformed;
     };
-    let sender = match fields.find(" F=<") {
+    let mut sender = envelope_sender(fields);
+    let reply = match tail.strip_prefix("MAIL ") {
+        Some(t) => match t.find(": ") {
+            Some(c) => {
+                sender = strip_angle(&t[..c]);
+                &t[c + 2..]
+            }
+            None => t,
+        },
+        None => match tail.find(": ") {
+            Some(c) => &tail[c + 2..],
+            None => tail,
+        },
+    };
+    Parsed::Event(Event::Rejected {
+        at,
+        ip,
+        sender: sender.to_owned(),
+        rcpt: String::new(),
+        reply: reply.to_owned(),
+    })
+}
+
+/// The `F=<sender>` field of a reject line.
+fn envelope_sender(fields: &str) -> &str {
+    match fields.find(" F=<") {
         Some(f) => {
             let s = &fields[f + 4..];
             match s.rfind('>') {
@@ -73,8 +168,14 @@ fn rcpt_reject(h: &str, r: usize, at: Epoch) -> Parsed {
             }
         }
         None => "",
+    }
+}
+
+fn rcpt_reject(head: &str, tail: &str, at: Epoch) -> Parsed {
+    let Some((ip, fields)) = exim_host(head) else {
+        return Parsed::Malformed;
     };
-    let tail = &h[r + 15..];
+    let sender = envelope_sender(fields);
     let (rcpt, reason) = match tail.find(": ") {
         Some(c) => (&tail[..c], &tail[c + 2..]),
         None => (tail, ""),

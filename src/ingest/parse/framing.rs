@@ -331,22 +331,50 @@ fn split_tag(s: &str) -> Option<(&str, &str)> {
 }
 
 /// `host prog[pid]: msg` after a syslog timestamp. A host token that itself ends with `:` is
-/// taken as the tag of a host-less line (Dovecot's own log with its default timestamp).
+/// taken as the tag of a host-less line (RFC 3164 as some local writers send it, and Dovecot's own
+/// log with its default timestamp). A facility/priority token (`<mail.info>`, as templates of
+/// syslog-ng and BSD syslogd write it) before or after the host is skipped.
 fn host_and_tag(at: Epoch, s: &str) -> Frame<'_> {
+    let s = skip_facility(s);
     let b = s.as_bytes();
     let Some(sp) = memchr::memchr(b' ', b) else {
         return Frame::Untagged;
     };
     if b[..sp].ends_with(b":")
         && let Some((prog, msg)) = split_tag(s)
-        && dovecot_level(msg).is_some()
     {
         return Frame::Tagged { at, prog, msg };
     }
-    match split_tag(&s[sp + 1..]) {
+    match split_tag(skip_facility(&s[sp + 1..])) {
         Some((prog, msg)) => Frame::Tagged { at, prog, msg },
         None => Frame::Untagged,
     }
+}
+
+/// Skips one `<facility.priority> ` token (`<mail.info>`, `<mail.err>`, `<local0.notice>`,
+/// numeric `<2.6>`): letters or digits, one dot, letters or digits, in angle brackets.
+#[inline]
+fn skip_facility(s: &str) -> &str {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'<') {
+        return s;
+    }
+    let Some(close) = b.iter().take(32).position(|&c| c == b'>') else {
+        return s;
+    };
+    let inner = &b[1..close];
+    let dots = inner.iter().filter(|&&c| c == b'.').count();
+    if dots != 1
+        || inner.first() == Some(&b'.')
+        || inner.last() == Some(&b'.')
+        || !inner
+            .iter()
+            .all(|&c| c == b'.' || c.is_ascii_alphanumeric())
+        || b.get(close + 1) != Some(&b' ')
+    {
+        return s;
+    }
+    &s[close + 2..]
 }
 
 /// Dovecot's own log puts the level after the process: `Info: `, `Warning: `….
@@ -433,6 +461,16 @@ fn mainlog<'a>(c: Civil, rest: &'a str, clock: &mut Clock) -> Option<Frame<'a>> 
     {
         return Some(Frame::Tagged { at, prog, msg });
     }
+    // syslog-ng's ISO date with a space (`$ISODATE` variants) and other writers' `YYYY-MM-DD
+    // HH:MM:SS host prog[pid]: msg`: the second token is a program tag. Exim's messages never
+    // have that shape (their second token is `<=`, `=>`, `rejected`, a flag, …).
+    if let Some(sp) = memchr::memchr(b' ', rest.as_bytes())
+        && is_host_token(&rest[..sp])
+        && let Some((prog, msg)) = split_tag(skip_facility(&rest[sp + 1..]))
+        && is_prog_token(prog)
+    {
+        return Some(Frame::Tagged { at, prog, msg });
+    }
     // Exim: optional `[pid] ` (log_selector +pid).
     if let Some(r) = rest.strip_prefix('[')
         && let Some(close) = r.find("] ")
@@ -442,6 +480,21 @@ fn mainlog<'a>(c: Civil, rest: &'a str, clock: &mut Clock) -> Option<Frame<'a>> 
         rest = &r[close + 2..];
     }
     Some(Frame::Exim { at, msg: rest })
+}
+
+/// A host name or address as syslog writes it: no `=`, `<`, `(`, `[`, `:` at the end.
+fn is_host_token(t: &str) -> bool {
+    !t.is_empty()
+        && !t.ends_with(':')
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':'))
+}
+
+/// A program tag (without `[pid]`): letters, digits and `. _ - /`, starting with a letter.
+fn is_prog_token(t: &str) -> bool {
+    t.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'/'))
 }
 
 /// RFC 5424 after `<PRI>1 `: `TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [MSG]`.

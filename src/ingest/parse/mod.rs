@@ -25,6 +25,8 @@ mod uw;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod formats;
 
 use chrono_tz::Tz;
 
@@ -93,6 +95,13 @@ impl LineParser {
 }
 
 /// Chooses the parser by program tag (without `[pid]`).
+///
+/// Tags as the daemons set them: `dovecot`, Dovecot's own log processes; `postfix/smtpd` and any
+/// `INSTANCE/[SERVICE/]daemon` of Postfix's multi-instance and `master.cf` service names; Cyrus's
+/// `cyrus/pop3`, `cyrus/imaps` and any `PREFIX/service` of `syslog_prefix` or a named service;
+/// Sendmail's `sendmail`, `sm-mta`, `sm-msp-queue`, `sm-mta-in`; Exim's `exim`, `exim4`;
+/// Courier's `pop3d`, `pop3d-ssl`, `imapd`, `imapd-ssl`, `courier-pop3d`, `courieresmtpd`…;
+/// UW `ipop3d`/`imapd`; qpopper. An `in.` prefix (inetd) is ignored.
 fn dispatch(prog: &str, msg: &str, at: Epoch) -> Parsed {
     match prog {
         "dovecot" => dovecot::parse_syslog(msg, at),
@@ -109,37 +118,82 @@ fn dispatch(prog: &str, msg: &str, at: Epoch) -> Parsed {
         }
         "imapd" | "imapd-ssl" | "imap" | "imaps" | "imaplogin" | "courierimaplogin"
         | "courierimapd" => mailbox_by_content(Service::Imap, msg, at),
-        _ => {
-            if let Some(sub) = prog.strip_prefix("cyrus/") {
-                match cyrus_service(sub) {
-                    Some(service) => cyrus::parse(service, msg, at),
-                    None => Parsed::Unrelated,
-                }
-            } else if let Some((_, daemon)) = prog.rsplit_once('/') {
-                // postfix/smtpd, postfix/submission/smtpd, postfix-in/smtpd, …
-                postfix::parse(daemon, msg, at)
-            } else {
-                Parsed::Unrelated
-            }
-        }
+        _ => dispatch_other(prog, msg, at),
     }
 }
 
+/// The less common tags: instance prefixes, process titles, auth process names.
+#[cold]
+fn dispatch_other(prog: &str, msg: &str, at: Epoch) -> Parsed {
+    if let Some((_, daemon)) = prog.rsplit_once('/') {
+        // cyrus/pop3, NAME/imap, cyrus/proxyd; postfix/smtpd, postfix-out/smtpd,
+        // postfix/submission/smtpd, …
+        if let Some(service) = cyrus_service(daemon)
+            && !postfix::is_daemon(daemon)
+        {
+            return mailbox_by_content(service, msg, at);
+        }
+        return postfix::parse(daemon, msg, at);
+    }
+    let p = prog.strip_prefix("in.").unwrap_or(prog);
+    if p != prog {
+        return dispatch(p, msg, at);
+    }
+    if p.starts_with("sendmail") || p.starts_with("sm-") {
+        return sendmail::parse(msg, at);
+    }
+    if p.starts_with("exim") {
+        return exim::parse(msg, at);
+    }
+    if p.starts_with("dovecot") {
+        return dovecot::parse_syslog(msg, at);
+    }
+    if p.starts_with("auth") {
+        // Dovecot's own log: `auth: Info: passwd-file(…): …`, `auth-worker(123): …`.
+        return dovecot::parse_process(p, framing::dovecot_level(msg).unwrap_or(msg), at);
+    }
+    if p == "courieresmtpd" || p == "courier-esmtpd" || p == "esmtpd" || p == "esmtpd-msa" {
+        return courier::esmtpd(msg, at);
+    }
+    let c = p
+        .strip_prefix("courier-")
+        .or_else(|| p.strip_prefix("courier"))
+        .unwrap_or(p);
+    let c = c.strip_suffix("-ssl").unwrap_or(c);
+    match c {
+        "pop3d" | "pop3ds" | "pop3" | "pop3s" | "pop3login" | "pop3d-login" => {
+            mailbox_by_content(Service::Pop3, msg, at)
+        }
+        "imapd" | "imapds" | "imap" | "imaps" | "imaplogin" | "imapd-login" => {
+            mailbox_by_content(Service::Imap, msg, at)
+        }
+        "proxyd" => mailbox_by_content(Service::Imap, msg, at),
+        "pop3proxyd" => mailbox_by_content(Service::Pop3, msg, at),
+        _ => Parsed::Unrelated,
+    }
+}
+
+/// The mailbox service of a Cyrus service name (`pop3`, `pop3s`, `imaps`, murder frontends
+/// `proxyd` (IMAP) and `pop3proxyd`).
 fn cyrus_service(sub: &str) -> Option<Service> {
     if sub.starts_with("pop3") {
         Some(Service::Pop3)
-    } else if sub.starts_with("imap") {
+    } else if sub.starts_with("imap") || sub == "proxyd" {
         Some(Service::Imap)
     } else {
         None
     }
 }
 
-/// `pop3d`/`imapd` and friends: Courier writes `LOGIN, …`, Cyrus `login: …`, UW `Login user=…`.
+/// `pop3d`/`imapd` and friends: Courier writes `LOGIN, …` (1.x: `INFO: LOGIN, …`), Cyrus
+/// `login: …` (3.13+: `event=login.good …`), UW `Login user=…`.
 fn mailbox_by_content(service: Service, msg: &str, at: Epoch) -> Parsed {
-    if msg.starts_with("LOGIN") {
+    if msg.starts_with("LOGIN") || msg.starts_with("INFO: LOGIN") {
         courier::parse(service, msg, at)
-    } else if msg.starts_with("login: ") || msg.starts_with("badlogin: ") {
+    } else if msg.starts_with("login: ")
+        || msg.starts_with("badlogin: ")
+        || msg.starts_with("event=login.")
+    {
         cyrus::parse(service, msg, at)
     } else {
         uw::parse(service, msg, at)

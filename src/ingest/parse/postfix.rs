@@ -22,9 +22,29 @@
 use super::{Parsed, find_comma_space, host_ip, strip_angle, user_name};
 use crate::domain::{DeliveryStatus, Epoch, Event};
 
+/// Whether `daemon` is a Postfix daemon whose lines this parser reads.
+pub(super) fn is_daemon(daemon: &str) -> bool {
+    matches!(
+        daemon,
+        "smtpd"
+            | "postscreen"
+            | "qmgr"
+            | "postsuper"
+            | "smtp"
+            | "lmtp"
+            | "local"
+            | "virtual"
+            | "pipe"
+            | "error"
+            | "retry"
+            | "discard"
+    )
+}
+
 pub(super) fn parse(daemon: &str, msg: &str, at: Epoch) -> Parsed {
     match daemon {
         "smtpd" => smtpd(msg, at),
+        "postscreen" => postscreen(msg, at),
         "qmgr" | "postsuper" => qmgr(msg, at),
         "smtp" | "lmtp" | "local" | "virtual" | "pipe" | "error" | "retry" | "discard" => {
             delivery(daemon, msg, at)
@@ -65,16 +85,70 @@ fn smtpd(msg: &str, at: Epoch) -> Parsed {
         if id == "NOQUEUE" {
             return Parsed::Unrelated;
         }
-        return match host_ip(r) {
-            Some((ip, _)) => Parsed::Event(Event::QueueClient {
+        let Some((ip, after)) = host_ip(r) else {
+            return Parsed::Malformed;
+        };
+        return match sasl_username(after) {
+            Ok(sasl_user) => Parsed::Event(Event::QueueClient {
                 at,
                 queue_id: id.to_owned(),
                 ip,
+                sasl_user,
             }),
-            None => Parsed::Malformed,
+            Err(()) => Parsed::Malformed,
         };
     }
     Parsed::Unrelated
+}
+
+/// `, sasl_method=M, sasl_username=U[, sasl_sender=…][, orig_queue_id=…][, orig_client=…]` after
+/// the client (smtpd.c): the user up to the next fixed element. `Err` for control characters.
+fn sasl_username(after: &str) -> Result<Option<String>, ()> {
+    let Some(u) = after.find(", sasl_username=") else {
+        return Ok(None);
+    };
+    let v = &after[u + 16..];
+    let end = [", sasl_sender=", ", orig_queue_id=", ", orig_client="]
+        .iter()
+        .filter_map(|k| v.find(k))
+        .min()
+        .unwrap_or(v.len());
+    match &v[..end] {
+        "" => Ok(None),
+        name => user_name(name).map(Some).ok_or(()),
+    }
+}
+
+/// postscreen (postscreen_smtpd.c): `NOQUEUE: reject: RCPT from [ip]:port: REPLY; from=<s>,
+/// to=<r>, proto=P, helo=<h>` — commas between the elements, unlike smtpd. Always `Rejected`:
+/// postscreen refuses a client (DNSBL, pregreet, protocol tests), never a relay.
+fn postscreen(msg: &str, at: Epoch) -> Parsed {
+    let Some(r) = msg.strip_prefix("NOQUEUE: reject: RCPT from ") else {
+        return Parsed::Unrelated;
+    };
+    let Some((ip, after)) = super::bracket_ip(r) else {
+        return Parsed::Malformed;
+    };
+    let Some(tail) = after.strip_prefix(": ") else {
+        return Parsed::Malformed;
+    };
+    let Some(f) = tail.rfind("; from=<") else {
+        return Parsed::Malformed;
+    };
+    let reply = &tail[..f];
+    let env = &tail[f + 8..];
+    let env = &env[..env.rfind(", proto=").unwrap_or(env.len())];
+    let (sender, rcpt) = match env.rfind(">, to=<") {
+        Some(i) => (&env[..i], strip_angle_end(&env[i + 7..])),
+        None => (strip_angle_end(env), ""),
+    };
+    Parsed::Event(Event::Rejected {
+        at,
+        ip,
+        sender: sender.to_owned(),
+        rcpt: rcpt.to_owned(),
+        reply: reply.to_owned(),
+    })
 }
 
 /// `STAGE from host[ip]: REPLY; from=<s> to=<r> proto=P helo=<h>`.
@@ -148,13 +222,17 @@ fn envelope<'a>(t: &'a str, reply: &str) -> (&'a str, &'a str) {
     }
 }
 
-/// The text after the `<` of a reply `DDD X.Y.Z <…`.
+/// The text after the `<` of a reply `DDD X.Y.Z <…` (or Postfix 2.0/2.1's `DDD <…`, without
+/// an enhanced status code).
 fn reply_rcpt(reply: &str) -> Option<&str> {
     let b = reply.as_bytes();
     if b.len() < 6 || !b[..3].iter().all(u8::is_ascii_digit) || b[3] != b' ' {
         return None;
     }
     let rest = &reply[4..];
+    if let Some(r) = rest.strip_prefix('<') {
+        return Some(r);
+    }
     let sp = rest.find(' ')?;
     rest[sp + 1..].strip_prefix('<')
 }
@@ -195,11 +273,14 @@ fn sasl_failure(rest: &str, at: Epoch) -> Parsed {
     if !sasl[sp..].starts_with(" authentication failed") {
         return Parsed::Unrelated;
     }
+    // 3.x always appends `, sasl_username=U`, `(unavailable)` when the client sent none.
     let user = match sasl.rfind(", sasl_username=") {
-        Some(u) if u + 16 < sasl.len() => match user_name(&sasl[u + 16..]) {
-            Some(u) => Some(u),
-            None => return Parsed::Malformed,
-        },
+        Some(u) if u + 16 < sasl.len() && &sasl[u + 16..] != "(unavailable)" => {
+            match user_name(&sasl[u + 16..]) {
+                Some(u) => Some(u),
+                None => return Parsed::Malformed,
+            }
+        }
         _ => None,
     };
     Parsed::Event(Event::SmtpAuthFailed { at, ip, user })
@@ -500,7 +581,8 @@ mod tests {
             Parsed::Event(Event::QueueClient {
                 at: at(),
                 queue_id: "4F2A1C0594".into(),
-                ip: ip("203.0.113.7")
+                ip: ip("203.0.113.7"),
+                sasl_user: None
             })
         );
         assert_eq!(
@@ -510,7 +592,8 @@ mod tests {
             Parsed::Event(Event::QueueClient {
                 at: at(),
                 queue_id: "4Hc8Wn4lYQz9sWK".into(),
-                ip: ip("203.0.113.8")
+                ip: ip("203.0.113.8"),
+                sasl_user: Some("taro".into())
             })
         );
         assert_eq!(

@@ -1,8 +1,12 @@
-//! Sendmail (`sm-mta`, `sendmail`):
-//! `QUEUEID: ruleset=check_rcpt, arg1=<a@example.net>, relay=dsl.example.jp [203.0.113.7],
-//! reject=550 5.7.1 <a@example.net>... Relaying denied` → `RelayRejected` (the line names no
-//! sender: `""`); `relay=[ip]` and `relay=host [ip] (may be forged)` variants. Other
-//! `check_rcpt`/`check_mail`/`check_relay` rejections → `Rejected`.
+//! Sendmail 8.12–8.18 (`sm-mta`, `sendmail`, `sm-msp-queue`, any `sendmail*`/`sm-*` tag):
+//! - parseaddr.c `rscheck`: `QUEUEID: ruleset=check_rcpt, arg1=<a@example.net>[, arg2=…],
+//!   relay=dsl.example.jp [203.0.113.7], reject=550 5.7.1 <a@example.net>... Relaying denied` →
+//!   `RelayRejected` (the line names no sender: `""`); `Relaying denied. Proper authentication
+//!   required.`, `Relaying temporarily denied. Cannot resolve PTR record for …` (451 4.7.1) too;
+//!   `relay=[ip]` and `relay=host [ip] (may be forged)` variants. Other
+//!   `check_rcpt`/`check_mail`/`check_relay` rejections → `Rejected`.
+//! - srvrsmtp.c: `AUTH failure (MECH): TEXT (N) DETAIL, relay=HOST [IP]` → `SmtpAuthFailed`;
+//!   `AUTH=server, relay=HOST [IP], authid=USER, mech=M, bits=N` → `SmtpAuth`.
 //!
 //! `arg1` is client-supplied and comes before `relay=`, and the reject text repeats it, so a
 //! forged `, relay=x [ip], reject=` inside `arg1` must not choose the address. Sendmail writes
@@ -10,7 +14,7 @@
 //! whose reject text repeats exactly the `arg1` before it; when the reject text does not quote
 //! `arg1` (access-map texts), the last structurally valid `, relay=`.
 
-use super::{Parsed, host_ip, strip_angle};
+use super::{Parsed, host_ip, strip_angle, user_name};
 use crate::domain::{ClientIp, Epoch, Event};
 
 pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
@@ -19,7 +23,7 @@ pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
         _ => msg,
     };
     let Some(rest) = m.strip_prefix("ruleset=") else {
-        return Parsed::Unrelated;
+        return auth(m, at);
     };
     let Some(c) = rest.find(", arg1=") else {
         return Parsed::Malformed;
@@ -51,13 +55,17 @@ pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
         };
     };
     let reply = reply.to_owned();
+    let arg1 = match arg1.rfind(", arg2=") {
+        Some(a) => &arg1[..a],
+        None => arg1,
+    };
     let arg = strip_angle(arg1).to_owned();
     let (sender, rcpt) = match ruleset {
         "check_rcpt" => (String::new(), arg),
         "check_mail" => (arg, String::new()),
         _ => (String::new(), String::new()),
     };
-    if reply.contains("Relaying denied") {
+    if reply.contains("Relaying denied") || reply.contains("Relaying temporarily denied") {
         Parsed::Event(Event::RelayRejected {
             at,
             ip,
@@ -74,6 +82,45 @@ pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
             reply,
         })
     }
+}
+
+/// The SMTP AUTH lines of the server, after an optional queue ID.
+fn auth(m: &str, at: Epoch) -> Parsed {
+    let m = match m.find(": AUTH") {
+        Some(i) if m[..i].bytes().all(|c| c.is_ascii_alphanumeric()) => &m[i + 2..],
+        _ => m,
+    };
+    if let Some(rest) = m.strip_prefix("AUTH=server, relay=") {
+        let Some((ip, after)) = host_ip(rest) else {
+            return Parsed::Malformed;
+        };
+        let after = after.strip_prefix(" (may be forged)").unwrap_or(after);
+        let Some(id) = after.strip_prefix(", authid=") else {
+            return Parsed::Malformed;
+        };
+        let id = match id.rfind(", mech=") {
+            Some(e) => &id[..e],
+            None => id,
+        };
+        return match user_name(id).filter(|u| !u.is_empty()) {
+            Some(user) => Parsed::Event(Event::SmtpAuth { at, ip, user }),
+            None => Parsed::Malformed,
+        };
+    }
+    if m.starts_with("AUTH failure (") {
+        let Some(r) = m.rfind(", relay=") else {
+            return Parsed::Malformed;
+        };
+        let relay = &m[r + 8..];
+        let relay = relay.strip_suffix(" (may be forged)").unwrap_or(relay);
+        return match host_ip(relay) {
+            Some((ip, rest)) if rest.is_empty() || rest.starts_with(' ') => {
+                Parsed::Event(Event::SmtpAuthFailed { at, ip, user: None })
+            }
+            _ => Parsed::Malformed,
+        };
+    }
+    Parsed::Unrelated
 }
 
 /// `host [ip][ (may be forged)], reject=TEXT` → (ip, TEXT).

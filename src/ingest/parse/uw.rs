@@ -1,24 +1,65 @@
-//! UW IMAP toolkit (`ipop3d`, `imapd`):
-//! `Login user=taro host=dsl.example.jp [203.0.113.7] nmsgs=5/5`, `Auth user=…`, `Authenticated
-//! user=… host=… [ip]` (success) and `Login failed user=taro auth=taro host=… [ip]`.
+//! UW IMAP toolkit, imap-2004 to 2007f (`ipop3d`, `imapd`):
+//! - success: `Login user=taro host=dsl.example.jp [203.0.113.7] nmsgs=5/5` (ipop3d; imapd without
+//!   `nmsgs`), `Admin Login user=…`, `Auth user=… host=…`, `APOP user=… host=…`, `Authenticated
+//!   user=… host=… mech=…`;
+//! - failure (env_unix.c `server_login`): `Login failed user=taro auth=taro host=… [ip]`, `Login
+//!   excessive login failures user=…`, `Login disabled user=…`, `Login SYSTEM BREAK-IN ATTEMPT
+//!   user=…`; older releases' `Login failure user=… host=…` and `Excessive login failures user=…
+//!   host=…`; `AUTHENTICATE MECH failure host=…` (no user); `Failed AUSER override of user=…`.
 //!
 //! The user name (client-chosen on failures) comes before the host: the host is taken at the
-//! **last** ` host=`, so a user name containing ` host=… [ip]` cannot choose the address.
+//! **last** ` host=`, so a user name containing ` host=… [ip]` cannot choose the address. The
+//! host is `tcp_clienthost()`: `name [ip]` or `[ip]`; a bare name (no address) is `Malformed`.
 
 use super::{Parsed, host_ip, user_name};
 use crate::domain::{Epoch, Event, FailReason, Service};
 
 pub(super) fn parse(service: Service, msg: &str, at: Epoch) -> Parsed {
-    let (ok, rest) = if let Some(r) = msg.strip_prefix("Login failed user=") {
-        (false, r)
-    } else if let Some(r) = msg
-        .strip_prefix("Login user=")
-        .or_else(|| msg.strip_prefix("Auth user="))
-        .or_else(|| msg.strip_prefix("Authenticated user="))
-    {
+    const FAILED: [&str; 7] = [
+        "Login failed user=",
+        "Login failure user=",
+        "Login excessive login failures user=",
+        "Excessive login failures user=",
+        "Login disabled user=",
+        "Login SYSTEM BREAK-IN ATTEMPT user=",
+        "Failed ",
+    ];
+    const OK: [&str; 5] = [
+        "Login user=",
+        "Admin Login user=",
+        "Auth user=",
+        "APOP user=",
+        "Authenticated user=",
+    ];
+    let (ok, rest) = if let Some(r) = OK.iter().find_map(|p| msg.strip_prefix(p)) {
         (true, r)
+    } else if let Some(r) = FAILED.iter().find_map(|p| msg.strip_prefix(p)) {
+        if msg.starts_with("Failed ") {
+            // `Failed AUSER override of user=USER host=…`
+            match r.find(" override of user=") {
+                Some(o) => (false, &r[o + 18..]),
+                None => return Parsed::Unrelated,
+            }
+        } else {
+            (false, r)
+        }
+    } else if let Some(r) = msg.strip_prefix("AUTHENTICATE ") {
+        // `AUTHENTICATE MECH failure host=…`
+        let Some(h) = r.find(" failure host=") else {
+            return Parsed::Unrelated; // `… invalid host=…`: a protocol error, no login attempt
+        };
+        let Some((ip, _)) = host_ip(&r[h + 14..]) else {
+            return Parsed::Malformed;
+        };
+        return Parsed::Event(Event::LoginFailed {
+            at,
+            service,
+            user: None,
+            ip,
+            reason: FailReason::AuthFailed,
+        });
     } else {
-        return Parsed::Unrelated; // Logout, Autologout, Excessive login failures, …
+        return Parsed::Unrelated; // Logout, Autologout, Update, Preauthenticated, …
     };
     let Some(h) = rest.rfind(" host=") else {
         return Parsed::Malformed;
