@@ -106,8 +106,10 @@ impl Gen {
                 t_us,
                 ip,
                 sender: addr.clone(),
-                rcpts: rcpts.clone(),
+                msgs: vec![rcpts.clone()],
                 helo: helo.clone(),
+                login: Some(login.clone()),
+                smtp_auth: false,
             };
             match scenario {
                 // Send before receive: a fresh address with no login of its own yet.
