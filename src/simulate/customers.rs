@@ -131,7 +131,7 @@ pub(super) fn new_customer(
     let relay = relay_method(ordinary, idle, rng.f64());
     let sends_per_hour = if ordinary {
         // Most send a few messages an evening; a few send all day.
-        0.28 + 2.75 * rng.f64().powi(3)
+        0.29 + 2.85 * rng.f64().powi(3)
     } else {
         // The unusual kinds send at one check in four: their failures must show in a day.
         0.25 * 3600.0 / interval as f64

@@ -41,7 +41,7 @@ pub(super) struct Stats {
 }
 
 /// Inbound messages per customer and day (fewer at night).
-const INBOUND_PER_DAY: f64 = 7.0;
+const INBOUND_PER_DAY: f64 = 7.5;
 
 pub(super) struct Gen {
     pub(super) opts: SimOptions,

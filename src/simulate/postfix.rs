@@ -159,18 +159,20 @@ impl Gen {
                 nrcpt: k,
             };
             self.queued(rt, [50_000, 90_000], kind, s, &sasl, q);
+            // Recipients are delivered in parallel, in any order; `removed` follows the last.
             let mut last = rt + 120_000;
             for r in msg {
                 let spid = pick(&mut self.rng, &self.smtp_pids);
                 let d_us = self.jitter(2500) + 150_000;
-                last = rt + 90_000 + d_us;
+                let at = rt + 90_000 + d_us;
+                last = last.max(at);
                 let dom = domain_of(r).unwrap_or("example.net");
                 let mx_ip = Ipv4Addr::new(198, 51, 100, 100 + (dom.len() % 50) as u8);
                 let remote_q = format!("{:X}", self.rng.u64(..) & 0xFFFF_FFFF_FFFF);
-                let delay = (last - rt) as f64 / 1e6 + 0.2;
+                let delay = (at - rt) as f64 / 1e6 + 0.2;
                 let half = d_us as f64 / 2e6;
                 self.push(
-                    last,
+                    at,
                     kind,
                     &format!(
                         "postfix/smtp[{spid}]: {qid}: to=<{r}>, relay=mx.{dom}[{mx_ip}]:25, delay={delay:.2}, delays=0.2/0.01/{half:.2}/{half:.2}, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as {remote_q})"
@@ -178,7 +180,7 @@ impl Gen {
                 );
                 self.stats.accepted_relays += 1;
                 if let Some(login) = &it.login {
-                    self.relays.record(login, method, last.div_euclid(US));
+                    self.relays.record(login, method, at.div_euclid(US));
                 }
             }
             self.qmgr_removed(last + 1_000, kind, &qid);

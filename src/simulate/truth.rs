@@ -239,9 +239,39 @@ impl Gen {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{default_day, default_sim};
-    use super::super::{MethodCount, RelayMethods};
+    use super::super::tests::{default_day, default_sim, small};
+    use super::super::{MethodCount, RelayMethods, generate};
+    use crate::domain::Event;
+    use crate::ingest::pipeline::{Batch, Pipeline};
     use std::collections::{BTreeMap, HashMap};
+
+    /// The truth's unit is the product's: ingesting the log yields one `Relayed` event for
+    /// each relay the truth counts.
+    #[test]
+    fn the_product_counts_the_relays_the_truth_counts() {
+        let sim = generate(&small());
+        let config = crate::config::Config::default();
+        let now = sim.lines.last().unwrap().at;
+        let mut pipeline = Pipeline::new(&config, now, "");
+        let mut batch = Batch::default();
+        for l in &sim.lines {
+            pipeline.line(l.text.as_bytes(), &mut batch);
+        }
+        assert_eq!(batch.counts.malformed, 0);
+        let relayed = batch
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Relayed { .. }))
+            .count();
+        let truth: usize = sim
+            .truth
+            .relay_methods
+            .iter()
+            .map(|m| m.pop_before_smtp.relays + m.smtp_auth.relays)
+            .sum();
+        assert!(truth > 1000, "{truth}");
+        assert_eq!(relayed, truth);
+    }
 
     /// The relay methods of the truth, recounted from the log text alone: each `to=… status=sent`
     /// line is one relay; its queue's `client=` line says SMTP AUTH (`sasl_username=`) or not,
