@@ -195,6 +195,14 @@ mod tests {
         assert!(!causes.contains("authorized"));
         assert_eq!(truth.spammer_ips.len(), 3);
         assert_eq!(truth.thief_ips.len(), 2);
+        // The live stream follows the same customers' habits: mail checks go on under the
+        // staged scenarios (which weigh heavily in an hour of 200 customers at noon).
+        let mix = &g.stats.mix;
+        assert!(mix.mailbox_share() > 0.2, "{mix}");
+        assert!(
+            all.iter()
+                .any(|l| l.text.contains("postfix/submission/smtpd"))
+        );
     }
 
     #[test]
