@@ -98,17 +98,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Write a realistic simulated ISP mail log (demo, tests, benchmarks)
+    /// Write a realistic simulated ISP mail log (demo, tests, benchmarks): mail.log, its truth
+    /// (truth.json, truth-rejections.ndjson, truth-relay-methods.ndjson) and summary.json with
+    /// the mix of lines
     Simulate {
+        /// Directory to write into (created if missing)
         #[arg(long)]
         out: PathBuf,
+        /// Number of customer accounts
         #[arg(long, default_value_t = 2000)]
         customers: usize,
+        /// Length of the simulated period in hours
         #[arg(long, default_value_t = 24)]
         hours: u32,
+        /// The same seed (and --start) writes the same log
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Scale background traffic to about this many lines
+        /// Choose the number of customers so the period has about this many lines, in the
+        /// same mix (overrides --customers)
         #[arg(long)]
         lines: Option<usize>,
         /// Start of the simulated period [default: 24 hours ago]

@@ -1,11 +1,15 @@
-//! The customers: their accounts, mail clients and online habits (`Kind`), and what they do in
-//! a period: check mail on their client's interval while online, and now and then send.
+//! The customers: their accounts, mail clients and online habits (`Kind`, how often the client
+//! polls or whether it stays connected, when the PC is on), and how they relay (`Relay`). What
+//! they do in a period is in `activity`.
+//!
+//! The habits that drive the volume of the log (poll interval, always-on PCs) are spread over
+//! the customers by a low-discrepancy sequence rather than drawn, so any number of customers has
+//! nearly the same make-up and the size of a day grows in proportion to them.
 
 use std::collections::HashSet;
 
+use super::SimOptions;
 use super::addresses::{FAMILY, GIVEN, Pools, pick};
-use super::generator::{Gen, Intent};
-use super::{SimOptions, US};
 use crate::domain::{ClientIp, Epoch, Service};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,29 +31,56 @@ pub(super) enum Kind {
     Mobile,
 }
 
+/// How a customer's client relays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Relay {
+    /// On port 25, relying on the grant of its mail check.
+    PopBeforeSmtp,
+    /// SMTP AUTH on the submission port.
+    SmtpAuth,
+    /// Both: a PC set up for POP before SMTP, a phone or laptop with SMTP AUTH.
+    Mixed,
+}
+
 pub(super) struct Customer {
     pub(super) login: String,
     pub(super) addr: String,
     pub(super) service: Service,
     /// Seconds between mail checks.
-    interval: i64,
-    phase: i64,
+    pub(super) interval: i64,
+    pub(super) phase: i64,
+    /// An IMAP client that stays connected (IDLE) rather than polling.
+    pub(super) idle: bool,
+    /// The time up to which this customer's IDLE sessions are generated (live mode asks for
+    /// chunk after chunk, and a session runs across them).
+    pub(super) idle_until: Epoch,
     /// Online periods, local seconds of the day, [start, end).
-    blocks: Vec<(i64, i64)>,
+    pub(super) blocks: Vec<(i64, i64)>,
     pub(super) kind: Kind,
-    home6: ClientIp,
+    pub(super) relay: Relay,
+    pub(super) home6: ClientIp,
     pub(super) helo: String,
-    cur_ip: ClientIp,
+    pub(super) cur_ip: ClientIp,
     /// The online period `cur_ip` belongs to (mobile customers change address per period).
-    cur_key: i64,
+    pub(super) cur_key: i64,
     /// Local second of the day from which a `BadPassword` client fails.
-    bad_from: i64,
-    /// Chance of sending at a check.
-    p_send: f64,
+    pub(super) bad_from: i64,
+    /// Messages sent per online hour.
+    pub(super) sends_per_hour: f64,
 }
 
+/// The `i`-th element of a low-discrepancy sequence in [0, 1) for the irrational step `step`.
+fn spread(i: usize, step: f64) -> f64 {
+    ((i as f64 + 0.5) * step).fract()
+}
+
+/// Steps of the sequences: the golden ratio and the plastic number's conjugates.
+const STEP_INTERVAL: f64 = 0.618_033_988_749_895;
+const STEP_ALWAYS_ON: f64 = 0.754_877_666_246_693;
+
 /// Customer `i`. Every ~100 customers have one of each unusual kind, and every tenth is mobile.
-/// The draws happen in a fixed order, so the same seed gives the same customers.
+/// The draws happen in a fixed order, so the same seed gives the same customers, and customer
+/// `i` is the same whatever the number of customers.
 pub(super) fn new_customer(
     i: usize,
     opts: &SimOptions,
@@ -84,8 +115,11 @@ pub(super) fn new_customer(
     } else {
         Service::Imap
     };
-    let interval = check_interval(kind, rng);
-    let blocks = online_blocks(kind, rng);
+    // Half the IMAP clients stay connected; the unusual kinds poll, as their stories need.
+    let ordinary = matches!(kind, Kind::Normal | Kind::Mobile);
+    let idle = service == Service::Imap && rng.bool() && ordinary;
+    let interval = check_interval(i, kind, rng);
+    let blocks = online_blocks(i, kind, rng);
     let bad_from = if rng.bool() {
         0
     } else {
@@ -94,10 +128,13 @@ pub(super) fn new_customer(
     let home = pools.customer_v4();
     let home6 = pools.customer_v6();
     let helo = helo_name(&name, rng);
-    let p_send = if kind == Kind::Normal || kind == Kind::Mobile {
-        0.08
+    let relay = relay_method(ordinary, idle, rng.f64());
+    let sends_per_hour = if ordinary {
+        // Most send a few messages an evening; a few send all day.
+        0.29 + 2.85 * rng.f64().powi(3)
     } else {
-        0.25
+        // The unusual kinds send at one check in four: their failures must show in a day.
+        0.25 * 3600.0 / interval as f64
     };
     Customer {
         login,
@@ -105,14 +142,35 @@ pub(super) fn new_customer(
         service,
         interval,
         phase: rng.i64(0..interval),
+        idle,
+        idle_until: Epoch::MIN,
         blocks,
         kind,
+        relay,
         home6,
         helo,
         cur_ip: home,
         cur_key: i64::MIN,
         bad_from,
-        p_send,
+        sends_per_hour,
+    }
+}
+
+/// The unusual kinds relay by POP before SMTP (their failures are its failures). Of the others,
+/// most pollers do too; clients that stay connected mostly use SMTP AUTH, since a grant from
+/// one login an hour ago has long expired when they send.
+fn relay_method(ordinary: bool, idle: bool, u: f64) -> Relay {
+    let (pbs, auth) = match (ordinary, idle) {
+        (false, _) => (1.0, 0.0),
+        (true, false) => (0.72, 0.18),
+        (true, true) => (0.15, 0.65),
+    };
+    if u < pbs {
+        Relay::PopBeforeSmtp
+    } else if u < pbs + auth {
+        Relay::SmtpAuth
+    } else {
+        Relay::Mixed
     }
 }
 
@@ -135,26 +193,30 @@ fn login_name(i: usize, rng: &mut fastrand::Rng) -> String {
     }
 }
 
-/// Seconds between mail checks: mostly 10 to 30 minutes.
-fn check_interval(kind: Kind, rng: &mut fastrand::Rng) -> i64 {
+/// Seconds between mail checks. Mail programs poll every 1 to 15 minutes, each customer at
+/// its own setting; the unusual kinds check by hand or seldom, as their stories need.
+fn check_interval(i: usize, kind: Kind, rng: &mut fastrand::Rng) -> i64 {
     let minutes = match kind {
         Kind::SendOnly => 60,
         Kind::Dialup => [30, 60][rng.usize(..2)],
-        _ => match rng.u32(..100) {
-            0..15 => 5,
-            15..40 => 10,
-            40..65 => 15,
-            65..90 => 30,
-            _ => 60,
+        Kind::SendFirst | Kind::Late => [30, 45, 60, 90][rng.usize(..4)],
+        Kind::BadPassword => [5, 10, 15][rng.usize(..3)],
+        Kind::Normal | Kind::Mobile | Kind::DualV6 => match spread(i, STEP_INTERVAL) {
+            u if u < 0.04 => 1,
+            u if u < 0.18 => 3,
+            u if u < 0.50 => 5,
+            u if u < 0.82 => 10,
+            _ => 15,
         },
     };
     minutes * 60
 }
 
-/// Online periods: always on for a few, else some of morning, daytime and evening.
-fn online_blocks(kind: Kind, rng: &mut fastrand::Rng) -> Vec<(i64, i64)> {
+/// Online periods: always on for some, else some of morning, daytime and evening (most in the
+/// evening, few at night).
+fn online_blocks(i: usize, kind: Kind, rng: &mut fastrand::Rng) -> Vec<(i64, i64)> {
     let mut blocks = Vec::new();
-    if rng.f64() < 0.1 && kind == Kind::Normal {
+    if spread(i, STEP_ALWAYS_ON) < 0.1 && kind == Kind::Normal {
         blocks.push((0, 86400));
         return blocks;
     }
@@ -181,89 +243,5 @@ fn helo_name(name: &str, rng: &mut fastrand::Rng) -> String {
         2 => "[192.168.1.10]".to_string(),
         3 => "iPhone".to_string(),
         _ => format!("LAPTOP-{:06X}", rng.u32(..0x00FF_FFFF)),
-    }
-}
-
-impl Gen {
-    /// Every customer's checks in [start, end), and the sends they intend.
-    pub(super) fn customer_activity(
-        &mut self,
-        start: Epoch,
-        end: Epoch,
-        intents: &mut Vec<Intent>,
-    ) {
-        // Taken out so a customer can be changed while `self` generates its lines.
-        let mut customers = std::mem::take(&mut self.customers);
-        for c in &mut customers {
-            let mut t = start + (c.phase - start).rem_euclid(c.interval);
-            while t < end {
-                self.check(c, t, intents);
-                t += c.interval;
-            }
-        }
-        self.customers = customers;
-    }
-
-    /// One scheduled check at `t`, if the customer is online then: a login, maybe a send.
-    fn check(&mut self, c: &mut Customer, t: Epoch, intents: &mut Vec<Intent>) {
-        let (day, sod) = self.local(t);
-        let Some(bi) = c.blocks.iter().position(|&(a, b)| sod >= a && sod < b) else {
-            return;
-        };
-        let key = day * 8 + bi as i64;
-        match c.kind {
-            Kind::Mobile if key != c.cur_key => {
-                c.cur_ip = self.pools.customer_v4();
-                c.cur_key = key;
-            }
-            Kind::Dialup => c.cur_ip = self.pools.customer_v4(),
-            _ => {}
-        }
-        let t_us = t * US + self.jitter(3000);
-        if c.kind != Kind::SendOnly {
-            let ip = if c.kind == Kind::DualV6 {
-                c.home6
-            } else {
-                c.cur_ip
-            };
-            let ok = !(c.kind == Kind::BadPassword && sod >= c.bad_from);
-            self.login(t_us, &c.login, ip, c.service, ok);
-        }
-        if self.rng.f64() < c.p_send {
-            self.send(c, t_us, intents);
-        }
-    }
-
-    /// A send around the check at `t_us`, timed and addressed as the customer's kind does.
-    fn send(&mut self, c: &Customer, t_us: i64, intents: &mut Vec<Intent>) {
-        let w = self.opts.window;
-        let (send_us, ip) = match c.kind {
-            // At least two whole seconds before the login, so never in the same second.
-            Kind::SendFirst => (t_us - self.rng.i64(3..7) * US, c.cur_ip),
-            Kind::Late => (t_us + self.rng.i64(w + 60..6 * w) * US, c.cur_ip),
-            Kind::Dialup => (t_us + self.rng.i64(30..600) * US, self.pools.customer_v4()),
-            Kind::DualV6 => (t_us + self.rng.i64(3..300) * US, c.cur_ip),
-            _ => {
-                let d = if self.rng.u8(..100) < 80 {
-                    self.rng.i64(3..60)
-                } else {
-                    self.rng.i64(60..2400)
-                };
-                (t_us + d * US, c.cur_ip)
-            }
-        };
-        let n = if self.rng.u8(..100) < 85 {
-            1
-        } else {
-            self.rng.usize(2..4)
-        };
-        let rcpts = (0..n).map(|_| self.rcpt_out(false)).collect();
-        intents.push(Intent {
-            t_us: send_us + self.jitter(900),
-            ip,
-            sender: c.addr.clone(),
-            rcpts,
-            helo: c.helo.clone(),
-        });
     }
 }

@@ -1,8 +1,14 @@
-//! Dovecot's lines: POP3/IMAP logins (the evidence a grant rests on), their failures, LMTP
-//! deliveries and connections that never authenticate.
+//! Dovecot 2.3's lines (with 2.4's `Logged in:` wording now and then): POP3/IMAP logins (the
+//! evidence a grant rests on) and how their sessions end, failed logins, LMTP deliveries and
+//! connections that never authenticate.
+//!
+//! Formats: the login processes' `login_log_format_elements` default; `pop3_logout_format`
+//! default `top=%t/%p, retr=%r/%b, del=%d/%m, size=%s`; `imap_logout_format` default `in=%i
+//! out=%o deleted=… expunged=… trashed=… hdr_count=… hdr_bytes=… body_count=… body_bytes=…`.
 
 use super::US;
 use super::generator::Gen;
+use super::mix::LineKind;
 use crate::domain::{ClientIp, Service};
 
 /// The server's own addresses (see the address plan in `mod.rs`).
@@ -22,19 +28,49 @@ fn login_fields(user: &str, ip: ClientIp) -> String {
     )
 }
 
+/// An open mail process: what its later lines are prefixed with.
+pub(super) struct MailSession {
+    pub(super) mpid: u32,
+    pub(super) sess: String,
+}
+
+/// How an IMAP session that stayed connected ends.
+#[derive(Clone, Copy)]
+pub(super) enum ImapEnd {
+    /// The client logged out (LOGOUT).
+    LoggedOut,
+    /// The connection dropped while the client sat in IDLE (NAT timeout, PC switched off).
+    IdleDropped,
+}
+
 impl Gen {
-    /// A mailbox login at `t_us` with a good (`ok`) or wrong password, recorded in the history.
+    /// A mailbox check at `t_us` with a good (`ok`) or wrong password: a login and the mail
+    /// process's logout a few seconds later with what it fetched (`mails` new messages).
     pub(super) fn login(&mut self, t_us: i64, user: &str, ip: ClientIp, svc: Service, ok: bool) {
-        let sess = self.session();
         if ok {
-            self.login_ok(t_us, user, ip, svc, &sess);
+            let mails = if self.rng.u8(..100) < 25 {
+                self.rng.u32(1..4)
+            } else {
+                0
+            };
+            let s = self.login_ok(t_us, user, ip, svc);
+            let t2 = t_us + self.jitter(4000);
+            self.logout(t2, user, svc, &s, mails);
         } else {
+            let sess = self.session();
             self.login_failed(t_us, user, ip, svc, &sess);
         }
     }
 
-    /// A login, then the mail process's logout with what it fetched.
-    fn login_ok(&mut self, t_us: i64, user: &str, ip: ClientIp, svc: Service, sess: &str) {
+    /// The login line alone, recorded in the history; the session is left open.
+    pub(super) fn login_ok(
+        &mut self,
+        t_us: i64,
+        user: &str,
+        ip: ClientIp,
+        svc: Service,
+    ) -> MailSession {
+        let sess = self.session();
         self.mpid = if self.mpid > 60_000 {
             3000
         } else {
@@ -51,24 +87,71 @@ impl Gen {
         let (s, fields) = (svc.as_str(), login_fields(user, ip));
         self.push(
             t_us,
+            LineKind::MailboxLogin,
             &format!("dovecot: {s}-login: {verb}: {fields}, mpid={mpid}, {tls}session=<{sess}>"),
         );
         self.hist.success(t_us.div_euclid(US), user, ip);
         self.stats.logins += 1;
-        let t2 = t_us + self.jitter(4000);
-        let n = self.rng.u32(0..5);
+        MailSession { mpid, sess }
+    }
+
+    /// The mail process's logout after fetching `n` messages (POP3 deletes what it fetched).
+    fn logout(&mut self, t_us: i64, user: &str, svc: Service, s: &MailSession, n: u32) {
+        let MailSession { mpid, sess } = s;
         let size = n * self.rng.u32(2000..40_000);
         let body = match svc {
             Service::Pop3 => format!(
                 "dovecot: pop3({user})<{mpid}><{sess}>: Disconnected: Logged out top=0/0, retr={n}/{size}, del={n}/{n}, size={size}"
             ),
-            Service::Imap => format!(
-                "dovecot: imap({user})<{mpid}><{sess}>: Disconnected: Logged out in={} out={} deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count={n} body_bytes={size}",
-                self.rng.u32(100..900),
-                size + self.rng.u32(500..3000)
+            Service::Imap => {
+                let io = self.imap_io(size, 1);
+                format!(
+                    "dovecot: imap({user})<{mpid}><{sess}>: Disconnected: Logged out {io} deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count={n} body_bytes={size}"
+                )
+            }
+        };
+        self.push(t_us, LineKind::MailboxOther, &body);
+    }
+
+    /// `in=… out=…` of an IMAP session that fetched `size` bytes over `hours` hours.
+    fn imap_io(&mut self, size: u32, hours: u32) -> String {
+        let i = self.rng.u32(100..900) * hours.max(1);
+        let o = size + self.rng.u32(500..3000) * hours.max(1);
+        format!("in={i} out={o}")
+    }
+
+    /// The end of an IMAP session that stayed connected from `since_us`, having fetched `n` new
+    /// messages while it was open.
+    pub(super) fn imap_end(
+        &mut self,
+        t_us: i64,
+        since_us: i64,
+        user: &str,
+        s: &MailSession,
+        n: u32,
+        how: ImapEnd,
+    ) {
+        let MailSession { mpid, sess } = s;
+        let size = n * self.rng.u32(2000..40_000);
+        let secs = (t_us - since_us).max(0) / US;
+        let io = self.imap_io(size, (secs / 3600) as u32 + 1);
+        let why = match how {
+            ImapEnd::LoggedOut => "Logged out".to_string(),
+            ImapEnd::IdleDropped => format!(
+                "Connection closed (IDLE running for {}.{:03} + waiting input for 0.{:03} secs, 2 B in + 10+10 B out, state=wait-input)",
+                secs,
+                self.rng.u32(..1000),
+                self.rng.u32(1..1000)
             ),
         };
-        self.push(t2, &body);
+        self.push(
+            t_us,
+            LineKind::MailboxOther,
+            &format!(
+                "dovecot: imap({user})<{mpid}><{sess}>: Disconnected: {why} {io} deleted=0 expunged=0 trashed=0 hdr_count={n} hdr_bytes={} body_count={n} body_bytes={size}",
+                n * 900
+            ),
+        );
     }
 
     /// A wrong password: sometimes the auth process's reason, always the login process's
@@ -77,6 +160,7 @@ impl Gen {
         if self.rng.bool() {
             self.push(
                 t_us,
+                LineKind::FailedLogin,
                 &format!("dovecot: auth: passwd-file({user},{ip},<{sess}>): Password mismatch"),
             );
             self.hist.failure(t_us.div_euclid(US), user, ip);
@@ -93,7 +177,7 @@ impl Gen {
                 svc.as_str()
             )
         };
-        self.push(t2, &body);
+        self.push(t2, LineKind::FailedLogin, &body);
         self.hist.failure(t2.div_euclid(US), user, ip);
         self.stats.failed_logins += 1;
     }
@@ -103,6 +187,7 @@ impl Gen {
         let dpid = self.rng.u32(3000..60_000);
         self.push(
             t_us,
+            LineKind::Inbound,
             &format!("dovecot: lmtp({login})<{dpid}><{sess}>: msgid=<{mid}>: saved mail to INBOX"),
         );
     }
@@ -112,6 +197,7 @@ impl Gen {
         let sess = self.session();
         self.push(
             t_us,
+            LineKind::Noise,
             &format!(
                 "dovecot: imap-login: Disconnected (no auth attempts in 0 secs): user=<>, rip={ip}, lip={}, session=<{sess}>",
                 local_ip(ip)

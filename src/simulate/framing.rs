@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike};
 
 use super::generator::Gen;
+use super::mix::LineKind;
 use super::{SimLine, US};
 use crate::domain::Epoch;
 
@@ -23,8 +24,9 @@ impl Gen {
         })
     }
 
-    /// Frames `body` as logged at `t_us` and adds it to the period's lines.
-    pub(super) fn push(&mut self, t_us: i64, body: &str) {
+    /// Frames `body` as logged at `t_us` and adds it to the period's lines, counted as `kind`.
+    pub(super) fn push(&mut self, t_us: i64, kind: LineKind, body: &str) {
+        self.stats.mix.add(kind);
         let at = t_us.div_euclid(US);
         let micros = t_us.rem_euclid(US) as u32;
         let off = self.offset(at);

@@ -6,27 +6,42 @@ use std::collections::{HashMap, HashSet};
 
 use super::addresses::{InSender, Pools, in_senders};
 use super::customers::{Customer, new_customer};
-use super::truth::History;
+use super::mix::Mix;
+use super::truth::{History, RelayTally};
 use super::{SimLine, SimOptions, US};
 use crate::domain::{ClientIp, Epoch};
 
-/// A client's wish to relay one message; the server decides when the period's logins are known.
+/// A client's wish to relay in one SMTP session; on port 25 the server decides when the
+/// period's logins are known.
 pub(super) struct Intent {
     pub(super) t_us: i64,
     pub(super) ip: ClientIp,
     pub(super) sender: String,
-    pub(super) rcpts: Vec<String>,
+    /// The recipients of each message of the session (a client sends its whole outbox).
+    pub(super) msgs: Vec<Vec<String>>,
     pub(super) helo: String,
+    /// Whose credentials the client holds: the login whose grant it relays on, or its SMTP
+    /// AUTH user. None for outsiders.
+    pub(super) login: Option<String>,
+    /// Authenticates by SMTP AUTH on the submission port instead of relying on a grant.
+    pub(super) smtp_auth: bool,
 }
 
 /// Counts for the `Summary`.
 #[derive(Default)]
 pub(super) struct Stats {
+    pub(super) customers: usize,
     pub(super) logins: usize,
     pub(super) failed_logins: usize,
     pub(super) accepted_relays: usize,
     pub(super) inbound: usize,
+    pub(super) smtp_auth_failures: usize,
+    /// Lines written, by kind.
+    pub(super) mix: Mix,
 }
+
+/// Inbound messages per customer and day (fewer at night).
+const INBOUND_PER_DAY: f64 = 7.5;
 
 pub(super) struct Gen {
     pub(super) opts: SimOptions,
@@ -55,6 +70,7 @@ pub(super) struct Gen {
     pub(super) spammer_ips: Vec<ClientIp>,
     pub(super) stolen: Vec<String>,
     pub(super) thief_ips: Vec<ClientIp>,
+    pub(super) relays: RelayTally,
     pub(super) stats: Stats,
 }
 
@@ -92,14 +108,18 @@ impl Gen {
             spammer_ips: Vec::new(),
             stolen: Vec::new(),
             thief_ips: Vec::new(),
-            stats: Stats::default(),
+            relays: RelayTally::default(),
+            stats: Stats {
+                customers: opts.customers,
+                ..Stats::default()
+            },
         }
     }
 
     /// Generates [start, end): lines in time order. `live` is the live-mode chunk number.
     pub(super) fn range(&mut self, start: Epoch, end: Epoch, live: Option<u64>) -> Vec<SimLine> {
         let mut intents = std::mem::take(&mut self.pending);
-        self.customer_activity(start, end, &mut intents);
+        self.customer_activity(start, end, live.is_some(), &mut intents);
         let hours = (end - start) as f64 / 3600.0;
         match live {
             Some(chunk) => self.live_scenarios(start, chunk, &mut intents),
@@ -112,7 +132,7 @@ impl Gen {
         }
         self.noise(start, end);
         self.decide_relays(start, end, intents, live.is_some());
-        self.background_inbound(start, end, live.is_none());
+        self.background_inbound(start, end);
         let mut lines = std::mem::take(&mut self.carry);
         lines.append(&mut self.out);
         lines.sort_by_key(|l| (l.at, l.micros));
@@ -122,6 +142,7 @@ impl Gen {
             let before = start - self.opts.lookback - self.opts.window;
             self.hist.prune(before);
             self.rejections.retain(|r| r.0 >= before);
+            self.relays.prune(before);
         }
         lines
     }
@@ -142,16 +163,10 @@ impl Gen {
         }
     }
 
-    /// Background inbound mail, more in the daytime. A whole day (`scaled`) may be scaled to
-    /// `opts.target_lines`.
-    fn background_inbound(&mut self, start: Epoch, end: Epoch, scaled: bool) {
+    /// Background inbound mail, fewer at night.
+    fn background_inbound(&mut self, start: Epoch, end: Epoch) {
         let hours = (end - start) as f64 / 3600.0;
-        let base = (self.opts.customers as f64 * 25.0 * hours / 24.0) as usize;
-        let n = match self.opts.target_lines {
-            // 98 % are 8-line deliveries, 2 % 3-line unknown-user rejections.
-            Some(target) if scaled => target.saturating_sub(self.out.len()) * 100 / 790,
-            _ => base,
-        };
+        let n = (self.opts.customers as f64 * INBOUND_PER_DAY * hours / 24.0) as usize;
         for _ in 0..n {
             // Rejection-sample on the local hour: fewer messages at night.
             let t = loop {

@@ -7,6 +7,8 @@ use chrono::DateTime;
 use super::US;
 use super::addresses::{PROBE_USERS, pick};
 use super::generator::Gen;
+use super::mix::LineKind;
+use super::postfix::Smtpd;
 use crate::domain::{Epoch, Service};
 
 impl Gen {
@@ -38,16 +40,19 @@ impl Gen {
             let (j1, j2, j3) = (self.jitter(50), self.jitter(50), self.jitter(50));
             self.push(
                 t * US + j1,
+                LineKind::Noise,
                 &format!("CRON[{pid}]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"),
             );
             self.push(
                 t * US + 60_000 + j2,
+                LineKind::Noise,
                 &format!(
                     "CRON[{pid}]: (root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)"
                 ),
             );
             self.push(
                 t * US + 90_000 + j3,
+                LineKind::Noise,
                 &format!("CRON[{pid}]: pam_unix(cron:session): session closed for user root"),
             );
             if t + 300 < end {
@@ -87,6 +92,7 @@ impl Gen {
         for (dt, stat) in lines {
             self.push(
                 at * US + dt,
+                LineKind::Noise,
                 &format!("postfix/anvil[{apid}]: statistics: {stat}"),
             );
         }
@@ -97,28 +103,45 @@ impl Gen {
     fn scanner(&mut self, start: Epoch, end: Epoch) {
         let t = self.rng.i64(start * US..end * US);
         let ip = self.pools.outside();
-        let pid = self.smtpd_pid();
-        let client = format!("unknown[{ip}]");
-        self.smtpd_connect(t, pid, &client);
+        let s = Smtpd {
+            prog: "postfix/smtpd",
+            pid: self.smtpd_pid(),
+            client: format!("unknown[{ip}]"),
+        };
         match self.rng.u8(..3) {
             0 => {
+                let kind = LineKind::Noise;
+                self.smtpd_connect(t, kind, &s);
                 self.push(
                     t + 1_500_000,
-                    &format!("postfix/smtpd[{pid}]: lost connection after EHLO from {client}"),
+                    kind,
+                    &format!(
+                        "{}[{}]: lost connection after EHLO from {}",
+                        s.prog, s.pid, s.client
+                    ),
                 );
-                self.smtpd_disconnect(t + 1_500_100, pid, &client, "ehlo=1 commands=1");
+                self.smtpd_disconnect(t + 1_500_100, kind, &s, "ehlo=1 commands=1");
             }
             1 => {
+                let kind = LineKind::SmtpAuthFailure;
+                self.smtpd_connect(t, kind, &s);
                 self.push(
                     t + 2_000_000,
-                    &format!("postfix/smtpd[{pid}]: warning: {client}: SASL LOGIN authentication failed: UGFzc3dvcmQ6"),
+                    kind,
+                    &format!(
+                        "{}[{}]: warning: {}: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+                        s.prog, s.pid, s.client
+                    ),
                 );
                 let counts = "ehlo=1 auth=0/1 rset=1 quit=1 commands=3/4";
-                self.smtpd_disconnect(t + 2_100_000, pid, &client, counts);
+                self.smtpd_disconnect(t + 2_100_000, kind, &s, counts);
+                self.stats.smtp_auth_failures += 1;
             }
             _ => {
+                let kind = LineKind::Noise;
+                self.smtpd_connect(t, kind, &s);
                 self.imap_no_auth(t + 900_000, ip);
-                self.smtpd_disconnect(t + 1_000_000, pid, &client, "commands=0");
+                self.smtpd_disconnect(t + 1_000_000, kind, &s, "commands=0");
             }
         }
     }

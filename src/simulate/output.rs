@@ -1,5 +1,6 @@
 //! The files of a simulated day: `mail.log`, the truth as one JSON document for people and as
-//! NDJSON (one rejection a line) for tools that stream, and the summary of what was written.
+//! NDJSON for tools that stream (one rejection a line; one login's relays by method a line),
+//! and the summary of what was written, with its mix of lines.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -8,7 +9,10 @@ use std::path::Path;
 
 use super::{SimOptions, Summary, generate_with_stats};
 
-/// Writes `mail.log`, `truth.json` (the Truth) and `truth-rejections.ndjson` into `dir`.
+/// Writes into `dir`: `mail.log`; `truth.json` (the `Truth`); `truth-rejections.ndjson` (its
+/// `rejections`, one a line); `truth-relay-methods.ndjson` (its `relay_methods`, one login a
+/// line: `{"login":"taro","pop_before_smtp":{"relays":12,"first":…,"last":…},"smtp_auth":{…}}`,
+/// times as UTC epoch seconds); and `summary.json` (the `Summary`, with the mix of lines).
 pub fn write_day(dir: &Path, opts: &SimOptions) -> io::Result<Summary> {
     std::fs::create_dir_all(dir)?;
     let (sim, stats) = generate_with_stats(opts);
@@ -28,21 +32,41 @@ pub fn write_day(dir: &Path, opts: &SimOptions) -> io::Result<Summary> {
         nd.write_all(b"\n")?;
     }
     nd.flush()?;
+    let mut rm = BufWriter::new(File::create(dir.join("truth-relay-methods.ndjson"))?);
+    for m in &sim.truth.relay_methods {
+        serde_json::to_writer(&mut rm, m)?;
+        rm.write_all(b"\n")?;
+    }
+    rm.flush()?;
     let mut causes = BTreeMap::new();
     for r in &sim.truth.rejections {
         *causes.entry(r.cause).or_insert(0) += 1;
     }
-    Ok(Summary {
+    let summary = Summary {
         lines: sim.lines.len(),
         first: sim.lines.first().map_or(opts.start, |l| l.at),
         last: sim.lines.last().map_or(opts.start, |l| l.at),
+        customers: stats.customers,
         logins: stats.logins,
         failed_logins: stats.failed_logins,
         accepted_relays: stats.accepted_relays,
+        smtp_auth_relays: sim
+            .truth
+            .relay_methods
+            .iter()
+            .map(|m| m.smtp_auth.relays)
+            .sum(),
+        smtp_auth_failures: stats.smtp_auth_failures,
         inbound_messages: stats.inbound,
         rejections: sim.truth.rejections.len(),
         causes,
-    })
+        mix: stats.mix,
+    };
+    let mut sj = BufWriter::new(File::create(dir.join("summary.json"))?);
+    serde_json::to_writer_pretty(&mut sj, &summary)?;
+    sj.write_all(b"\n")?;
+    sj.flush()?;
+    Ok(summary)
 }
 
 /// Writes one log line and its newline (shared with live mode).

@@ -66,8 +66,10 @@ impl Gen {
             t_us,
             ip,
             sender,
-            rcpts,
+            msgs: vec![rcpts],
             helo,
+            login: None,
+            smtp_auth: false,
         });
     }
 
@@ -95,8 +97,10 @@ impl Gen {
                 t_us,
                 ip,
                 sender,
-                rcpts,
+                msgs: vec![rcpts],
                 helo: "User".into(),
+                login: None,
+                smtp_auth: false,
             });
         }
     }
@@ -142,8 +146,10 @@ impl Gen {
                 t_us,
                 ip,
                 sender,
-                rcpts,
+                msgs: vec![rcpts],
                 helo: "WIN-3K2LQ0".into(),
+                login: Some(login.clone()),
+                smtp_auth: false,
             });
         }
     }
