@@ -106,23 +106,14 @@ pub(super) fn esmtpd(msg: &str, at: Epoch) -> Parsed {
         .unwrap_or("");
     let rcpt = fields.rfind(",to=").map(|t| &fields[t + 4..]).unwrap_or("");
     let (sender, rcpt) = (strip_angle(sender).to_owned(), strip_angle(rcpt).to_owned());
-    if reply.contains("Relaying denied") {
-        Parsed::Event(Event::RelayRejected {
-            at,
-            ip,
-            sender,
-            rcpt,
-            reply,
-        })
-    } else {
-        Parsed::Event(Event::Rejected {
-            at,
-            ip,
-            sender,
-            rcpt,
-            reply,
-        })
-    }
+    super::refused(
+        reply.contains("Relaying denied"),
+        at,
+        ip,
+        sender,
+        rcpt,
+        reply,
+    )
 }
 
 /// Index of the last `: ` followed by a 4xx/5xx reply code.

@@ -183,23 +183,14 @@ fn rcpt_reject(head: &str, tail: &str, at: Epoch) -> Parsed {
     let rcpt = strip_angle(rcpt).to_owned();
     let sender = sender.to_owned();
     let reply = reason.to_owned();
-    if reason.contains("relay not permitted") {
-        Parsed::Event(Event::RelayRejected {
-            at,
-            ip,
-            sender,
-            rcpt,
-            reply,
-        })
-    } else {
-        Parsed::Event(Event::Rejected {
-            at,
-            ip,
-            sender,
-            rcpt,
-            reply,
-        })
-    }
+    super::refused(
+        reason.contains("relay not permitted"),
+        at,
+        ip,
+        sender,
+        rcpt,
+        reply,
+    )
 }
 
 #[cfg(test)]

@@ -212,6 +212,35 @@ pub(crate) fn user_name(u: &str) -> Option<String> {
     }
 }
 
+/// A refused recipient: a relay refusal when `relay` (the MTA's own wording said so), any other
+/// rejection otherwise.
+pub(crate) fn refused(
+    relay: bool,
+    at: Epoch,
+    ip: ClientIp,
+    sender: String,
+    rcpt: String,
+    reply: String,
+) -> Parsed {
+    Parsed::Event(if relay {
+        Event::RelayRejected {
+            at,
+            ip,
+            sender,
+            rcpt,
+            reply,
+        }
+    } else {
+        Event::Rejected {
+            at,
+            ip,
+            sender,
+            rcpt,
+            reply,
+        }
+    })
+}
+
 /// Strips one pair of `<…>` if present.
 pub(crate) fn strip_angle(s: &str) -> &str {
     s.strip_prefix('<')

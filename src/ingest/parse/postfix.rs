@@ -176,23 +176,14 @@ fn reject(r: &str, at: Epoch) -> Parsed {
         }
     };
     let (reply, sender, rcpt) = (reply.to_owned(), sender.to_owned(), rcpt.to_owned());
-    if reply.contains("Relay access denied") {
-        Parsed::Event(Event::RelayRejected {
-            at,
-            ip,
-            sender,
-            rcpt,
-            reply,
-        })
-    } else {
-        Parsed::Event(Event::Rejected {
-            at,
-            ip,
-            sender,
-            rcpt,
-            reply,
-        })
-    }
+    super::refused(
+        reply.contains("Relay access denied"),
+        at,
+        ip,
+        sender,
+        rcpt,
+        reply,
+    )
 }
 
 /// After `; from=<`: `SENDER> to=<RCPT> proto=… helo=<…>` (to= and the rest optional).

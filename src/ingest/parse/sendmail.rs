@@ -65,23 +65,14 @@ pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
         "check_mail" => (arg, String::new()),
         _ => (String::new(), String::new()),
     };
-    if reply.contains("Relaying denied") || reply.contains("Relaying temporarily denied") {
-        Parsed::Event(Event::RelayRejected {
-            at,
-            ip,
-            sender,
-            rcpt,
-            reply,
-        })
-    } else {
-        Parsed::Event(Event::Rejected {
-            at,
-            ip,
-            sender,
-            rcpt,
-            reply,
-        })
-    }
+    super::refused(
+        reply.contains("Relaying denied") || reply.contains("Relaying temporarily denied"),
+        at,
+        ip,
+        sender,
+        rcpt,
+        reply,
+    )
 }
 
 /// The SMTP AUTH lines of the server, after an optional queue ID.
