@@ -376,7 +376,7 @@ fn write(db: &Db, table: &str, cols: &[&str], batch: &mut Vec<Vec<Value>>) -> an
     } else {
         ""
     };
-    db.with(|c| store::transaction(c, |tx| tx.insert_many(table, cols, batch, conflict)))?;
+    store::transaction(&mut db.conn().await.unwrap(), |tx| tx.insert_many(table, cols, batch, conflict)).await?;
     batch.clear();
     Ok(())
 }

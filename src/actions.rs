@@ -7,7 +7,8 @@ use ipnet::IpNet;
 
 use crate::domain::ClientIp;
 use crate::store::restrictions::{self, Kind};
-use crate::store::{self, Db};
+use crate::store::Db;
+use crate::store::changes::{self, Change};
 
 /// The longest staff grant: a day. Longer needs a configuration change, not a click.
 pub const MAX_GRANT_MINUTES: i64 = 24 * 60;
@@ -36,7 +37,7 @@ pub fn network(text: &str) -> anyhow::Result<IpNet> {
     Ok(net.trunc())
 }
 
-pub fn grant(db: &Db, ip: &str, minutes: i64, reason: &str, by: &str) -> anyhow::Result<String> {
+pub async fn grant(db: &Db, ip: &str, minutes: i64, reason: &str, by: &str) -> anyhow::Result<String> {
     let ip: ClientIp = ip.parse()?;
     if !(1..=MAX_GRANT_MINUTES).contains(&minutes) {
         bail!("minutes: between 1 and {MAX_GRANT_MINUTES}");
@@ -44,31 +45,51 @@ pub fn grant(db: &Db, ip: &str, minutes: i64, reason: &str, by: &str) -> anyhow:
     let reason = reason_of(reason)?;
     let now = now();
     let until = now + minutes * 60;
-    db.with(|c| {
-        store::transaction(c, |tx| {
-            restrictions::add_grant(tx, &ip.to_string(), None, reason, by, now, until)?;
-            store::notify(tx)
-        })
-    })?;
+    let mut conn = db.conn().await?;
+    let mut tx = conn.begin().await?;
+    restrictions::add_grant(&mut tx, &ip.to_string(), None, reason, by, now, until).await?;
+    changes::notify(&mut tx, Change::Authorization).await?;
+    tx.commit().await?;
     Ok(format!("{ip} may relay for {minutes} minutes"))
 }
 
-pub fn block(db: &Db, ip: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+pub async fn block(db: &Db, ip: &str, reason: &str, by: &str) -> anyhow::Result<String> {
     let net = network(ip)?;
-    restrict(db, Kind::Block, &net.to_string(), reason, by)
+    restrict(db, Kind::Block, &net.to_string(), reason, by).await
 }
 
-pub fn unblock(db: &Db, ip: &str, by: &str) -> anyhow::Result<String> {
+pub async fn unblock(db: &Db, ip: &str, by: &str) -> anyhow::Result<String> {
     let net = network(ip)?;
-    lift(db, Kind::Block, &net.to_string(), by)
+    lift(db, Kind::Block, &net.to_string(), by).await
 }
 
-pub fn suspend(db: &Db, login: &str, reason: &str, by: &str) -> anyhow::Result<String> {
-    restrict(db, Kind::Suspension, login_of(login)?, reason, by)
+pub async fn suspend(db: &Db, login: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+    restrict(db, Kind::Suspension, login_of(login)?, reason, by).await
 }
 
-pub fn unsuspend(db: &Db, login: &str, by: &str) -> anyhow::Result<String> {
-    lift(db, Kind::Suspension, login_of(login)?, by)
+pub async fn unsuspend(db: &Db, login: &str, by: &str) -> anyhow::Result<String> {
+    lift(db, Kind::Suspension, login_of(login)?, by).await
+}
+
+/// A staff action, as the CLI, the staff pages and the API name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Grant { ip: String, minutes: i64 },
+    Block { ip: String },
+    Unblock { ip: String },
+    Suspend { login: String },
+    Unsuspend { login: String },
+}
+
+/// Carries out `action` for `by` with `reason` (lifting takes none); returns what to say.
+pub async fn perform(db: &Db, action: &Action, reason: &str, by: &str) -> anyhow::Result<String> {
+    match action {
+        Action::Grant { ip, minutes } => grant(db, ip, *minutes, reason, by).await,
+        Action::Block { ip } => block(db, ip, reason, by).await,
+        Action::Unblock { ip } => unblock(db, ip, by).await,
+        Action::Suspend { login } => suspend(db, login, reason, by).await,
+        Action::Unsuspend { login } => unsuspend(db, login, by).await,
+    }
 }
 
 fn login_of(login: &str) -> anyhow::Result<&str> {
@@ -79,16 +100,14 @@ fn login_of(login: &str) -> anyhow::Result<&str> {
     Ok(login)
 }
 
-fn restrict(db: &Db, kind: Kind, subject: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+async fn restrict(db: &Db, kind: Kind, subject: &str, reason: &str, by: &str) -> anyhow::Result<String> {
     let reason = reason_of(reason)?;
     let now = now();
-    let added = db.with(|c| {
-        store::transaction(c, |tx| {
-            let added = restrictions::add(tx, kind, subject, reason, by, now, None)?;
-            store::notify(tx)?;
-            Ok(added)
-        })
-    })?;
+    let mut conn = db.conn().await?;
+    let mut tx = conn.begin().await?;
+    let added = restrictions::add(&mut tx, kind, subject, reason, by, now, None).await?;
+    changes::notify(&mut tx, Change::Authorization).await?;
+    tx.commit().await?;
     Ok(match (kind, added) {
         (Kind::Block, true) => format!("{subject} is blocked"),
         (Kind::Block, false) => format!("{subject} was already blocked"),
@@ -97,15 +116,13 @@ fn restrict(db: &Db, kind: Kind, subject: &str, reason: &str, by: &str) -> anyho
     })
 }
 
-fn lift(db: &Db, kind: Kind, subject: &str, by: &str) -> anyhow::Result<String> {
+async fn lift(db: &Db, kind: Kind, subject: &str, by: &str) -> anyhow::Result<String> {
     let now = now();
-    let lifted = db.with(|c| {
-        store::transaction(c, |tx| {
-            let n = restrictions::lift(tx, kind, subject, by, now)?;
-            store::notify(tx)?;
-            Ok(n)
-        })
-    })?;
+    let mut conn = db.conn().await?;
+    let mut tx = conn.begin().await?;
+    let lifted = restrictions::lift(&mut tx, kind, subject, by, now).await?;
+    changes::notify(&mut tx, Change::Authorization).await?;
+    tx.commit().await?;
     Ok(match (kind, lifted) {
         (Kind::Block, 0) => format!("{subject} was not blocked"),
         (Kind::Block, _) => format!("{subject} is unblocked"),

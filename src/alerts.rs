@@ -9,7 +9,9 @@ use crate::config::Config;
 use crate::domain::Event;
 use crate::ingest::writer::Writer;
 use crate::store::restrictions::{self, Kind};
-use crate::store::{self, Db, alerts};
+use crate::ingest::writer::FollowUp;
+use crate::store::changes::{self, Change};
+use crate::store::{Db, alerts};
 
 /// Who automatic blocks are recorded as made by.
 pub const AUTO: &str = "relaydesk:auto-block";
@@ -42,7 +44,8 @@ impl Watch {
         writer.subscribe(Arc::new(move |events| watch.observe(events)));
     }
 
-    pub fn observe(&self, events: &[Event]) {
+    /// Runs the detector over `events`; the bursts it found are stored by the returned work.
+    pub fn observe(self: &Arc<Self>, events: &[Event]) -> Option<FollowUp> {
         let bursts = {
             let mut detector = self.detector.lock().unwrap_or_else(|e| e.into_inner());
             let bursts = detector.observe(events);
@@ -52,32 +55,37 @@ impl Watch {
             bursts
         };
         if bursts.is_empty() {
-            return;
+            return None;
         }
+        let watch = self.clone();
+        Some(Box::pin(async move {
+            if let Err(e) = watch.store(&bursts).await {
+                tracing::error!(error = %e, "abuse alerts could not be stored");
+            }
+        }))
+    }
+
+    async fn store(&self, bursts: &[crate::abuse::Burst]) -> crate::store::Result<()> {
         let now = chrono::Utc::now().timestamp();
-        let result = self.db.with(|c| {
-            store::transaction(c, |tx| {
-                for burst in &bursts {
-                    let (id, opened) = alerts::record(tx, burst, self.gap, now)?;
-                    if opened {
-                        tracing::warn!(kind = burst.kind.as_str(), subject = %burst.subject, count = burst.count, "abuse alert opened");
-                    }
-                    if opened && self.auto_block {
-                        let reason = format!("abuse alert {id}: {} relay attempts", burst.count);
-                        let (kind, subject) = match burst.kind {
-                            AlertKind::Ip => (Kind::Block, format!("{}/{}", burst.subject, if burst.subject.contains(':') { 128 } else { 32 })),
-                            AlertKind::Login => (Kind::Suspension, burst.subject.clone()),
-                        };
-                        restrictions::add(tx, kind, &subject, &reason, AUTO, now, None)?;
-                        alerts::mark_auto_blocked(tx, id)?;
-                        store::notify(tx)?;
-                    }
-                }
-                Ok(())
-            })
-        });
-        if let Err(e) = result {
-            tracing::error!(error = %e, "abuse alerts could not be stored");
+        let mut conn = self.db.conn().await?;
+        let mut tx = conn.begin().await?;
+        for burst in bursts {
+            let (id, opened) = alerts::record(&mut tx, burst, self.gap, now).await?;
+            if opened {
+                tracing::warn!(kind = burst.kind.as_str(), subject = %burst.subject, count = burst.count, "abuse alert opened");
+            }
+            if opened && self.auto_block {
+                let reason = format!("abuse alert {id}: {} relay attempts", burst.count);
+                let host_bits = if burst.subject.contains(':') { 128 } else { 32 };
+                let (kind, subject) = match burst.kind {
+                    AlertKind::Ip => (Kind::Block, format!("{}/{host_bits}", burst.subject)),
+                    AlertKind::Login => (Kind::Suspension, burst.subject.clone()),
+                };
+                restrictions::add(&mut tx, kind, &subject, &reason, AUTO, now, None).await?;
+                alerts::mark_auto_blocked(&mut tx, id).await?;
+                changes::notify(&mut tx, Change::Authorization).await?;
+            }
         }
+        tx.commit().await
     }
 }

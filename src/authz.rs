@@ -4,7 +4,6 @@
 //! (LISTEN/NOTIFY), and at least every second either way.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,6 +12,7 @@ use ipnet::IpNet;
 use crate::config::Config;
 use crate::grants::{GrantIndex, Restrictions};
 use crate::ingest::writer::Writer;
+use crate::store::changes::Listener;
 use crate::store::{self, Db};
 
 /// How often the index is refreshed when no change is announced.
@@ -22,7 +22,7 @@ const REFRESH: Duration = Duration::from_secs(1);
 const OVERLAP: i64 = 5;
 
 /// A grant index subscribed to `writer` and loaded from the store.
-pub fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<GrantIndex>> {
+pub async fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<GrantIndex>> {
     let index = Arc::new(GrantIndex::new(
         config.relay.window.0,
         config.relay.never_authorize.clone(),
@@ -30,22 +30,24 @@ pub fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<GrantIndex>
     // Subscribe before loading: a login committed in between is then applied twice, which is
     // harmless, rather than missed.
     let feed = index.clone();
-    writer.subscribe(Arc::new(move |events| feed.apply(events)));
+    writer.subscribe(Arc::new(move |events| {
+        feed.apply(events);
+        None
+    }));
     let now = chrono::Utc::now().timestamp();
     refresh(&index, writer.db(), now - config.relay.window.0, now)
+        .await
         .context("cannot load current grants")?;
     tracing::info!(addresses = index.len(), "grant index loaded");
     Ok(index)
 }
 
 /// Reloads restrictions and staff grants, and applies logins seen since `logins_since`.
-pub fn refresh(index: &GrantIndex, db: &Db, logins_since: i64, now: i64) -> store::Result<()> {
-    let (snapshot, logins) = db.with(|c| {
-        Ok((
-            store::authz::snapshot(c, now)?,
-            store::authz::recent_logins(c, logins_since)?,
-        ))
-    })?;
+pub async fn refresh(index: &GrantIndex, db: &Db, logins_since: i64, now: i64) -> store::Result<()> {
+    let mut c = db.conn().await?;
+    let snapshot = store::authz::snapshot(&mut c, now).await?;
+    let logins = store::authz::recent_logins(&mut c, logins_since).await?;
+    drop(c);
     let restrictions = Restrictions {
         blocks: snapshot
             .blocks
@@ -62,30 +64,45 @@ pub fn refresh(index: &GrantIndex, db: &Db, logins_since: i64, now: i64) -> stor
     Ok(())
 }
 
-/// Refreshes `index` until `stop` is set: on each announced change, and every second.
-pub fn run_refresher(index: Arc<GrantIndex>, db: Db, window: i64, stop: Arc<AtomicBool>) {
-    let mut listener = None;
+/// Refreshes `index` on each announced change and every second, for as long as the task runs
+/// (serve ends it with the others). `on_change` hears every change announced by other nodes,
+/// so parts that cache other things (the notices) can reload them too.
+pub async fn run_refresher(
+    index: Arc<GrantIndex>,
+    db: Db,
+    window: i64,
+    on_change: impl Fn(&[store::changes::Change]) + Send + Sync + 'static,
+) -> std::io::Result<()> {
+    let mut listener: Option<Listener> = None;
+    let mut listening = false;
     let mut last = chrono::Utc::now().timestamp();
     let mut pruned = last;
-    while !stop.load(Ordering::Relaxed) {
-        if listener.is_none() {
-            listener = db.change_listener().unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot listen for changes; refreshing every second");
-                None
-            });
-        }
-        match listener.as_mut() {
-            Some(l) => {
-                if let Err(e) = l.wait(REFRESH) {
-                    tracing::warn!(error = %e, "change listener lost; reconnecting");
-                    listener = None;
-                    std::thread::sleep(REFRESH);
+    loop {
+        if !listening {
+            match Listener::start(&db).await {
+                Ok(l) => {
+                    listener = l;
+                    listening = true;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for changes; refreshing every second");
                 }
             }
-            None => std::thread::sleep(REFRESH),
+        }
+        match listener.as_mut() {
+            Some(l) => match l.wait(REFRESH).await {
+                Ok(changes) => on_change(&changes),
+                Err(e) => {
+                    tracing::warn!(error = %e, "change listener lost; reconnecting");
+                    listener = None;
+                    listening = false;
+                    tokio::time::sleep(REFRESH).await;
+                }
+            },
+            None => tokio::time::sleep(REFRESH).await,
         }
         let now = chrono::Utc::now().timestamp();
-        match refresh(&index, &db, (last - OVERLAP).max(now - window), now) {
+        match refresh(&index, &db, (last - OVERLAP).max(now - window), now).await {
             Ok(()) => last = now,
             Err(e) => {
                 tracing::warn!(error = %e, "grant index refresh failed; decisions continue from memory")

@@ -5,13 +5,15 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use anyhow::bail;
+use clap::{Parser, Subcommand};
+
+use crate::report::Format;
 
 use crate::config::Config;
 use crate::ingest::parse::{LineParser, Parsed};
 use crate::ingest::writer::Writer;
-use crate::store::{self, Db};
+use crate::store::Db;
 use crate::time;
 use crate::{report, serve, simulate};
 
@@ -31,13 +33,6 @@ pub struct Cli {
     pub db: Option<String>,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, Default)]
-pub enum Format {
-    #[default]
-    Table,
-    Ndjson,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,25 +190,20 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-pub fn open_db(config: &Config) -> anyhow::Result<Db> {
-    Db::open(&config.database.url, config.database.pool_size).with_context(|| {
-        format!(
-            "cannot open database {}",
-            crate::config::redact_url(&config.database.url)
-        )
-    })
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    Ok(Db::open_config(&config.database).await?)
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Arc::new(load_config(&cli)?);
     match cli.command {
-        Command::Serve { only } => serve::run(config, &only),
-        Command::Demo { dir, speed } => crate::demo::run(config, &dir, speed),
+        Command::Serve { only } => serve::run(config, &only).await,
+        Command::Demo { dir, speed } => crate::demo::run(config, &dir, speed).await,
         Command::Ingest { files } => {
-            let db = open_db(&config)?;
+            let db = open_db(&config).await?;
             let writer = Writer::new(db.clone(), config.relay.window.0);
             Arc::new(crate::alerts::Watch::new(db, &config)).attach(&writer);
-            let summary = crate::ingest::import::run(&files, config.clone(), &writer)?;
+            let summary = crate::ingest::import::run(&files, config.clone(), &writer).await?;
             print!("{summary}");
             Ok(())
         }
@@ -225,7 +215,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             login,
             format,
         } => {
-            let db = open_db(&config)?;
+            let db = open_db(&config).await?;
             let now = chrono::Utc::now().timestamp();
             let query = report::RejectionQuery {
                 since: since
@@ -238,7 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 login,
                 limit: None,
             };
-            report::rejections(&db, &config, &query, format, &mut io::stdout().lock())
+            report::rejections(&db, &config, &query, format, &mut io::stdout().lock()).await
         }
         Command::History {
             login,
@@ -246,7 +236,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             format,
         } => {
-            let db = open_db(&config)?;
+            let db = open_db(&config).await?;
             let now = chrono::Utc::now().timestamp();
             let since = match since {
                 Some(t) => time::parse(&t, config.timezone.0, now)?,
@@ -266,6 +256,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 format,
                 &mut io::stdout().lock(),
             )
+            .await
         }
         Command::Simulate {
             out,
@@ -297,9 +288,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let db = open_db(&config)?;
-            let ran = db.with(store::migrate::run)?;
-            println!("schema up to date ({ran} migration(s) applied now)");
+            let db = open_db(&config).await?;
+            drop(db);
+            println!("schema up to date");
             Ok(())
         }
         Command::Grant {
@@ -307,48 +298,48 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             minutes,
             reason,
         } => {
-            let db = open_db(&config)?;
-            let message = crate::actions::grant(&db, &ip, minutes, &reason, &actor())?;
+            let db = open_db(&config).await?;
+            let message = crate::actions::grant(&db, &ip, minutes, &reason, &actor()).await?;
             println!("{message}");
             Ok(())
         }
         Command::Block { ip, reason } => {
-            let db = open_db(&config)?;
-            println!("{}", crate::actions::block(&db, &ip, &reason, &actor())?);
+            let db = open_db(&config).await?;
+            println!("{}", crate::actions::block(&db, &ip, &reason, &actor()).await?);
             Ok(())
         }
         Command::Unblock { ip } => {
-            let db = open_db(&config)?;
-            println!("{}", crate::actions::unblock(&db, &ip, &actor())?);
+            let db = open_db(&config).await?;
+            println!("{}", crate::actions::unblock(&db, &ip, &actor()).await?);
             Ok(())
         }
         Command::Suspend { login, reason } => {
-            let db = open_db(&config)?;
+            let db = open_db(&config).await?;
             println!(
                 "{}",
-                crate::actions::suspend(&db, &login, &reason, &actor())?
+                crate::actions::suspend(&db, &login, &reason, &actor()).await?
             );
             Ok(())
         }
         Command::Unsuspend { login } => {
-            let db = open_db(&config)?;
-            println!("{}", crate::actions::unsuspend(&db, &login, &actor())?);
+            let db = open_db(&config).await?;
+            println!("{}", crate::actions::unsuspend(&db, &login, &actor()).await?);
             Ok(())
         }
         Command::Alerts { all, format } => {
-            let db = open_db(&config)?;
-            report::alerts(&db, &config, all, format, &mut io::stdout().lock())
+            let db = open_db(&config).await?;
+            report::alerts(&db, &config, all, format, &mut io::stdout().lock()).await
         }
         Command::Staff { command } => {
-            let db = open_db(&config)?;
+            let db = open_db(&config).await?;
             match command {
                 StaffCommand::Add { name, role } => {
                     let mut password = String::new();
                     io::stdin().read_line(&mut password)?;
-                    println!("{}", crate::staff::add(&db, &name, &role, &password)?);
+                    println!("{}", crate::staff::add(&db, &name, &role, &password).await?);
                 }
                 StaffCommand::List => {
-                    for s in db.with(crate::store::staff::list)? {
+                    for s in crate::store::staff::list(&mut db.conn().await?).await? {
                         let state = if s.disabled_at.is_some() {
                             "disabled"
                         } else {
@@ -359,7 +350,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 StaffCommand::Disable { name } => {
-                    println!("{}", crate::staff::disable(&db, &name)?)
+                    println!("{}", crate::staff::disable(&db, &name).await?)
                 }
             }
             Ok(())
@@ -367,8 +358,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Create { staff },
         } => {
-            let db = open_db(&config)?;
-            println!("{}", crate::staff::create_token(&db, &staff)?);
+            let db = open_db(&config).await?;
+            println!("{}", crate::staff::create_token(&db, &staff).await?);
             Ok(())
         }
     }
@@ -448,12 +439,4 @@ fn parse_one(
         report::write_event(out, n, &event, config)?;
     }
     Ok(())
-}
-
-/// Writes `text` to standard output, treating a closed pipe (`| head`) as success.
-pub fn print_ok(result: io::Result<()>) -> anyhow::Result<()> {
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
 }

@@ -86,8 +86,11 @@ impl Default for ServiceConfig {
 pub struct DatabaseConfig {
     /// `sqlite://relaydesk.db` (embedded, the default) or `postgres://user:pass@host/db`.
     pub url: String,
-    /// Connections kept open for readers (web, API); writers use one more. Default 4.
+    /// Connections in the pool, at most. Default 4.
     pub pool_size: usize,
+    /// How long a caller waits for a free connection before giving up with an error (a 503
+    /// page; followers retry). Default 5s.
+    pub acquire_timeout: Seconds,
 }
 
 impl Default for DatabaseConfig {
@@ -95,6 +98,7 @@ impl Default for DatabaseConfig {
         DatabaseConfig {
             url: "sqlite://relaydesk.db".into(),
             pool_size: 4,
+            acquire_timeout: Seconds(5),
         }
     }
 }
@@ -105,6 +109,7 @@ impl fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(&self.url))
             .field("pool_size", &self.pool_size)
+            .field("acquire_timeout", &self.acquire_timeout)
             .finish()
     }
 }

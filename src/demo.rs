@@ -12,7 +12,7 @@ use crate::ingest::writer::Writer;
 use crate::simulate::{self, SimOptions};
 use crate::store::{self, Db, rejections};
 
-pub fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<()> {
+pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let db_path = dir.join("relaydesk.db");
     for suffix in ["", "-wal", "-shm"] {
@@ -46,10 +46,13 @@ pub fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<()> {
     // Yesterday's log as logrotate leaves it; today's is written live below.
     std::fs::rename(&log, dir.join("mail.log.1"))?;
     std::fs::File::create(&log)?;
-    let db = crate::cli::open_db(&config)?;
+    let db = Db::open_config(&config.database).await?;
     let writer = Arc::new(Writer::new(db.clone(), config.relay.window.0));
     Arc::new(crate::alerts::Watch::new(db.clone(), &config)).attach(&writer);
-    Follower::new(&log, config.clone(), writer)?.poll()?;
+    Follower::new(&log, config.clone(), writer)
+        .await?
+        .poll()
+        .await?;
     println!("  {summary}");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -68,7 +71,7 @@ pub fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<()> {
     };
     let base = format!("http://{}", config.web.listen);
     println!("\nOpen {base}/ — the support site as a customer sees it. Try it as these addresses:");
-    for (label, ip) in samples(&db, &config)? {
+    for (label, ip) in samples(&db, &config).await? {
         println!("  {label:<16} {base}/?as={ip}");
     }
     println!(
@@ -79,43 +82,41 @@ pub fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<()> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let result = crate::serve::run(config, &parts);
+    db.close().await;
+    let result = crate::serve::run(config, &parts).await;
     stop.store(true, Ordering::Relaxed);
     let _ = live.join();
     result
 }
 
 /// An address for each state worth seeing: a fresh login, and the latest rejection of each cause.
-fn samples(db: &Db, config: &Config) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(db.with(|c| {
-        let mut out = Vec::new();
-        if let Some(row) = c.query_one(
-            "select ip from sessions order by last_seen desc limit 1",
-            &[],
-        )? {
-            out.push(("authorized".to_string(), row.text(0)?));
-        }
-        let relay = rejections::Filter {
-            kind: Some("relay".into()),
-            ..Default::default()
-        };
-        let mut rows = rejections::list(c, &relay)?;
-        rows.reverse();
-        let since = store::ingest::logs_since(c)?;
-        for cause in [
-            Cause::Expired,
-            Cause::IpChanged,
-            Cause::AuthFailed,
-            Cause::NeverChecked,
-        ] {
-            for r in rows.iter().take(400) {
-                if crate::explain::diagnose_rejection(c, config, r, since)?.cause == cause {
-                    out.push((format!("refused: {}", cause.as_str()), r.ip.clone()));
-                    break;
-                }
+async fn samples(db: &Db, config: &Config) -> anyhow::Result<Vec<(String, String)>> {
+    let mut c = db.conn().await?;
+    let mut out = Vec::new();
+    if let Some(ip) = store::history::latest_login_ip(&mut c).await? {
+        out.push(("authorized".to_string(), ip));
+    }
+    let relay = rejections::Filter {
+        kind: Some("relay".into()),
+        ..Default::default()
+    };
+    let mut rows = rejections::list(&mut c, &relay).await?;
+    rows.reverse();
+    let since = store::ingest::logs_since(&mut c).await?;
+    for cause in [
+        Cause::Expired,
+        Cause::IpChanged,
+        Cause::AuthFailed,
+        Cause::NeverChecked,
+    ] {
+        for r in rows.iter().take(400) {
+            let d = crate::explain::diagnose_rejection(&mut c, config, r, since).await?;
+            if d.cause == cause {
+                out.push((format!("refused: {}", cause.as_str()), r.ip.clone()));
+                break;
             }
         }
-        out.push(("never seen".to_string(), "192.0.2.200".to_string()));
-        Ok(out)
-    })?)
+    }
+    out.push(("never seen".to_string(), "192.0.2.200".to_string()));
+    Ok(out)
 }

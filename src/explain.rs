@@ -35,16 +35,15 @@ pub fn rules(config: &Config) -> Rules {
 }
 
 /// The owner login of a sender address, by the §6.2 rule.
-pub fn owner_of(
-    conn: &mut dyn Conn,
+pub async fn owner_of(conn: &mut Conn,
     sender: &str,
     config: &Config,
 ) -> store::Result<Option<String>> {
     if crate::domain::domain_of(sender).is_none_or(|d| !config.relay.is_customer_domain(&d)) {
         return Ok(None);
     }
-    let accounts = evidence::account_owner(conn, sender)?;
-    let known = accounts.is_none() && evidence::known_login(conn, sender)?;
+    let accounts = evidence::account_owner(conn, sender).await?;
+    let known = accounts.is_none() && evidence::known_login(conn, sender).await?;
     Ok(diagnose::owner(
         sender,
         &config.relay.customer_domains,
@@ -70,8 +69,7 @@ pub fn candidate_senders(login: &str, config: &Config) -> Vec<String> {
 
 /// Diagnoses one stored relay rejection. `logs_since` is `store::ingest::logs_since`, read once
 /// per report.
-pub fn diagnose_rejection(
-    conn: &mut dyn Conn,
+pub async fn diagnose_rejection(conn: &mut Conn,
     config: &Config,
     rejection: &StoredRejection,
     logs_since: Option<Epoch>,
@@ -80,7 +78,7 @@ pub fn diagnose_rejection(
         .ip
         .parse()
         .map_err(|e| store::StoreError::Other(format!("stored rejection {}: {e}", rejection.id)))?;
-    let owner = owner_of(conn, &rejection.sender, config)?;
+    let owner = owner_of(conn, &rejection.sender, config).await?;
     let ev = evidence::gather(
         conn,
         rejection.at,
@@ -88,7 +86,7 @@ pub fn diagnose_rejection(
         owner.as_deref(),
         rules(config),
         logs_since,
-    )?;
+    ).await?;
     Ok(diagnose::diagnose(
         rejection.at,
         &rejection.ip,

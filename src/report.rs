@@ -5,7 +5,21 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cli::Format;
+/// How the CLI prints records.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Ndjson,
+}
+
+/// Treats a closed pipe (`| head`) as success.
+fn print_ok(result: io::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
 use crate::config::Config;
 use crate::domain::{ClientIp, Epoch, Event};
 use crate::explain;
@@ -180,8 +194,8 @@ pub struct RejectionRecord {
 
 /// The relay rejections `query` selects, each diagnosed: the records of the CLI's NDJSON and
 /// of `GET /api/v1/rejections` alike.
-pub fn rejection_records(
-    conn: &mut dyn store::Conn,
+pub async fn rejection_records(
+    conn: &mut store::Conn,
     config: &Config,
     query: &RejectionQuery,
 ) -> store::Result<Vec<RejectionRecord>> {
@@ -196,32 +210,32 @@ pub fn rejection_records(
         until: query.until,
         limit: query.limit,
     };
-    let rows = rejections::list(conn, &filter)?;
-    let logs_since = store::ingest::logs_since(conn)?;
-    rows.into_iter()
-        .map(|r| {
-            let d = explain::diagnose_rejection(conn, config, &r, logs_since)?;
-            Ok(RejectionRecord {
-                at: local_rfc3339(r.at, config.timezone.0),
-                ip: r.ip,
-                sender: r.sender,
-                rcpt: r.rcpt,
-                login: d.login.clone(),
-                cause: Some(d.cause.as_str().to_string()),
-                evidence: Some(evidence_json(&d.evidence, config)),
-            })
-        })
-        .collect()
+    let rows = rejections::list(conn, &filter).await?;
+    let logs_since = store::ingest::logs_since(conn).await?;
+    let mut records = Vec::with_capacity(rows.len());
+    for r in rows {
+        let d = explain::diagnose_rejection(conn, config, &r, logs_since).await?;
+        records.push(RejectionRecord {
+            at: local_rfc3339(r.at, config.timezone.0),
+            ip: r.ip,
+            sender: r.sender,
+            rcpt: r.rcpt,
+            login: d.login.clone(),
+            cause: Some(d.cause.as_str().to_string()),
+            evidence: Some(evidence_json(&d.evidence, config)),
+        });
+    }
+    Ok(records)
 }
 
-pub fn rejections(
+pub async fn rejections(
     db: &Db,
     config: &Config,
     query: &RejectionQuery,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let records = db.with(|c| rejection_records(c, config, query))?;
+    let records = rejection_records(&mut db.conn().await?, config, query).await?;
     let cells = |r: &RejectionRecord| {
         vec![
             r.at.clone(),
@@ -233,7 +247,7 @@ pub fn rejections(
         ]
     };
     let headers = ["AT", "IP", "SENDER", "RECIPIENT", "LOGIN", "CAUSE"];
-    crate::cli::print_ok(write_records(
+    print_ok(write_records(
         out,
         format,
         records.into_iter(),
@@ -279,8 +293,8 @@ pub struct HistoryRecord {
 
 /// `who`'s sessions and failed logins active in [since, until], newest first, at most `limit`
 /// of each: the records of the CLI's `history` and of `GET /api/v1/history` alike.
-pub fn history_records(
-    conn: &mut dyn store::Conn,
+pub async fn history_records(
+    conn: &mut store::Conn,
     config: &Config,
     who: &Who,
     since: Epoch,
@@ -289,14 +303,14 @@ pub fn history_records(
 ) -> store::Result<Vec<HistoryRecord>> {
     let (sessions, failures) = match who {
         Who::Login(login) => (
-            history::sessions_for_login(conn, login, since, until, limit)?,
-            history::failures(conn, Some(login), None, since, until, limit)?,
+            history::sessions_for_login(conn, login, since, until, limit).await?,
+            history::failures(conn, Some(login), None, since, until, limit).await?,
         ),
         Who::Ip(ip) => {
             let ip = ip.to_string();
             (
-                history::sessions_for_ip(conn, &ip, since, until, limit)?,
-                history::failures(conn, None, Some(&ip), since, until, limit)?,
+                history::sessions_for_ip(conn, &ip, since, until, limit).await?,
+                history::failures(conn, None, Some(&ip), since, until, limit).await?,
             )
         }
     };
@@ -337,7 +351,7 @@ pub fn history_records(
     Ok(records.into_iter().map(|(_, r)| r).collect())
 }
 
-pub fn history(
+pub async fn history(
     db: &Db,
     config: &Config,
     who: &Who,
@@ -347,8 +361,8 @@ pub fn history(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     const LIMIT: i64 = 10_000;
-    let records = db.with(|c| history_records(c, config, who, since, until, LIMIT))?;
-    crate::cli::print_ok(write_records(
+    let records = history_records(&mut db.conn().await?, config, who, since, until, LIMIT).await?;
+    print_ok(write_records(
         out,
         format,
         records.into_iter(),
@@ -408,14 +422,14 @@ pub fn alert_record(a: store::alerts::Alert, config: &Config) -> AlertRecord {
     }
 }
 
-pub fn alerts(
+pub async fn alerts(
     db: &Db,
     config: &Config,
     all: bool,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let rows = db.with(|c| store::alerts::list(c, !all, 1000))?;
+    let rows = store::alerts::list(&mut db.conn().await?, !all, 1000).await?;
     let records = rows.into_iter().map(|a| alert_record(a, config));
     let cells = |r: &AlertRecord| {
         vec![
@@ -432,7 +446,7 @@ pub fn alerts(
     let headers = [
         "ID", "KIND", "SUBJECT", "FIRST", "LAST", "COUNT", "CARRIER", "SAMPLE",
     ];
-    crate::cli::print_ok(write_records(out, format, records, cells, &headers))
+    print_ok(write_records(out, format, records, cells, &headers))
 }
 
 /// Writes records as NDJSON, or as a table with aligned columns.

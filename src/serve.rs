@@ -1,12 +1,11 @@
 //! `relaydesk serve`: starts the configured parts in one process around one store writer and
-//! one grant index, gives them one stop signal (Ctrl-C or SIGTERM), and reports which part
-//! ended. Blocking parts (followers, the grant refresher, retention, the decision recorder) are threads;
-//! network parts (web, policy, syslog, hook) are tasks on one runtime.
+//! one grant index, as tasks of one `JoinSet` under one stop signal (Ctrl-C or SIGTERM). A part
+//! that ends on its own — an error, a panic — is logged by name and ends `serve` with a
+//! failure, so systemd restarts it instead of leaving a process that silently does less.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -19,10 +18,9 @@ use crate::ingest::follow::Follower;
 use crate::ingest::writer::Writer;
 use crate::policy::recorder::{self, Recorder};
 use crate::policy::server::{Policy, PolicyListener};
+use crate::store::Db;
 
 pub const PARTS: &[&str] = &["web", "policy", "follow", "syslog", "hook", "alerts"];
-
-type Tasks = JoinSet<(&'static str, std::io::Result<()>)>;
 
 /// Which parts run: those named in `--only`, else every configured one.
 struct Selection<'a> {
@@ -39,120 +37,172 @@ impl Selection<'_> {
     }
 }
 
-/// Everything the parts share while they run.
-struct Running {
+/// The running parts, each known by name.
+struct Parts {
+    tasks: JoinSet<std::io::Result<()>>,
+    names: HashMap<tokio::task::Id, String>,
+    stop_rx: watch::Receiver<bool>,
+}
+
+impl Parts {
+    fn spawn(
+        &mut self,
+        name: impl Into<String>,
+        task: impl Future<Output = std::io::Result<()>> + Send + 'static,
+    ) {
+        let handle = self.tasks.spawn(task);
+        self.names.insert(handle.id(), name.into());
+    }
+
+    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }
+
+    /// Waits for the next part to end; its name and how it ended.
+    async fn next(&mut self) -> Option<(String, Result<(), String>)> {
+        let ended = self.tasks.join_next_with_id().await?;
+        Some(match ended {
+            Ok((id, result)) => (
+                self.name(id),
+                result.map_err(|e| e.to_string()),
+            ),
+            Err(e) => {
+                let why = if e.is_panic() { "panicked" } else { "was cancelled" };
+                (self.name(e.id()), Err(why.to_string()))
+            }
+        })
+    }
+
+    fn name(&self, id: tokio::task::Id) -> String {
+        self.names.get(&id).cloned().unwrap_or_else(|| "?".into())
+    }
+}
+
+/// What the parts share.
+struct Shared {
     config: Arc<Config>,
     writer: Arc<Writer>,
     index: Arc<GrantIndex>,
-    stop: Arc<AtomicBool>,
-    stop_rx: watch::Receiver<bool>,
-    threads: Vec<(String, JoinHandle<()>)>,
-    tasks: Tasks,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// Runs the parts named in `only` (all configured parts when empty) until Ctrl-C or SIGTERM.
-pub fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
+/// Runs the parts named in `only` (all configured parts when empty) until Ctrl-C or SIGTERM,
+/// or until one of them ends on its own (an error).
+pub async fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     let parts = Selection { only };
     check(&config, &parts)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     // Catch Ctrl-C and SIGTERM before anything starts: a signal that arrives while parts start
     // must stop them cleanly, not kill the process.
-    let mut signals = rt.block_on(async { Signals::install() })?;
-    let db = crate::cli::open_db(&config)?;
+    let mut signals = Signals::install()?;
+    let db = Db::open_config(&config.database).await?;
     let writer = Arc::new(Writer::new(db.clone(), config.relay.window.0));
-    let index = crate::authz::start(&config, &writer)?;
+    let index = crate::authz::start(&config, &writer).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut run = Running {
+    let mut run = Parts {
+        tasks: JoinSet::new(),
+        names: HashMap::new(),
+        stop_rx,
+    };
+    let shared = Shared {
         config: config.clone(),
         writer,
         index,
-        stop: Arc::new(AtomicBool::new(false)),
-        stop_rx,
-        threads: Vec::new(),
-        tasks: JoinSet::new(),
+        metrics: Arc::new(crate::metrics::Metrics::default()),
     };
     let ingesting = parts.wants("follow") || parts.wants("syslog") || parts.wants("hook");
     if parts.wants("alerts") && ingesting {
-        Arc::new(crate::alerts::Watch::new(db.clone(), &config)).attach(&run.writer);
+        Arc::new(crate::alerts::Watch::new(db.clone(), &config)).attach(&shared.writer);
     }
     if parts.wants("follow") {
         for source in &config.sources {
-            let follower = Follower::new(&source.path, config.clone(), run.writer.clone())?;
+            let follower =
+                Follower::new(&source.path, config.clone(), shared.writer.clone()).await?;
             tracing::info!(source = %source.path.display(), "following");
-            let stop = run.stop.clone();
-            run.thread(&format!("follow {}", follower.name()), move || {
-                follower.run(&stop)
-            })?;
+            let name = format!("follow {}", follower.name());
+            run.spawn(name, follower.run(run.stop_rx.clone()));
         }
     }
-    let (retention_db, retention, stop) = (db.clone(), config.retention.clone(), run.stop.clone());
-    run.thread("retention", move || {
-        purge_hourly(&retention_db, &retention, &stop)
-    })?;
-    let (index, stop, window) = (run.index.clone(), run.stop.clone(), config.relay.window.0);
-    run.thread("grant refresher", move || {
-        crate::authz::run_refresher(index, db, window, stop)
-    })?;
+    run.spawn(
+        "retention",
+        purge_hourly(db.clone(), config.retention.clone(), run.stop_rx.clone()),
+    );
+    let notices = crate::web::NoticeCache::new(db.clone());
+    let on_change = {
+        let notices = notices.clone();
+        move |changes: &[crate::store::changes::Change]| {
+            if changes.contains(&crate::store::changes::Change::Notices) {
+                notices.invalidate();
+            }
+        }
+    };
+    run.spawn(
+        "grant refresher",
+        crate::authz::run_refresher(shared.index.clone(), db, config.relay.window.0, on_change),
+    );
+    start_network_parts(&mut run, &shared, &parts, notices).await?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(start_network_parts(&mut run, &parts))?;
-    let ended = rt.block_on(async {
-        tokio::select! {
-            () = signals.recv() => anyhow::Ok(None),
-            Some(ended) = run.tasks.join_next() => Ok(ended.ok()),
+    let ended = tokio::select! {
+        () = signals.recv() => None,
+        Some(ended) = run.next() => Some(ended),
+    };
+    let failed = match &ended {
+        Some((name, Ok(()))) => {
+            tracing::error!(part = %name, "part ended");
+            Some(name.clone())
         }
-    })?;
-    if let Some((name, result)) = ended {
-        match result {
-            Ok(()) => tracing::error!(part = name, "part ended"),
-            Err(e) => tracing::error!(part = name, error = %e, "part failed"),
+        Some((name, Err(e))) => {
+            tracing::error!(part = %name, error = %e, "part failed");
+            Some(name.clone())
         }
-    }
+        None => None,
+    };
     tracing::info!("stopping");
-    run.stop.store(true, Ordering::Relaxed);
     let _ = stop_tx.send(true);
-    // Let network parts finish what they are answering (bounded), then the threads.
-    rt.block_on(async {
-        let _ = tokio::time::timeout(Duration::from_secs(3), async {
-            while run.tasks.join_next().await.is_some() {}
-        })
-        .await;
-    });
-    rt.shutdown_timeout(Duration::from_secs(1));
-    for (name, handle) in run.threads {
-        if handle.join().is_err() {
-            tracing::error!(part = %name, "part ended abnormally");
+    // Let the parts finish what they are doing (bounded), then cancel what is left: a commit
+    // cut short rolls back, so nothing is half-stored.
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some((name, result)) = run.next().await {
+            if let Err(e) = result {
+                tracing::warn!(part = %name, error = %e, "part ended badly while stopping");
+            }
         }
+    })
+    .await;
+    run.tasks.shutdown().await;
+    match failed {
+        Some(name) => bail!("{name} ended unexpectedly; stopped the other parts"),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Deletes history past its retention at start and then every hour, until `stop`.
-fn purge_hourly(
-    db: &crate::store::Db,
-    retention: &crate::config::RetentionConfig,
-    stop: &AtomicBool,
-) {
-    let mut last: Option<std::time::Instant> = None;
-    while !stop.load(Ordering::Relaxed) {
-        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
-            let now = chrono::Utc::now().timestamp();
-            match db.with(|c| crate::store::retention::purge(c, now, retention)) {
-                Ok(counts) => {
-                    let deleted: u64 = counts.iter().map(|(_, n)| n).sum();
-                    if deleted > 0 {
-                        tracing::info!(deleted, "history past its retention deleted");
-                    }
+async fn purge_hourly(
+    db: Db,
+    retention: crate::config::RetentionConfig,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    loop {
+        let now = chrono::Utc::now().timestamp();
+        let purged = match db.conn().await {
+            Ok(mut c) => crate::store::retention::purge(&mut c, now, &retention).await,
+            Err(e) => Err(e),
+        };
+        match purged {
+            Ok(counts) => {
+                let deleted: u64 = counts.iter().map(|(_, n)| n).sum();
+                if deleted > 0 {
+                    tracing::info!(deleted, "history past its retention deleted");
                 }
-                Err(e) => tracing::warn!(error = %e, "retention purge failed; retrying in an hour"),
             }
-            last = Some(std::time::Instant::now());
+            Err(e) => tracing::warn!(error = %e, "retention purge failed; retrying in an hour"),
         }
-        std::thread::sleep(Duration::from_millis(200));
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(()),
+        }
     }
 }
 
@@ -178,44 +228,28 @@ fn check(config: &Config, parts: &Selection<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-impl Running {
-    fn thread(&mut self, name: &str, f: impl FnOnce() + Send + 'static) -> anyhow::Result<()> {
-        let handle = std::thread::Builder::new()
-            .name(name.to_string())
-            .spawn(f)
-            .with_context(|| format!("cannot start {name}"))?;
-        self.threads.push((name.to_string(), handle));
-        Ok(())
-    }
-
-    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }
-    }
-}
-
-async fn start_network_parts(run: &mut Running, parts: &Selection<'_>) -> anyhow::Result<()> {
-    let config = run.config.clone();
-    // One set of counters for the web server and the policy service of this process.
-    let metrics = Arc::new(crate::metrics::Metrics::default());
+async fn start_network_parts(
+    run: &mut Parts,
+    shared: &Shared,
+    parts: &Selection<'_>,
+    notices: crate::web::NoticeCache,
+) -> anyhow::Result<()> {
+    let config = shared.config.clone();
+    let db = shared.writer.db().clone();
     if parts.wants("web") {
         let addr = config.web.listen;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("web: cannot listen on {addr}"))?;
         tracing::info!(addr = %listener.local_addr()?, "web");
-        let app = crate::web::App::with_metrics(
+        let app = crate::web::App::with_parts(
             config.clone(),
-            run.writer.db().clone(),
-            Some(run.index.clone()),
-            metrics.clone(),
+            db.clone(),
+            Some(shared.index.clone()),
+            shared.metrics.clone(),
+            notices,
         );
-        run.tasks.spawn(named(
-            "web",
-            crate::web::serve(listener, app, run.stopped()),
-        ));
+        run.spawn("web", crate::web::serve(listener, app, run.stopped()));
     }
     if parts.wants("policy") {
         let listen = &config.policy.listen;
@@ -223,33 +257,34 @@ async fn start_network_parts(run: &mut Running, parts: &Selection<'_>) -> anyhow
             .await
             .with_context(|| format!("policy: cannot listen on {listen}"))?;
         tracing::info!(addr = %listener.local_addr()?, "policy service");
-        let (recorder, handle) = Recorder::start(run.writer.db().clone(), recorder::CAPACITY)
-            .context("cannot start the policy decision recorder")?;
-        run.threads.push(("policy recorder".to_string(), handle));
-        let mut policy = Policy::new(&config, run.index.clone(), recorder);
-        policy.metrics = metrics.clone();
+        let (recorder, writing) = Recorder::start(db.clone(), recorder::CAPACITY);
+        run.spawn("policy recorder", writing);
+        let mut policy = Policy::new(&config, shared.index.clone(), recorder);
+        policy.metrics = shared.metrics.clone();
         let policy = Arc::new(policy);
         let serve = crate::policy::server::serve(listener, policy, run.stop_rx.clone());
-        run.tasks.spawn(named("policy", serve));
+        run.spawn("policy", serve);
     }
     if parts.wants("syslog") && (config.syslog.udp.is_some() || config.syslog.tcp.is_some()) {
         let (udp, tcp) = crate::ingest::syslog::bind(&config)
             .await
             .context("syslog: cannot listen")?;
-        let tx = crate::ingest::syslog::committer(config.clone(), run.writer.clone());
+        let (tx, committing) =
+            crate::ingest::syslog::committer(config.clone(), shared.writer.clone());
+        run.spawn("syslog committer", committing);
         if let Some(socket) = udp {
             tracing::info!(addr = %socket.local_addr()?, "syslog receiver (udp)");
-            run.tasks.spawn(named(
+            run.spawn(
                 "syslog udp",
                 crate::ingest::syslog::serve_udp(socket, tx.clone()),
-            ));
+            );
         }
         if let Some(listener) = tcp {
             tracing::info!(addr = %listener.local_addr()?, "syslog receiver (tcp)");
-            run.tasks.spawn(named(
+            run.spawn(
                 "syslog tcp",
                 crate::ingest::syslog::serve_tcp(listener, tx),
-            ));
+            );
         }
     }
     if let (true, Some(addr), Some(token)) =
@@ -259,18 +294,11 @@ async fn start_network_parts(run: &mut Running, parts: &Selection<'_>) -> anyhow
             .await
             .context("hook: cannot listen")?;
         tracing::info!(%addr, "login hook");
-        let app = crate::ingest::hook::router(run.writer.clone(), token);
+        let app = crate::ingest::hook::router(shared.writer.clone(), token);
         let serve = axum::serve(listener, app).with_graceful_shutdown(run.stopped());
-        run.tasks.spawn(named("hook", async move { serve.await }));
+        run.spawn("hook", async move { serve.await });
     }
     Ok(())
-}
-
-async fn named(
-    name: &'static str,
-    task: impl Future<Output = std::io::Result<()>>,
-) -> (&'static str, std::io::Result<()>) {
-    (name, task.await)
 }
 
 /// Ctrl-C and SIGTERM, registered up front.

@@ -70,7 +70,7 @@ fn valid_name(name: &str) -> anyhow::Result<&str> {
     Ok(name)
 }
 
-pub fn add(db: &Db, name: &str, role: &str, password: &str) -> anyhow::Result<String> {
+pub async fn add(db: &Db, name: &str, role: &str, password: &str) -> anyhow::Result<String> {
     let name = valid_name(name)?;
     let role = Role::parse(role)?;
     let password = password.trim_end_matches(['\r', '\n']);
@@ -79,23 +79,21 @@ pub fn add(db: &Db, name: &str, role: &str, password: &str) -> anyhow::Result<St
     }
     let hash = hash_password(password)?;
     let now = chrono::Utc::now().timestamp();
-    let added = db.with(|c| store::staff::add(c, name, role.as_str(), &hash, now))?;
+    let added = store::staff::add(&mut db.conn().await?, name, role.as_str(), &hash, now).await?;
     if !added {
         bail!("name: {name:?} already exists");
     }
     Ok(format!("{name} added as {}", role.as_str()))
 }
 
-pub fn disable(db: &Db, name: &str) -> anyhow::Result<String> {
+pub async fn disable(db: &Db, name: &str) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
-    let done = db.with(|c| {
-        store::transaction(c, |tx| {
-            let done = store::staff::disable(tx, name, now)?;
-            // Signed-in sessions end with the account.
-            store::web_sessions::delete_all(tx, "staff", name)?;
-            Ok(done)
-        })
-    })?;
+    let mut conn = db.conn().await?;
+    let mut tx = conn.begin().await?;
+    let done = store::staff::disable(&mut tx, name, now).await?;
+    // Signed-in sessions end with the account.
+    store::web_sessions::delete_all(&mut tx, "staff", name).await?;
+    tx.commit().await?;
     if !done {
         bail!("no active staff account {name:?}");
     }
@@ -105,15 +103,14 @@ pub fn disable(db: &Db, name: &str) -> anyhow::Result<String> {
 }
 
 /// A new API token for `name`, returned once; only its hash is kept.
-pub fn create_token(db: &Db, name: &str) -> anyhow::Result<String> {
+pub async fn create_token(db: &Db, name: &str) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
-    let staff = db
-        .with(|c| store::staff::by_name(c, name))?
+    let staff = store::staff::by_name(&mut db.conn().await?, name).await?
         .filter(|s| s.disabled_at.is_none())
         .with_context(|| format!("no active staff account {name:?}"))?;
     let token = format!("rd_{}", crate::secrets::random_token());
     let hash = crate::secrets::sha256_hex(&token);
-    db.with(|c| store::staff::add_token(c, staff.id, &hash, now))?;
+    store::staff::add_token(&mut db.conn().await?, staff.id, &hash, now).await?;
     Ok(token)
 }
 

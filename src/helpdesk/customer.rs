@@ -84,49 +84,47 @@ pub struct Customer {
 
 /// The addresses `login` sends from: itself when it is an address, else login@domain for each
 /// customer domain — kept only when the §6.2 owner of the address is this login.
-pub fn senders_of(conn: &mut dyn Conn, config: &Config, login: &str) -> store::Result<Vec<String>> {
+pub async fn senders_of(conn: &mut Conn, config: &Config, login: &str) -> store::Result<Vec<String>> {
     let mut senders = Vec::new();
     for c in explain::candidate_senders(login, config) {
-        if explain::owner_of(conn, &c, config)?.as_deref() == Some(login) {
+        if explain::owner_of(conn, &c, config).await?.as_deref() == Some(login) {
             senders.push(c);
         }
     }
     Ok(senders)
 }
 
-fn diagnosed(
-    conn: &mut dyn Conn,
+async fn diagnosed(conn: &mut Conn,
     config: &Config,
     rows: Vec<StoredRejection>,
 ) -> store::Result<Vec<Diagnosed>> {
-    let since = store::ingest::logs_since(conn)?;
-    rows.into_iter()
-        .map(|rejection| {
-            let diagnosis = explain::diagnose_rejection(conn, config, &rejection, since)?;
-            Ok(Diagnosed {
-                rejection,
-                diagnosis,
-            })
-        })
-        .collect()
+    let since = store::ingest::logs_since(conn).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for rejection in rows {
+        let diagnosis = explain::diagnose_rejection(conn, config, &rejection, since).await?;
+        out.push(Diagnosed {
+            rejection,
+            diagnosis,
+        });
+    }
+    Ok(out)
 }
 
-pub fn customer(
-    conn: &mut dyn Conn,
+pub async fn customer(conn: &mut Conn,
     config: &Config,
     login: &str,
     now: Epoch,
 ) -> store::Result<Customer> {
     let since = now - HISTORY;
     let w = config.relay.window.0;
-    let senders = senders_of(conn, config, login)?;
-    let sessions = history::sessions_for_login(conn, login, since, now, ROWS)?;
-    let failures = history::failures(conn, Some(login), None, since, now, ROWS)?;
-    let ips = timeline::ip_history(conn, login, since, ROWS)?;
-    let suspension = restrictions::in_force(conn, Kind::Suspension, now)?
+    let senders = senders_of(conn, config, login).await?;
+    let sessions = history::sessions_for_login(conn, login, since, now, ROWS).await?;
+    let failures = history::failures(conn, Some(login), None, since, now, ROWS).await?;
+    let ips = timeline::ip_history(conn, login, since, ROWS).await?;
+    let suspension = restrictions::in_force(conn, Kind::Suspension, now).await?
         .into_iter()
         .find(|s| s.subject == login);
-    let blocks = restrictions::in_force(conn, Kind::Block, now)?;
+    let blocks = restrictions::in_force(conn, Kind::Block, now).await?;
     let blocked = |ip: &str| {
         ip.parse::<ClientIp>().is_ok_and(|ip| {
             blocks.iter().any(|b| {
@@ -151,7 +149,7 @@ pub fn customer(
     }
     let mut grants = Vec::new();
     for ip in ips.iter().take(RELAY_SESSIONS) {
-        grants.extend(timeline::grants_for_ip(conn, &ip.ip, since, ROWS)?);
+        grants.extend(timeline::grants_for_ip(conn, &ip.ip, since, ROWS).await?);
     }
     for g in grants.iter().filter(|g| g.expires_at >= now) {
         if !blocked(&g.ip) {
@@ -165,14 +163,14 @@ pub fn customer(
 
     let mut relays = Vec::new();
     for s in sessions.iter().take(RELAY_SESSIONS) {
-        for r in timeline::relays_from(conn, &s.ip, s.first_seen, s.last_seen + w, ROWS)? {
+        for r in timeline::relays_from(conn, &s.ip, s.first_seen, s.last_seen + w, ROWS).await? {
             if !relays.contains(&r) {
                 relays.push(r);
             }
         }
     }
-    let rows = timeline::relay_rejections_by(conn, &senders, since, now, DIAGNOSED)?;
-    let rejections = diagnosed(conn, config, rows)?;
+    let rows = timeline::relay_rejections_by(conn, &senders, since, now, DIAGNOSED).await?;
+    let rejections = diagnosed(conn, config, rows).await?;
     let latest_rejection = rejections.first().cloned();
 
     let mut events: Vec<Event> = Vec::new();
@@ -186,12 +184,12 @@ pub fn customer(
             .map(|d| Event::Rejection(Box::new(d))),
     );
     events.extend(
-        timeline::actions_about(conn, login, ROWS)?
+        timeline::actions_about(conn, login, ROWS).await?
             .into_iter()
             .map(Event::Action),
     );
     events.extend(
-        notes::for_login(conn, login, ROWS)?
+        notes::for_login(conn, login, ROWS).await?
             .into_iter()
             .map(Event::Note),
     );
@@ -226,8 +224,7 @@ pub struct Address {
     pub grants: Vec<StaffGrant>,
 }
 
-pub fn address(
-    conn: &mut dyn Conn,
+pub async fn address(conn: &mut Conn,
     config: &Config,
     ip: ClientIp,
     at: Epoch,
@@ -235,14 +232,14 @@ pub fn address(
 ) -> store::Result<Address> {
     let text = ip.to_string();
     let since = now - HISTORY;
-    let holders = super::who(conn, config, ip, at)?;
-    let sessions = history::sessions_for_ip(conn, &text, since, now, ROWS)?;
-    let failures = history::failures(conn, None, Some(&text), since, now, ROWS)?;
-    let rows = timeline::relay_rejections_from(conn, &text, since, now, DIAGNOSED)?;
-    let rejections = diagnosed(conn, config, rows)?;
-    let relays = timeline::relays_from(conn, &text, since, now, ROWS)?;
-    let alerts = timeline::alerts_about(conn, "ip", &text, ROWS)?;
-    let blocks = restrictions::in_force(conn, Kind::Block, now)?
+    let holders = super::who(conn, config, ip, at).await?;
+    let sessions = history::sessions_for_ip(conn, &text, since, now, ROWS).await?;
+    let failures = history::failures(conn, None, Some(&text), since, now, ROWS).await?;
+    let rows = timeline::relay_rejections_from(conn, &text, since, now, DIAGNOSED).await?;
+    let rejections = diagnosed(conn, config, rows).await?;
+    let relays = timeline::relays_from(conn, &text, since, now, ROWS).await?;
+    let alerts = timeline::alerts_about(conn, "ip", &text, ROWS).await?;
+    let blocks = restrictions::in_force(conn, Kind::Block, now).await?
         .into_iter()
         .filter(|b| {
             b.subject
@@ -250,7 +247,7 @@ pub fn address(
                 .is_ok_and(|n| n.contains(&ip.addr()))
         })
         .collect();
-    let grants = timeline::grants_for_ip(conn, &text, since, ROWS)?;
+    let grants = timeline::grants_for_ip(conn, &text, since, ROWS).await?;
     Ok(Address {
         ip: text,
         at,

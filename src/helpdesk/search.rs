@@ -167,8 +167,7 @@ impl Results {
     }
 }
 
-pub fn run(
-    conn: &mut dyn Conn,
+pub async fn run(conn: &mut Conn,
     config: &Config,
     query: &Query,
     since: Epoch,
@@ -178,25 +177,25 @@ pub fn run(
     let mut out = Results::default();
     match query {
         Query::Empty => {
-            out.sessions = search::sessions_ending_between(conn, since, until, limit)?;
-            out.rejections = search::rejections_between(conn, since, until, limit)?;
+            out.sessions = search::sessions_ending_between(conn, since, until, limit).await?;
+            out.rejections = search::rejections_between(conn, since, until, limit).await?;
         }
         Query::Login(login) => {
             out.customers.push(Hit {
                 key: login.clone(),
                 last_seen: None,
             });
-            out.sessions = history::sessions_for_login(conn, login, since, until, limit)?;
-            let senders = super::customer::senders_of(conn, config, login)?;
-            out.rejections = timeline::relay_rejections_by(conn, &senders, since, until, limit)?;
+            out.sessions = history::sessions_for_login(conn, login, since, until, limit).await?;
+            let senders = super::customer::senders_of(conn, config, login).await?;
+            out.rejections = timeline::relay_rejections_by(conn, &senders, since, until, limit).await?;
         }
         Query::Address(address) => {
-            if let Some(owner) = explain::owner_of(conn, address, config)? {
+            if let Some(owner) = explain::owner_of(conn, address, config).await? {
                 out.customers.push(Hit {
                     key: owner.clone(),
                     last_seen: None,
                 });
-                out.sessions = history::sessions_for_login(conn, &owner, since, until, limit)?;
+                out.sessions = history::sessions_for_login(conn, &owner, since, until, limit).await?;
             }
             out.rejections = timeline::relay_rejections_by(
                 conn,
@@ -204,7 +203,7 @@ pub fn run(
                 since,
                 until,
                 limit,
-            )?;
+            ).await?;
         }
         Query::Ip(ip) => {
             let text = ip.to_string();
@@ -212,20 +211,20 @@ pub fn run(
                 key: text.clone(),
                 last_seen: None,
             });
-            out.sessions = history::sessions_for_ip(conn, &text, since, until, limit)?;
-            out.rejections = timeline::relay_rejections_from(conn, &text, since, until, limit)?;
+            out.sessions = history::sessions_for_ip(conn, &text, since, until, limit).await?;
+            out.rejections = timeline::relay_rejections_from(conn, &text, since, until, limit).await?;
         }
         Query::Network(net) => {
             let (lo, hi) = text_range(net).unwrap_or_default();
             let inside = |ip: &str| ip.parse::<IpAddr>().is_ok_and(|a| net.contains(&a));
             out.sessions =
-                search::sessions_in_text_range(conn, &lo, &hi, since, until, RANGE_SCAN)?
+                search::sessions_in_text_range(conn, &lo, &hi, since, until, RANGE_SCAN).await?
                     .into_iter()
                     .filter(|s| inside(&s.ip))
                     .take(LIMIT)
                     .collect();
             out.rejections =
-                search::rejections_in_text_range(conn, &lo, &hi, since, until, RANGE_SCAN)?
+                search::rejections_in_text_range(conn, &lo, &hi, since, until, RANGE_SCAN).await?
                     .into_iter()
                     .filter(|r| inside(&r.ip))
                     .take(LIMIT)

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
 
 use super::files::{self, Fingerprint};
 use super::pipeline::{Batch, Pipeline};
@@ -41,6 +42,8 @@ pub enum FollowError {
     Missing(PathBuf),
     #[error("cannot store events: {0}")]
     Store(#[from] store::StoreError),
+    #[error("the reader of {0} failed")]
+    Reader(PathBuf),
 }
 
 /// A file's head as last read, reused while its size and mtime stay the same.
@@ -59,7 +62,9 @@ pub struct Follower {
     files: Vec<FilePos>,
     /// The correlation state as last committed.
     state: String,
-    pipeline: Pipeline,
+    /// The parser and correlator; lent to the reading thread while a batch is read (None
+    /// only if that thread died, and then rebuilt from the committed state).
+    pipeline: Option<Pipeline>,
     batch: Batch,
     heads: HashMap<PathBuf, CachedHead>,
     /// Since when the followed path has been absent.
@@ -68,9 +73,9 @@ pub struct Follower {
 
 impl Follower {
     /// A follower for `path`, resuming from its stored positions.
-    pub fn new(path: &Path, config: Arc<Config>, writer: Arc<Writer>) -> store::Result<Self> {
+    pub async fn new(path: &Path, config: Arc<Config>, writer: Arc<Writer>) -> store::Result<Self> {
         let name = path.to_string_lossy().into_owned();
-        let (files, state) = load(&writer, &name)?;
+        let (files, state) = load(&writer, &name).await?;
         let pipeline = Pipeline::new(&config, chrono::Utc::now().timestamp(), &state);
         Ok(Follower {
             name,
@@ -79,7 +84,7 @@ impl Follower {
             config,
             files,
             state,
-            pipeline,
+            pipeline: Some(pipeline),
             batch: Batch::default(),
             heads: HashMap::new(),
             missing_since: None,
@@ -91,23 +96,25 @@ impl Follower {
     }
 
     /// Reads and commits everything available now; returns the number of lines committed.
-    pub fn poll(&mut self) -> Result<u64, FollowError> {
-        self.pipeline.parser.set_now(chrono::Utc::now().timestamp());
-        let result = self.scan();
+    pub async fn poll(&mut self) -> Result<u64, FollowError> {
+        if let Some(p) = self.pipeline.as_mut() {
+            p.parser.set_now(chrono::Utc::now().timestamp());
+        }
+        let result = self.scan().await;
         if result.is_err() {
             // Nothing past the committed positions counts: start again from them.
             self.heads.clear();
-            if let Ok((files, state)) = load(&self.writer, &self.name) {
+            if let Ok((files, state)) = load(&self.writer, &self.name).await {
                 self.files = files;
                 self.state = state;
             }
             let now = chrono::Utc::now().timestamp();
-            self.pipeline = Pipeline::new(&self.config, now, &self.state);
+            self.pipeline = Some(Pipeline::new(&self.config, now, &self.state));
         }
         result
     }
 
-    fn scan(&mut self) -> Result<u64, FollowError> {
+    async fn scan(&mut self) -> Result<u64, FollowError> {
         let mut candidates = files::rotated_siblings(&self.path);
         candidates.push(self.path.clone());
         let mut total = 0;
@@ -134,7 +141,7 @@ impl Follower {
             }
             let complete = rotated && (gz || quiet(&meta));
             let fp = Fingerprint::of(&head);
-            total += self.drain(&path, known, fp, start, complete)?;
+            total += self.drain(&path, known, fp, start, complete).await?;
         }
         if self.path.exists() {
             self.missing_since = None;
@@ -187,7 +194,7 @@ impl Follower {
 
     /// Reads `path` from `start`, committing batches. `complete` files are read to their very
     /// end (a last line without newline included) and marked done.
-    fn drain(
+    async fn drain(
         &mut self,
         path: &Path,
         known: Option<FilePos>,
@@ -199,19 +206,14 @@ impl Follower {
             path: path.to_path_buf(),
             source: e,
         };
-        let mut reader = files::open_at(path, start).map_err(read_err)?;
+        let mut reader = Some(files::open_at(path, start).map_err(read_err)?);
         let mut previous = known;
         let mut offset = start;
         let mut total = 0u64;
-        let batch_lines = self.config.ingest.batch_lines;
         loop {
-            self.batch.clear();
-            let pipeline = &mut self.pipeline;
-            let batch = &mut self.batch;
-            let (consumed, count, eof) =
-                files::read_lines(&mut reader, batch_lines, complete, |l| {
-                    pipeline.line(l, batch)
-                })
+            let (consumed, count, eof) = self
+                .read_batch(&mut reader, complete, path)
+                .await?
                 .map_err(read_err)?;
             offset += consumed;
             let done = complete && eof;
@@ -229,13 +231,19 @@ impl Follower {
                 pos: offset as i64,
                 done,
             };
-            let state = self.pipeline.correlator.save();
-            self.writer.commit(
-                &self.name,
-                &state,
-                &self.batch,
-                Some(FileUpdate { previous, file }),
-            )?;
+            let state = self
+                .pipeline
+                .as_ref()
+                .map(|p| p.correlator.save())
+                .ok_or_else(|| FollowError::Reader(path.to_path_buf()))?;
+            self.writer
+                .commit(
+                    &self.name,
+                    &state,
+                    &self.batch,
+                    Some(FileUpdate { previous, file }),
+                )
+                .await?;
             self.remember(previous, file);
             self.state = state;
             previous = Some(file);
@@ -244,6 +252,31 @@ impl Follower {
                 return Ok(total);
             }
         }
+    }
+
+    /// Reads and parses up to a batch of lines on a blocking thread (file reads and parsing
+    /// would stall the runtime's workers, and with them the policy service).
+    async fn read_batch(
+        &mut self,
+        reader: &mut Option<Box<dyn std::io::BufRead + Send>>,
+        complete: bool,
+        path: &Path,
+    ) -> Result<io::Result<(u64, usize, bool)>, FollowError> {
+        let lost = || FollowError::Reader(path.to_path_buf());
+        let (mut r, mut pipeline) = reader.take().zip(self.pipeline.take()).ok_or_else(lost)?;
+        let mut batch = std::mem::take(&mut self.batch);
+        let max = self.config.ingest.batch_lines;
+        let (r, pipeline, batch, read) = tokio::task::spawn_blocking(move || {
+            batch.clear();
+            let read = files::read_lines(&mut r, max, complete, |l| pipeline.line(l, &mut batch));
+            (r, pipeline, batch, read)
+        })
+        .await
+        .map_err(|_| lost())?;
+        *reader = Some(r);
+        self.pipeline = Some(pipeline);
+        self.batch = batch;
+        Ok(read)
     }
 
     fn remember(&mut self, previous: Option<FilePos>, file: FilePos) {
@@ -256,13 +289,13 @@ impl Follower {
         self.files.push(file);
     }
 
-    /// Polls until `stop` is set, reporting trouble once per change and retrying.
-    pub fn run(mut self, stop: &AtomicBool) {
+    /// Polls until `stop` turns true, reporting trouble once per change and retrying.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> io::Result<()> {
         let poll = Duration::from_millis(self.config.ingest.poll_ms);
         let mut last_error: Option<String> = None;
         let mut backoff = poll;
-        while !stop.load(Ordering::Relaxed) {
-            match self.poll() {
+        while !*stop.borrow() {
+            match self.poll().await {
                 Err(FollowError::Changed(path)) => {
                     tracing::debug!(path = %path.display(), "file changed while read; reading again");
                     continue;
@@ -279,17 +312,26 @@ impl Follower {
                         tracing::warn!(source = %self.name, error = %text, "follower paused; retrying");
                         let now = chrono::Utc::now().timestamp();
                         // Best effort: the database itself may be what failed.
-                        let _ = self
-                            .writer
-                            .db()
-                            .with(|c| store::ingest::set_source_error(c, &self.name, &text, now));
+                        if let Ok(mut c) = self.writer.db().conn().await {
+                            let _ = store::ingest::set_source_error(&mut c, &self.name, &text, now)
+                                .await;
+                        }
                         last_error = Some(text);
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
-            sleep_unless_stopped(backoff, stop);
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                changed = stop.changed() => {
+                    // Nobody can tell this follower to stop any more: stop now.
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+            }
         }
+        Ok(())
     }
 }
 
@@ -300,21 +342,12 @@ fn quiet(meta: &std::fs::Metadata) -> bool {
         .is_some_and(|age| age >= QUIET)
 }
 
-fn load(writer: &Writer, name: &str) -> store::Result<(Vec<FilePos>, String)> {
-    writer.db().with(|c| {
-        let files = store::ingest::files(c, name)?;
-        let state = store::ingest::source(c, name)?
-            .map(|s| s.state)
-            .unwrap_or_default();
-        Ok((files, state))
-    })
-}
-
-fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
-    let step = Duration::from_millis(20);
-    let mut slept = Duration::ZERO;
-    while slept < total && !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(step.min(total - slept));
-        slept += step;
-    }
+async fn load(writer: &Writer, name: &str) -> store::Result<(Vec<FilePos>, String)> {
+    let mut c = writer.db().conn().await?;
+    let files = store::ingest::files(&mut c, name).await?;
+    let state = store::ingest::source(&mut c, name)
+        .await?
+        .map(|s| s.state)
+        .unwrap_or_default();
+    Ok((files, state))
 }

@@ -72,16 +72,12 @@ async fn login(
         events: vec![event],
         ..Batch::default()
     };
-    let writer = hook.writer.clone();
-    let stored =
-        tokio::task::spawn_blocking(move || writer.commit(SOURCE, "{}", &batch, None)).await;
-    match stored {
-        Ok(Ok(())) => (StatusCode::NO_CONTENT, ""),
-        Ok(Err(e)) => {
+    match hook.writer.commit(SOURCE, "{}", &batch, None).await {
+        Ok(()) => (StatusCode::NO_CONTENT, ""),
+        Err(e) => {
             tracing::error!(error = %e, "login hook could not store a login");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"),
     }
 }
 

@@ -69,24 +69,16 @@ impl std::fmt::Display for Summary {
 }
 
 /// Imports `paths` (`-` is standard input), showing progress on a terminal.
-pub fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyhow::Result<Summary> {
+pub async fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut progress = Progress::new();
     for path in paths {
         summary.files += 1;
         if path == "-" {
-            let stdin = io::stdin();
-            let mut lock = stdin.lock();
-            import_reader(
-                &mut lock,
-                "stdin",
-                None,
-                &config,
-                writer,
-                &mut summary,
-                &mut progress,
-            )?;
+            let open = || -> io::Result<Box<dyn BufRead>> { Ok(Box::new(io::stdin().lock())) };
+            import_reader(open, "stdin", None, &config, writer, &mut summary, &mut progress)
+                .await?;
             continue;
         }
         let path = Path::new(path);
@@ -94,9 +86,8 @@ pub fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyhow::Re
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let fp = Fingerprint::of(&head);
         let name = format!("import:{}", std::fs::canonicalize(path)?.display());
-        let known = writer
-            .db()
-            .with(|c| store::ingest::files(c, &name))?
+        let known = store::ingest::files(&mut writer.db().conn().await?, &name)
+            .await?
             .into_iter()
             .filter(|f| {
                 Fingerprint {
@@ -112,25 +103,31 @@ pub fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyhow::Re
         }
         // Resume an interrupted import of the same content.
         let start = known.map_or(0, |f| f.pos as u64);
-        let mut reader = files::open_at(path, start)?;
+        let owned = path.to_path_buf();
+        let open = move || -> io::Result<Box<dyn BufRead>> {
+            Ok(Box::new(files::open_at(&owned, start)?))
+        };
         let file = Some((fp, known, start));
-        import_reader(
-            &mut reader,
-            &name,
-            file,
-            &config,
-            writer,
-            &mut summary,
-            &mut progress,
-        )?;
+        import_reader(open, &name, file, &config, writer, &mut summary, &mut progress).await?;
     }
     progress.finish();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
-fn import_reader(
-    reader: &mut dyn BufRead,
+/// A parsed batch ready to commit: its events, the correlation state after it, and how far
+/// into the file it reaches.
+struct Parsed {
+    batch: Batch,
+    state: String,
+    offset: u64,
+    eof: bool,
+}
+
+/// Reads and parses on a blocking thread while the previous batch commits, so parsing and the
+/// database's writes overlap (two batches in flight at most).
+async fn import_reader(
+    open: impl FnOnce() -> io::Result<Box<dyn BufRead>> + Send + 'static,
     name: &str,
     file: Option<(Fingerprint, Option<FilePos>, u64)>,
     config: &Arc<Config>,
@@ -138,38 +135,68 @@ fn import_reader(
     summary: &mut Summary,
     progress: &mut Progress,
 ) -> anyhow::Result<()> {
-    let now = chrono::Utc::now().timestamp();
-    let mut pipeline = Pipeline::new(config, now, "{}");
-    let mut batch = Batch::default();
-    let mut offset = file.map_or(0, |(_, _, start)| start);
-    let mut previous = file.and_then(|(_, known, _)| known);
-    loop {
-        batch.clear();
-        let (consumed, count, eof) =
-            files::read_lines(reader, config.ingest.batch_lines, true, |l| {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Parsed>>(1);
+    let start = file.map_or(0, |(_, _, start)| start);
+    let parse_config = config.clone();
+    let reader_task = tokio::task::spawn_blocking(move || {
+        let mut reader = match open() {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let now = chrono::Utc::now().timestamp();
+        let mut pipeline = Pipeline::new(&parse_config, now, "{}");
+        let mut offset = start;
+        loop {
+            let mut batch = Batch::default();
+            let read = files::read_lines(&mut reader, parse_config.ingest.batch_lines, true, |l| {
                 pipeline.line(l, &mut batch)
-            })?;
-        offset += consumed;
-        if count == 0 && !eof {
-            break;
+            });
+            let (consumed, count, eof) = match read {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            offset += consumed;
+            if count == 0 && !eof {
+                return;
+            }
+            let parsed = Parsed {
+                batch,
+                state: pipeline.correlator.save(),
+                offset,
+                eof,
+            };
+            // The committer stopped (a store error): stop reading.
+            if tx.blocking_send(Ok(parsed)).is_err() || eof {
+                return;
+            }
         }
+    });
+    let mut previous = file.and_then(|(_, known, _)| known);
+    while let Some(parsed) = rx.recv().await {
+        let parsed = parsed?;
         let update = file.map(|(fp, _, _)| FileUpdate {
             previous,
             file: FilePos {
                 fp_hash: fp.hash,
                 fp_len: fp.len,
-                pos: offset as i64,
-                done: eof,
+                pos: parsed.offset as i64,
+                done: parsed.eof,
             },
         });
-        writer.commit(name, &pipeline.correlator.save(), &batch, update)?;
+        writer
+            .commit(name, &parsed.state, &parsed.batch, update)
+            .await?;
         previous = update.map(|u| u.file);
-        summary.add(&batch);
-        progress.show(summary.lines, offset);
-        if eof {
-            break;
-        }
+        summary.add(&parsed.batch);
+        progress.show(summary.lines, parsed.offset);
     }
+    reader_task.await?;
     Ok(())
 }
 

@@ -18,64 +18,59 @@ pub const SOURCE: &str = "syslog";
 /// The longest message accepted; longer ones are cut there.
 const MAX_MESSAGE: usize = 64 * 1024;
 
-/// Starts the committer thread; returns the sender that receivers hand messages to.
-pub fn committer(config: Arc<Config>, writer: Arc<Writer>) -> mpsc::Sender<Vec<u8>> {
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(65_536);
-    std::thread::Builder::new()
-        .name("syslog committer".into())
-        .spawn(move || {
-            let state = writer
-                .db()
-                .with(|c| crate::store::ingest::source(c, SOURCE))
-                .ok()
-                .flatten()
-                .map(|s| s.state)
-                .unwrap_or_default();
-            let mut pipeline = Pipeline::new(&config, chrono::Utc::now().timestamp(), &state);
-            let mut batch = Batch::default();
-            let mut open = true;
-            while open {
-                let deadline = Instant::now() + Duration::from_millis(config.ingest.poll_ms);
-                while batch.counts.lines < config.ingest.batch_lines as i64 {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    match recv_timeout(&mut rx, left) {
-                        Some(Some(line)) => pipeline.line(&line, &mut batch),
-                        Some(None) => {
-                            open = false;
-                            break;
-                        }
-                        None => break,
-                    }
-                }
-                if batch.counts.lines == 0 {
-                    continue;
-                }
-                pipeline.parser.set_now(chrono::Utc::now().timestamp());
-                if let Err(e) = writer.commit(SOURCE, &pipeline.correlator.save(), &batch, None) {
-                    tracing::error!(error = %e, lines = batch.counts.lines, "syslog messages lost: store refused them");
-                }
-                batch.clear();
-            }
-        })
-        .expect("spawn syslog committer");
-    tx
+/// The committer: the sender that receivers hand messages to, and the task that parses and
+/// commits them in batches (serve runs it with its other parts).
+pub fn committer(
+    config: Arc<Config>,
+    writer: Arc<Writer>,
+) -> (
+    mpsc::Sender<Vec<u8>>,
+    impl std::future::Future<Output = std::io::Result<()>>,
+) {
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(65_536);
+    (tx, commit_loop(config, writer, rx))
 }
 
-/// Some(Some(line)), Some(None) when closed, None on timeout.
-fn recv_timeout(rx: &mut mpsc::Receiver<Vec<u8>>, wait: Duration) -> Option<Option<Vec<u8>>> {
-    let deadline = Instant::now() + wait;
-    loop {
-        match rx.try_recv() {
-            Ok(line) => return Some(Some(line)),
-            Err(mpsc::error::TryRecvError::Disconnected) => return Some(None),
-            Err(mpsc::error::TryRecvError::Empty) => {
-                if Instant::now() >= deadline {
-                    return None;
+async fn commit_loop(
+    config: Arc<Config>,
+    writer: Arc<Writer>,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+) -> std::io::Result<()> {
+    let state = match writer.db().conn().await {
+        Ok(mut c) => crate::store::ingest::source(&mut c, SOURCE)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.state)
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let mut pipeline = Pipeline::new(&config, chrono::Utc::now().timestamp(), &state);
+    let mut batch = Batch::default();
+    let mut open = true;
+    while open {
+        let deadline = Instant::now() + Duration::from_millis(config.ingest.poll_ms);
+        while batch.counts.lines < config.ingest.batch_lines as i64 {
+            match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+                Ok(Some(line)) => pipeline.line(&line, &mut batch),
+                Ok(None) => {
+                    open = false;
+                    break;
                 }
-                std::thread::sleep(Duration::from_millis(2));
+                Err(_) => break,
             }
         }
+        if batch.counts.lines == 0 {
+            continue;
+        }
+        pipeline.parser.set_now(chrono::Utc::now().timestamp());
+        let state = pipeline.correlator.save();
+        if let Err(e) = writer.commit(SOURCE, &state, &batch, None).await {
+            tracing::error!(error = %e, lines = batch.counts.lines, "syslog messages lost: store refused them");
+        }
+        batch.clear();
     }
+    Ok(())
 }
 
 pub async fn serve_udp(socket: UdpSocket, tx: mpsc::Sender<Vec<u8>>) -> std::io::Result<()> {

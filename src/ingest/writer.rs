@@ -2,6 +2,8 @@
 //! (so logins coalesce across batches without a query) and tells listeners — the grant index,
 //! the abuse detector — what was committed, after it is durable.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use super::pipeline::Batch;
@@ -9,12 +11,18 @@ use crate::domain::Event;
 use crate::store::ingest::{self, Commit, FileUpdate, OpenSessions};
 use crate::store::{self, Db};
 
-pub type Listener = Arc<dyn Fn(&[Event]) + Send + Sync>;
+/// Work a listener wants done after a commit, such as storing the alerts a batch raised.
+pub type FollowUp = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Hears each committed batch: reacts at once (in memory), and may hand back follow-up work,
+/// which the committer awaits before its next batch.
+pub type Listener = Arc<dyn Fn(&[Event]) -> Option<FollowUp> + Send + Sync>;
 
 pub struct Writer {
     db: Db,
     window: i64,
-    open: Mutex<OpenSessions>,
+    /// Held across a commit: one batch at a time, in order, shares the cache.
+    open: tokio::sync::Mutex<OpenSessions>,
     listeners: Mutex<Vec<Listener>>,
 }
 
@@ -23,7 +31,7 @@ impl Writer {
         Writer {
             db,
             window,
-            open: Mutex::default(),
+            open: tokio::sync::Mutex::default(),
             listeners: Mutex::default(),
         }
     }
@@ -42,7 +50,7 @@ impl Writer {
 
     /// Commits `batch` for `source` atomically, with the correlation `state` after it and the
     /// position in the file it came from.
-    pub fn commit(
+    pub async fn commit(
         &self,
         source: &str,
         state: &str,
@@ -58,9 +66,9 @@ impl Writer {
             now: chrono::Utc::now().timestamp(),
         };
         {
-            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-            self.db
-                .with(|conn| ingest::commit(conn, self.window, &mut open, &commit))?;
+            let mut open = self.open.lock().await;
+            let mut conn = self.db.conn().await?;
+            ingest::commit(&mut conn, self.window, &mut open, &commit).await?;
         }
         if !batch.events.is_empty() {
             let listeners = self
@@ -68,8 +76,12 @@ impl Writer {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
-            for listener in listeners {
-                listener(&batch.events);
+            let follow_ups: Vec<FollowUp> = listeners
+                .iter()
+                .filter_map(|listener| listener(&batch.events))
+                .collect();
+            for work in follow_ups {
+                work.await;
             }
         }
         Ok(())

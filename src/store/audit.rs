@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Entry {
     pub id: i64,
     pub at: Epoch,
@@ -17,8 +17,8 @@ pub struct Entry {
     pub detail: Option<String>,
 }
 
-pub fn record(
-    conn: &mut dyn Conn,
+pub async fn record(
+    conn: &mut Conn,
     at: Epoch,
     actor: &str,
     action: &str,
@@ -29,36 +29,25 @@ pub fn record(
     conn.execute(
         "insert into audit (at, actor, action, subject, reason, detail) values ($1, $2, $3, $4, $5, $6)",
         &[at.into(), actor.into(), action.into(), subject.into(), reason.into(), detail.into()],
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
 /// Entries newest first, optionally only those about `subject` or by `actor`.
-pub fn list(
-    conn: &mut dyn Conn,
+pub async fn list(
+    conn: &mut Conn,
     subject: Option<&str>,
     actor: Option<&str>,
     since: Epoch,
     limit: i64,
 ) -> Result<Vec<Entry>> {
-    conn.query(
+    conn.fetch_all(
         "select id, at, actor, action, subject, reason, detail from audit
          where (cast($1 as text) is null or subject = $1) and (cast($2 as text) is null or actor = $2)
            and at >= $3
          order by at desc, id desc limit $4",
         &[subject.into(), actor.into(), Value::Int(since), Value::Int(limit)],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Entry {
-            id: r.int(0)?,
-            at: r.int(1)?,
-            actor: r.text(2)?,
-            action: r.text(3)?,
-            subject: r.text(4)?,
-            reason: r.opt_text(5)?,
-            detail: r.opt_text(6)?,
-        })
-    })
-    .collect()
+    )
+    .await
 }

@@ -14,15 +14,19 @@ use crate::domain::{ClientIp, Epoch};
 /// range: with `group by ip, login` in SQL, SQLite (without statistics) walked the whole primary
 /// key in group order instead — every stored session, every second (bench/web). The few rows of
 /// the range are grouped here.
-pub fn recent_logins(conn: &mut dyn Conn, since: Epoch) -> Result<Vec<(ClientIp, String, Epoch)>> {
-    let rows = conn.query(
-        "select ip, login, last_seen from sessions where last_seen >= $1",
-        &[Value::Int(since)],
-    )?;
+pub async fn recent_logins(
+    conn: &mut Conn,
+    since: Epoch,
+) -> Result<Vec<(ClientIp, String, Epoch)>> {
+    let rows: Vec<(String, String, Epoch)> = conn
+        .fetch_all(
+            "select ip, login, last_seen from sessions where last_seen >= $1",
+            &[Value::Int(since)],
+        )
+        .await?;
     let mut latest: HashMap<(String, String), Epoch> = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        let at = r.int(2)?;
-        let seen = latest.entry((r.text(0)?, r.text(1)?)).or_insert(at);
+    for (ip, login, at) in rows {
+        let seen = latest.entry((ip, login)).or_insert(at);
         *seen = (*seen).max(at);
     }
     let mut logins = Vec::with_capacity(latest.len());
@@ -42,17 +46,20 @@ pub struct Snapshot {
     pub staff_grants: Vec<(ClientIp, Epoch)>,
 }
 
-pub fn snapshot(conn: &mut dyn Conn, now: Epoch) -> Result<Snapshot> {
+pub async fn snapshot(conn: &mut Conn, now: Epoch) -> Result<Snapshot> {
     use super::restrictions::{self, Kind};
-    let blocks = restrictions::in_force(conn, Kind::Block, now)?
+    let blocks = restrictions::in_force(conn, Kind::Block, now)
+        .await?
         .into_iter()
         .map(|r| r.subject)
         .collect();
-    let suspended = restrictions::in_force(conn, Kind::Suspension, now)?
+    let suspended = restrictions::in_force(conn, Kind::Suspension, now)
+        .await?
         .into_iter()
         .map(|r| r.subject)
         .collect();
-    let staff_grants = restrictions::active_grants(conn, now)?
+    let staff_grants = restrictions::active_grants(conn, now)
+        .await?
         .into_iter()
         .filter_map(|g| Some((ClientIp::parse_lenient(&g.ip)?, g.expires_at)))
         .collect();

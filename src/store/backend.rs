@@ -1,19 +1,41 @@
-//! The two database connections behind one small trait. Values are deliberately few — integers
-//! (times are epoch seconds), text and null — so both backends store them the same way.
+//! One connection type over sqlx's two drivers. Every store function takes `&mut Conn` and runs
+//! the same SQL on either backend: statements are written once with `$1…` placeholders (which
+//! both accept), parameters are a few plain values (integers — times are epoch seconds — and
+//! text), and rows decode into types that derive `sqlx::FromRow`, which serve both drivers.
+//!
+//! Why an enum and not `sqlx::Any`: Any converts every row through its own value type and
+//! hides the drivers, so COPY on PostgreSQL and `begin immediate` on SQLite are out of reach,
+//! and each backend's statement cache sits behind another layer. Why not generics over
+//! `sqlx::Database`: the bounds every function would carry (`for<'c> &'c mut DB::Connection:
+//! Executor`, `i64: Encode + Type`, …) would outweigh the SQL. A `match` in this file is all
+//! the dispatch there is.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::future::Future;
+use std::pin::Pin;
 
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::{Query, QueryAs};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Database, FromRow, Postgres, Sqlite, TransactionManager};
 
-use super::{Result, StoreError};
+use super::{Backend, Result, StoreError};
 
-/// A statement parameter or a column value.
+/// A boxed store future. The methods below return these rather than being `async fn`s: boxing
+/// fixes the borrow lifetimes where the future is made, which keeps rustc's Send check of a
+/// spawned task from losing them in sqlx's executor bounds ("implementation of `Executor` is
+/// not general enough").
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// A statement parameter. Nulls carry their type: PostgreSQL is told each parameter's type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Null,
     Int(i64),
     Text(String),
+    NullInt,
+    NullText,
 }
 
 impl From<i64> for Value {
@@ -36,171 +58,363 @@ impl From<&String> for Value {
         Value::Text(v.clone())
     }
 }
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Value::Null, Into::into)
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::NullInt, Value::Int)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        v.map_or(Value::NullText, Into::into)
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::NullText, Value::Text)
+    }
+}
+impl From<Option<&String>> for Value {
+    fn from(v: Option<&String>) -> Self {
+        v.map_or(Value::NullText, Into::into)
     }
 }
 
-/// One result row.
-#[derive(Debug, Clone)]
-pub struct Row(pub Vec<Value>);
+/// A row type both drivers can decode: derive `sqlx::FromRow`, or use a tuple.
+pub trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Record for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
 
-impl Row {
-    pub fn int(&self, i: usize) -> Result<i64> {
-        match self.0.get(i) {
-            Some(Value::Int(v)) => Ok(*v),
-            other => Err(StoreError::Column {
-                column: i,
-                found: format!("{other:?}"),
-            }),
-        }
-    }
+/// A pooled connection to one of the two databases. It goes back to the pool on drop; sqlx
+/// pings it there, which also completes the rollback of a transaction dropped unfinished.
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
 
-    pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
-        match self.0.get(i) {
-            Some(Value::Null) => Ok(None),
-            _ => self.int(i).map(Some),
-        }
-    }
+/// SQLite statements take at most this many parameters (SQLITE_MAX_VARIABLE_NUMBER).
+const SQLITE_PARAMS: usize = 32_000;
 
-    pub fn text(&self, i: usize) -> Result<String> {
-        match self.0.get(i) {
-            Some(Value::Text(v)) => Ok(v.clone()),
-            other => Err(StoreError::Column {
-                column: i,
-                found: format!("{other:?}"),
-            }),
-        }
-    }
-
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
-        match self.0.get(i) {
-            Some(Value::Null) => Ok(None),
-            _ => self.text(i).map(Some),
-        }
+/// PostgreSQL text cannot hold NUL; log text occasionally does.
+fn pg_text(v: &str) -> Cow<'_, str> {
+    if v.contains('\0') {
+        Cow::Owned(v.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(v)
     }
 }
 
-/// What the store needs from a database connection.
-pub trait Conn: Send {
-    fn backend(&self) -> super::Backend;
+fn bind_sqlite<'q>(
+    q: Query<'q, Sqlite, SqliteArguments<'q>>,
+    v: &'q Value,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    match v {
+        Value::Int(i) => q.bind(*i),
+        Value::Text(t) => q.bind(t.as_str()),
+        Value::NullInt => q.bind(None::<i64>),
+        Value::NullText => q.bind(None::<&str>),
+    }
+}
+
+fn bind_sqlite_as<'q, T>(
+    q: QueryAs<'q, Sqlite, T, SqliteArguments<'q>>,
+    v: &'q Value,
+) -> QueryAs<'q, Sqlite, T, SqliteArguments<'q>> {
+    match v {
+        Value::Int(i) => q.bind(*i),
+        Value::Text(t) => q.bind(t.as_str()),
+        Value::NullInt => q.bind(None::<i64>),
+        Value::NullText => q.bind(None::<&str>),
+    }
+}
+
+fn bind_pg<'q>(q: Query<'q, Postgres, PgArguments>, v: &'q Value) -> Query<'q, Postgres, PgArguments> {
+    match v {
+        Value::Int(i) => q.bind(*i),
+        Value::Text(t) => q.bind(pg_text(t).into_owned()),
+        Value::NullInt => q.bind(None::<i64>),
+        Value::NullText => q.bind(None::<String>),
+    }
+}
+
+fn bind_pg_as<'q, T>(
+    q: QueryAs<'q, Postgres, T, PgArguments>,
+    v: &'q Value,
+) -> QueryAs<'q, Postgres, T, PgArguments> {
+    match v {
+        Value::Int(i) => q.bind(*i),
+        Value::Text(t) => q.bind(pg_text(t).into_owned()),
+        Value::NullInt => q.bind(None::<i64>),
+        Value::NullText => q.bind(None::<String>),
+    }
+}
+
+impl Conn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     /// Runs one statement; returns the number of rows changed.
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
-    /// Runs several statements without parameters (migrations).
-    fn batch(&mut self, sql: &str) -> Result<()>;
-    fn begin(&mut self) -> Result<()>;
-    fn commit(&mut self) -> Result<()>;
-    fn rollback(&mut self) -> Result<()>;
-    /// Inserts many rows into `table`; `conflict` is appended (`on conflict … do …` or empty).
-    /// Rows must not conflict with each other. SQLite runs a cached statement per row;
-    /// PostgreSQL copies the rows into a temporary table and inserts them in one statement.
-    fn insert_many(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &[Vec<Value>],
-        conflict: &str,
-    ) -> Result<()>;
-
-    fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
-        Ok(self.query(sql, params)?.into_iter().next())
-    }
-}
-
-pub struct SqliteConn(pub rusqlite::Connection);
-
-impl SqliteConn {
-    pub fn open(path: &str) -> Result<Self> {
-        let conn = rusqlite::Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "wal")?;
-        conn.pragma_update(None, "synchronous", "normal")?;
-        conn.pragma_update(None, "foreign_keys", "on")?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(SqliteConn(conn))
-    }
-}
-
-impl rusqlite::ToSql for Value {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        use rusqlite::types::{ToSqlOutput, ValueRef};
+    pub fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
         Ok(match self {
-            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
-            Value::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Conn::Sqlite(c) => params
+                .iter()
+                .fold(sqlx::query(sql), bind_sqlite)
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+            Conn::Postgres(c) => params
+                .iter()
+                .fold(sqlx::query(sql), bind_pg)
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
         })
-    }
-}
-
-fn sqlite_row(row: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<Row> {
-    use rusqlite::types::ValueRef;
-    let mut values = Vec::with_capacity(n);
-    for i in 0..n {
-        values.push(match row.get_ref(i)? {
-            ValueRef::Null => Value::Null,
-            ValueRef::Integer(v) => Value::Int(v),
-            ValueRef::Real(v) => Value::Int(v as i64),
-            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
-        });
-    }
-    Ok(Row(values))
-}
-
-impl Conn for SqliteConn {
-    fn backend(&self) -> super::Backend {
-        super::Backend::Sqlite
+    })
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let mut stmt = self.0.prepare_cached(sql)?;
-        Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+    /// Every row of a query, decoded into `T`.
+    pub fn fetch_all<'a, T: Record + 'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> StoreFuture<'a, Vec<T>> {
+        Box::pin(async move {
+        Ok(match self {
+            Conn::Sqlite(c) => {
+                params
+                    .iter()
+                    .fold(sqlx::query_as(sql), bind_sqlite_as)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+            Conn::Postgres(c) => {
+                params
+                    .iter()
+                    .fold(sqlx::query_as(sql), bind_pg_as)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+        })
+    })
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let mut stmt = self.0.prepare_cached(sql)?;
-        let n = stmt.column_count();
-        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-            sqlite_row(r, n)
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    /// The first row of a query, if any.
+    pub fn fetch_optional<'a, T: Record + 'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> StoreFuture<'a, Option<T>> {
+        Box::pin(async move {
+        Ok(match self {
+            Conn::Sqlite(c) => {
+                params
+                    .iter()
+                    .fold(sqlx::query_as(sql), bind_sqlite_as)
+                    .fetch_optional(&mut **c)
+                    .await?
+            }
+            Conn::Postgres(c) => {
+                params
+                    .iter()
+                    .fold(sqlx::query_as(sql), bind_pg_as)
+                    .fetch_optional(&mut **c)
+                    .await?
+            }
+        })
+    })
     }
 
-    fn batch(&mut self, sql: &str) -> Result<()> {
-        Ok(self.0.execute_batch(sql)?)
+    /// The single value of a one-column query (null or no row: `None`).
+    pub fn scalar<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, Option<i64>> {
+        Box::pin(async move {
+        Ok(self
+            .fetch_optional::<(Option<i64>,)>(sql, params)
+            .await?
+            .and_then(|(v,)| v))
+    })
     }
 
-    fn begin(&mut self) -> Result<()> {
-        // IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-        Ok(self.0.execute_batch("begin immediate")?)
+    /// Runs statements without parameters (migrations, session settings).
+    pub fn batch<'a>(&'a mut self, sql: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+        match self {
+            // A bare string runs unprepared, several statements at once.
+            Conn::Sqlite(c) => {
+                sqlx::Executor::execute(&mut **c, sql).await?;
+            }
+            Conn::Postgres(c) => {
+                sqlx::Executor::execute(&mut **c, sql).await?;
+            }
+        }
+        Ok(())
+    })
     }
 
-    fn commit(&mut self) -> Result<()> {
-        Ok(self.0.execute_batch("commit")?)
+    /// Starts a transaction: committed by `Tx::commit`, rolled back if dropped unfinished
+    /// (an error, a panic, a cancelled task). SQLite's is `begin immediate`: it takes the
+    /// write lock up front, so two writers queue instead of failing on upgrade.
+    pub fn begin(&mut self) -> StoreFuture<'_, Tx<'_>> {
+        Box::pin(async move {
+        match self {
+            Conn::Sqlite(c) => {
+                <Sqlite as Database>::TransactionManager::begin(
+                    &mut **c,
+                    Some(Cow::Borrowed("begin immediate")),
+                )
+                .await?
+            }
+            Conn::Postgres(c) => {
+                <Postgres as Database>::TransactionManager::begin(&mut **c, None).await?
+            }
+        }
+        Ok(Tx {
+            conn: self,
+            open: true,
+        })
+    })
     }
 
-    fn rollback(&mut self) -> Result<()> {
-        Ok(self.0.execute_batch("rollback")?)
-    }
-
-    fn insert_many(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &[Vec<Value>],
-        conflict: &str,
-    ) -> Result<()> {
+    /// Inserts many rows into `table`; `conflict` is appended (`on conflict … do …` or empty).
+    /// Rows must not conflict with each other. SQLite takes multi-row statements (a round trip
+    /// costs far more than a row); PostgreSQL copies the rows into a temporary table and
+    /// inserts them from it in one statement.
+    pub fn insert_many<'a>(
+        &'a mut self,
+        table: &'a str,
+        columns: &'a [&'a str],
+        rows: &'a [Vec<Value>],
+        conflict: &'a str,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
         if rows.is_empty() {
             return Ok(());
         }
-        let sql = insert_sql(table, columns, conflict);
-        let mut stmt = self.0.prepare_cached(&sql)?;
-        for row in rows {
-            stmt.execute(rusqlite::params_from_iter(row.iter()))?;
+        match self {
+            Conn::Sqlite(c) => {
+                for chunk in rows.chunks((SQLITE_PARAMS / columns.len()).max(1)) {
+                    let mut b = sqlx::QueryBuilder::<Sqlite>::new(format!(
+                        "insert into {table} ({}) ",
+                        columns.join(", ")
+                    ));
+                    b.push_values(chunk, |mut r, row| {
+                        for v in row {
+                            match v {
+                                Value::Int(i) => r.push_bind(*i),
+                                Value::Text(t) => r.push_bind(t.clone()),
+                                Value::NullInt => r.push_bind(None::<i64>),
+                                Value::NullText => r.push_bind(None::<String>),
+                            };
+                        }
+                    });
+                    b.push(" ");
+                    b.push(conflict);
+                    b.build().execute(&mut **c).await?;
+                }
+                Ok(())
+            }
+            Conn::Postgres(c) => {
+                if rows.len() < 8 {
+                    let sql = insert_sql(table, columns, conflict);
+                    for row in rows {
+                        params_query_pg(&sql, row).execute(&mut **c).await?;
+                    }
+                    return Ok(());
+                }
+                let cols = columns.join(", ");
+                let temp = format!("copy_{table}");
+                let create = format!(
+                    "create temporary table if not exists {temp} as \
+                     select {cols} from {table} limit 0; truncate {temp}"
+                );
+                sqlx::Executor::execute(&mut **c, create.as_str()).await?;
+                let mut text = Vec::with_capacity(rows.len() * 64);
+                for row in rows {
+                    for (i, value) in row.iter().enumerate() {
+                        if i > 0 {
+                            text.push(b'\t');
+                        }
+                        copy_text(&mut text, value);
+                    }
+                    text.push(b'\n');
+                }
+                let mut copy = c
+                    .copy_in_raw(&format!("copy {temp} ({cols}) from stdin"))
+                    .await?;
+                if let Err(e) = copy.send(text).await {
+                    // Leave the connection usable: end the COPY before reporting.
+                    let _ = copy.abort("send failed").await;
+                    return Err(e.into());
+                }
+                copy.finish().await?;
+                sqlx::query(&format!(
+                    "insert into {table} ({cols}) select {cols} from {temp} {conflict}"
+                ))
+                .execute(&mut **c)
+                .await?;
+                Ok(())
+            }
+        }
+    })
+    }
+}
+
+fn params_query_pg<'q>(sql: &'q str, row: &'q [Value]) -> Query<'q, Postgres, PgArguments> {
+    row.iter().fold(sqlx::query(sql), bind_pg)
+}
+
+/// A transaction on a connection; derefs to the connection, so store functions take it as
+/// `&mut Conn`. Dropped without `commit`, it rolls back.
+pub struct Tx<'c> {
+    conn: &'c mut Conn,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    pub fn commit(mut self) -> StoreFuture<'c, ()> {
+        Box::pin(async move {
+        self.open = false;
+        match &mut *self.conn {
+            Conn::Sqlite(c) => <Sqlite as Database>::TransactionManager::commit(&mut **c).await?,
+            Conn::Postgres(c) => {
+                <Postgres as Database>::TransactionManager::commit(&mut **c).await?
+            }
         }
         Ok(())
+    })
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Queued now, sent before the connection's next statement or when the pool takes
+            // it back — so the next user never finds this transaction open.
+            match &mut *self.conn {
+                Conn::Sqlite(c) => <Sqlite as Database>::TransactionManager::start_rollback(c),
+                Conn::Postgres(c) => {
+                    <Postgres as Database>::TransactionManager::start_rollback(c);
+                }
+            }
+        }
     }
 }
 
@@ -214,172 +428,12 @@ fn insert_sql(table: &str, columns: &[&str], conflict: &str) -> String {
     sql
 }
 
-pub struct PgConn(pub postgres::Client, StatementCache);
-
-/// Statements prepared on one PostgreSQL connection, by SQL text. Querying with the text
-/// prepares an unnamed statement on every call: one more round trip and a parse each time
-/// (the customer page makes about ten; bench/web). Emptied when it reaches `PG_CACHE`.
-#[derive(Default)]
-pub struct StatementCache(std::collections::HashMap<String, postgres::Statement>);
-
-const PG_CACHE: usize = 256;
-
-impl PgConn {
-    pub fn open(url: &str) -> Result<Self> {
-        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
-        client.batch_execute("set client_min_messages = warning")?;
-        Ok(PgConn(client, StatementCache::default()))
-    }
-
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
-        if let Some(stmt) = self.1.0.get(sql) {
-            return Ok(stmt.clone());
-        }
-        let stmt = self.0.prepare(sql)?;
-        if self.1.0.len() >= PG_CACHE {
-            self.1.0.clear();
-        }
-        self.1.0.insert(sql.to_string(), stmt.clone());
-        Ok(stmt)
-    }
-}
-
-impl ToSql for Value {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut postgres::types::private::BytesMut,
-    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Int(v) if *ty == Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
-            Value::Int(v) if *ty == Type::BOOL => (*v != 0).to_sql(ty, out),
-            Value::Int(v) => v.to_sql(ty, out),
-            // PostgreSQL text cannot hold NUL; log text occasionally does.
-            Value::Text(v) if v.contains('\0') => v.replace('\0', "\u{FFFD}").to_sql(ty, out),
-            Value::Text(v) => v.as_str().to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    to_sql_checked!();
-}
-
-fn pg_row(row: &postgres::Row) -> Result<Row> {
-    let mut values = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let ty = column.type_();
-        let value = if *ty == Type::INT8 {
-            row.try_get::<_, Option<i64>>(i)?.map(Value::Int)
-        } else if *ty == Type::INT4 {
-            row.try_get::<_, Option<i32>>(i)?
-                .map(|v| Value::Int(v.into()))
-        } else if *ty == Type::INT2 {
-            row.try_get::<_, Option<i16>>(i)?
-                .map(|v| Value::Int(v.into()))
-        } else if *ty == Type::BOOL {
-            row.try_get::<_, Option<bool>>(i)?
-                .map(|v| Value::Int(v.into()))
-        } else if *ty == Type::FLOAT8 {
-            row.try_get::<_, Option<f64>>(i)?
-                .map(|v| Value::Int(v as i64))
-        } else {
-            row.try_get::<_, Option<String>>(i)?.map(Value::Text)
-        };
-        values.push(value.unwrap_or(Value::Null));
-    }
-    Ok(Row(values))
-}
-
-impl Conn for PgConn {
-    fn backend(&self) -> super::Backend {
-        super::Backend::Postgres
-    }
-
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        let stmt = self.statement(sql)?;
-        Ok(self.0.execute(&stmt, &params)?)
-    }
-
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        let stmt = self.statement(sql)?;
-        self.0.query(&stmt, &params)?.iter().map(pg_row).collect()
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<()> {
-        Ok(self.0.batch_execute(sql)?)
-    }
-
-    fn begin(&mut self) -> Result<()> {
-        Ok(self.0.batch_execute("begin")?)
-    }
-
-    fn commit(&mut self) -> Result<()> {
-        Ok(self.0.batch_execute("commit")?)
-    }
-
-    fn rollback(&mut self) -> Result<()> {
-        Ok(self.0.batch_execute("rollback")?)
-    }
-
-    fn insert_many(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &[Vec<Value>],
-        conflict: &str,
-    ) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        if rows.len() < 8 {
-            let sql = insert_sql(table, columns, conflict);
-            for row in rows {
-                self.execute(&sql, row)?;
-            }
-            return Ok(());
-        }
-        let cols = columns.join(", ");
-        let temp = format!("copy_{table}");
-        self.0.batch_execute(&format!(
-            "create temporary table if not exists {temp} as select {cols} from {table} limit 0; \
-             truncate {temp}"
-        ))?;
-        let mut text = Vec::with_capacity(rows.len() * 64);
-        for row in rows {
-            for (i, value) in row.iter().enumerate() {
-                if i > 0 {
-                    text.push(b'\t');
-                }
-                copy_text(&mut text, value);
-            }
-            text.push(b'\n');
-        }
-        let mut writer = self
-            .0
-            .copy_in(&format!("copy {temp} ({cols}) from stdin"))?;
-        writer
-            .write_all(&text)
-            .map_err(|e| StoreError::Other(format!("copy into {table}: {e}")))?;
-        writer.finish()?;
-        self.0.execute(
-            &format!("insert into {table} ({cols}) select {cols} from {temp} {conflict}"),
-            &[],
-        )?;
-        Ok(())
-    }
-}
-
 /// Writes one value in COPY's text format: `\N` for null; backslash, tab, newline and carriage
 /// return escaped.
 fn copy_text(out: &mut Vec<u8>, value: &Value) {
+    use std::io::Write as _;
     match value {
-        Value::Null => out.extend_from_slice(b"\\N"),
+        Value::NullInt | Value::NullText => out.extend_from_slice(b"\\N"),
         Value::Int(v) => {
             let _ = write!(out, "{v}");
         }
@@ -395,6 +449,15 @@ fn copy_text(out: &mut Vec<u8>, value: &Value) {
                     _ => out.push(b),
                 }
             }
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut => StoreError::Busy,
+            e => StoreError::Sql(e),
         }
     }
 }

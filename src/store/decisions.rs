@@ -7,7 +7,7 @@ use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
 /// One relay decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct PolicyDecision {
     pub at: Epoch,
     pub ip: String,
@@ -23,7 +23,7 @@ pub struct PolicyDecision {
 const COLUMNS: [&str; 6] = ["at", "ip", "sender", "rcpt", "action", "login"];
 
 /// Appends `decisions`; call inside a transaction for one commit per batch.
-pub fn insert_many(conn: &mut dyn Conn, decisions: &[PolicyDecision]) -> Result<()> {
+pub async fn insert_many(conn: &mut Conn, decisions: &[PolicyDecision]) -> Result<()> {
     let rows: Vec<Vec<Value>> = decisions
         .iter()
         .map(|d| {
@@ -38,37 +38,29 @@ pub fn insert_many(conn: &mut dyn Conn, decisions: &[PolicyDecision]) -> Result<
         })
         .collect();
     conn.insert_many("policy_decisions", &COLUMNS, &rows, "")
+        .await
 }
 
 /// Decisions for clients at `ip` since `since` (inclusive), newest first, at most `limit`.
-pub fn recent(
-    conn: &mut dyn Conn,
+pub async fn recent(
+    conn: &mut Conn,
     ip: &str,
     since: Epoch,
     limit: i64,
 ) -> Result<Vec<PolicyDecision>> {
-    conn.query(
+    conn.fetch_all(
         "select at, ip, sender, rcpt, action, login from policy_decisions
          where ip = $1 and at >= $2
          order by at desc, id desc limit $3",
         &[ip.into(), Value::Int(since), Value::Int(limit)],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(PolicyDecision {
-            at: r.int(0)?,
-            ip: r.text(1)?,
-            sender: r.text(2)?,
-            rcpt: r.text(3)?,
-            action: r.text(4)?,
-            login: r.opt_text(5)?,
-        })
-    })
-    .collect()
+    )
+    .await
 }
 
 /// How many decisions are stored (tests, summaries).
-pub fn count(conn: &mut dyn Conn) -> Result<i64> {
-    conn.query_one("select count(*) from policy_decisions", &[])?
-        .map_or(Ok(0), |r| r.int(0))
+pub async fn count(conn: &mut Conn) -> Result<i64> {
+    Ok(conn
+        .scalar("select count(*) from policy_decisions", &[])
+        .await?
+        .unwrap_or(0))
 }

@@ -12,8 +12,7 @@ const LIMIT: i64 = 200;
 
 /// Gathers the evidence around a rejection at `t` from `ip` whose sender is owned by `owner`.
 /// `logs_since` is when the store's logs begin (`store::ingest::logs_since`).
-pub fn gather(
-    conn: &mut dyn Conn,
+pub async fn gather(conn: &mut Conn,
     t: Epoch,
     ip: ClientIp,
     owner: Option<&str>,
@@ -23,7 +22,7 @@ pub fn gather(
     let ip_text = ip.to_string();
     let ip_logins = spans(
         conn,
-        "select login, ip, first_seen, last_seen from sessions
+        "select login, ip, first_seen as first, last_seen as last from sessions
          where ip = $1 and last_seen >= $2 and first_seen <= $3
          order by last_seen desc limit $4",
         &[
@@ -32,19 +31,21 @@ pub fn gather(
             t.into(),
             LIMIT.into(),
         ],
-    )?;
+    )
+    .await?;
     let owner_logins = match owner {
         Some(u) => spans(
             conn,
-            "select login, ip, first_seen, last_seen from sessions
+            "select login, ip, first_seen as first, last_seen as last from sessions
              where login = $1 and last_seen >= $2 and first_seen <= $3
              order by last_seen desc limit $4",
             &[u.into(), (t - rules.window).into(), t.into(), LIMIT.into()],
-        )?,
+        )
+        .await?,
         None => Vec::new(),
     };
-    let failures = conn
-        .query(
+    let failures: Vec<(Epoch, Option<String>, String)> = conn
+        .fetch_all(
             "select at, login, ip from login_failures
              where (ip = $1 or login = $2) and at >= $3 and at <= $4
              order by at desc limit $5",
@@ -55,17 +56,14 @@ pub fn gather(
                 t.into(),
                 LIMIT.into(),
             ],
-        )?
-        .iter()
-        .map(|r| {
-            Ok(FailureAt {
-                at: r.int(0)?,
-                login: r.opt_text(1)?,
-                ip: r.text(2)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let block = restrictions::in_force(conn, Kind::Block, t)?
+        )
+        .await?;
+    let failures = failures
+        .into_iter()
+        .map(|(at, login, ip)| FailureAt { at, login, ip })
+        .collect();
+    let block = restrictions::in_force(conn, Kind::Block, t)
+        .await?
         .into_iter()
         .find(|b| {
             b.subject
@@ -78,7 +76,8 @@ pub fn gather(
             since: b.created_at,
         });
     let suspension = match owner {
-        Some(u) => restrictions::in_force(conn, Kind::Suspension, t)?
+        Some(u) => restrictions::in_force(conn, Kind::Suspension, t)
+            .await?
             .into_iter()
             .find(|s| s.subject == u)
             .map(|s| Restriction {
@@ -98,50 +97,50 @@ pub fn gather(
     })
 }
 
-fn spans(conn: &mut dyn Conn, sql: &str, params: &[Value]) -> Result<Vec<LoginSpan>> {
-    conn.query(sql, params)?
-        .iter()
-        .map(|r| {
-            Ok(LoginSpan {
-                login: r.text(0)?,
-                ip: r.text(1)?,
-                first: r.int(2)?,
-                last: r.int(3)?,
-            })
+async fn spans(conn: &mut Conn, sql: &str, params: &[Value]) -> Result<Vec<LoginSpan>> {
+    let rows: Vec<(String, String, Epoch, Epoch)> = conn.fetch_all(sql, params).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(login, ip, first, last)| LoginSpan {
+            login,
+            ip,
+            first,
+            last,
         })
-        .collect()
+        .collect())
 }
 
 /// Whether `login` has been seen in any login event, successful or failed.
-pub fn known_login(conn: &mut dyn Conn, login: &str) -> Result<bool> {
-    let seen = conn.query_one(
+pub async fn known_login(conn: &mut Conn, login: &str) -> Result<bool> {
+    let seen: Option<(i64,)> = conn.fetch_optional(
         "select 1 from sessions where login = $1 limit 1",
         &[login.into()],
-    )?;
+    ).await?;
     if seen.is_some() {
         return Ok(true);
     }
-    let failed = conn.query_one(
+    let failed: Option<(i64,)> = conn.fetch_optional(
         "select 1 from login_failures where login = $1 limit 1",
         &[login.into()],
-    )?;
+    ).await?;
     Ok(failed.is_some())
 }
 
 /// The imported account list's answer for `address`: None when no list is configured (the
 /// table is empty), Some(None) when the address is not in it.
-pub fn account_owner(conn: &mut dyn Conn, address: &str) -> Result<Option<Option<String>>> {
+pub async fn account_owner(conn: &mut Conn, address: &str) -> Result<Option<Option<String>>> {
     if conn
-        .query_one("select 1 from accounts limit 1", &[])?
+        .fetch_optional::<(i64,)>("select 1 from accounts limit 1", &[])
+        .await?
         .is_none()
     {
         return Ok(None);
     }
-    let row = conn.query_one(
+    let row: Option<(String,)> = conn.fetch_optional(
         "select login from accounts where address = $1",
         &[address.to_ascii_lowercase().into()],
-    )?;
-    Ok(Some(row.map(|r| r.text(0)).transpose()?))
+    ).await?;
+    Ok(Some(row.map(|(login,)| login)))
 }
 
 /// What the store knows about address `ip` now, for the customer's connection page.
@@ -151,39 +150,36 @@ pub struct ConnectionFacts {
     pub smtp_seen: bool,
 }
 
-pub fn for_connection(
-    conn: &mut dyn Conn,
+pub async fn for_connection(conn: &mut Conn,
     ip: ClientIp,
     now: Epoch,
     rules: Rules,
 ) -> Result<ConnectionFacts> {
-    let evidence = gather(conn, now, ip, None, rules, None)?;
+    let evidence = gather(conn, now, ip, None, rules, None).await?;
     let text = ip.to_string();
     let staff_grant_until = conn
-        .query_one(
+        .scalar(
             "select max(expires_at) from grants where ip = $1 and expires_at >= $2 and revoked_at is null",
             &[text.as_str().into(), now.into()],
-        )?
-        .map(|r| r.opt_int(0))
-        .transpose()?
-        .flatten();
+        )
+        .await?;
     let smtp_seen = conn
-        .query_one(
+        .fetch_optional::<(i64,)>(
             "select 1 from rejections where ip = $1 limit 1",
             &[text.as_str().into()],
-        )?
+        ).await?
         .is_some()
         || conn
-            .query_one(
+            .fetch_optional::<(i64,)>(
                 "select 1 from relays where ip = $1 limit 1",
                 &[text.as_str().into()],
-            )?
+            ).await?
             .is_some()
         || conn
-            .query_one(
+            .fetch_optional::<(i64,)>(
                 "select 1 from policy_decisions where ip = $1 limit 1",
                 &[text.as_str().into()],
-            )?
+            ).await?
             .is_some();
     Ok(ConnectionFacts {
         evidence,

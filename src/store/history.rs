@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use super::{Conn, Result, Row, Value};
+use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
 /// Consecutive logins by one login from one IP (§5).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Session {
     pub login: String,
     pub ip: String,
@@ -16,30 +16,17 @@ pub struct Session {
     pub logins: i64,
 }
 
-impl Session {
-    fn from_row(r: &Row) -> Result<Self> {
-        Ok(Session {
-            login: r.text(0)?,
-            ip: r.text(1)?,
-            service: r.text(2)?,
-            first_seen: r.int(3)?,
-            last_seen: r.int(4)?,
-            logins: r.int(5)?,
-        })
-    }
-}
-
 const SESSION_COLUMNS: &str = "login, ip, service, first_seen, last_seen, logins";
 
 /// A login's sessions that were active in [since, until], newest first.
-pub fn sessions_for_login(
-    conn: &mut dyn Conn,
+pub async fn sessions_for_login(
+    conn: &mut Conn,
     login: &str,
     since: Epoch,
     until: Epoch,
     limit: i64,
 ) -> Result<Vec<Session>> {
-    conn.query(
+    conn.fetch_all(
         &format!(
             "select {SESSION_COLUMNS} from sessions
              where login = $1 and last_seen >= $2 and first_seen <= $3
@@ -51,21 +38,19 @@ pub fn sessions_for_login(
             Value::Int(until),
             Value::Int(limit),
         ],
-    )?
-    .iter()
-    .map(Session::from_row)
-    .collect()
+    )
+    .await
 }
 
 /// Sessions from one IP that were active in [since, until], newest first.
-pub fn sessions_for_ip(
-    conn: &mut dyn Conn,
+pub async fn sessions_for_ip(
+    conn: &mut Conn,
     ip: &str,
     since: Epoch,
     until: Epoch,
     limit: i64,
 ) -> Result<Vec<Session>> {
-    conn.query(
+    conn.fetch_all(
         &format!(
             "select {SESSION_COLUMNS} from sessions
              where ip = $1 and last_seen >= $2 and first_seen <= $3
@@ -77,14 +62,12 @@ pub fn sessions_for_ip(
             Value::Int(until),
             Value::Int(limit),
         ],
-    )?
-    .iter()
-    .map(Session::from_row)
-    .collect()
+    )
+    .await
 }
 
 /// A failed mailbox login.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Failure {
     pub at: Epoch,
     pub login: Option<String>,
@@ -94,40 +77,41 @@ pub struct Failure {
 }
 
 /// Failed logins by a login or from an IP in [since, until], newest first.
-pub fn failures(
-    conn: &mut dyn Conn,
+pub async fn failures(
+    conn: &mut Conn,
     login: Option<&str>,
     ip: Option<&str>,
     since: Epoch,
     until: Epoch,
     limit: i64,
 ) -> Result<Vec<Failure>> {
-    conn.query(
+    conn.fetch_all(
         "select at, login, ip, service, reason from login_failures
          where (cast($1 as text) is null or login = $1) and (cast($2 as text) is null or ip = $2) and at >= $3 and at <= $4
          order by at desc limit $5",
         &[login.into(), ip.into(), Value::Int(since), Value::Int(until), Value::Int(limit)],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Failure {
-            at: r.int(0)?,
-            login: r.opt_text(1)?,
-            ip: r.text(2)?,
-            service: r.text(3)?,
-            reason: r.text(4)?,
-        })
-    })
-    .collect()
+    )
+    .await
 }
 
 /// Sessions from `ip` that held it around `at`: active within [at − slack, at + slack].
-pub fn holders(
-    conn: &mut dyn Conn,
+pub async fn holders(
+    conn: &mut Conn,
     ip: &str,
     at: Epoch,
     slack: i64,
     limit: i64,
 ) -> Result<Vec<Session>> {
-    sessions_for_ip(conn, ip, at - slack, at + slack, limit)
+    sessions_for_ip(conn, ip, at - slack, at + slack, limit).await
+}
+
+/// The address of the newest login (the demo's sample of an authorized connection).
+pub async fn latest_login_ip(conn: &mut Conn) -> Result<Option<String>> {
+    let row: Option<(String,)> = conn
+        .fetch_optional(
+            "select ip from sessions order by last_seen desc limit 1",
+            &[],
+        )
+        .await?;
+    Ok(row.map(|(ip,)| ip))
 }

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{Conn, Result, Value, transaction};
+use super::changes::{self, Change};
+use super::{Conn, Result, Value};
 use crate::domain::{Epoch, Event, is_carrier_address};
 
 /// How far one file of a source has been read. A file is named by its fingerprint: the hash
@@ -73,28 +74,12 @@ impl OpenSessions {
 }
 
 /// Commits one batch atomically. `window` is W: logins further apart start a new session.
-pub fn commit(
-    conn: &mut dyn Conn,
+pub async fn commit(conn: &mut Conn,
     window: i64,
     open: &mut OpenSessions,
     batch: &Commit<'_>,
 ) -> Result<()> {
-    let result = transaction(conn, |tx| {
-        write_sessions(tx, window, open, batch.events)?;
-        write_failures(tx, batch.events)?;
-        write_rejections(tx, batch.events)?;
-        write_relays(tx, batch.events)?;
-        write_source(tx, batch)?;
-        if batch
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Login { .. }))
-        {
-            // Other nodes' grant indexes learn of these logins at commit.
-            super::notify(tx)?;
-        }
-        Ok(())
-    });
+    let result = write_all(conn, window, open, batch).await;
     match &result {
         Ok(()) => open.prune(batch.now, window),
         Err(_) => open.clear(),
@@ -102,8 +87,30 @@ pub fn commit(
     result
 }
 
-fn write_sessions(
-    tx: &mut dyn Conn,
+async fn write_all(
+    conn: &mut Conn,
+    window: i64,
+    open: &mut OpenSessions,
+    batch: &Commit<'_>,
+) -> Result<()> {
+    let mut tx = conn.begin().await?;
+    write_sessions(&mut tx, window, open, batch.events).await?;
+    write_failures(&mut tx, batch.events).await?;
+    write_rejections(&mut tx, batch.events).await?;
+    write_relays(&mut tx, batch.events).await?;
+    write_source(&mut tx, batch).await?;
+    if batch
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Login { .. }))
+    {
+        // Other nodes' grant indexes learn of these logins at commit.
+        changes::notify(&mut tx, Change::Authorization).await?;
+    }
+    tx.commit().await
+}
+
+async fn write_sessions(tx: &mut Conn,
     window: i64,
     open: &mut OpenSessions,
     events: &[Event],
@@ -123,12 +130,14 @@ fn write_sessions(
                 .push(*at);
         }
     }
+    let unknown: Vec<&SessionKey> = logins.keys().filter(|k| !open.map.contains_key(*k)).collect();
+    let stored = latest_sessions(tx, &unknown).await?;
     let mut rows = Vec::new();
     for (key, mut times) in logins {
         times.sort_unstable();
         let mut current = match open.map.get(&key) {
             Some(known) => *known,
-            None => latest_session(tx, &key)?,
+            None => stored.get(&key).copied(),
         };
         let mut count = 0i64;
         for at in times {
@@ -166,20 +175,44 @@ fn write_sessions(
              last_seen = case when excluded.last_seen > sessions.last_seen
                               then excluded.last_seen else sessions.last_seen end,
              logins = sessions.logins + excluded.logins",
-    )
+    ).await
 }
 
-fn latest_session(
-    tx: &mut dyn Conn,
-    (login, ip, service): &SessionKey,
-) -> Result<Option<(Epoch, Epoch)>> {
-    let row = tx.query_one(
-        "select first_seen, last_seen from sessions
-         where login = $1 and ip = $2 and service = $3
-         order by last_seen desc limit 1",
-        &[login.into(), ip.into(), (*service).into()],
-    )?;
-    row.map(|r| Ok((r.int(0)?, r.int(1)?))).transpose()
+/// The latest stored session of each key, in a few statements however many keys there are.
+async fn latest_sessions(
+    tx: &mut Conn,
+    keys: &[&SessionKey],
+) -> Result<HashMap<SessionKey, (Epoch, Epoch)>> {
+    let mut found = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(1000) {
+        let mut params = Vec::with_capacity(chunk.len() * 3);
+        let mut values = String::new();
+        for (login, ip, service) in chunk {
+            let n = params.len();
+            if n > 0 {
+                values.push_str(", ");
+            }
+            values.push_str(&format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
+            params.extend([login.into(), ip.into(), (*service).into()]);
+        }
+        // Sessions of one key never overlap, so the latest is the one that began last: a
+        // seek on the primary key (login, ip, service, first_seen) per key.
+        let sql = format!(
+            "with k (login, ip, service) as (values {values})
+             select s.login, s.ip, s.service, s.first_seen, s.last_seen
+             from k join sessions s
+               on s.login = k.login and s.ip = k.ip and s.service = k.service
+              and s.first_seen = (select max(m.first_seen) from sessions m
+                                  where m.login = k.login and m.ip = k.ip and m.service = k.service)"
+        );
+        let rows: Vec<(String, String, String, Epoch, Epoch)> = tx.fetch_all(&sql, &params).await?;
+        for (login, ip, service, first, last) in rows {
+            if let Some(key) = chunk.iter().find(|k| k.0 == login && k.1 == ip && k.2 == service) {
+                found.insert((*key).clone(), (first, last));
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn session_row(
@@ -198,7 +231,7 @@ fn session_row(
     ]
 }
 
-fn write_failures(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
+async fn write_failures(tx: &mut Conn, events: &[Event]) -> Result<()> {
     let rows: Vec<Vec<Value>> = events
         .iter()
         .filter_map(|e| match e {
@@ -223,10 +256,10 @@ fn write_failures(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
         &["at", "login", "ip", "service", "reason"],
         &rows,
         "",
-    )
+    ).await
 }
 
-fn write_rejections(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
+async fn write_rejections(tx: &mut Conn, events: &[Event]) -> Result<()> {
     let row = |at: Epoch, kind: &str, ip: String, sender: &str, rcpt: &str, reply: &str| {
         vec![
             at.into(),
@@ -270,10 +303,10 @@ fn write_rejections(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
         &["at", "kind", "ip", "sender", "rcpt", "reply"],
         &rows,
         "",
-    )
+    ).await
 }
 
-fn write_relays(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
+async fn write_relays(tx: &mut Conn, events: &[Event]) -> Result<()> {
     // (minute, ip, sender) → (count, carrier, sample recipient)
     let mut agg: HashMap<(Epoch, String, &str), (i64, i64, &str)> = HashMap::new();
     for e in events {
@@ -310,10 +343,10 @@ fn write_relays(tx: &mut dyn Conn, events: &[Event]) -> Result<()> {
         &rows,
         "on conflict (minute, ip, sender) do update set
              count = relays.count + excluded.count, carrier = relays.carrier + excluded.carrier",
-    )
+    ).await
 }
 
-fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
+async fn write_source(tx: &mut Conn, b: &Commit<'_>) -> Result<()> {
     let last_event = b.events.iter().map(Event::at).max();
     let first_event = b.events.iter().map(Event::at).min();
     let c = b.counts;
@@ -345,7 +378,7 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
             b.now.into(),
             first_event.into(),
         ],
-    )?;
+    ).await?;
     let Some(update) = b.file else { return Ok(()) };
     let f = update.file;
     let changed = match update.previous {
@@ -361,7 +394,7 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
                 f.done.then_some(b.now).into(),
                 b.now.into(),
             ],
-        )?,
+        ).await?,
         Some(p) => tx.execute(
             "update source_files set fp_hash = $1, fp_len = $2, pos = $3, done_at = $4, updated_at = $5
              where source = $6 and fp_hash = $7 and fp_len = $8 and pos = $9 and done_at is null",
@@ -376,7 +409,7 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
                 p.fp_len.into(),
                 p.pos.into(),
             ],
-        )?,
+        ).await?,
     };
     if changed != 1 {
         return Err(super::StoreError::Conflict(format!(
@@ -388,7 +421,7 @@ fn write_source(tx: &mut dyn Conn, b: &Commit<'_>) -> Result<()> {
 }
 
 /// A source's stored position and counters.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct SourceStatus {
     pub name: String,
     #[serde(skip)]
@@ -402,71 +435,59 @@ pub struct SourceStatus {
     pub error: Option<String>,
 }
 
-pub fn source(conn: &mut dyn Conn, name: &str) -> Result<Option<SourceStatus>> {
-    Ok(sources_where(conn, "where name = $1", &[name.into()])?
+pub async fn source(conn: &mut Conn, name: &str) -> Result<Option<SourceStatus>> {
+    Ok(sources_where(conn, "where name = $1", &[name.into()])
+        .await?
         .into_iter()
         .next())
 }
 
-pub fn all_sources(conn: &mut dyn Conn) -> Result<Vec<SourceStatus>> {
-    sources_where(conn, "order by name", &[])
+pub async fn all_sources(conn: &mut Conn) -> Result<Vec<SourceStatus>> {
+    sources_where(conn, "order by name", &[]).await
 }
 
-fn sources_where(conn: &mut dyn Conn, clause: &str, params: &[Value]) -> Result<Vec<SourceStatus>> {
-    conn.query(
+async fn sources_where(conn: &mut Conn, clause: &str, params: &[Value]) -> Result<Vec<SourceStatus>> {
+    conn.fetch_all(
         &format!(
             "select name, state, lines, events, skipped, malformed, last_event_at, updated_at,
                     error from sources {clause}"
         ),
         params,
-    )?
-    .iter()
-    .map(|r| {
-        Ok(SourceStatus {
-            name: r.text(0)?,
-            state: r.text(1)?,
-            lines: r.int(2)?,
-            events: r.int(3)?,
-            skipped: r.int(4)?,
-            malformed: r.int(5)?,
-            last_event_at: r.opt_int(6)?,
-            updated_at: r.int(7)?,
-            error: r.opt_text(8)?,
-        })
-    })
-    .collect()
+    )
+    .await
 }
 
 /// Every file of `source` read so far, done or not.
-pub fn files(conn: &mut dyn Conn, source: &str) -> Result<Vec<FilePos>> {
-    conn.query(
-        "select fp_hash, fp_len, pos, done_at from source_files where source = $1",
-        &[source.into()],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(FilePos {
-            fp_hash: r.int(0)?,
-            fp_len: r.int(1)?,
-            pos: r.int(2)?,
-            done: r.opt_int(3)?.is_some(),
+pub async fn files(conn: &mut Conn, source: &str) -> Result<Vec<FilePos>> {
+    let rows: Vec<(i64, i64, i64, Option<Epoch>)> = conn
+        .fetch_all(
+            "select fp_hash, fp_len, pos, done_at from source_files where source = $1",
+            &[source.into()],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(fp_hash, fp_len, pos, done_at)| FilePos {
+            fp_hash,
+            fp_len,
+            pos,
+            done: done_at.is_some(),
         })
-    })
-    .collect()
+        .collect())
 }
 
 /// Records read or write trouble on a source for the dashboard, without moving its position.
-pub fn set_source_error(conn: &mut dyn Conn, source: &str, error: &str, now: Epoch) -> Result<()> {
+pub async fn set_source_error(conn: &mut Conn, source: &str, error: &str, now: Epoch) -> Result<()> {
     conn.execute(
         "insert into sources (name, updated_at, error) values ($1, $2, $3)
          on conflict (name) do update set error = excluded.error, updated_at = excluded.updated_at",
         &[source.into(), now.into(), error.into()],
-    )?;
+    ).await?;
     Ok(())
 }
 
 /// The earliest event time of any source: before it, the store knows nothing.
-pub fn logs_since(conn: &mut dyn Conn) -> Result<Option<Epoch>> {
-    conn.query_one("select min(first_event_at) from sources", &[])?
-        .map_or(Ok(None), |r| r.opt_int(0))
+pub async fn logs_since(conn: &mut Conn) -> Result<Option<Epoch>> {
+    conn.scalar("select min(first_event_at) from sources", &[])
+        .await
 }

@@ -1,96 +1,104 @@
-//! Schema migrations: plain SQL files under `migrations/<backend>/`, embedded in the binary and
-//! applied in order, each in its own transaction. Released files are never edited; a change is
-//! a new file.
+//! Schema migrations: plain SQL files under `migrations/<backend>/`, embedded in the binary by
+//! `sqlx::migrate!` and applied in order, each in its own transaction, recorded with its
+//! checksum in `_sqlx_migrations` — so a released file that was edited afterwards is refused
+//! at start instead of silently diverging. Released files are never edited; a change is a
+//! new file.
+//!
+//! Stores made before sqlx kept their applied versions in `schema_migrations`; such a store is
+//! adopted in place: its versions are recorded for sqlx with the checksums of the files they
+//! ran, and nothing is run again.
 
-use super::{Backend, Conn, Result, Value, transaction};
+use sqlx::migrate::{Migrate, Migrator};
 
-struct Migration {
-    version: i64,
-    name: &'static str,
-    sqlite: &'static str,
-    postgres: &'static str,
+use super::{Conn, Result};
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Applies every migration the database has not seen.
+pub async fn run(conn: &mut Conn) -> Result<()> {
+    adopt_earlier_store(conn).await?;
+    match conn {
+        Conn::Sqlite(c) => SQLITE.run(&mut **c).await?,
+        // sqlx takes an advisory lock: several nodes may start at once against one database.
+        Conn::Postgres(c) => POSTGRES.run(&mut **c).await?,
+    }
+    Ok(())
 }
 
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "events",
-        sqlite: include_str!("../../migrations/sqlite/0001_events.sql"),
-        postgres: include_str!("../../migrations/postgres/0001_events.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "authorization",
-        sqlite: include_str!("../../migrations/sqlite/0002_authorization.sql"),
-        postgres: include_str!("../../migrations/postgres/0002_authorization.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "web",
-        sqlite: include_str!("../../migrations/sqlite/0003_web.sql"),
-        postgres: include_str!("../../migrations/postgres/0003_web.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "first_notice",
-        sqlite: include_str!("../../migrations/sqlite/0004_first_notice.sql"),
-        postgres: include_str!("../../migrations/postgres/0004_first_notice.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "rejections_by_kind",
-        sqlite: include_str!("../../migrations/sqlite/0005_rejections_by_kind.sql"),
-        postgres: include_str!("../../migrations/postgres/0005_rejections_by_kind.sql"),
-    },
-];
-
-/// Applies every migration the database has not seen; returns how many ran.
-pub fn run(conn: &mut dyn Conn) -> Result<usize> {
-    let backend = conn.backend();
-    if backend == Backend::Postgres {
-        // Several nodes may start at once against one database.
-        conn.batch("select pg_advisory_lock(72616379)")?;
+/// The versions an earlier release's migration runner recorded, if this store has its table
+/// and no sqlx table yet.
+async fn earlier_versions(conn: &mut Conn) -> Result<Option<Vec<i64>>> {
+    let tables: Vec<(String,)> = match conn.backend() {
+        super::Backend::Sqlite => {
+            conn.fetch_all(
+                "select name from sqlite_master where type = 'table'
+                 and name in ('schema_migrations', '_sqlx_migrations')",
+                &[],
+            )
+            .await?
+        }
+        super::Backend::Postgres => {
+            conn.fetch_all(
+                "select cast(table_name as text) from information_schema.tables
+                 where table_schema = current_schema()
+                   and table_name in ('schema_migrations', '_sqlx_migrations')",
+                &[],
+            )
+            .await?
+        }
+    };
+    let has = |t: &str| tables.iter().any(|(n,)| n == t);
+    if !has("schema_migrations") || has("_sqlx_migrations") {
+        return Ok(None);
     }
-    let result = apply(conn, backend);
-    if backend == Backend::Postgres {
-        conn.batch("select pg_advisory_unlock(72616379)")?;
-    }
-    result
+    let versions: Vec<(i64,)> = conn
+        .fetch_all("select version from schema_migrations order by version", &[])
+        .await?;
+    Ok(Some(versions.into_iter().map(|(v,)| v).collect()))
 }
 
-fn apply(conn: &mut dyn Conn, backend: Backend) -> Result<usize> {
-    conn.batch(
-        "create table if not exists schema_migrations (
-             version bigint primary key,
-             name text not null,
-             applied_at bigint not null
-         )",
-    )?;
-    let applied: Vec<i64> = conn
-        .query("select version from schema_migrations", &[])?
-        .iter()
-        .map(|r| r.int(0))
-        .collect::<Result<_>>()?;
-    let mut ran = 0;
-    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        let sql = match backend {
-            Backend::Sqlite => m.sqlite,
-            Backend::Postgres => m.postgres,
-        };
-        transaction(conn, |tx| {
-            tx.batch(sql)?;
-            tx.execute(
-                "insert into schema_migrations (version, name, applied_at) values ($1, $2, $3)",
-                &[
-                    Value::Int(m.version),
-                    m.name.into(),
-                    Value::Int(chrono::Utc::now().timestamp()),
-                ],
-            )?;
-            Ok(())
-        })?;
-        tracing::info!(version = m.version, name = m.name, "applied migration");
-        ran += 1;
+async fn adopt_earlier_store(conn: &mut Conn) -> Result<()> {
+    let Some(versions) = earlier_versions(conn).await? else {
+        return Ok(());
+    };
+    let migrator = match conn {
+        Conn::Sqlite(_) => &SQLITE,
+        Conn::Postgres(_) => &POSTGRES,
+    };
+    let mut tx = conn.begin().await?;
+    match &mut *tx {
+        Conn::Sqlite(c) => c.ensure_migrations_table().await?,
+        Conn::Postgres(c) => c.ensure_migrations_table().await?,
     }
-    Ok(ran)
+    for m in migrator.iter().filter(|m| versions.contains(&m.version)) {
+        let sql = "insert into _sqlx_migrations
+                       (version, description, success, checksum, execution_time)
+                   values ($1, $2, true, $3, 0)";
+        let checksum: &[u8] = &m.checksum;
+        match &mut *tx {
+            Conn::Sqlite(c) => {
+                sqlx::query(sql)
+                    .bind(m.version)
+                    .bind(&*m.description)
+                    .bind(checksum)
+                    .execute(&mut **c)
+                    .await?;
+            }
+            Conn::Postgres(c) => {
+                sqlx::query(sql)
+                    .bind(m.version)
+                    .bind(&*m.description)
+                    .bind(checksum)
+                    .execute(&mut **c)
+                    .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(
+        versions = ?versions,
+        "adopted a store made by the earlier migration runner"
+    );
+    Ok(())
 }

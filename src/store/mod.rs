@@ -1,14 +1,14 @@
 //! The store: the only module that knows SQL. SQLite (embedded, WAL) and PostgreSQL run the same
 //! statements — written once with `$1…` placeholders in order of first appearance, which both
-//! accept — through the small `Conn` trait, so every typed function here serves both backends.
-//!
-//! Store functions are synchronous and take `&mut dyn Conn`; async callers go through
-//! `Db::run`, which borrows a pooled connection on a blocking thread.
+//! accept — through one `Conn` over sqlx's two drivers, so every typed function here serves
+//! both backends. Store functions are async and take `&mut Conn`; `Db::conn` lends one from
+//! the pool, `Conn::begin` opens a transaction that rolls back unless committed.
 
 pub mod alerts;
 pub mod audit;
 pub mod authz;
 mod backend;
+pub mod changes;
 pub mod decisions;
 pub mod evidence;
 pub mod history;
@@ -17,7 +17,6 @@ pub mod migrate;
 pub mod notes;
 pub mod notices;
 pub mod own_records;
-mod pool;
 pub mod rejections;
 pub mod restrictions;
 pub mod retention;
@@ -29,10 +28,13 @@ pub mod stats;
 pub mod timeline;
 pub mod web_sessions;
 
-use std::sync::Arc;
+use std::str::FromStr;
+use std::time::Duration;
 
-pub use backend::{Conn, Row, Value};
-use pool::Pool;
+pub use backend::{Conn, Record, Tx, Value};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,17 +43,35 @@ pub enum Backend {
     Postgres,
 }
 
-/// A store failure, with the statement context it happened in.
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// A store failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
-    Postgres(#[from] postgres::Error),
+    #[error("database: {0}")]
+    Sql(sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// No connection could be had within the pool's acquire timeout.
+    #[error("database busy: no connection free within the acquire timeout")]
+    Busy,
     #[error("bad database url {0:?}: expected sqlite://PATH or postgres://…")]
     BadUrl(String),
-    #[error("unexpected value in column {column}: {found}")]
-    Column { column: usize, found: String },
+    #[error("cannot open database {url}: {source}")]
+    Open {
+        url: String,
+        source: Box<StoreError>,
+    },
     /// Someone else committed first (another process reading the same file).
     #[error("conflict: {0}")]
     Conflict(String),
@@ -61,114 +81,144 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How a pool of connections is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Connections at most.
+    pub size: u32,
+    /// How long a caller waits for a free connection before `StoreError::Busy`.
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSettings {
+    pub fn new(size: usize) -> Self {
+        PoolSettings {
+            size: u32::try_from(size.max(1)).unwrap_or(u32::MAX),
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
 /// A handle on the store: a pool of connections to one database. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pool: Arc<Pool>,
+    pool: Pool,
 }
 
 impl Db {
     /// Opens (and creates, for SQLite) the database at `url` and brings its schema up to date.
-    pub fn open(url: &str, pool_size: usize) -> Result<Db> {
-        let pool = Pool::open(url, pool_size.max(1))?;
-        let db = Db {
-            pool: Arc::new(pool),
-        };
-        db.with(migrate::run)?;
+    pub async fn open(url: &str, settings: PoolSettings) -> Result<Db> {
+        let db = Db::connect(url, settings).await?;
+        migrate::run(&mut db.conn().await?).await?;
         Ok(db)
     }
 
-    pub fn backend(&self) -> Backend {
-        self.pool.backend()
-    }
-
-    /// Runs `f` with a pooled connection on this thread. For CLI commands and ingest threads.
-    pub fn with<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
-        let result = f(conn.as_mut());
-        if result.is_err() {
-            // A connection that failed mid-statement may be in an unknown state.
-            conn.discard();
-        }
-        result
-    }
-
-    /// Runs `f` with a pooled connection on a blocking thread, for async callers.
-    pub async fn run<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static,
-    {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.with(f))
+    /// Opens the configured database (`[database]`) and brings its schema up to date.
+    pub async fn open_config(c: &crate::config::DatabaseConfig) -> Result<Db> {
+        let settings = PoolSettings {
+            acquire_timeout: Duration::from_secs(c.acquire_timeout.0.max(1).unsigned_abs()),
+            ..PoolSettings::new(c.pool_size)
+        };
+        Db::open(&c.url, settings)
             .await
-            .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
+            .map_err(|e| StoreError::Open {
+                url: config_safe(&c.url),
+                source: Box::new(e),
+            })
     }
+
+    /// Opens the pool without touching the schema.
+    pub async fn connect(url: &str, settings: PoolSettings) -> Result<Db> {
+        let bad_url = |_| StoreError::BadUrl(config_safe(url));
+        let pool = match Backend::of_url(url) {
+            Some(Backend::Sqlite) => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(bad_url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                // A file has no server that can vanish under an idle connection: no ping on
+                // acquire (each is a round trip to the connection's worker thread).
+                let pool = PoolOptions::<sqlx::Sqlite>::new()
+                    .max_connections(settings.size)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .test_before_acquire(false)
+                    .connect_with(options)
+                    .await?;
+                Pool::Sqlite(pool)
+            }
+            Some(Backend::Postgres) => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(bad_url)?
+                    .options([("client_min_messages", "warning")]);
+                // A restarted server leaves idle connections dead: test each before use.
+                let pool = PoolOptions::<sqlx::Postgres>::new()
+                    .max_connections(settings.size)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .test_before_acquire(true)
+                    .idle_timeout(Duration::from_secs(300))
+                    .connect_with(options)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+            None => return Err(StoreError::BadUrl(config_safe(url))),
+        };
+        Ok(Db { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Lends a connection from the pool (waiting at most the acquire timeout).
+    pub async fn conn(&self) -> Result<Conn> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// Runs `f` with a connection lent from the pool; it goes back when `f` is done.
+    pub async fn run<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn().await?;
+        f(&mut conn).await
+    }
+
+    /// The PostgreSQL pool, for LISTEN (None on SQLite).
+    fn pg_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(p),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// Closes every connection (waits for those lent out to come back).
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+fn config_safe(url: &str) -> String {
+    crate::config::redact_url(url)
 }
 
 /// Whether the database answers a trivial statement (`/readyz`).
-pub fn ping(conn: &mut dyn Conn) -> Result<()> {
-    conn.query_one("select 1", &[])?;
+pub async fn ping(conn: &mut Conn) -> Result<()> {
+    conn.scalar("select 1", &[]).await?;
     Ok(())
-}
-
-/// Runs `f` inside one transaction: committed when it returns Ok, rolled back otherwise.
-pub fn transaction<T>(
-    conn: &mut dyn Conn,
-    f: impl FnOnce(&mut dyn Conn) -> Result<T>,
-) -> Result<T> {
-    conn.begin()?;
-    match f(conn) {
-        Ok(value) => {
-            conn.commit()?;
-            Ok(value)
-        }
-        Err(e) => {
-            // The original error matters more than a failed rollback.
-            let _ = conn.rollback();
-            Err(e)
-        }
-    }
-}
-
-/// The notification channel that tells every node's grant index to refresh.
-pub const CHANGES_CHANNEL: &str = "relaydesk_changes";
-
-/// Tells other nodes that logins, grants or restrictions changed. PostgreSQL delivers it at
-/// commit (LISTEN/NOTIFY); SQLite has no other nodes to tell, so it does nothing.
-pub fn notify(conn: &mut dyn Conn) -> Result<()> {
-    if conn.backend() == Backend::Postgres {
-        conn.batch(&format!("notify {CHANGES_CHANNEL}"))?;
-    }
-    Ok(())
-}
-
-/// Waits for change notifications from other nodes (PostgreSQL LISTEN). SQLite has none.
-pub struct ChangeListener {
-    client: postgres::Client,
-}
-
-impl ChangeListener {
-    /// Blocks until a change is announced or `timeout` passes; true when one was.
-    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool> {
-        use postgres::fallible_iterator::FallibleIterator;
-        let mut notifications = self.client.notifications();
-        let first = notifications.timeout_iter(timeout).next()?.is_some();
-        // Several changes in a burst need one refresh: take the pending ones without waiting.
-        let mut pending = notifications.iter();
-        while pending.next()?.is_some() {}
-        Ok(first)
-    }
-}
-
-impl Db {
-    /// A listener for changes made by other nodes, on PostgreSQL; None on SQLite.
-    pub fn change_listener(&self) -> Result<Option<ChangeListener>> {
-        if self.backend() != Backend::Postgres {
-            return Ok(None);
-        }
-        let mut client = postgres::Client::connect(self.pool.url(), postgres::NoTls)?;
-        client.batch_execute(&format!("listen {CHANGES_CHANNEL}"))?;
-        Ok(Some(ChangeListener { client }))
-    }
 }

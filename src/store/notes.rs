@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Note {
     pub id: i64,
     pub login: String,
@@ -14,30 +14,21 @@ pub struct Note {
     pub created_at: Epoch,
 }
 
-pub fn add(conn: &mut dyn Conn, login: &str, body: &str, by: &str, now: Epoch) -> Result<()> {
+pub async fn add(conn: &mut Conn, login: &str, body: &str, by: &str, now: Epoch) -> Result<()> {
     conn.execute(
         "insert into notes (login, body, created_by, created_at) values ($1, $2, $3, $4)",
         &[login.into(), body.into(), by.into(), now.into()],
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
 /// A login's notes, newest first.
-pub fn for_login(conn: &mut dyn Conn, login: &str, limit: i64) -> Result<Vec<Note>> {
-    conn.query(
+pub async fn for_login(conn: &mut Conn, login: &str, limit: i64) -> Result<Vec<Note>> {
+    conn.fetch_all(
         "select id, login, body, created_by, created_at from notes
          where login = $1 order by created_at desc, id desc limit $2",
         &[login.into(), Value::Int(limit)],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Note {
-            id: r.int(0)?,
-            login: r.text(1)?,
-            body: r.text(2)?,
-            created_by: r.text(3)?,
-            created_at: r.int(4)?,
-        })
-    })
-    .collect()
+    )
+    .await
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Conn, Result, Row, Value};
+use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
 /// What a notice announces.
@@ -35,10 +35,20 @@ impl NoticeKind {
     }
 }
 
+impl TryFrom<String> for NoticeKind {
+    type Error = std::convert::Infallible;
+
+    /// An unknown kind (a newer version wrote it) reads as a plain notice.
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Ok(NoticeKind::parse(&text).unwrap_or(NoticeKind::Notice))
+    }
+}
+
 /// A stored notice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Notice {
     pub id: i64,
+    #[sqlx(try_from = "String")]
     pub kind: NoticeKind,
     pub title_ja: String,
     pub title_en: String,
@@ -73,25 +83,6 @@ pub struct NoticeDraft {
 const COLUMNS: &str = "id, kind, title_ja, title_en, body_ja, body_en, published_at, updated_at, \
                        starts_at, ends_at, status, created_by";
 
-fn notice(r: &Row) -> Result<Notice> {
-    let kind = r.text(1)?;
-    Ok(Notice {
-        id: r.int(0)?,
-        // An unknown kind (a newer version wrote it) reads as a plain notice.
-        kind: NoticeKind::parse(&kind).unwrap_or(NoticeKind::Notice),
-        title_ja: r.text(2)?,
-        title_en: r.text(3)?,
-        body_ja: r.text(4)?,
-        body_en: r.text(5)?,
-        published_at: r.int(6)?,
-        updated_at: r.int(7)?,
-        starts_at: r.opt_int(8)?,
-        ends_at: r.opt_int(9)?,
-        status: r.opt_text(10)?,
-        created_by: r.text(11)?,
-    })
-}
-
 fn draft_values(d: &NoticeDraft) -> Vec<Value> {
     vec![
         d.kind.as_str().into(),
@@ -107,23 +98,21 @@ fn draft_values(d: &NoticeDraft) -> Vec<Value> {
 }
 
 /// Stores a new notice by `by`; returns its id.
-pub fn insert(conn: &mut dyn Conn, draft: &NoticeDraft, by: &str, now: Epoch) -> Result<i64> {
+pub async fn insert(conn: &mut Conn, draft: &NoticeDraft, by: &str, now: Epoch) -> Result<i64> {
     let mut params = draft_values(draft);
     params.push(now.into());
     params.push(by.into());
-    let row = conn.query_one(
+    let row: Option<(i64,)> = conn.fetch_optional(
         "insert into notices (kind, title_ja, title_en, body_ja, body_en, published_at,
                               starts_at, ends_at, status, updated_at, created_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
         &params,
-    )?;
-    row.map(|r| r.int(0))
-        .transpose()
-        .map(Option::unwrap_or_default)
+    ).await?;
+    Ok(row.map(|(id,)| id).unwrap_or_default())
 }
 
 /// Replaces a notice's text and times, marking it updated at `now`; false when there is none.
-pub fn update(conn: &mut dyn Conn, id: i64, draft: &NoticeDraft, now: Epoch) -> Result<bool> {
+pub async fn update(conn: &mut Conn, id: i64, draft: &NoticeDraft, now: Epoch) -> Result<bool> {
     let mut params = draft_values(draft);
     params.push(now.into());
     params.push(id.into());
@@ -132,40 +121,35 @@ pub fn update(conn: &mut dyn Conn, id: i64, draft: &NoticeDraft, now: Epoch) -> 
                 published_at = $6, starts_at = $7, ends_at = $8, status = $9, updated_at = $10
          where id = $11",
         &params,
-    )?;
+    ).await?;
     Ok(n > 0)
 }
 
 /// Removes a notice; false when there is none.
-pub fn delete(conn: &mut dyn Conn, id: i64) -> Result<bool> {
-    Ok(conn.execute("delete from notices where id = $1", &[id.into()])? > 0)
+pub async fn delete(conn: &mut Conn, id: i64) -> Result<bool> {
+    Ok(conn.execute("delete from notices where id = $1", &[id.into()]).await? > 0)
 }
 
 /// Any notice, published or not (the staff editor).
-pub fn get(conn: &mut dyn Conn, id: i64) -> Result<Option<Notice>> {
-    conn.query_one(
+pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<Notice>> {
+    conn.fetch_optional(
         &format!("select {COLUMNS} from notices where id = $1"),
         &[id.into()],
-    )?
-    .as_ref()
-    .map(notice)
-    .transpose()
+    )
+    .await
 }
 
 /// A notice customers may see at `now`.
-pub fn get_published(conn: &mut dyn Conn, id: i64, now: Epoch) -> Result<Option<Notice>> {
-    conn.query_one(
+pub async fn get_published(conn: &mut Conn, id: i64, now: Epoch) -> Result<Option<Notice>> {
+    conn.fetch_optional(
         &format!("select {COLUMNS} from notices where id = $1 and published_at <= $2"),
         &[id.into(), now.into()],
-    )?
-    .as_ref()
-    .map(notice)
-    .transpose()
+    )
+    .await
 }
 
 /// Notices published by `now`, newest first, at most `limit`; only of `kind` when given.
-pub fn list_published(
-    conn: &mut dyn Conn,
+pub async fn list_published(conn: &mut Conn,
     now: Epoch,
     kind: Option<NoticeKind>,
     limit: i64,
@@ -181,30 +165,26 @@ pub fn list_published(
             vec![now.into(), limit.into()],
         ),
     };
-    conn.query(
+    conn.fetch_all(
         &format!("select {COLUMNS} from notices where published_at <= $1 {filter}"),
         &params,
-    )?
-    .iter()
-    .map(notice)
-    .collect()
+    )
+    .await
 }
 
 /// Every notice, published or scheduled, newest first (the staff editor).
-pub fn list_all(conn: &mut dyn Conn, limit: i64) -> Result<Vec<Notice>> {
-    conn.query(
+pub async fn list_all(conn: &mut Conn, limit: i64) -> Result<Vec<Notice>> {
+    conn.fetch_all(
         &format!("select {COLUMNS} from notices order by published_at desc, id desc limit $1"),
         &[limit.into()],
-    )?
-    .iter()
-    .map(notice)
-    .collect()
+    )
+    .await
 }
 
 /// Published incidents not yet over and maintenance not yet ended (scheduled or under way) at
 /// `now`, soonest first. An incident is over when resolved or past its end.
-pub fn open_events(conn: &mut dyn Conn, now: Epoch) -> Result<Vec<Notice>> {
-    conn.query(
+pub async fn open_events(conn: &mut Conn, now: Epoch) -> Result<Vec<Notice>> {
+    conn.fetch_all(
         &format!(
             "select {COLUMNS} from notices
              where published_at <= $1 and kind in ('incident', 'maintenance')
@@ -213,8 +193,6 @@ pub fn open_events(conn: &mut dyn Conn, now: Epoch) -> Result<Vec<Notice>> {
              order by coalesce(starts_at, published_at), id"
         ),
         &[now.into()],
-    )?
-    .iter()
-    .map(notice)
-    .collect()
+    )
+    .await
 }

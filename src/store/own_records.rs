@@ -7,8 +7,8 @@ use crate::domain::Epoch;
 
 /// The newest relay rejections in [since, until] whose envelope sender is one of `senders`
 /// (exactly, so the `rejections_sender_kind` index serves it), newest first, at most `limit`.
-pub fn latest_rejections(
-    conn: &mut dyn Conn,
+pub async fn latest_rejections(
+    conn: &mut Conn,
     senders: &[String],
     since: Epoch,
     until: Epoch,
@@ -32,18 +32,5 @@ pub fn latest_rejections(
         wanted.join(", "),
         params.len()
     );
-    conn.query(&sql, &params)?
-        .iter()
-        .map(|r| {
-            Ok(StoredRejection {
-                id: r.int(0)?,
-                at: r.int(1)?,
-                kind: r.text(2)?,
-                ip: r.text(3)?,
-                sender: r.text(4)?,
-                rcpt: r.text(5)?,
-                reply: r.text(6)?,
-            })
-        })
-        .collect()
+    conn.fetch_all(&sql, &params).await
 }

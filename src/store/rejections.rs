@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct StoredRejection {
     pub id: i64,
     pub at: Epoch,
@@ -29,7 +29,7 @@ pub struct Filter {
 }
 
 /// Rejections matching `filter`, oldest first.
-pub fn list(conn: &mut dyn Conn, filter: &Filter) -> Result<Vec<StoredRejection>> {
+pub async fn list(conn: &mut Conn, filter: &Filter) -> Result<Vec<StoredRejection>> {
     let mut sql = String::from(
         "select id, at, kind, ip, sender, rcpt, reply from rejections where at >= $1 and at <= $2",
     );
@@ -61,27 +61,16 @@ pub fn list(conn: &mut dyn Conn, filter: &Filter) -> Result<Vec<StoredRejection>
     if let Some(limit) = filter.limit {
         push(&mut sql, " limit ?", limit.into());
     }
-    conn.query(&sql, &params)?
-        .iter()
-        .map(|r| {
-            Ok(StoredRejection {
-                id: r.int(0)?,
-                at: r.int(1)?,
-                kind: r.text(2)?,
-                ip: r.text(3)?,
-                sender: r.text(4)?,
-                rcpt: r.text(5)?,
-                reply: r.text(6)?,
-            })
-        })
-        .collect()
+    conn.fetch_all(&sql, &params).await
 }
 
 /// Counts of stored rows per table, for summaries and tests.
-pub fn count(conn: &mut dyn Conn, kind: &str) -> Result<i64> {
-    conn.query_one(
-        "select count(*) from rejections where kind = $1",
-        &[kind.into()],
-    )?
-    .map_or(Ok(0), |r| r.int(0))
+pub async fn count(conn: &mut Conn, kind: &str) -> Result<i64> {
+    Ok(conn
+        .scalar(
+            "select count(*) from rejections where kind = $1",
+            &[kind.into()],
+        )
+        .await?
+        .unwrap_or(0))
 }

@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use super::{Conn, Result, Row, Value};
+use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct StaffGrant {
     pub id: i64,
     pub ip: String,
@@ -17,8 +17,7 @@ pub struct StaffGrant {
     pub expires_at: Epoch,
 }
 
-pub fn add_grant(
-    conn: &mut dyn Conn,
+pub async fn add_grant(conn: &mut Conn,
     ip: &str,
     login: Option<&str>,
     reason: &str,
@@ -37,34 +36,22 @@ pub fn add_grant(
             now.into(),
             expires_at.into(),
         ],
-    )?;
+    ).await?;
     Ok(())
 }
 
 /// Staff grants not yet expired or revoked at `now`.
-pub fn active_grants(conn: &mut dyn Conn, now: Epoch) -> Result<Vec<StaffGrant>> {
-    conn.query(
+pub async fn active_grants(conn: &mut Conn, now: Epoch) -> Result<Vec<StaffGrant>> {
+    conn.fetch_all(
         "select id, ip, login, reason, created_by, created_at, expires_at from grants
          where expires_at >= $1 and revoked_at is null order by created_at",
         &[now.into()],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(StaffGrant {
-            id: r.int(0)?,
-            ip: r.text(1)?,
-            login: r.opt_text(2)?,
-            reason: r.text(3)?,
-            created_by: r.text(4)?,
-            created_at: r.int(5)?,
-            expires_at: r.int(6)?,
-        })
-    })
-    .collect()
+    )
+    .await
 }
 
 /// A block or a suspension.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Restriction {
     pub id: i64,
     /// The network (blocks) or login (suspensions).
@@ -93,8 +80,7 @@ impl Kind {
 
 /// Adds a restriction on `subject` (a normalized network, or a login). Returns false when one is
 /// already in force.
-pub fn add(
-    conn: &mut dyn Conn,
+pub async fn add(conn: &mut Conn,
     kind: Kind,
     subject: &str,
     reason: &str,
@@ -102,7 +88,8 @@ pub fn add(
     now: Epoch,
     until: Option<Epoch>,
 ) -> Result<bool> {
-    if in_force(conn, kind, now)?
+    if in_force(conn, kind, now)
+        .await?
         .iter()
         .any(|r| r.subject == subject)
     {
@@ -121,12 +108,12 @@ pub fn add(
             now.into(),
             until.into(),
         ],
-    )?;
+    ).await?;
     Ok(true)
 }
 
 /// Lifts every restriction in force on `subject`; returns how many.
-pub fn lift(conn: &mut dyn Conn, kind: Kind, subject: &str, by: &str, now: Epoch) -> Result<u64> {
+pub async fn lift(conn: &mut Conn, kind: Kind, subject: &str, by: &str, now: Epoch) -> Result<u64> {
     let (table, column) = kind.table();
     conn.execute(
         &format!(
@@ -134,33 +121,20 @@ pub fn lift(conn: &mut dyn Conn, kind: Kind, subject: &str, by: &str, now: Epoch
              where {column} = $3 and lifted_at is null"
         ),
         &[now.into(), by.into(), subject.into()],
-    )
+    ).await
 }
 
 /// Restrictions in force at `at`: made by then, and neither lifted nor run out by then.
-pub fn in_force(conn: &mut dyn Conn, kind: Kind, at: Epoch) -> Result<Vec<Restriction>> {
+pub async fn in_force(conn: &mut Conn, kind: Kind, at: Epoch) -> Result<Vec<Restriction>> {
     let (table, column) = kind.table();
-    conn.query(
+    conn.fetch_all(
         &format!(
-            "select id, {column}, reason, created_by, created_at, until from {table}
+            "select id, {column} as subject, reason, created_by, created_at, until from {table}
              where created_at <= $1 and (lifted_at is null or lifted_at > $1)
                and (until is null or until > $1)
              order by created_at"
         ),
         &[Value::Int(at)],
-    )?
-    .iter()
-    .map(restriction)
-    .collect()
-}
-
-fn restriction(r: &Row) -> Result<Restriction> {
-    Ok(Restriction {
-        id: r.int(0)?,
-        subject: r.text(1)?,
-        reason: r.text(2)?,
-        created_by: r.text(3)?,
-        created_at: r.int(4)?,
-        until: r.opt_int(5)?,
-    })
+    )
+    .await
 }

@@ -1,13 +1,13 @@
 //! Deleting history past its retention (§5). Every statement is idempotent, so any number of
 //! nodes may run it.
 
-use super::{Conn, Result, transaction};
+use super::{Conn, Result};
 use crate::config::RetentionConfig;
 use crate::domain::Epoch;
 
 /// Rows deleted, per table.
-pub fn purge(
-    conn: &mut dyn Conn,
+pub async fn purge(
+    conn: &mut Conn,
     now: Epoch,
     r: &RetentionConfig,
 ) -> Result<Vec<(&'static str, u64)>> {
@@ -52,10 +52,11 @@ pub fn purge(
             events,
         ),
     ];
-    transaction(conn, |tx| {
-        statements
-            .iter()
-            .map(|(table, sql, before)| Ok((*table, tx.execute(sql, &[(*before).into()])?)))
-            .collect()
-    })
+    let mut tx = conn.begin().await?;
+    let mut deleted = Vec::with_capacity(statements.len());
+    for (table, sql, before) in statements {
+        deleted.push((table, tx.execute(sql, &[before.into()]).await?));
+    }
+    tx.commit().await?;
+    Ok(deleted)
 }

@@ -7,8 +7,8 @@ use crate::domain::Epoch;
 
 /// Records one failed sign-in of a `kind` (`customer` | `staff`) account from `ip`, and forgets
 /// failures older than `forget_before`.
-pub fn record_failure(
-    conn: &mut dyn Conn,
+pub async fn record_failure(
+    conn: &mut Conn,
     kind: &str,
     account: &str,
     ip: &str,
@@ -18,23 +18,26 @@ pub fn record_failure(
     conn.execute(
         "delete from signin_failures where at < $1",
         &[Value::Int(forget_before)],
-    )?;
+    )
+    .await?;
     conn.execute(
         "insert into signin_failures (kind, account, ip, at) values ($1, $2, $3, $4)",
         &[kind.into(), account.into(), ip.into(), Value::Int(at)],
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
 /// Times of an account's failures since `since`, newest first, at most `limit`.
-pub fn account_failures(
-    conn: &mut dyn Conn,
+pub async fn account_failures(
+    conn: &mut Conn,
     kind: &str,
     account: &str,
     since: Epoch,
     limit: i64,
 ) -> Result<Vec<Epoch>> {
-    conn.query(
+    let rows: Vec<(Epoch,)> = conn
+        .fetch_all(
         "select at from signin_failures where kind = $1 and account = $2 and at >= $3
          order by at desc limit $4",
         &[
@@ -43,27 +46,27 @@ pub fn account_failures(
             Value::Int(since),
             Value::Int(limit),
         ],
-    )?
-    .iter()
-    .map(|r| r.int(0))
-    .collect()
+    )
+        .await?;
+    Ok(rows.into_iter().map(|(at,)| at).collect())
 }
 
 /// Times of all failures from one client address since `since`, newest first, at most `limit`.
-pub fn ip_failures(conn: &mut dyn Conn, ip: &str, since: Epoch, limit: i64) -> Result<Vec<Epoch>> {
-    conn.query(
+pub async fn ip_failures(conn: &mut Conn, ip: &str, since: Epoch, limit: i64) -> Result<Vec<Epoch>> {
+    let rows: Vec<(Epoch,)> = conn
+        .fetch_all(
         "select at from signin_failures where ip = $1 and at >= $2 order by at desc limit $3",
         &[ip.into(), Value::Int(since), Value::Int(limit)],
-    )?
-    .iter()
-    .map(|r| r.int(0))
-    .collect()
+    )
+        .await?;
+    Ok(rows.into_iter().map(|(at,)| at).collect())
 }
 
 /// Forgets an account's failures after it signed in successfully (its address's stay).
-pub fn clear_account(conn: &mut dyn Conn, kind: &str, account: &str) -> Result<u64> {
+pub async fn clear_account(conn: &mut Conn, kind: &str, account: &str) -> Result<u64> {
     conn.execute(
         "delete from signin_failures where kind = $1 and account = $2",
         &[kind.into(), account.into()],
     )
+    .await
 }

@@ -10,12 +10,14 @@ use crate::domain::Epoch;
 
 /// Counts per hour for the `hours` whole hours ending with the one holding `now`, oldest first;
 /// hours with nothing in them are 0.
-fn per_hour(conn: &mut dyn Conn, sql: &str, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
+async fn per_hour(conn: &mut Conn, sql: &str, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
     let last = now - now.rem_euclid(3600);
     let first = last - (hours - 1) * 3600;
     let mut series: Vec<(Epoch, i64)> = (0..hours).map(|i| (first + i * 3600, 0)).collect();
-    for row in conn.query(sql, &[first.into(), (last + 3600).into()])? {
-        let (hour, count) = (row.int(0)?, row.int(1)?);
+    let rows: Vec<(Epoch, i64)> = conn
+        .fetch_all(sql, &[first.into(), (last + 3600).into()])
+        .await?;
+    for (hour, count) in rows {
         let i = (hour - first) / 3600;
         if (0..hours).contains(&i) {
             series[i as usize].1 = count;
@@ -26,7 +28,7 @@ fn per_hour(conn: &mut dyn Conn, sql: &str, now: Epoch, hours: i64) -> Result<Ve
 
 /// Mail-check sessions started per hour: a session is one login's run of POP/IMAP logins from
 /// one address, so a client polling every few minutes counts once, not every poll.
-pub fn sessions_per_hour(conn: &mut dyn Conn, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
+pub async fn sessions_per_hour(conn: &mut Conn, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
     per_hour(
         conn,
         "select first_seen - first_seen % 3600 as hour, count(*) from sessions
@@ -35,11 +37,12 @@ pub fn sessions_per_hour(conn: &mut dyn Conn, now: Epoch, hours: i64) -> Result<
         now,
         hours,
     )
+    .await
 }
 
 /// Mailbox logins per hour, counted in the hour of their session's last login (the staff
 /// dashboard's activity, where every poll counts).
-pub fn logins_per_hour(conn: &mut dyn Conn, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
+pub async fn logins_per_hour(conn: &mut Conn, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
     per_hour(
         conn,
         "select last_seen - last_seen % 3600 as hour, cast(sum(logins) as bigint) from sessions
@@ -48,11 +51,11 @@ pub fn logins_per_hour(conn: &mut dyn Conn, now: Epoch, hours: i64) -> Result<Ve
         now,
         hours,
     )
+    .await
 }
 
 /// Refused relay attempts per hour.
-pub fn relay_rejections_per_hour(
-    conn: &mut dyn Conn,
+pub async fn relay_rejections_per_hour(conn: &mut Conn,
     now: Epoch,
     hours: i64,
 ) -> Result<Vec<(Epoch, i64)>> {
@@ -64,10 +67,11 @@ pub fn relay_rejections_per_hour(
         now,
         hours,
     )
+    .await
 }
 
 /// Mail-check sessions with a login in `[from, to]`, and failed logins in that span.
-pub fn logins_between(conn: &mut dyn Conn, from: Epoch, to: Epoch) -> Result<(i64, i64)> {
+pub async fn logins_between(conn: &mut Conn, from: Epoch, to: Epoch) -> Result<(i64, i64)> {
     // A session overlaps the span when it began by its end and was last seen after its start;
     // sessions have no gap longer than the window, so it had a login in or near the span.
     let sessions = count(
@@ -75,28 +79,30 @@ pub fn logins_between(conn: &mut dyn Conn, from: Epoch, to: Epoch) -> Result<(i6
         "select count(*) from sessions where last_seen >= $1 and first_seen <= $2",
         from,
         to,
-    )?;
+    )
+    .await?;
     let failures = count(
         conn,
         "select count(*) from login_failures where at >= $1 and at <= $2",
         from,
         to,
-    )?;
+    )
+    .await?;
     Ok((sessions, failures))
 }
 
 /// The policy service's relay decisions in `[from, to]`: (ok, reject).
-pub fn decisions_between(conn: &mut dyn Conn, from: Epoch, to: Epoch) -> Result<(i64, i64)> {
-    let rows = conn.query(
+pub async fn decisions_between(conn: &mut Conn, from: Epoch, to: Epoch) -> Result<(i64, i64)> {
+    let rows: Vec<(String, i64)> = conn.fetch_all(
         "select action, count(*) from policy_decisions where at >= $1 and at <= $2
          group by action",
         &[from.into(), to.into()],
-    )?;
+    ).await?;
     let (mut ok, mut reject) = (0, 0);
-    for row in rows {
-        match row.text(0)?.as_str() {
-            "ok" => ok = row.int(1)?,
-            "reject" => reject = row.int(1)?,
+    for (action, n) in rows {
+        match action.as_str() {
+            "ok" => ok = n,
+            "reject" => reject = n,
             _ => {}
         }
     }
@@ -104,15 +110,16 @@ pub fn decisions_between(conn: &mut dyn Conn, from: Epoch, to: Epoch) -> Result<
 }
 
 /// Whether the policy service ever recorded a decision here.
-pub fn any_decision(conn: &mut dyn Conn) -> Result<bool> {
+pub async fn any_decision(conn: &mut Conn) -> Result<bool> {
     Ok(conn
-        .query_one("select 1 from policy_decisions limit 1", &[])?
+        .fetch_optional::<(i64,)>("select 1 from policy_decisions limit 1", &[])
+        .await?
         .is_some())
 }
 
 /// Sends Postfix refused with `451 4.3.5 Server configuration problem` in `[from, to]`: what it
 /// answers when its policy service does not.
-pub fn policy_unavailable_between(conn: &mut dyn Conn, from: Epoch, to: Epoch) -> Result<i64> {
+pub async fn policy_unavailable_between(conn: &mut Conn, from: Epoch, to: Epoch) -> Result<i64> {
     count(
         conn,
         "select count(*) from rejections
@@ -120,6 +127,7 @@ pub fn policy_unavailable_between(conn: &mut dyn Conn, from: Epoch, to: Epoch) -
         from,
         to,
     )
+    .await
 }
 
 /// Activity since a time.
@@ -138,53 +146,57 @@ pub struct Counters {
 /// on time alone, so the count walks the newest rows by id and stops here.
 pub const FAILURE_SCAN: i64 = 100_000;
 
-pub fn counters(conn: &mut dyn Conn, since: Epoch) -> Result<Counters> {
-    let one = |conn: &mut dyn Conn, sql: &str, params: &[Value]| -> Result<i64> {
-        Ok(conn
-            .query_one(sql, params)?
-            .map(|r| r.opt_int(0))
-            .transpose()?
-            .flatten()
-            .unwrap_or(0))
-    };
+pub async fn counters(conn: &mut Conn, since: Epoch) -> Result<Counters> {
     let s = Value::Int(since);
     Ok(Counters {
         logins: one(
-            conn,
+            &mut *conn,
             "select cast(sum(logins) as bigint) from sessions where last_seen >= $1",
             std::slice::from_ref(&s),
-        )?,
+        )
+        .await?,
         failed_logins: one(
-            conn,
+            &mut *conn,
             "select count(*) from (select at from login_failures order by id desc limit $2) f
              where at >= $1",
             &[s.clone(), Value::Int(FAILURE_SCAN)],
-        )?,
+        )
+        .await?,
         relay_rejections: one(
-            conn,
+            &mut *conn,
             "select count(*) from rejections where kind = 'relay' and at >= $1",
             std::slice::from_ref(&s),
-        )?,
+        )
+        .await?,
         accepted_relays: one(
-            conn,
+            &mut *conn,
             "select cast(sum(count) as bigint) from relays where minute >= $1",
             std::slice::from_ref(&s),
-        )?,
+        )
+        .await?,
         policy_decisions: one(
-            conn,
+            &mut *conn,
             "select count(*) from policy_decisions where at >= $1",
             &[s],
-        )?,
+        )
+        .await?,
     })
 }
 
-/// The newest policy decision's time, if any.
-pub fn last_decision(conn: &mut dyn Conn) -> Result<Option<Epoch>> {
-    conn.query_one("select max(at) from policy_decisions", &[])?
-        .map_or(Ok(None), |r| r.opt_int(0))
+/// A count query's one value; 0 for null (a sum over no rows).
+async fn one(conn: &mut Conn, sql: &str, params: &[Value]) -> Result<i64> {
+    Ok(conn.scalar(sql, params).await?.unwrap_or(0))
 }
 
-fn count(conn: &mut dyn Conn, sql: &str, from: Epoch, to: Epoch) -> Result<i64> {
-    conn.query_one(sql, &[from.into(), to.into()])?
-        .map_or(Ok(0), |r| r.int(0))
+/// The newest policy decision's time, if any.
+pub async fn last_decision(conn: &mut Conn) -> Result<Option<Epoch>> {
+    conn.scalar("select max(at) from policy_decisions", &[])
+        .await
+}
+
+async fn count(conn: &mut Conn, sql: &str, from: Epoch, to: Epoch) -> Result<i64> {
+    Ok(conn
+        .scalar(sql, &[from.into(), to.into()])
+        .await?
+        .unwrap_or(0))
 }

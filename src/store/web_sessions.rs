@@ -3,7 +3,7 @@
 use super::{Conn, Result};
 use crate::domain::Epoch;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredSession {
     pub kind: String,
     pub subject: String,
@@ -13,7 +13,7 @@ pub struct StoredSession {
     pub expires_at: Epoch,
 }
 
-pub fn create(conn: &mut dyn Conn, id_hash: &str, s: &StoredSession) -> Result<()> {
+pub async fn create(conn: &mut Conn, id_hash: &str, s: &StoredSession) -> Result<()> {
     conn.execute(
         "insert into web_sessions (id_hash, kind, subject, csrf, created_at, seen_at, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7)",
@@ -26,56 +26,46 @@ pub fn create(conn: &mut dyn Conn, id_hash: &str, s: &StoredSession) -> Result<(
             s.seen_at.into(),
             s.expires_at.into(),
         ],
-    )?;
+    ).await?;
     Ok(())
 }
 
-pub fn get(conn: &mut dyn Conn, id_hash: &str) -> Result<Option<StoredSession>> {
-    conn.query_one(
+pub async fn get(conn: &mut Conn, id_hash: &str) -> Result<Option<StoredSession>> {
+    conn.fetch_optional(
         "select kind, subject, csrf, created_at, seen_at, expires_at from web_sessions where id_hash = $1",
         &[id_hash.into()],
-    )?
-    .map(|r| {
-        Ok(StoredSession {
-            kind: r.text(0)?,
-            subject: r.text(1)?,
-            csrf: r.text(2)?,
-            created_at: r.int(3)?,
-            seen_at: r.int(4)?,
-            expires_at: r.int(5)?,
-        })
-    })
-    .transpose()
+    )
+    .await
 }
 
-pub fn touch(conn: &mut dyn Conn, id_hash: &str, now: Epoch) -> Result<()> {
+pub async fn touch(conn: &mut Conn, id_hash: &str, now: Epoch) -> Result<()> {
     conn.execute(
         "update web_sessions set seen_at = $1 where id_hash = $2",
         &[now.into(), id_hash.into()],
-    )?;
+    ).await?;
     Ok(())
 }
 
-pub fn delete(conn: &mut dyn Conn, id_hash: &str) -> Result<()> {
+pub async fn delete(conn: &mut Conn, id_hash: &str) -> Result<()> {
     conn.execute(
         "delete from web_sessions where id_hash = $1",
         &[id_hash.into()],
-    )?;
+    ).await?;
     Ok(())
 }
 
 /// Ends every session of one customer or staff member ("sign out everywhere"); returns how many.
-pub fn delete_all(conn: &mut dyn Conn, kind: &str, subject: &str) -> Result<u64> {
+pub async fn delete_all(conn: &mut Conn, kind: &str, subject: &str) -> Result<u64> {
     conn.execute(
         "delete from web_sessions where kind = $1 and subject = $2",
         &[kind.into(), subject.into()],
-    )
+    ).await
 }
 
 /// Forgets sessions past their absolute timeout or idle longer than `idle`.
-pub fn delete_stale(conn: &mut dyn Conn, now: Epoch, idle: i64) -> Result<u64> {
+pub async fn delete_stale(conn: &mut Conn, now: Epoch, idle: i64) -> Result<u64> {
     conn.execute(
         "delete from web_sessions where expires_at < $1 or seen_at < $2",
         &[now.into(), (now - idle).into()],
-    )
+    ).await
 }

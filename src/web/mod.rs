@@ -12,6 +12,7 @@ pub mod headers;
 pub mod i18n;
 pub mod layout;
 pub mod markdown;
+mod notice_cache;
 pub mod ops;
 pub mod session;
 pub mod staff;
@@ -27,6 +28,7 @@ use crate::config::Config;
 use crate::grants::GrantIndex;
 use crate::metrics::Metrics;
 use crate::store::Db;
+pub use notice_cache::NoticeCache;
 
 /// Everything a request handler may use, shared behind `State<Arc<App>>`.
 pub struct App {
@@ -36,6 +38,8 @@ pub struct App {
     pub grants: Option<Arc<GrantIndex>>,
     /// This process's counters for `/metrics`, shared with the policy service when it runs here.
     pub metrics: Arc<Metrics>,
+    /// The notices, held in memory.
+    pub notices: NoticeCache,
 }
 
 impl App {
@@ -50,11 +54,25 @@ impl App {
         grants: Option<Arc<GrantIndex>>,
         metrics: Arc<Metrics>,
     ) -> Arc<App> {
+        let notices = NoticeCache::new(db.clone());
+        App::with_parts(config, db, grants, metrics, notices)
+    }
+
+    /// An App whose notice cache is `notices`, which serve's refresher drops on changes
+    /// announced by other nodes.
+    pub fn with_parts(
+        config: Arc<Config>,
+        db: Db,
+        grants: Option<Arc<GrantIndex>>,
+        metrics: Arc<Metrics>,
+        notices: NoticeCache,
+    ) -> Arc<App> {
         Arc::new(App {
             config,
             db,
             grants,
             metrics,
+            notices,
         })
     }
 

@@ -49,7 +49,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Result<&'static str, WebError> {
-    match tokio::time::timeout(READY_TIMEOUT, app.db.run(store::ping)).await {
+    match tokio::time::timeout(READY_TIMEOUT, app.db.run(async |c: &mut crate::store::Conn| store::ping(c).await)).await {
         Ok(Ok(())) => Ok("ready"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readyz: the store does not answer");
@@ -94,10 +94,10 @@ async fn metrics(
     let now = app.now();
     let stored = app
         .db
-        .run(|c| {
+        .run(async |c: &mut crate::store::Conn| {
             Ok((
-                store::ingest::all_sources(c)?,
-                store::alerts::count_open(c)?,
+                store::ingest::all_sources(c).await?,
+                store::alerts::count_open(c).await?,
             ))
         })
         .await;

@@ -96,9 +96,7 @@ impl Session {
         };
         let id_hash = sha256_hex(&id);
         let (hash, row) = (id_hash.clone(), stored.clone());
-        app.db
-            .run(move |c| web_sessions::create(c, &hash, &row))
-            .await?;
+        web_sessions::create(&mut app.db.conn().await?, &hash, &row).await?;
         Ok((
             Session {
                 kind,
@@ -113,17 +111,14 @@ impl Session {
     /// Ends this session.
     pub async fn end(&self, app: &Arc<App>) -> Result<(), WebError> {
         let hash = self.id_hash.clone();
-        app.db.run(move |c| web_sessions::delete(c, &hash)).await?;
+        web_sessions::delete(&mut app.db.conn().await?, &hash).await?;
         Ok(())
     }
 
     /// Ends every session of this subject, here and on every other device.
     pub async fn end_everywhere(&self, app: &Arc<App>) -> Result<u64, WebError> {
         let (kind, subject) = (self.kind.as_str(), self.subject.clone());
-        Ok(app
-            .db
-            .run(move |c| web_sessions::delete_all(c, kind, &subject))
-            .await?)
+        Ok(web_sessions::delete_all(&mut app.db.conn().await?, kind, &subject).await?)
     }
 
     /// Checks a submitted CSRF token against this session's.
@@ -156,18 +151,18 @@ impl FromRequestParts<Arc<App>> for MaybeSession {
         let hash = id_hash.clone();
         let stored = app
             .db
-            .run(move |c| {
-                let s = web_sessions::get(c, &hash)?;
+            .run(async move |c: &mut crate::store::Conn| {
+                let s = web_sessions::get(c, &hash).await?;
                 match &s {
                     Some(s) if s.expires_at >= now && s.seen_at >= now - idle => {
                         // Touch at most once a minute: reads stay reads.
                         if now - s.seen_at >= 60 {
-                            web_sessions::touch(c, &hash, now)?;
+                            web_sessions::touch(c, &hash, now).await?;
                         }
                         Ok(Some(s.clone()))
                     }
                     Some(_) => {
-                        web_sessions::delete(c, &hash)?;
+                        web_sessions::delete(c, &hash).await?;
                         Ok(None)
                     }
                     None => Ok(None),

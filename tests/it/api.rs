@@ -14,14 +14,14 @@ use crate::web_helpers::{Web, urlencode};
 /// Blocks, suspensions and staff grants in force now.
 async fn snapshot(web: &Web) -> store::authz::Snapshot {
     let db = web.db.clone();
-    blocking(move || {
-        db.with(|c| store::authz::snapshot(c, crate::api_helpers::now()))
+    blocking(async move || {
+        store::authz::snapshot(&mut db.conn().await.unwrap(), crate::api_helpers::now()).await
             .unwrap()
     })
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_see_rejections_with_their_causes_and_each_lookup_is_audited() {
     for t in backends().await {
         let label = t.label;
@@ -72,7 +72,7 @@ async fn staff_see_rejections_with_their_causes_and_each_lookup_is_audited() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_see_a_logins_addresses_and_who_held_an_address() {
     for t in backends().await {
         let label = t.label;
@@ -120,7 +120,7 @@ async fn staff_see_a_logins_addresses_and_who_held_an_address() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_are_listed_and_acknowledged() {
     for t in backends().await {
         let label = t.label;
@@ -183,7 +183,7 @@ async fn alerts_are_listed_and_acknowledged() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_valid_token_the_api_answers_401_before_looking_anything_up() {
     for t in backends().await {
         let label = t.label;
@@ -213,7 +213,7 @@ async fn without_a_valid_token_the_api_answers_401_before_looking_anything_up() 
             }
         }
         let db = web.db.clone();
-        blocking(move || relaydesk::staff::disable(&db, "agent.sato").unwrap()).await;
+        blocking(async move || relaydesk::staff::disable(&db, "agent.sato").await.unwrap()).await;
         let r = get(&mut web, "/api/v1/alerts", &token).await;
         assert_eq!(r.status, 401, "{label}: a disabled account's token");
         assert!(audited(&web.db, "agent.sato").await.is_empty(), "{label}");
@@ -221,7 +221,7 @@ async fn without_a_valid_token_the_api_answers_401_before_looking_anything_up() 
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_change_the_store_and_are_audited() {
     for t in backends().await {
         let label = t.label;
@@ -234,8 +234,8 @@ async fn actions_change_the_store_and_are_audited() {
         assert_eq!(r.status, 200, "{label}: {}", r.body);
         assert!(r.json()["message"].as_str().unwrap().contains("30 minutes"));
         let db = web.db.clone();
-        let grants = blocking(move || {
-            db.with(|c| store::restrictions::active_grants(c, crate::api_helpers::now()))
+        let grants = blocking(async move || {
+            store::restrictions::active_grants(&mut db.conn().await.unwrap(), crate::api_helpers::now()).await
                 .unwrap()
         })
         .await;
@@ -289,7 +289,7 @@ async fn actions_change_the_store_and_are_audited() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staff_session_cookie_does_not_authenticate_the_api() {
     let mut web = Web::new(blocking(crate::helpers::sqlite).await, Config::default());
     staff_token(&web.db, "agent.sato", "agent").await;
@@ -306,7 +306,7 @@ async fn a_staff_session_cookie_does_not_authenticate_the_api() {
     assert!(snap.blocks.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_parameters_are_400_naming_the_field() {
     let mut web = Web::new(blocking(crate::helpers::sqlite).await, Config::default());
     let token = staff_token(&web.db, "agent.sato", "agent").await;
@@ -394,7 +394,7 @@ async fn bad_parameters_are_400_naming_the_field() {
     assert_eq!(r.json()["detail"], "body: not valid JSON");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_admins_read_the_audit_log() {
     for t in backends().await {
         let label = t.label;

@@ -119,7 +119,7 @@ fn operations(doc: &Value, alert_id: i64) -> Vec<Operation<'_>> {
     ops
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_operation_answers_as_documented() {
     for t in backends().await {
         let label = t.label;
@@ -192,7 +192,7 @@ async fn every_documented_operation_answers_as_documented() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_of_the_api_is_documented() {
     let mut web = Web::new(blocking(crate::helpers::sqlite).await, Config::default());
     let doc = web.get("/api/v1/openapi.json").await.json();

@@ -1,9 +1,5 @@
 //! Calling the JSON API as a staff tool would: bearer tokens, JSON bodies, and a small store
 //! seeded with logins, a failure, rejections and an alert.
-//!
-//! The PostgreSQL client is synchronous and runs its own runtime, which must not start inside
-//! the test's: every direct store call of an async test goes through `blocking`, and each test
-//! ends its `Web` with `done` so the connections close off the runtime too.
 
 use axum::body::Body;
 use axum::http::{Request, header};
@@ -17,19 +13,19 @@ use serde_json::Value;
 use crate::helpers::TestDb;
 use crate::web_helpers::{Reply, Web};
 
-/// Runs `f` on a blocking thread, where the PostgreSQL client may start its runtime.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.unwrap()
+/// Runs `f` (store work of a test) and gives its result.
+pub async fn blocking<T>(f: impl AsyncFnOnce() -> T) -> T {
+    f().await
 }
 
-/// A fresh database per backend (`helpers::databases`), made off the runtime.
+/// A fresh database per backend (`helpers::databases`).
 pub async fn backends() -> Vec<TestDb> {
-    blocking(crate::helpers::databases).await
+    crate::helpers::databases().await
 }
 
-/// Closes a test's web app and database off the runtime.
+/// Closes a test's web app and database.
 pub async fn done(web: Web) {
-    blocking(move || drop(web)).await
+    web.db.close().await;
 }
 
 pub fn now() -> i64 {
@@ -38,12 +34,10 @@ pub fn now() -> i64 {
 
 /// A new staff account with `role` and an API token for it.
 pub async fn staff_token(db: &Db, name: &str, role: &str) -> String {
-    let (db, name, role) = (db.clone(), name.to_string(), role.to_string());
-    blocking(move || {
-        relaydesk::staff::add(&db, &name, &role, "a long enough password").unwrap();
-        relaydesk::staff::create_token(&db, &name).unwrap()
-    })
-    .await
+    relaydesk::staff::add(db, name, role, "a long enough password")
+        .await
+        .unwrap();
+    relaydesk::staff::create_token(db, name).await.unwrap()
 }
 
 /// `method path` with an optional bearer token and JSON body.
@@ -80,11 +74,6 @@ pub const ROAMING: &str = "203.0.113.20";
 /// (cause `ip_changed`); a failed login by taro, a spam relay from elsewhere (`unknown_sender`),
 /// ingest counters for source `test`, and one open alert. Returns the alert's id.
 pub async fn seed(db: &Db) -> i64 {
-    let db = db.clone();
-    blocking(move || seed_now(&db)).await
-}
-
-fn seed_now(db: &Db) -> i64 {
     let now = now();
     let writer = Writer::new(db.clone(), 1800);
     let events = vec![
@@ -124,7 +113,7 @@ fn seed_now(db: &Db) -> i64 {
     batch.counts.events = 4;
     batch.counts.skipped = 5;
     batch.counts.malformed = 1;
-    writer.commit("test", "{}", &batch, None).unwrap();
+    writer.commit("test", "{}", &batch, None).await.unwrap();
     let burst = Burst {
         kind: AlertKind::Ip,
         subject: "192.0.2.66".into(),
@@ -135,19 +124,16 @@ fn seed_now(db: &Db) -> i64 {
         samples: vec!["victim@example.org".into()],
         ips: vec!["192.0.2.66".into()],
     };
-    db.with(|c| store::alerts::record(c, &burst, 600, now))
+    store::alerts::record(&mut db.conn().await.unwrap(), &burst, 600, now).await
         .unwrap()
         .0
 }
 
 /// The audit actions recorded for `actor`, oldest first.
 pub async fn audited(db: &Db, actor: &str) -> Vec<(String, String)> {
-    let (db, actor) = (db.clone(), actor.to_string());
-    let mut entries = blocking(move || {
-        db.with(|c| store::audit::list(c, None, Some(&actor), 0, 1000))
-            .unwrap()
-    })
-    .await;
+    let mut entries = store::audit::list(&mut db.conn().await.unwrap(), None, Some(actor), 0, 1000)
+        .await
+        .unwrap();
     entries.reverse();
     entries.into_iter().map(|e| (e.action, e.subject)).collect()
 }

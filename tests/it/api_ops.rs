@@ -10,7 +10,7 @@ use relaydesk::policy::server::Policy;
 use crate::api_helpers::{backends, blocking, call, done, seed, staff_token};
 use crate::web_helpers::Web;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness_answer() {
     for t in backends().await {
         let label = t.label;
@@ -23,7 +23,7 @@ async fn health_and_readiness_answer() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_ingest_policy_and_web_figures() {
     for t in backends().await {
         let label = t.label;
@@ -31,7 +31,8 @@ async fn metrics_show_ingest_policy_and_web_figures() {
         seed(&web.db).await;
         // A policy service of this process, counting into the same metrics.
         let index = Arc::new(relaydesk::grants::GrantIndex::new(1800, Vec::new()));
-        let (recorder, _handle) = Recorder::start(web.db.clone(), 16).unwrap();
+        let (recorder, _handle) = Recorder::start(web.db.clone(), 16);
+    let _handle = tokio::spawn(_handle);
         let mut policy = Policy::new(&Config::default(), index, recorder);
         policy.metrics = web.app.metrics.clone();
         let request = Request {
@@ -90,7 +91,7 @@ async fn metrics_show_ingest_policy_and_web_figures() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_for_local_scrapers_and_staff_tokens_only() {
     let mut web = Web::new(blocking(crate::helpers::sqlite).await, Config::default());
     let token = staff_token(&web.db, "agent.sato", "agent").await;

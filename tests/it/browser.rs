@@ -243,7 +243,7 @@ async fn the_customer_site_works_in_a_real_browser() {
 
 async fn run() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
-    let t = sqlite();
+    let t = sqlite().await;
     let mut config = Config::default();
     config.web.demo = true;
     config.customer_auth.method = CustomerAuthMethod::Pop3;
@@ -273,8 +273,8 @@ async fn run() {
     };
     Writer::new(t.db.clone(), 1800)
         .commit("test", "{}", &batch, None)
-        .unwrap();
-    relaydesk::staff::add(&t.db, "agent.sato", "agent", "a long enough password").unwrap();
+        .await.unwrap();
+    relaydesk::staff::add(&t.db, "agent.sato", "agent", "a long enough password").await.unwrap();
     let app = App::new(Arc::new(config), t.db.clone(), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -427,7 +427,7 @@ async fn agent_journey(client: &Client, base: &str, db: &relaydesk::store::Db) {
     loop {
         let db = db.clone();
         let grants = tokio::task::spawn_blocking(move || {
-            db.with(|c| relaydesk::store::restrictions::active_grants(c, now))
+            relaydesk::store::restrictions::active_grants(&mut db.conn().await.unwrap(), now).await
                 .unwrap()
         })
         .await

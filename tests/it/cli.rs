@@ -2,8 +2,8 @@
 
 use crate::helpers::run;
 
-#[test]
-fn every_command_has_help() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_has_help() {
     let dir = tempfile::tempdir().unwrap();
     for cmd in [
         "serve",
@@ -32,8 +32,8 @@ fn every_command_has_help() {
     }
 }
 
-#[test]
-fn bad_configuration_is_refused_with_its_key() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_configuration_is_refused_with_its_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("relaydesk.toml"),
@@ -46,8 +46,8 @@ fn bad_configuration_is_refused_with_its_key() {
     assert!(err.contains("window"), "{err}");
 }
 
-#[test]
-fn migrate_creates_the_embedded_database_named_by_db() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_creates_the_embedded_database_named_by_db() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["--db", "sqlite://x.db", "migrate"], b"");
     assert!(
@@ -59,8 +59,8 @@ fn migrate_creates_the_embedded_database_named_by_db() {
 }
 
 /// A simulated day through the binary as an operator would run it: simulate, ingest, then ask.
-#[test]
-fn an_imported_day_answers_rejections_alerts_and_history() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_day_answers_rejections_alerts_and_history() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let out = run(
@@ -187,8 +187,8 @@ fn an_imported_day_answers_rejections_alerts_and_history() {
     );
 }
 
-#[test]
-fn parse_prints_one_record_per_event_and_nothing_for_noise() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parse_prints_one_record_per_event_and_nothing_for_noise() {
     let dir = tempfile::tempdir().unwrap();
     let input = b"2026-03-13T05:12:01.276189+09:00 mail dovecot: pop3-login: Login: user=<taro>, method=PLAIN, rip=::ffff:203.0.113.7, lip=192.0.2.25, mpid=3147, TLS, session=<x>\n\
 2026-03-13T05:12:02+09:00 mail postfix/smtpd[812]: connect from unknown[203.0.113.7]\n\

@@ -18,7 +18,7 @@ async fn store(web: &Web, events: Vec<Event>) {
         events,
         ..Batch::default()
     };
-    blocking(move || writer.commit("test", "{}", &batch, None).unwrap()).await;
+    blocking(async move || writer.commit("test", "{}", &batch, None).await.unwrap()).await;
 }
 
 fn login(at: i64, ip: &str) -> Event {
@@ -35,7 +35,7 @@ fn state_of(body: &str) -> &str {
     &body[at..at + body[at..].find('"').unwrap()]
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_connection_sees_its_own_state() {
     for t in backends().await {
         let label = t.label;
@@ -92,9 +92,9 @@ async fn each_connection_sees_its_own_state() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_counts_only_from_trusted_proxies() {
-    let mut web = Web::new(crate::helpers::sqlite(), Config::default());
+    let mut web = Web::new(crate::helpers::sqlite().await, Config::default());
     web.set_peer("198.51.100.50");
     let json = web
         .get_with("/api/v1/connection", &[("x-forwarded-for", "203.0.113.10")])
@@ -112,9 +112,9 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     assert_eq!(json["ip"], "203.0.113.10");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_speak_the_visitors_language_and_can_switch() {
-    let mut web = Web::new(crate::helpers::sqlite(), Config::default());
+    let mut web = Web::new(crate::helpers::sqlite().await, Config::default());
     let ja = web.get("/").await;
     assert!(ja.body.contains("<html lang=\"ja\">"));
     let en = web
@@ -130,9 +130,9 @@ async fn pages_speak_the_visitors_language_and_can_switch() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_pages_with_security_headers_and_never_500() {
-    let mut web = Web::new(crate::helpers::sqlite(), Config::default());
+    let mut web = Web::new(crate::helpers::sqlite().await, Config::default());
     for (path, status) in [
         ("/no/such/page", 404),
         ("/api/v1/nothing", 404),

@@ -46,7 +46,7 @@ where
     F: Fn(Web, &'static str) -> Fut,
     Fut: std::future::Future<Output = Web>,
 {
-    for t in databases() {
+    for t in databases().await {
         let label = t.label;
         let web = Web::new(t, config());
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -63,9 +63,9 @@ fn lang(code: &str) -> [(&'static str, &str); 1] {
     [("accept-language", code)]
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_guide_shows_the_configured_servers_window_and_port_in_both_languages() {
-    let mut web = Web::new(sqlite(), isp(2587));
+    let mut web = Web::new(sqlite().await, isp(2587));
     for code in ["ja", "en"] {
         let index = web.get_with("/guide", &lang(code)).await;
         assert_eq!(index.status, 200);
@@ -122,9 +122,9 @@ async fn every_guide_shows_the_configured_servers_window_and_port_in_both_langua
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guides_say_nothing_of_smtp_auth_when_the_service_offers_none() {
-    let mut web = Web::new(sqlite(), isp(0));
+    let mut web = Web::new(sqlite().await, isp(0));
     for code in ["ja", "en"] {
         for client in CLIENTS {
             let page = web.get_with(&format!("/guide/{client}"), &lang(code)).await;
@@ -137,9 +137,9 @@ async fn guides_say_nothing_of_smtp_auth_when_the_service_offers_none() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guides_give_each_clients_own_advice() {
-    let mut web = Web::new(sqlite(), isp(587));
+    let mut web = Web::new(sqlite().await, isp(587));
     let oe = web
         .get_with("/guide/outlook-express", &lang("en"))
         .await
@@ -166,9 +166,9 @@ async fn guides_give_each_clients_own_advice() {
     assert!(iphone.contains("has no POP before SMTP setting"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_guide_is_a_404_page_in_the_visitors_language() {
-    let mut web = Web::new(sqlite(), isp(587));
+    let mut web = Web::new(sqlite().await, isp(587));
     let en = web.get_with("/guide/eudora", &lang("en")).await;
     assert_eq!(en.status, 404);
     assert!(en.body.contains("This page does not exist."), "{}", en.body);
@@ -275,8 +275,8 @@ fn element_text<'a>(xml: &'a str, name: &str) -> &'a str {
     &xml[start..start + xml[start..].find('<').unwrap()]
 }
 
-#[test]
-fn a_fresh_install_ships_a_notice_about_pop_before_smtp_in_both_languages() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_install_ships_a_notice_about_pop_before_smtp_in_both_languages() {
     on_each_database(
         || isp(587),
         |mut web, label| async move {
@@ -311,33 +311,33 @@ fn a_fresh_install_ships_a_notice_about_pop_before_smtp_in_both_languages() {
     );
 }
 
-#[test]
-fn notices_are_listed_newest_first_with_published_and_updated_dates() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_are_listed_newest_first_with_published_and_updated_dates() {
     on_each_database(
         || isp(587),
         |mut web, label| async move {
             let now = now();
             let (old, new, future) = web
                 .db
-                .run(move |c| {
+                .run(async move |c: &mut relaydesk::store::Conn| {
                     let old = notices::insert(
                         c,
                         &draft(NoticeKind::Notice, "Older news", "a", now - 7200),
                         "ops",
                         now - 7200,
-                    )?;
+                    ).await?;
                     let new = notices::insert(
                         c,
                         &draft(NoticeKind::Maintenance, "Planned work", "b", now - 60),
                         "ops",
                         now - 60,
-                    )?;
+                    ).await?;
                     let future = notices::insert(
                         c,
                         &draft(NoticeKind::Notice, "Not yet", "c", now + 3600),
                         "ops",
                         now,
-                    )?;
+                    ).await?;
                     let mut changed = draft(
                         NoticeKind::Notice,
                         "Older news, corrected",
@@ -345,7 +345,7 @@ fn notices_are_listed_newest_first_with_published_and_updated_dates() {
                         now - 7200,
                     );
                     changed.body_en = "Corrected text".into();
-                    assert!(notices::update(c, old, &changed, now - 30)?);
+                    assert!(notices::update(c, old, &changed, now - 30).await?);
                     Ok((old, new, future))
                 })
                 .await
@@ -383,16 +383,16 @@ fn notices_are_listed_newest_first_with_published_and_updated_dates() {
                 let reply = web.get_with(bad, &lang("en")).await;
                 assert_eq!(reply.status, 404, "{label} {bad}");
             }
-            assert!(web.db.run(move |c| notices::delete(c, new)).await.unwrap());
+            assert!(notices::delete(&mut web.db.conn().await.unwrap(), new).await.unwrap());
             assert_eq!(web.get(&format!("/notices/{new}")).await.status, 404);
             web
         },
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notice_markdown_cannot_carry_scripts_or_javascript_links() {
-    let mut web = Web::new(sqlite(), isp(587));
+    let mut web = Web::new(sqlite().await, isp(587));
     let body = "Hello <script>alert('x')</script>\n\n[click me](javascript:alert(1))\n\n<img src=x onerror=alert(1)>";
     let id = web
         .db
@@ -432,8 +432,8 @@ async fn notice_markdown_cannot_carry_scripts_or_javascript_links() {
     }
 }
 
-#[test]
-fn the_atom_feed_is_well_formed_with_absolute_links() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_atom_feed_is_well_formed_with_absolute_links() {
     on_each_database(
         || {
             let mut config = isp(587);
@@ -443,7 +443,7 @@ fn the_atom_feed_is_well_formed_with_absolute_links() {
         |mut web, label| async move {
             let now = now();
             web.db
-                .run(move |c| {
+                .run(async move |c: &mut relaydesk::store::Conn| {
                     notices::insert(
                         c,
                         &draft(
@@ -455,6 +455,7 @@ fn the_atom_feed_is_well_formed_with_absolute_links() {
                         "ops",
                         now,
                     )
+            .await
                 })
                 .await
                 .unwrap();
@@ -571,9 +572,9 @@ fn decision(at: i64, action: &str) -> PolicyDecision {
     }
 }
 
-#[test]
-fn hourly_aggregates_count_the_same_on_both_backends() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hourly_aggregates_count_the_same_on_both_backends() {
+    for t in databases().await {
         let label = t.label;
         let now = now();
         let writer = Writer::new(t.db.clone(), 1800);
@@ -581,33 +582,33 @@ fn hourly_aggregates_count_the_same_on_both_backends() {
             events: events(now),
             ..Batch::default()
         };
-        writer.commit("test", "{}", &batch, None).unwrap();
+        writer.commit("test", "{}", &batch, None).await.unwrap();
         t.db.with(|c| {
             decisions::insert_many(
                 c,
                 &[decision(now - 100, "ok"), decision(now - 90, "reject")],
-            )?;
-            let logins = stats::sessions_per_hour(c, now, 24)?;
+            ).await?;
+            let logins = stats::sessions_per_hour(c, now, 24).await?;
             assert_eq!(logins.len(), 24, "{label}");
             assert_eq!(logins[23], (now - now % 3600, 3), "{label}: this hour");
             assert_eq!(logins[18].1, 1, "{label}: five hours ago");
             assert_eq!(logins.iter().map(|h| h.1).sum::<i64>(), 4, "{label}");
-            let rejections = stats::relay_rejections_per_hour(c, now, 24)?;
+            let rejections = stats::relay_rejections_per_hour(c, now, 24).await?;
             assert_eq!((rejections[21].1, rejections[20].1), (4, 2), "{label}");
             assert_eq!(rejections.iter().map(|h| h.1).sum::<i64>(), 6, "{label}");
             assert_eq!(
-                stats::logins_between(c, now - 1800, now)?,
+                stats::logins_between(c, now - 1800, now).await?,
                 (3, 1),
                 "{label}"
             );
             assert_eq!(
-                stats::decisions_between(c, now - 1800, now)?,
+                stats::decisions_between(c, now - 1800, now).await?,
                 (1, 1),
                 "{label}"
             );
-            assert!(stats::any_decision(c)?);
+            assert!(stats::any_decision(c).await?);
             assert_eq!(
-                stats::policy_unavailable_between(c, now - 1800, now)?,
+                stats::policy_unavailable_between(c, now - 1800, now).await?,
                 1,
                 "{label}"
             );
@@ -629,8 +630,8 @@ fn open_incident(now: i64) -> NoticeDraft {
     incident
 }
 
-#[test]
-fn the_status_page_draws_accessible_charts_in_both_languages() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_draws_accessible_charts_in_both_languages() {
     on_each_database(
         || isp(587),
         |mut web, label| async move {
@@ -641,13 +642,11 @@ fn the_status_page_draws_accessible_charts_in_both_languages() {
                     events: events(now),
                     ..Batch::default()
                 };
-                writer.commit("test", "{}", &batch, None).unwrap();
+                writer.commit("test", "{}", &batch, None).await.unwrap();
             })
             .await
             .unwrap();
-            web.db
-                .run(move |c| notices::insert(c, &open_incident(now), "ops", now))
-                .await
+            notices::insert(&mut web.db.conn().await.unwrap(), &open_incident(now), "ops", now).await
                 .unwrap();
             for code in ["ja", "en"] {
                 let page = web.get_with("/status", &lang(code)).await;
@@ -698,8 +697,8 @@ fn the_status_page_draws_accessible_charts_in_both_languages() {
     );
 }
 
-#[test]
-fn the_status_api_reports_the_same_components_as_json() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_api_reports_the_same_components_as_json() {
     on_each_database(
         || isp(587),
         |mut web, label| async move {
@@ -710,14 +709,15 @@ fn the_status_api_reports_the_same_components_as_json() {
                     events: events(now),
                     ..Batch::default()
                 };
-                writer.commit("test", "{}", &batch, None).unwrap();
+                writer.commit("test", "{}", &batch, None).await.unwrap();
             })
             .await
             .unwrap();
             web.db
-                .run(move |c| {
-                    notices::insert(c, &open_incident(now), "ops", now)?;
+                .run(async move |c: &mut relaydesk::store::Conn| {
+                    notices::insert(c, &open_incident(now), "ops", now).await?;
                     decisions::insert_many(c, &[decision(now - 100, "ok")])
+            .await
                 })
                 .await
                 .unwrap();

@@ -164,7 +164,7 @@ async fn the_real_dovecot_accepts_taro() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_is_disabled_by_default_with_a_clear_page() {
-    let mut web = Web::new(sqlite(), Config::default());
+    let mut web = Web::new(sqlite().await, Config::default());
     let page = web.get_with("/login", &[("accept-language", "en")]).await;
     assert_eq!(page.status, 200);
     assert!(
@@ -178,7 +178,7 @@ async fn sign_in_is_disabled_by_default_with_a_clear_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_form_needs_its_csrf_cookie_and_field() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
-    let mut web = web_with(sqlite(), &mail);
+    let mut web = web_with(sqlite().await, &mail);
     let form = [("login", "taro"), ("password", "secret")];
     assert_eq!(
         web.post_form("/login", &form).await.status,
@@ -216,7 +216,7 @@ async fn the_login_form_needs_its_csrf_cookie_and_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_wrong_passwords_pause_the_account_and_a_right_one_does_not_lift_it() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
-    for t in dbs() {
+    for t in dbs().await {
         let label = t.label;
         let mut web = web_with(t, &mail);
         let before = mail.attempts();
@@ -274,14 +274,14 @@ async fn five_wrong_passwords_pause_the_account_and_a_right_one_does_not_lift_it
             303,
             "{label}"
         );
-        done(web);
+        done(web).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_sign_in_makes_a_new_httponly_session() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
-    let mut web = web_with(sqlite(), &mail);
+    let mut web = web_with(sqlite().await, &mail);
     assert_eq!(web.get("/me").await.headers["location"], "/login");
     let first = sign_in(&mut web, "taro", "secret").await;
     assert_eq!(first.status, 303);
@@ -311,7 +311,7 @@ async fn each_sign_in_makes_a_new_httponly_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn me_shows_only_the_signed_in_customers_records() {
     let mail = fake_mail::pop3(&[("taro", "secret"), ("hanako", "secret")]).await;
-    for t in dbs() {
+    for t in dbs().await {
         let label = t.label;
         let mut web = web_with(t, &mail);
         let now = now();
@@ -390,14 +390,14 @@ async fn me_shows_only_the_signed_in_customers_records() {
         assert!(!body.contains(relaydesk::web::i18n::MISSING), "{label}");
         let ja = web.get_with("/me", &[("accept-language", "ja")]).await;
         assert!(!ja.body.contains(relaydesk::web::i18n::MISSING), "{label}");
-        done(web);
+        done(web).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_needs_the_session_token_and_can_end_every_session() {
     let mail = fake_mail::pop3(&[("taro", "secret")]).await;
-    let mut web = web_with(sqlite(), &mail);
+    let mut web = web_with(sqlite().await, &mail);
     sign_in(&mut web, "taro", "secret").await;
     let other_device = web.cookies["rd_session"].clone();
     web.cookies.remove("rd_session");
@@ -437,7 +437,7 @@ fn escaped(body: &str) -> bool {
 async fn user_names_from_logs_and_forms_are_escaped() {
     let evil = "<script>alert(1)</script>";
     let mail = fake_mail::pop3(&[(evil, "secret")]).await;
-    let mut web = web_with(sqlite(), &mail);
+    let mut web = web_with(sqlite().await, &mail);
     let now = now();
     store_events(
         &web,

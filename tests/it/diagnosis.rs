@@ -23,17 +23,17 @@ fn simulated_day(dir: &std::path::Path) -> simulate::Simulation {
     simulate::generate(&opts)
 }
 
-#[test]
-fn every_simulated_rejection_gets_its_true_cause() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_simulated_rejection_gets_its_true_cause() {
     let dir = tempfile::tempdir().unwrap();
     let day = simulated_day(dir.path());
     let log = dir.path().join("mail.log").display().to_string();
-    for t in databases() {
+    for t in databases().await {
         let mut config = Config::default();
         config.database.url = t.url.clone();
         let config = Arc::new(config);
         let writer = Writer::new(t.db.clone(), config.relay.window.0);
-        import::run(std::slice::from_ref(&log), config.clone(), &writer).unwrap();
+        import::run(std::slice::from_ref(&log), config.clone(), &writer).await.unwrap();
 
         let relay = rejections::Filter {
             kind: Some("relay".into()),
@@ -41,8 +41,8 @@ fn every_simulated_rejection_gets_its_true_cause() {
         };
         let (stored, causes) =
             t.db.with(|c| {
-                let rows = rejections::list(c, &relay)?;
-                let since = store::ingest::logs_since(c)?;
+                let rows = rejections::list(c, &relay).await?;
+                let since = store::ingest::logs_since(c).await?;
                 let causes = rows
                     .iter()
                     .map(|r| explain::diagnose_rejection(c, &config, r, since))

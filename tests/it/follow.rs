@@ -85,23 +85,23 @@ impl Log {
     }
 }
 
-fn stored(db: &Db) -> (i64, i64) {
-    db.with(|c| {
-        let row = c
-            .query_one(
-                "select count(*), count(distinct login) from login_failures",
-                &[],
-            )?
-            .unwrap();
-        Ok((row.int(0)?, row.int(1)?))
-    })
-    .unwrap()
+async fn stored(db: &Db) -> (i64, i64) {
+    db.conn()
+        .await
+        .unwrap()
+        .fetch_optional::<(i64, i64)>(
+            "select count(*), count(distinct login) from login_failures",
+            &[],
+        )
+        .await
+        .unwrap()
+        .unwrap_or((0, 0))
 }
 
-fn wait_for(db: &Db, expected: i64, label: &str) {
+async fn wait_for(db: &Db, expected: i64, label: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let (rows, distinct) = stored(db);
+        let (rows, distinct) = stored(db).await;
         assert!(
             rows <= expected,
             "{label}: {rows} rows for {expected} lines: duplicated"
@@ -118,17 +118,16 @@ fn wait_for(db: &Db, expected: i64, label: &str) {
     }
 }
 
-#[test]
-fn a_followed_file_keeps_every_line_once_through_live_rotations() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_file_keeps_every_line_once_through_live_rotations() {
+    for t in databases().await {
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::new(dir.path());
         let config = config_with(&t.url, &[&log.path]);
         let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-        let follower = Follower::new(&log.path, config, writer).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = stop.clone();
-        let handle = std::thread::spawn(move || follower.run(&thread_stop));
+        let follower = Follower::new(&log.path, config, writer).await.unwrap();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let handle = tokio::spawn(follower.run(stopped));
         for round in 0..12u64 {
             for _ in 0..10 {
                 log.write(250);
@@ -141,9 +140,9 @@ fn a_followed_file_keeps_every_line_once_through_live_rotations() {
             }
         }
         log.write(1000);
-        wait_for(&t.db, log.written as i64, t.label);
-        stop.store(true, Ordering::Relaxed);
-        handle.join().unwrap();
+        wait_for(&t.db, log.written as i64, t.label).await;
+        stop.send(true).unwrap();
+        handle.await.unwrap().unwrap();
     }
 }
 
@@ -158,9 +157,9 @@ fn start_serving(dir: &Path) -> Child {
         .unwrap()
 }
 
-#[test]
-fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
+    for t in databases().await {
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::new(dir.path());
         fs::write(
@@ -199,7 +198,7 @@ fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
             child = start_serving(dir.path());
         }
         log.write(500);
-        wait_for(&t.db, log.written as i64, t.label);
+        wait_for(&t.db, log.written as i64, t.label).await;
         assert!(
             interrupted > 0,
             "{}: no kill landed while lines were pending",

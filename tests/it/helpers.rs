@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use relaydesk::config::Config;
-use relaydesk::store::Db;
+use relaydesk::store::{Db, PoolSettings};
 
 /// A fresh, empty database; its files or schema go away with it.
 pub struct TestDb {
@@ -17,18 +17,18 @@ pub struct TestDb {
 
 /// One fresh database per available backend: SQLite always, PostgreSQL when
 /// `RELAYDESK_TEST_POSTGRES_URL` is set (CI sets it).
-pub fn databases() -> Vec<TestDb> {
-    let mut dbs = vec![sqlite()];
-    if let Some(pg) = postgres() {
+pub async fn databases() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite().await];
+    if let Some(pg) = postgres().await {
         dbs.push(pg);
     }
     dbs
 }
 
-pub fn sqlite() -> TestDb {
+pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let db = Db::open(&url, 4).unwrap();
+    let db = Db::open(&url, PoolSettings::new(4)).await.unwrap();
     TestDb {
         url,
         db,
@@ -38,19 +38,22 @@ pub fn sqlite() -> TestDb {
 }
 
 /// A fresh schema in the test PostgreSQL server, selected through the connection options.
-pub fn postgres() -> Option<TestDb> {
+pub async fn postgres() -> Option<TestDb> {
+    use sqlx::Connection as _;
     let base = std::env::var("RELAYDESK_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
     let schema = format!("t{}_{}", std::process::id(), fastrand::u64(..));
-    let mut client = postgres::Client::connect(&base, postgres::NoTls)
+    let mut client = sqlx::PgConnection::connect(&base)
+        .await
         .unwrap_or_else(|e| panic!("RELAYDESK_TEST_POSTGRES_URL is set but unreachable: {e}"));
-    client
-        .batch_execute(&format!("create schema {schema}"))
+    sqlx::Executor::execute(&mut client, format!("create schema {schema}").as_str())
+        .await
         .unwrap();
+    client.close().await.unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-    let db = Db::open(&url, 4).unwrap();
+    let db = Db::open(&url, PoolSettings::new(4)).await.unwrap();
     Some(TestDb {
         url,
         db,

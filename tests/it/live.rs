@@ -21,7 +21,7 @@ async fn a_fresh_login_line_turns_the_page_authorized_within_a_second() {
     std::fs::File::create(&log).unwrap();
     let config = config_with(&t.url, &[&log]);
     let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-    let follower = tokio::task::block_in_place(|| Follower::new(&log, config, writer).unwrap());
+    let follower = tokio::task::block_in_place(|| Follower::new(&log, config, writer).await.unwrap());
     let stop = Arc::new(AtomicBool::new(false));
     let thread_stop = stop.clone();
     let follow = std::thread::spawn(move || follower.run(&thread_stop));

@@ -39,9 +39,10 @@ async fn spawn_policy() -> TestPolicy {
 /// The real server on `listen`, with the default configuration changed by `tune`, an empty
 /// grant index and a fresh SQLite store.
 async fn spawn_policy_with(listen: &str, tune: impl FnOnce(&mut Policy)) -> TestPolicy {
-    let t = sqlite();
+    let t = sqlite().await;
     let index = Arc::new(GrantIndex::new(1800, vec![]));
-    let (recorder, _thread) = Recorder::start(t.db.clone(), 1000).unwrap();
+    let (recorder, _thread) = Recorder::start(t.db.clone(), 1000);
+    let _thread = tokio::spawn(_thread);
     let mut policy = Policy::new(&Config::default(), index.clone(), recorder);
     tune(&mut policy);
     let listener = PolicyListener::bind(listen).await.unwrap();
@@ -119,7 +120,7 @@ async fn silent_for<S: AsyncRead + Unpin>(stream: &mut S, wait: Duration) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_granted_client_may_relay() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -132,7 +133,7 @@ async fn a_granted_client_may_relay() {
     assert_eq!(reply, "action=OK\n\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ungranted_relay_is_rejected_with_the_support_url() {
     let p = spawn_policy().await;
     let mut c = p.connect().await;
@@ -147,7 +148,7 @@ async fn an_ungranted_relay_is_rejected_with_the_support_url() {
     assert!(reply.ends_with("\n\n") && reply.matches('\n').count() == 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_to_a_local_domain_is_left_to_postfix() {
     let p = spawn_policy().await;
     let mut c = p.connect().await;
@@ -155,7 +156,7 @@ async fn mail_to_a_local_domain_is_left_to_postfix() {
     assert_eq!(reply, "action=DUNNO\n\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_client_is_never_ok() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -174,7 +175,7 @@ async fn a_blocked_client_is_never_ok() {
     assert_eq!(reply, "action=DUNNO\n\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shuffled_unknown_duplicate_and_empty_attributes_are_accepted() {
     let p = spawn_policy().await;
     p.grant("192.0.2.10", "taro");
@@ -195,7 +196,7 @@ async fn shuffled_unknown_duplicate_and_empty_attributes_are_accepted() {
     assert_eq!(ask(&mut c, empty).await, "action=DUNNO\n\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_and_mapped_ipv4_client_addresses_are_understood() {
     let p = spawn_policy().await;
     p.grant("2001:db8::5", "taro");
@@ -214,7 +215,7 @@ async fn ipv6_and_mapped_ipv4_client_addresses_are_understood() {
     assert!(reply.starts_with("action=REJECT"), "{reply}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_requests_share_one_connection() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -240,7 +241,7 @@ async fn a_thousand_requests_share_one_connection() {
     writer.await.unwrap().unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_split_across_writes_is_answered_once_whole() {
     let p = spawn_policy().await;
     let request = rcpt("203.0.113.7", "taro@example.jp", "hanako@example.jp");
@@ -253,7 +254,7 @@ async fn a_request_split_across_writes_is_answered_once_whole() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_closes_the_connection_without_a_byte() {
     let p = spawn_policy().await;
     for garbage in [
@@ -274,7 +275,7 @@ async fn garbage_closes_the_connection_without_a_byte() {
     closed_silently(&mut c).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_request_closes_the_connection() {
     let p = spawn_policy().await;
     let mut c = p.connect().await;
@@ -284,7 +285,7 @@ async fn an_oversized_request_closes_the_connection() {
     closed_silently(&mut c).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_without_a_usable_client_address_closes_the_connection() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -300,7 +301,7 @@ async fn a_request_without_a_usable_client_address_closes_the_connection() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_connection_cap_makes_extra_clients_wait() {
     let p = spawn_policy_with("127.0.0.1:0", |policy| policy.max_connections = 2).await;
     let request = rcpt("203.0.113.7", "", "hanako@example.jp");
@@ -316,7 +317,7 @@ async fn the_connection_cap_makes_extra_clients_wait() {
     assert_eq!(ask(&mut second, &request).await, "action=DUNNO\n\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_connection_is_closed() {
     let p = spawn_policy_with("127.0.0.1:0", |policy| {
         policy.idle_timeout = Duration::from_millis(200);
@@ -334,7 +335,7 @@ async fn an_idle_connection_is_closed() {
     closed_silently(&mut c).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_connections_and_stops_listening() {
     let p = spawn_policy().await;
     let mut c = p.connect().await;
@@ -350,7 +351,7 @@ async fn shutdown_closes_connections_and_stops_listening() {
     assert!(TcpStream::connect(&p.addr).await.is_err());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unix_socket_listener_answers_and_is_removed_at_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("policy.sock");
@@ -371,7 +372,7 @@ async fn a_unix_socket_listener_answers_and_is_removed_at_shutdown() {
     assert!(!path.exists());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_decisions_are_recorded() {
     let p = spawn_policy().await;
     p.grant("203.0.113.7", "taro");
@@ -401,8 +402,7 @@ async fn relay_decisions_are_recorded() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(db.with(decisions::count).unwrap(), 2);
     let since = now() - 60;
-    let ok = db
-        .with(|conn| decisions::recent(conn, "203.0.113.7", since, 10))
+    let ok = decisions::recent(&mut db.conn().await.unwrap(), "203.0.113.7", since, 10).await
         .unwrap();
     assert_eq!(ok.len(), 1);
     assert_eq!(
@@ -413,8 +413,7 @@ async fn relay_decisions_are_recorded() {
         (ok[0].sender.as_str(), ok[0].rcpt.as_str()),
         ("taro@example.jp", "a@example.com")
     );
-    let rejected = db
-        .with(|conn| decisions::recent(conn, "203.0.113.9", since, 10))
+    let rejected = decisions::recent(&mut db.conn().await.unwrap(), "203.0.113.9", since, 10).await
         .unwrap();
     assert_eq!(rejected.len(), 1);
     assert_eq!(
@@ -423,9 +422,9 @@ async fn relay_decisions_are_recorded() {
     );
 }
 
-#[test]
-fn stored_decisions_come_back_newest_first() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_decisions_come_back_newest_first() {
+    for t in databases().await {
         let decision = |at: i64, ip: &str, action: &str| PolicyDecision {
             at,
             ip: ip.into(),
@@ -444,10 +443,10 @@ fn stored_decisions_come_back_newest_first() {
             })
             .chain([decision(1005, "203.0.113.8", "reject")])
             .collect();
-        t.db.with(|conn| decisions::insert_many(conn, &rows))
+        decisions::insert_many(&mut t.db.conn().await.unwrap(), &rows).await
             .unwrap();
         let recent =
-            t.db.with(|conn| decisions::recent(conn, "203.0.113.7", 1010, 3))
+            decisions::recent(&mut t.db.conn().await.unwrap(), "203.0.113.7", 1010, 3).await
                 .unwrap();
         let times: Vec<i64> = recent.iter().map(|d| d.at).collect();
         assert_eq!(times, [1019, 1018, 1017], "{}", t.label);
@@ -461,9 +460,9 @@ fn stored_decisions_come_back_newest_first() {
     }
 }
 
-#[test]
-fn recent_logins_are_the_sessions_that_still_grant() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recent_logins_are_the_sessions_that_still_grant() {
+    for t in databases().await {
         let writer = Writer::new(t.db.clone(), 1800);
         let login = |at: i64, user: &str, ip: &str| Event::Login {
             at,
@@ -480,9 +479,9 @@ fn recent_logins_are_the_sessions_that_still_grant() {
             ],
             ..Batch::default()
         };
-        writer.commit("test", "{}", &batch, None).unwrap();
+        writer.commit("test", "{}", &batch, None).await.unwrap();
         let mut logins =
-            t.db.with(|conn| authz::recent_logins(conn, 6000 - 1800))
+            authz::recent_logins(&mut t.db.conn().await.unwrap(), 6000 - 1800).await
                 .unwrap();
         logins.sort_by(|a, b| a.1.cmp(&b.1));
         let expected = vec![
@@ -495,8 +494,8 @@ fn recent_logins_are_the_sessions_that_still_grant() {
 
 /// `relaydesk serve --only policy`: grants from logins already stored, answers on a unix
 /// socket, ends cleanly on SIGTERM.
-#[test]
-fn serve_answers_from_grants_loaded_at_start() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_from_grants_loaded_at_start() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("policy.sock");
@@ -559,7 +558,7 @@ fn serve_answers_from_grants_loaded_at_start() {
         &format!("sqlite://{}", dir.path().join("relaydesk.db").display()),
         1,
     )
-    .unwrap();
+    .await.unwrap();
     assert_eq!(db.with(decisions::count).unwrap(), 1, "flushed at exit");
 }
 

@@ -12,13 +12,14 @@ use relaydesk::store::{Backend, Db};
 
 use crate::helpers::{config_with, databases, failed_login_line, sqlite};
 
-fn failures(db: &Db) -> i64 {
-    db.with(|c| {
-        c.query_one("select count(*) from login_failures", &[])?
-            .unwrap()
-            .int(0)
-    })
-    .unwrap()
+async fn failures(db: &Db) -> i64 {
+    db.conn()
+        .await
+        .unwrap()
+        .scalar("select count(*) from login_failures", &[])
+        .await
+        .unwrap()
+        .unwrap_or(0)
 }
 
 fn append(path: &std::path::Path, from: u64, n: u64) {
@@ -32,15 +33,15 @@ fn append(path: &std::path::Path, from: u64, n: u64) {
     }
 }
 
-#[test]
-fn a_missing_file_is_waited_for_reported_and_then_read() {
-    let t = sqlite();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_file_is_waited_for_reported_and_then_read() {
+    let t = sqlite().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mail.log");
     let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-    let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer).unwrap();
+    let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer).await.unwrap();
     assert_eq!(
-        follower.poll().unwrap(),
+        follower.poll().await.unwrap(),
         0,
         "a short absence is a rotation at work"
     );
@@ -50,12 +51,13 @@ fn a_missing_file_is_waited_for_reported_and_then_read() {
         "a long absence is reported"
     );
     append(&path, 0, 10);
-    assert_eq!(follower.poll().unwrap(), 10);
-    assert_eq!(failures(&t.db), 10);
+    assert_eq!(follower.poll().await.unwrap(), 10);
+    assert_eq!(failures(&t.db).await, 10);
 }
 
-fn refuse_writes(db: &Db, on: bool) {
-    db.with(|c| {
+async fn refuse_writes(db: &Db, on: bool) {
+    let mut c = db.conn().await.unwrap();
+    {
         let sql = match (c.backend(), on) {
             (Backend::Sqlite, true) => {
                 "create trigger refuse before insert on login_failures begin select raise(abort, 'refused'); end"
@@ -67,57 +69,56 @@ fn refuse_writes(db: &Db, on: bool) {
             }
             (Backend::Postgres, false) => "drop trigger refuse on login_failures; drop function refuse()",
         };
-        c.batch(sql)
-    })
-    .unwrap();
+        c.batch(sql).await.unwrap();
+    }
 }
 
-#[test]
-fn a_database_that_refuses_writes_moves_no_position_and_loses_nothing() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_refuses_writes_moves_no_position_and_loses_nothing() {
+    for t in databases().await {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mail.log");
         append(&path, 0, 100);
         let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-        let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer).unwrap();
-        refuse_writes(&t.db, true);
+        let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer).await.unwrap();
+        refuse_writes(&t.db, true).await;
         assert!(
             matches!(follower.poll(), Err(FollowError::Store(_))),
             "{}",
             t.label
         );
         append(&path, 100, 50);
-        assert!(follower.poll().is_err(), "{}", t.label);
-        assert_eq!(failures(&t.db), 0, "{}", t.label);
-        refuse_writes(&t.db, false);
+        assert!(follower.poll().await.is_err(), "{}", t.label);
+        assert_eq!(failures(&t.db).await, 0, "{}", t.label);
+        refuse_writes(&t.db, false).await;
         assert_eq!(
-            follower.poll().unwrap(),
+            follower.poll().await.unwrap(),
             150,
             "{}: everything read once the store is back",
             t.label
         );
-        assert_eq!(follower.poll().unwrap(), 0, "{}", t.label);
-        assert_eq!(failures(&t.db), 150, "{}", t.label);
+        assert_eq!(follower.poll().await.unwrap(), 0, "{}", t.label);
+        assert_eq!(failures(&t.db).await, 150, "{}", t.label);
     }
 }
 
-fn wait_for(db: &Db, n: i64) {
+async fn wait_for(db: &Db, n: i64) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while failures(db) < n {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {n} arrived",
-            failures(db)
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    loop {
+        let got = failures(db).await;
+        if got >= n {
+            assert_eq!(got, n);
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {got} of {n} arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(failures(db), n);
 }
 
-#[test]
-fn syslog_messages_arrive_over_udp_and_tcp() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syslog_messages_arrive_over_udp_and_tcp() {
     use relaydesk::ingest::syslog;
-    let t = sqlite();
+    let t = sqlite().await;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut config = Config::default();
     config.ingest.poll_ms = 20;
@@ -127,7 +128,7 @@ fn syslog_messages_arrive_over_udp_and_tcp() {
         let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addrs = (udp.local_addr().unwrap(), tcp.local_addr().unwrap());
-        tokio::spawn(syslog::serve_udp(udp, tx.clone()));
+        tokio::spawn(syslog::serve_udp(udp, tx.await.clone()));
         tokio::spawn(syslog::serve_tcp(tcp, tx));
         addrs
     });
@@ -142,7 +143,7 @@ fn syslog_messages_arrive_over_udp_and_tcp() {
     for n in 0..5 {
         udp.send_to(line(n).as_bytes(), udp_addr).unwrap();
     }
-    wait_for(&t.db, 5);
+    wait_for(&t.db, 5).await;
     let mut tcp = std::net::TcpStream::connect(tcp_addr).unwrap();
     // Newline framing, then octet counting (RFC 6587).
     for n in 5..8 {
@@ -153,7 +154,7 @@ fn syslog_messages_arrive_over_udp_and_tcp() {
         write!(tcp, "{} {msg}", msg.len()).unwrap();
     }
     tcp.flush().unwrap();
-    wait_for(&t.db, 10);
+    wait_for(&t.db, 10).await;
     drop(rt);
 }
 
@@ -190,10 +191,15 @@ async fn the_login_hook_needs_its_token_and_stores_the_login() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 204);
-    let sessions = tokio::task::block_in_place(|| {
-        t.db.with(|c| relaydesk::store::history::sessions_for_ip(c, "203.0.113.7", 0, i64::MAX, 10))
-            .unwrap()
-    });
+    let sessions = relaydesk::store::history::sessions_for_ip(
+        &mut t.db.conn().await.unwrap(),
+        "203.0.113.7",
+        0,
+        i64::MAX,
+        10,
+    )
+    .await
+    .unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(
         (sessions[0].login.as_str(), sessions[0].service.as_str()),
@@ -201,25 +207,32 @@ async fn the_login_hook_needs_its_token_and_stores_the_login() {
     );
 }
 
-#[test]
-fn other_nodes_hear_of_changes_at_commit() {
-    let Some(t) = crate::helpers::postgres() else {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_nodes_hear_of_changes_at_commit() {
+    let Some(t) = crate::helpers::postgres().await else {
         eprintln!("skipped: RELAYDESK_TEST_POSTGRES_URL not set (LISTEN/NOTIFY is PostgreSQL's)");
         return;
     };
-    let other_node = Db::open(&t.url, 2).unwrap();
-    let mut listener = other_node
-        .change_listener()
+    let other_node = Db::open(&t.url, relaydesk::store::PoolSettings::new(2))
+        .await
+        .unwrap();
+    let mut listener = relaydesk::store::changes::Listener::start(&other_node)
+        .await
         .unwrap()
         .expect("PostgreSQL listens");
     assert!(
-        !listener.wait(Duration::from_millis(200)).unwrap(),
+        listener
+            .wait(Duration::from_millis(200))
+            .await
+            .unwrap()
+            .is_empty(),
         "nothing happened yet"
     );
-    relaydesk::actions::block(&t.db, "198.51.100.9", "spam run", "test").unwrap();
+    relaydesk::actions::block(&t.db, "198.51.100.9", "spam run", "test").await.unwrap();
     let started = Instant::now();
-    assert!(
-        listener.wait(Duration::from_secs(5)).unwrap(),
+    assert_eq!(
+        listener.wait(Duration::from_secs(5)).await.unwrap(),
+        [relaydesk::store::changes::Change::Authorization],
         "the block was announced"
     );
     assert!(started.elapsed() < Duration::from_secs(2));

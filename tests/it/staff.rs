@@ -25,7 +25,7 @@ pub fn login_event(at: i64, user: &str, ip: &str) -> Event {
 }
 
 pub fn add_staff(web: &Web, name: &str, role: &str) {
-    blocking(|| relaydesk::staff::add(&web.db, name, role, PASSWORD).unwrap());
+    blocking(async || relaydesk::staff::add(&web.db, name, role, PASSWORD).await.unwrap()).await;
 }
 
 /// The value of the first `name="csrf"` hidden field on a page.
@@ -60,7 +60,7 @@ pub async fn sign_in(web: &mut Web, name: &str) -> String {
 }
 
 pub fn count(web: &Web, sql: &'static str, params: Vec<Value>) -> i64 {
-    with_db(web, |c| c.query_one(sql, &params)?.unwrap().int(0))
+    with_db(web, async |c: &mut relaydesk::store::Conn| c.query_one(sql, &params)?.unwrap().int(0).await).await
 }
 
 fn location(reply: &Reply) -> &str {
@@ -69,7 +69,7 @@ fn location(reply: &Reply) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_needs_its_csrf_token_and_makes_a_new_httponly_session() {
-    let mut web = Web::new(sqlite(), Config::default());
+    let mut web = Web::new(sqlite().await, Config::default());
     add_staff(&web, "sato", "agent");
     let form = web.get("/staff/login").await;
     assert_eq!(form.status, 200);
@@ -113,7 +113,7 @@ async fn sign_in_needs_its_csrf_token_and_makes_a_new_httponly_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_throttle_without_locking_the_account_for_good() {
-    let mut web = Web::new(sqlite(), Config::default());
+    let mut web = Web::new(sqlite().await, Config::default());
     add_staff(&web, "sato", "agent");
     for _ in 0..5 {
         let r = try_sign_in(&mut web, "sato", "wrong password!", "").await;
@@ -130,9 +130,9 @@ async fn wrong_passwords_throttle_without_locking_the_account_for_good() {
         429
     );
     // The window passes.
-    with_db(&web, |c| {
-        c.execute("update signin_failures set at = at - 3600", &[])
-    });
+    with_db(&web, async |c: &mut relaydesk::store::Conn| {
+        c.execute("update signin_failures set at = at - 3600", &[]).await
+    }).await;
     let ok = try_sign_in(&mut web, "sato", PASSWORD, "").await;
     assert_eq!(ok.status, 303, "{}", ok.body);
     assert_eq!(
@@ -146,7 +146,7 @@ async fn wrong_passwords_throttle_without_locking_the_account_for_good() {
 async fn many_failures_from_one_address_throttle_that_address() {
     let mut config = Config::default();
     config.staff.signin_max_per_address = 3;
-    let mut web = Web::new(sqlite(), config);
+    let mut web = Web::new(sqlite().await, config);
     add_staff(&web, "sato", "agent");
     for name in ["a1", "a2", "a3"] {
         try_sign_in(&mut web, name, "guess guess guess", "").await;
@@ -164,10 +164,10 @@ async fn many_failures_from_one_address_throttle_that_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_accounts_cannot_sign_in_and_lose_their_sessions() {
-    let mut web = Web::new(sqlite(), Config::default());
+    let mut web = Web::new(sqlite().await, Config::default());
     add_staff(&web, "sato", "agent");
     sign_in(&mut web, "sato").await;
-    blocking(|| relaydesk::staff::disable(&web.db, "sato").unwrap());
+    blocking(async || relaydesk::staff::disable(&web.db, "sato").await.unwrap()).await;
     assert_eq!(web.get("/staff").await.status, 303);
     let r = try_sign_in(&mut web, "sato", PASSWORD, "").await;
     assert_eq!(r.status, 200);
@@ -189,7 +189,7 @@ fn totp_now(secret: &str) -> String {
 async fn admins_need_a_totp_code_when_configured() {
     let mut config = Config::default();
     config.staff.require_totp_for_admins = true;
-    let mut web = Web::new(sqlite(), config);
+    let mut web = Web::new(sqlite().await, config);
     add_staff(&web, "boss", "admin");
     // Without a second factor yet, an admin may only set one up.
     let csrf = {
@@ -241,7 +241,7 @@ async fn admins_need_a_totp_code_when_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_get_403_on_admin_pages() {
-    let mut web = Web::new(sqlite(), Config::default());
+    let mut web = Web::new(sqlite().await, Config::default());
     add_staff(&web, "sato", "agent");
     let csrf = sign_in(&mut web, "sato").await;
     for path in ["/staff/audit", "/staff/accounts"] {
@@ -269,9 +269,9 @@ async fn agents_get_403_on_admin_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visitors_who_are_not_signed_in_go_to_sign_in_and_see_no_data() {
-    for t in dbs() {
+    for t in dbs().await {
         let mut web = Web::new(t, Config::default());
-        store_events(&web, vec![login_event(now() - 60, "taro", "203.0.113.10")]);
+        store_events(&web, vec![login_event(now() - 60, "taro", "203.0.113.10")]).await;
         for path in [
             "/staff",
             "/staff/search?q=taro",
@@ -298,7 +298,7 @@ async fn visitors_who_are_not_signed_in_go_to_sign_in_and_see_no_data() {
         assert_eq!(post.status, 303);
         assert_eq!(count(&web, "select count(*) from suspensions", vec![]), 0);
         assert_eq!(count(&web, "select count(*) from audit", vec![]), 0);
-        done(web);
+        done(web).await;
     }
 }
 
@@ -310,10 +310,10 @@ fn shows_escaped(body: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_text_is_escaped_on_the_customer_page_and_in_search() {
-    for t in dbs() {
+    for t in dbs().await {
         let mut web = Web::new(t, Config::default());
         let evil = "<script>alert(1)</script>";
-        store_events(&web, vec![login_event(now() - 60, evil, "203.0.113.10")]);
+        store_events(&web, vec![login_event(now() - 60, evil, "203.0.113.10")]).await;
         add_staff(&web, "sato", "agent");
         sign_in(&mut web, "sato").await;
         let page = web
@@ -328,15 +328,15 @@ async fn log_text_is_escaped_on_the_customer_page_and_in_search() {
         assert!(!found.body.contains("<script>"));
         let ip = web.get("/staff/ips/203.0.113.10").await;
         assert!(shows_escaped(&ip.body) && !ip.body.contains("<script>"));
-        done(web);
+        done(web).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_customer_and_address_view_writes_one_audit_record() {
-    for t in dbs() {
+    for t in dbs().await {
         let mut web = Web::new(t, Config::default());
-        store_events(&web, vec![login_event(now() - 60, "taro", "203.0.113.10")]);
+        store_events(&web, vec![login_event(now() - 60, "taro", "203.0.113.10")]).await;
         add_staff(&web, "sato", "agent");
         sign_in(&mut web, "sato").await;
         let views = |web: &Web, action: &'static str, subject: &'static str| {
@@ -354,13 +354,13 @@ async fn every_customer_and_address_view_writes_one_audit_record() {
         assert_eq!(views(&web, "view_ip", "203.0.113.10"), 1);
         assert_eq!(web.get("/staff/search?q=taro").await.status, 200);
         assert_eq!(views(&web, "search", "taro"), 1);
-        done(web);
+        done(web).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_ends_this_session_and_everywhere_ends_them_all() {
-    let mut web = Web::new(sqlite(), Config::default());
+    let mut web = Web::new(sqlite().await, Config::default());
     add_staff(&web, "sato", "agent");
     sign_in(&mut web, "sato").await;
     let other = web.cookies["rd_session"].clone();

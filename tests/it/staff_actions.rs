@@ -21,7 +21,7 @@ fn audited(web: &Web, action: &'static str, subject: &str, reason: &str) -> i64 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
-    for t in dbs() {
+    for t in dbs().await {
         let label = t.label;
         let mut web = Web::new(t, Config::default());
         store_events(
@@ -44,7 +44,7 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             .await;
         assert_eq!(r.status, 303, "{label}: {}", r.body);
         assert_eq!(r.headers["location"], "/staff/customers/taro?done=grant");
-        let grants = with_db(&web, |c| restrictions::active_grants(c, now()));
+        let grants = with_db(&web, async |c: &mut relaydesk::store::Conn| restrictions::active_grants(c, now()).await).await;
         assert_eq!(grants.len(), 1, "{label}");
         assert_eq!(grants[0].ip, "203.0.113.10");
         assert!((grants[0].expires_at - now() - 900).abs() <= 5);
@@ -59,7 +59,7 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303, "{label}: {}", r.body);
-        let suspended = with_db(&web, |c| restrictions::in_force(c, Kind::Suspension, now()));
+        let suspended = with_db(&web, async |c: &mut relaydesk::store::Conn| restrictions::in_force(c, Kind::Suspension, now()).await).await;
         assert_eq!(suspended.len(), 1);
         assert_eq!(suspended[0].subject, "taro");
         assert_eq!(suspended[0].created_by, "sato");
@@ -74,9 +74,9 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303);
-        let suspended = with_db(&web, |c| {
-            restrictions::in_force(c, Kind::Suspension, now() + 1)
-        });
+        let suspended = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            restrictions::in_force(c, Kind::Suspension, now() + 1).await
+        }).await;
         assert!(suspended.is_empty(), "{label}");
         assert_eq!(
             audited(&web, "unsuspend", "taro", "customer changed password"),
@@ -90,7 +90,7 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303, "{label}: {}", r.body);
-        let blocks = with_db(&web, |c| restrictions::in_force(c, Kind::Block, now()));
+        let blocks = with_db(&web, async |c: &mut relaydesk::store::Conn| restrictions::in_force(c, Kind::Block, now()).await).await;
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].subject, "198.51.100.66/32");
         assert_eq!(audited(&web, "block", "198.51.100.66/32", "relay burst"), 1);
@@ -108,7 +108,7 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303);
-        let blocks = with_db(&web, |c| restrictions::in_force(c, Kind::Block, now() + 1));
+        let blocks = with_db(&web, async |c: &mut relaydesk::store::Conn| restrictions::in_force(c, Kind::Block, now() + 1).await).await;
         assert!(blocks.is_empty(), "{label}");
 
         let r = web
@@ -121,18 +121,18 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303);
-        let notes = with_db(&web, |c| store::notes::for_login(c, "taro", 10));
+        let notes = with_db(&web, async |c: &mut relaydesk::store::Conn| store::notes::for_login(c, "taro", 10).await).await;
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].created_by, "sato");
         let page = web.get("/staff/customers/taro").await;
         assert!(page.body.contains("Called about Outlook."), "{label}");
-        done(web);
+        done(web).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_without_the_csrf_token_are_refused() {
-    for t in dbs() {
+    for t in dbs().await {
         let mut web = Web::new(t, Config::default());
         add_staff(&web, "sato", "agent");
         sign_in(&mut web, "sato").await;
@@ -157,20 +157,20 @@ async fn actions_without_the_csrf_token_are_refused() {
             assert_eq!(web.post_form(path, &forged).await.status, 403, "{path}");
         }
         for table in ["grants", "suspensions", "blocks", "notes"] {
-            let n = with_db(&web, |c| {
+            let n = with_db(&web, async |c: &mut relaydesk::store::Conn| {
                 c.query_one(&format!("select count(*) from {table}"), &[])?
                     .unwrap()
-                    .int(0)
-            });
+                    .int(0).await
+            }).await;
             assert_eq!(n, 0, "{table}");
         }
-        done(web);
+        done(web).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_400_naming_the_field_never_a_500() {
-    let mut web = Web::new(sqlite(), Config::default());
+    let mut web = Web::new(sqlite().await, Config::default());
     add_staff(&web, "sato", "agent");
     let csrf = sign_in(&mut web, "sato").await;
     let en = [("accept-language", "en")];
@@ -247,7 +247,7 @@ async fn bad_input_is_a_400_naming_the_field_never_a_500() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customer_page_diagnoses_rejections_and_offers_the_explanation_in_both_languages() {
-    for t in dbs() {
+    for t in dbs().await {
         let mut web = Web::new(t, Config::default());
         let now = now();
         store_events(
@@ -300,16 +300,16 @@ async fn the_customer_page_diagnoses_rejections_and_offers_the_explanation_in_bo
             "{}",
             net.body
         );
-        done(web);
+        done(web).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_counts_and_alerts_are_acknowledged() {
-    for t in dbs() {
+    for t in dbs().await {
         let mut web = Web::new(t, Config::default());
         let now = now();
-        store_events(&web, vec![login_event(now - 60, "taro", "203.0.113.10")]);
+        store_events(&web, vec![login_event(now - 60, "taro", "203.0.113.10")]).await;
         let burst = relaydesk::abuse::Burst {
             kind: relaydesk::abuse::AlertKind::Ip,
             subject: "198.51.100.66".into(),
@@ -320,7 +320,7 @@ async fn the_dashboard_counts_and_alerts_are_acknowledged() {
             samples: vec!["x@docomo.ne.jp".into()],
             ips: vec![],
         };
-        let (id, _) = with_db(&web, |c| store::alerts::record(c, &burst, 600, now));
+        let (id, _) = with_db(&web, async |c: &mut relaydesk::store::Conn| store::alerts::record(c, &burst, 600, now).await).await;
         add_staff(&web, "sato", "agent");
         let csrf = sign_in(&mut web, "sato").await;
         let page = web.get_with("/staff", &[("accept-language", "en")]).await;
@@ -334,20 +334,20 @@ async fn the_dashboard_counts_and_alerts_are_acknowledged() {
             )
             .await;
         assert_eq!(r.headers["location"], "/staff?done=ack");
-        let open = with_db(&web, |c| store::alerts::list(c, true, 10));
+        let open = with_db(&web, async |c: &mut relaydesk::store::Conn| store::alerts::list(c, true, 10).await).await;
         assert!(open.is_empty());
         let again = web
             .post_form(&format!("/staff/alerts/{id}/ack"), &[("csrf", &csrf)])
             .await;
         assert_eq!(again.status, 404);
         assert_eq!(web.get("/staff/alerts").await.status, 200);
-        done(web);
+        done(web).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_staff_accounts_and_read_the_audit_log() {
-    for t in dbs() {
+    for t in dbs().await {
         let mut web = Web::new(t, Config::default());
         add_staff(&web, "boss", "admin");
         let csrf = sign_in(&mut web, "boss").await;
@@ -375,7 +375,7 @@ async fn admins_manage_staff_accounts_and_read_the_audit_log() {
             )
             .await;
         assert_eq!(short.status, 400);
-        let sato = with_db(&web, |c| store::staff::by_name(c, "sato")).unwrap();
+        let sato = with_db(&web, async |c: &mut relaydesk::store::Conn| store::staff::by_name(c, "sato").await).await.unwrap();
         assert_eq!(sato.role, "agent");
         let r = web
             .post_form(
@@ -391,7 +391,7 @@ async fn admins_manage_staff_accounts_and_read_the_audit_log() {
             )
             .await;
         assert_eq!(r.status, 303);
-        let sato = with_db(&web, |c| store::staff::by_name(c, "sato")).unwrap();
+        let sato = with_db(&web, async |c: &mut relaydesk::store::Conn| store::staff::by_name(c, "sato").await).await.unwrap();
         assert!(sato.disabled_at.is_some());
         let own = web
             .post_form(
@@ -407,6 +407,6 @@ async fn admins_manage_staff_accounts_and_read_the_audit_log() {
                 && log.body.contains("left the company")
         );
         assert!(log.body.contains("data-action=\"staff_end_sessions\""));
-        done(web);
+        done(web).await;
     }
 }

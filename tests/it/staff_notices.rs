@@ -35,7 +35,7 @@ fn audited(web: &Web, action: &'static str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_may_not_open_the_notice_editor() {
-    let mut web = Web::new(sqlite(), Config::default());
+    let mut web = Web::new(sqlite().await, Config::default());
     add_staff(&web, "sato", "agent");
     let csrf = sign_in(&mut web, "sato").await;
     assert_eq!(web.get("/staff/notices").await.status, 403);
@@ -44,12 +44,12 @@ async fn agents_may_not_open_the_notice_editor() {
         .await;
     assert_eq!(r.status, 403);
     assert!(!web.get("/staff").await.body.contains("/staff/notices"));
-    done(web);
+    done(web).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_publishes_edits_and_deletes_a_notice_and_each_step_is_audited() {
-    for t in dbs() {
+    for t in dbs().await {
         let label = t.label;
         let mut web = Web::new(t, Config::default());
         add_staff(&web, "boss", "admin");
@@ -147,6 +147,6 @@ async fn an_admin_publishes_edits_and_deletes_a_notice_and_each_step_is_audited(
             .post_form(&format!("/staff/notices/{id}/delete"), &[("csrf", &csrf)])
             .await;
         assert_eq!(again.status, 404, "{label}");
-        done(web);
+        done(web).await;
     }
 }

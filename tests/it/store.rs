@@ -17,17 +17,17 @@ fn login(at: i64, user: &str, ip: &str) -> Event {
     }
 }
 
-fn commit(writer: &Writer, events: Vec<Event>) {
+async fn commit(writer: &Writer, events: Vec<Event>) {
     let batch = Batch {
         events,
         ..Batch::default()
     };
-    writer.commit("test", "{}", &batch, None).unwrap();
+    writer.commit("test", "{}", &batch, None).await.unwrap();
 }
 
-#[test]
-fn logins_within_the_window_coalesce_into_one_session() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_within_the_window_coalesce_into_one_session() {
+    for t in databases().await {
         let writer = Writer::new(t.db.clone(), 1800);
         // Two batches: the second continues the first's session, then a gap opens a new one.
         commit(
@@ -44,9 +44,9 @@ fn logins_within_the_window_coalesce_into_one_session() {
                 login(9000, "taro", "203.0.113.7"),
             ],
         );
-        commit(&writer, vec![login(9100, "taro", "2001:db8::7")]);
+        commit(&writer, vec![login(9100, "taro", "2001:db8::7")]).await;
         let sessions =
-            t.db.with(|c| history::sessions_for_login(c, "taro", 0, i64::MAX, 100))
+            history::sessions_for_login(&mut t.db.conn().await.unwrap(), "taro", 0, i64::MAX, 100).await
                 .unwrap();
         let summary: Vec<(String, i64, i64, i64)> = sessions
             .iter()
@@ -65,9 +65,9 @@ fn logins_within_the_window_coalesce_into_one_session() {
     }
 }
 
-#[test]
-fn a_fresh_writer_continues_sessions_it_did_not_see_start() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_writer_continues_sessions_it_did_not_see_start() {
+    for t in databases().await {
         commit(
             &Writer::new(t.db.clone(), 1800),
             vec![login(1000, "hanako", "198.51.100.4")],
@@ -78,7 +78,7 @@ fn a_fresh_writer_continues_sessions_it_did_not_see_start() {
             vec![login(2000, "hanako", "198.51.100.4")],
         );
         let sessions =
-            t.db.with(|c| history::sessions_for_ip(c, "198.51.100.4", 0, i64::MAX, 10))
+            history::sessions_for_ip(&mut t.db.conn().await.unwrap(), "198.51.100.4", 0, i64::MAX, 10).await
                 .unwrap();
         assert_eq!(sessions.len(), 1, "{}", t.label);
         assert_eq!(
@@ -92,9 +92,9 @@ fn a_fresh_writer_continues_sessions_it_did_not_see_start() {
     }
 }
 
-#[test]
-fn failures_rejections_and_relays_are_kept() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_rejections_and_relays_are_kept() {
+    for t in databases().await {
         let writer = Writer::new(t.db.clone(), 1800);
         let ip = "203.0.113.9".parse().unwrap();
         let events = vec![
@@ -132,9 +132,9 @@ fn failures_rejections_and_relays_are_kept() {
                 rcpt: "y@example.net".into(),
             },
         ];
-        commit(&writer, events);
+        commit(&writer, events).await;
         let failures =
-            t.db.with(|c| history::failures(c, Some("jiro"), None, 0, 100, 10))
+            history::failures(&mut t.db.conn().await.unwrap(), Some("jiro"), None, 0, 100, 10).await
                 .unwrap();
         assert_eq!(failures.len(), 1, "{}", t.label);
         assert_eq!(failures[0].reason, "auth_failed");
@@ -142,30 +142,33 @@ fn failures_rejections_and_relays_are_kept() {
             kind: Some("relay".into()),
             ..Default::default()
         };
-        let rows = t.db.with(|c| rejections::list(c, &relay)).unwrap();
+        let rows = rejections::list(&mut t.db.conn().await.unwrap(), &relay).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].rcpt, "a@example.net");
         let other = rejections::Filter {
             kind: Some("other".into()),
             ..Default::default()
         };
-        let rows = t.db.with(|c| rejections::list(c, &other)).unwrap();
+        let rows = rejections::list(&mut t.db.conn().await.unwrap(), &other).await.unwrap();
         assert_eq!(
             rows[0].sender, "tab\there@example.jp",
             "{}: text round-trips",
             t.label
         );
         assert_eq!(rows[0].rcpt, "back\\slash@example.jp");
-        let relays =
-            t.db.with(|c| {
-                c.query(
-                    "select count, carrier from relays where ip = $1",
-                    &["203.0.113.9".into()],
-                )
-            })
+        let relays: Vec<(i64, i64)> = t
+            .db
+            .conn()
+            .await
+            .unwrap()
+            .fetch_all(
+                "select count, carrier from relays where ip = $1",
+                &["203.0.113.9".into()],
+            )
+            .await
             .unwrap();
         assert_eq!(
-            (relays[0].int(0).unwrap(), relays[0].int(1).unwrap()),
+            relays[0],
             (2, 1),
             "{}",
             t.label
@@ -173,9 +176,9 @@ fn failures_rejections_and_relays_are_kept() {
     }
 }
 
-#[test]
-fn many_rows_take_the_bulk_path_intact() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_rows_take_the_bulk_path_intact() {
+    for t in databases().await {
         let writer = Writer::new(t.db.clone(), 1800);
         let ip = "192.0.2.1".parse().unwrap();
         let events: Vec<Event> = (0..5000)
@@ -187,9 +190,9 @@ fn many_rows_take_the_bulk_path_intact() {
                 reply: "454 4.7.1 Relay access denied".into(),
             })
             .collect();
-        commit(&writer, events);
+        commit(&writer, events).await;
         assert_eq!(
-            t.db.with(|c| rejections::count(c, "relay")).unwrap(),
+            rejections::count(&mut t.db.conn().await.unwrap(), "relay").await.unwrap(),
             5000,
             "{}",
             t.label
@@ -197,16 +200,25 @@ fn many_rows_take_the_bulk_path_intact() {
     }
 }
 
-#[test]
-fn migrating_twice_changes_nothing() {
-    for t in databases() {
-        assert_eq!(t.db.with(migrate::run).unwrap(), 0, "{}", t.label);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrating_twice_changes_nothing() {
+    for t in databases().await {
+        migrate::run(&mut t.db.conn().await.unwrap()).await.unwrap();
+        let applied = t
+            .db
+            .conn()
+            .await
+            .unwrap()
+            .scalar("select count(*) from _sqlx_migrations", &[])
+            .await
+            .unwrap();
+        assert_eq!(applied, Some(5), "{}", t.label);
     }
 }
 
-#[test]
-fn a_batch_read_twice_is_stored_once() {
-    for t in databases() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_read_twice_is_stored_once() {
+    for t in databases().await {
         let writer = Writer::new(t.db.clone(), 1800);
         let ip = "203.0.113.9".parse().unwrap();
         let batch = |n: i64| Batch {
@@ -229,30 +241,30 @@ fn a_batch_read_twice_is_stored_once() {
             previous: None,
             file: at(100),
         };
-        writer.commit("f", "{}", &batch(1), Some(first)).unwrap();
+        writer.commit("f", "{}", &batch(1), Some(first)).await.unwrap();
         let second = FileUpdate {
             previous: Some(at(100)),
             file: at(200),
         };
-        writer.commit("f", "{}", &batch(2), Some(second)).unwrap();
+        writer.commit("f", "{}", &batch(2), Some(second)).await.unwrap();
         // A late commit of the same second batch (a killed process's last transaction, or a
         // second reader) must fail whole: no event twice, the position unmoved.
-        let replay = writer.commit("f", "{}", &batch(2), Some(second));
+        let replay = writer.commit("f", "{}", &batch(2), Some(second)).await;
         assert!(
             matches!(replay, Err(relaydesk::store::StoreError::Conflict(_))),
             "{}: {replay:?}",
             t.label
         );
         let again = writer.commit("f", "{}", &batch(1), Some(first));
-        assert!(again.is_err(), "{}", t.label);
+        assert!(again.await.is_err(), "{}", t.label);
         assert_eq!(
-            t.db.with(|c| rejections::count(c, "relay")).unwrap(),
+            rejections::count(&mut t.db.conn().await.unwrap(), "relay").await.unwrap(),
             2,
             "{}",
             t.label
         );
         assert_eq!(
-            t.db.with(|c| ingest::files(c, "f")).unwrap(),
+            ingest::files(&mut t.db.conn().await.unwrap(), "f").await.unwrap(),
             [at(200)],
             "{}",
             t.label
@@ -260,10 +272,10 @@ fn a_batch_read_twice_is_stored_once() {
     }
 }
 
-#[test]
-fn history_past_its_retention_is_deleted() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_past_its_retention_is_deleted() {
     use relaydesk::config::{RetentionConfig, Seconds};
-    for t in databases() {
+    for t in databases().await {
         let writer = Writer::new(t.db.clone(), 1800);
         let day = 86400;
         let now = 400 * day;
@@ -280,15 +292,15 @@ fn history_past_its_retention_is_deleted() {
             records: Seconds(400 * day),
         };
         let counts =
-            t.db.with(|c| relaydesk::store::retention::purge(c, now, &r))
+            relaydesk::store::retention::purge(&mut t.db.conn().await.unwrap(), now, &r).await
                 .unwrap();
         assert!(counts.contains(&("sessions", 1)), "{}: {counts:?}", t.label);
         let left =
-            t.db.with(|c| history::sessions_for_login(c, "new", 0, i64::MAX, 10))
+            history::sessions_for_login(&mut t.db.conn().await.unwrap(), "new", 0, i64::MAX, 10).await
                 .unwrap();
         assert_eq!(left.len(), 1, "{}", t.label);
         let gone =
-            t.db.with(|c| history::sessions_for_login(c, "old", 0, i64::MAX, 10))
+            history::sessions_for_login(&mut t.db.conn().await.unwrap(), "old", 0, i64::MAX, 10).await
                 .unwrap();
         assert!(gone.is_empty(), "{}", t.label);
     }

@@ -130,41 +130,34 @@ pub fn urlencode(text: &str) -> String {
         .collect()
 }
 
-// PostgreSQL's client blocks on a runtime of its own, so tests on the multi-threaded runtime do
-// their store work through these, off the runtime's threads. (Tests on the current-thread
-// runtime use the async `api_helpers` equivalents.)
+pub use crate::api_helpers::blocking;
 
-/// Runs blocking store work from a test: the PostgreSQL client may not block a runtime thread.
-pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
+/// A fresh database per backend.
+pub async fn dbs() -> Vec<TestDb> {
+    databases().await
 }
 
-/// A fresh database per backend, made off the runtime's threads.
-pub fn dbs() -> Vec<TestDb> {
-    blocking(databases)
+/// Runs store work `f` with a connection of the test site's database.
+pub async fn with_db<T>(web: &Web, f: impl AsyncFnOnce(&mut Conn) -> rstore::Result<T>) -> T {
+    web.db.run(f).await.unwrap()
 }
 
-pub fn with_db<T>(web: &Web, f: impl FnOnce(&mut dyn Conn) -> rstore::Result<T>) -> T {
-    blocking(|| web.db.with(f).unwrap())
+/// Ends a test site: its database's connections close.
+pub async fn done(web: Web) {
+    web.db.close().await;
 }
 
-/// Drops a test site (and its database) off the runtime's threads.
-pub fn done(web: Web) {
-    blocking(|| drop(web));
-}
-
-pub fn store_events(web: &Web, events: Vec<Event>) {
-    blocking(|| {
-        Writer::new(web.db.clone(), 1800)
-            .commit(
-                "test",
-                "{}",
-                &Batch {
-                    events,
-                    ..Batch::default()
-                },
-                None,
-            )
-            .unwrap()
-    });
+pub async fn store_events(web: &Web, events: Vec<Event>) {
+    Writer::new(web.db.clone(), 1800)
+        .commit(
+            "test",
+            "{}",
+            &Batch {
+                events,
+                ..Batch::default()
+            },
+            None,
+        )
+        .await
+        .unwrap()
 }

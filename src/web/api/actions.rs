@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use super::auth::ApiStaff;
 use super::params::{self, Body};
-use crate::actions;
+use crate::actions::{self, Action};
 use crate::helpdesk;
-use crate::store::{self, Db, StoreError};
+use crate::store::{self, StoreError};
 use crate::web::App;
 use crate::web::error::WebError;
 
@@ -32,29 +32,24 @@ async fn act(
     app: &Arc<App>,
     staff: ApiStaff,
     audit: Audit,
-    action: impl FnOnce(&Db, &str) -> anyhow::Result<String> + Send + 'static,
+    action: Action,
+    reason: String,
 ) -> Result<Json<Value>, WebError> {
-    let db = app.db.clone();
-    let message = tokio::task::spawn_blocking(move || {
-        let message = action(&db, &staff.name)?;
-        db.with(|c| {
-            helpdesk::audit(
-                c,
-                &staff.name,
-                audit.action,
-                &audit.subject,
-                audit.reason.as_deref(),
-                audit.detail.as_deref(),
-            )
+    let message = actions::perform(&app.db, &action, &reason, &staff.name)
+        .await
+        .map_err(|e| match e.downcast_ref::<StoreError>() {
+            Some(store) => WebError::Internal(store.to_string()),
+            None => WebError::BadRequest(e.to_string()),
         })?;
-        Ok::<_, anyhow::Error>(message)
-    })
-    .await
-    .map_err(|e| WebError::Internal(format!("action task failed: {e}")))?
-    .map_err(|e| match e.downcast_ref::<StoreError>() {
-        Some(store) => WebError::Internal(store.to_string()),
-        None => WebError::BadRequest(e.to_string()),
-    })?;
+    helpdesk::audit(
+        &mut app.db.conn().await?,
+        &staff.name,
+        audit.action,
+        &audit.subject,
+        audit.reason.as_deref(),
+        audit.detail.as_deref(),
+    )
+    .await?;
     Ok(Json(json!({ "message": message })))
 }
 
@@ -74,9 +69,7 @@ pub async fn grant(
         reason: Some(reason.clone()),
         detail: Some(format!("minutes={minutes}")),
     };
-    act(&app, staff, audit, move |db, by| {
-        actions::grant(db, &ip, minutes, &reason, by)
-    })
+    act(&app, staff, audit, Action::Grant { ip, minutes }, reason)
     .await
 }
 
@@ -102,9 +95,7 @@ pub async fn block(
         reason: Some(reason.clone()),
         detail: None,
     };
-    act(&app, staff, audit, move |db, by| {
-        actions::block(db, &net, &reason, by)
-    })
+    act(&app, staff, audit, Action::Block { ip: net }, reason)
     .await
 }
 
@@ -121,9 +112,7 @@ pub async fn unblock(
         reason: None,
         detail: None,
     };
-    act(&app, staff, audit, move |db, by| {
-        actions::unblock(db, &net, by)
-    })
+    act(&app, staff, audit, Action::Unblock { ip: net }, String::new())
     .await
 }
 
@@ -142,9 +131,7 @@ pub async fn suspend(
         reason: Some(reason.clone()),
         detail: None,
     };
-    act(&app, staff, audit, move |db, by| {
-        actions::suspend(db, &login, &reason, by)
-    })
+    act(&app, staff, audit, Action::Suspend { login }, reason)
     .await
 }
 
@@ -160,9 +147,7 @@ pub async fn unsuspend(
         reason: None,
         detail: None,
     };
-    act(&app, staff, audit, move |db, by| {
-        actions::unsuspend(db, &login, by)
-    })
+    act(&app, staff, audit, Action::Unsuspend { login }, String::new())
     .await
 }
 
@@ -176,15 +161,16 @@ pub async fn acknowledge(
     let now = app.now();
     let done = app
         .db
-        .run(move |c| {
-            store::transaction(c, |tx| {
-                let done = store::alerts::acknowledge(tx, id, &staff.name, now)?;
-                if done {
-                    let subject = id.to_string();
-                    helpdesk::audit(tx, &staff.name, "api_alert_ack", &subject, None, None)?;
-                }
-                Ok(done)
-            })
+        .run(async move |c: &mut crate::store::Conn| {
+            let mut tx = c.begin().await?;
+            let done = store::alerts::acknowledge(&mut tx, id, &staff.name, now).await?;
+            if done {
+                let subject = id.to_string();
+                helpdesk::audit(&mut tx, &staff.name, "api_alert_ack", &subject, None, None)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(done)
         })
         .await?;
     if !done {

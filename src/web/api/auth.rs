@@ -67,10 +67,7 @@ pub async fn from_headers(
     };
     let hash = sha256_hex(token);
     let now = app.now();
-    let staff = app
-        .db
-        .run(move |c| store::staff::by_token(c, &hash, now))
-        .await?;
+    let staff = store::staff::by_token(&mut app.db.conn().await?, &hash, now).await?;
     Ok(staff.and_then(|s| {
         Some(ApiStaff {
             role: Role::parse(&s.role).ok()?,

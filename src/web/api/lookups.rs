@@ -52,7 +52,7 @@ pub async fn rejections(
     };
     let mut records = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             helpdesk::audit(
                 c,
                 &staff.name,
@@ -60,8 +60,9 @@ pub async fn rejections(
                 &subject,
                 None,
                 Some(&detail),
-            )?;
+            ).await?;
             report::rejection_records(c, &config, &query)
+            .await
         })
         .await?;
     let truncated = records.len() as i64 > limit;
@@ -99,10 +100,11 @@ pub async fn history(
     let audited = subject.clone();
     let records = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             let detail = format!("since={since} until={until}");
-            helpdesk::audit(c, &staff.name, "api_history", &audited, None, Some(&detail))?;
+            helpdesk::audit(c, &staff.name, "api_history", &audited, None, Some(&detail)).await?;
             report::history_records(c, &config, &who, since, until, limit)
+            .await
         })
         .await?;
     Ok(Json(json!({
@@ -139,11 +141,12 @@ pub async fn who(
     let at = q.time("at", &config, now)?.unwrap_or(now);
     let holders = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             let detail = format!("at={at}");
             let subject = ip.to_string();
-            helpdesk::audit(c, &staff.name, "api_who", &subject, None, Some(&detail))?;
+            helpdesk::audit(c, &staff.name, "api_who", &subject, None, Some(&detail)).await?;
             helpdesk::who(c, &config, ip, at)
+            .await
         })
         .await?;
     let config = &app.config;
@@ -176,10 +179,10 @@ pub async fn alerts(
     let config = app.config.clone();
     let records = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             let detail = format!("all={all}");
-            helpdesk::audit(c, &staff.name, "api_alerts", "alerts", None, Some(&detail))?;
-            let rows = store::alerts::list(c, !all, limit)?;
+            helpdesk::audit(c, &staff.name, "api_alerts", "alerts", None, Some(&detail)).await?;
+            let rows = store::alerts::list(c, !all, limit).await?;
             Ok(rows
                 .into_iter()
                 .map(|a| report::alert_record(a, &config))
@@ -215,11 +218,12 @@ pub async fn audit(
     let limit = q.limit("limit", 100, 10_000)?;
     let entries = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             let about = subject.clone().unwrap_or_else(|| "audit".into());
             let detail = actor.as_ref().map(|a| format!("actor={a}"));
-            helpdesk::audit(c, &staff.name, "api_audit", &about, None, detail.as_deref())?;
+            helpdesk::audit(c, &staff.name, "api_audit", &about, None, detail.as_deref()).await?;
             store::audit::list(c, subject.as_deref(), actor.as_deref(), since, limit)
+            .await
         })
         .await?;
     let entries: Vec<AuditRecord> = entries

@@ -61,9 +61,9 @@ pub async fn view(
     let config = app.config.clone();
     let (facts, recent) = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             let rules = explain::rules(&config);
-            let facts = evidence::for_connection(c, ip, now, rules)?;
+            let facts = evidence::for_connection(c, ip, now, rules).await?;
             let filter = rejections::Filter {
                 kind: Some("relay".into()),
                 ip: Some(ip.to_string()),
@@ -71,20 +71,15 @@ pub async fn view(
                 until: Some(now),
                 ..Default::default()
             };
-            let mut rows = rejections::list(c, &filter)?;
+            let mut rows = rejections::list(c, &filter).await?;
             rows.reverse();
             rows.truncate(10);
-            let since = store::ingest::logs_since(c)?;
-            let recent = rows
-                .iter()
-                .map(|r| {
-                    Ok((
-                        r.at,
-                        r.rcpt.clone(),
-                        explain::diagnose_rejection(c, &config, r, since)?.cause,
-                    ))
-                })
-                .collect::<store::Result<Vec<_>>>()?;
+            let since = store::ingest::logs_since(c).await?;
+            let mut recent = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let cause = explain::diagnose_rejection(c, &config, r, since).await?.cause;
+                recent.push((r.at, r.rcpt.clone(), cause));
+            }
             Ok((facts, recent))
         })
         .await?;

@@ -84,15 +84,15 @@ type Facts = (
 );
 
 /// Everything the page shows, read for `login` only.
-fn gather(
-    c: &mut dyn store::Conn,
+async fn gather(
+    c: &mut store::Conn,
     login: &str,
     config: &Config,
     now: Epoch,
 ) -> store::Result<Facts> {
     let rules = explain::rules(config);
-    let sessions = history::sessions_for_login(c, login, now - HISTORY, now, 200)?;
-    let failures = history::failures(c, Some(login), None, now - HISTORY, now, ROWS as i64)?;
+    let sessions = history::sessions_for_login(c, login, now - HISTORY, now, 200).await?;
+    let failures = history::failures(c, Some(login), None, now - HISTORY, now, ROWS as i64).await?;
     let mut recent_ips: Vec<&str> = Vec::new();
     for s in sessions
         .iter()
@@ -107,7 +107,7 @@ fn gather(
         let Ok(addr) = ip.parse::<ClientIp>() else {
             continue;
         };
-        let mut facts = evidence::for_connection(c, addr, now, rules)?;
+        let mut facts = evidence::for_connection(c, addr, now, rules).await?;
         // Others' logins and failures from a shared address are theirs, not this customer's.
         facts.evidence.ip_logins.retain(|s| s.login == login);
         facts
@@ -118,15 +118,15 @@ fn gather(
             diagnose::connection_state(now, ip, &facts.evidence, None, facts.smtp_seen, rules);
         states.push((ip.to_string(), state));
     }
-    let since = store::ingest::logs_since(c)?;
+    let since = store::ingest::logs_since(c).await?;
     let mut refusals = Vec::new();
     let senders = crate::explain::candidate_senders(login, config);
-    for r in own_records::latest_rejections(c, &senders, now - HISTORY, now, ROWS as i64)? {
+    for r in own_records::latest_rejections(c, &senders, now - HISTORY, now, ROWS as i64).await? {
         // Only senders the §6.2 rule gives to this login (an account list may say otherwise).
-        if explain::owner_of(c, &r.sender, config)?.as_deref() != Some(login) {
+        if explain::owner_of(c, &r.sender, config).await?.as_deref() != Some(login) {
             continue;
         }
-        let d = explain::diagnose_rejection(c, config, &r, since)?;
+        let d = explain::diagnose_rejection(c, config, &r, since).await?;
         refusals.push((r, d));
     }
     Ok((sessions, failures, states, refusals))
@@ -144,7 +144,7 @@ pub async fn page(
     let now = app.now();
     let (config, who) = (app.config.clone(), login.clone());
     let (sessions, failures, states, refusals) =
-        app.db.run(move |c| gather(c, &who, &config, now)).await?;
+        gather(&mut app.db.conn().await?, &who, &config, now).await?;
     let config = &app.config;
     let tr = Tr(lang);
     let clock = |t: Epoch| time::clock(t, config.timezone.0, now);

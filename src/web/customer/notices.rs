@@ -107,13 +107,11 @@ pub struct HomeNotices {
 
 pub async fn for_home(app: &Arc<App>, lang: Lang) -> Result<HomeNotices, WebError> {
     let now = app.now();
-    let (latest, open) = app
-        .db
-        .run(move |c| {
-            let latest = notices::list_published(c, now, Some(NoticeKind::Notice), HOME_LIMIT)?;
-            Ok((latest, notices::open_events(c, now)?))
-        })
+    let latest = app
+        .notices
+        .published(now, Some(NoticeKind::Notice), HOME_LIMIT as usize)
         .await?;
+    let open = app.notices.open_events(now).await?;
     let config = &app.config;
     Ok(HomeNotices {
         latest: latest.iter().map(|n| item(n, lang, config)).collect(),
@@ -124,7 +122,7 @@ pub async fn for_home(app: &Arc<App>, lang: Lang) -> Result<HomeNotices, WebErro
 /// Open incidents and maintenance, for `/status`.
 pub async fn open_events(app: &Arc<App>, lang: Lang) -> Result<Vec<NoticeItem>, WebError> {
     let now = app.now();
-    let open = app.db.run(move |c| notices::open_events(c, now)).await?;
+    let open = app.notices.open_events(now).await?;
     Ok(open.iter().map(|n| item(n, lang, &app.config)).collect())
 }
 
@@ -137,10 +135,7 @@ struct ListPage {
 
 pub async fn list(State(app): State<Arc<App>>, lang: Lang) -> Result<Html<String>, WebError> {
     let now = app.now();
-    let rows = app
-        .db
-        .run(move |c| notices::list_published(c, now, None, LIST_LIMIT))
-        .await?;
+    let rows = notices::list_published(&mut app.db.conn().await?, now, None, LIST_LIMIT).await?;
     let page = Page::new(lang, &app, "/notices", Tr(lang).t("notices.title")).current("notices");
     let items = rows.iter().map(|n| item(n, lang, &app.config)).collect();
     Ok(Html(ListPage { page, items }.render()?))
@@ -162,10 +157,7 @@ pub async fn show(
 ) -> Result<Html<String>, WebError> {
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let now = app.now();
-    let notice = app
-        .db
-        .run(move |c| notices::get_published(c, id, now))
-        .await?
+    let notice = notices::get_published(&mut app.db.conn().await?, id, now).await?
         .ok_or(WebError::NotFound)?;
     let item = item(&notice, lang, &app.config);
     let path = format!("/notices/{id}");
@@ -200,10 +192,7 @@ struct Feed {
 
 pub async fn atom(State(app): State<Arc<App>>, lang: Lang) -> Result<Response, WebError> {
     let now = app.now();
-    let rows = app
-        .db
-        .run(move |c| notices::list_published(c, now, None, LIST_LIMIT))
-        .await?;
+    let rows = notices::list_published(&mut app.db.conn().await?, now, None, LIST_LIMIT).await?;
     let config = &app.config;
     let newest = rows
         .iter()

@@ -165,10 +165,10 @@ pub async fn submit(
         let (login, ip_text) = (login.clone(), ip_text.clone());
         let since = now - WINDOW + 1;
         app.db
-            .run(move |c| {
+            .run(async move |c: &mut crate::store::Conn| {
                 Ok((
-                    signin::account_failures(c, "customer", &login, since, ACCOUNT_LIMIT as i64)?,
-                    signin::ip_failures(c, &ip_text, since, ADDRESS_LIMIT as i64)?,
+                    signin::account_failures(c, "customer", &login, since, ACCOUNT_LIMIT as i64).await?,
+                    signin::ip_failures(c, &ip_text, since, ADDRESS_LIMIT as i64).await?,
                 ))
             })
             .await?
@@ -185,8 +185,9 @@ pub async fn submit(
         Verdict::Rejected => {
             let (account, from) = (login.clone(), ip_text.clone());
             app.db
-                .run(move |c| {
+                .run(async move |c: &mut crate::store::Conn| {
                     signin::record_failure(c, "customer", &account, &from, now, now - WINDOW)
+            .await
                 })
                 .await?;
             tracing::info!(login = %one_line(&login), ip = %ip_text, "customer sign-in refused");
@@ -199,9 +200,7 @@ pub async fn submit(
     }
     {
         let account = login.clone();
-        app.db
-            .run(move |c| signin::clear_account(c, "customer", &account))
-            .await?;
+        signin::clear_account(&mut app.db.conn().await?, "customer", &account).await?;
     }
     if let Some(old) = old {
         old.end(&app).await?;

@@ -74,27 +74,27 @@ async fn gather(app: &Arc<App>) -> Result<(Facts, Series, Series), WebError> {
     let policy_here = app.grants.is_some();
     let read = app
         .db
-        .run(move |c| {
-            let (sessions, failures) = stats::logins_between(c, now - RECENT, now)?;
+        .run(async move |c: &mut crate::store::Conn| {
+            let (sessions, failures) = stats::logins_between(c, now - RECENT, now).await?;
             let (usual_sessions, usual_failures) =
-                stats::logins_between(c, now - DAY - RECENT, now - DAY)?;
-            let (allowed, refused) = stats::decisions_between(c, now - RECENT, now)?;
+                stats::logins_between(c, now - DAY - RECENT, now - DAY).await?;
+            let (allowed, refused) = stats::decisions_between(c, now - RECENT, now).await?;
             let facts = Facts {
                 now,
                 sessions,
                 failures,
                 usual_sessions,
                 usual_failures,
-                any_decision: stats::any_decision(c)?,
+                any_decision: stats::any_decision(c).await?,
                 allowed,
                 refused,
-                allowed_day: stats::decisions_between(c, now - DAY, now)?.0,
-                policy_unavailable: stats::policy_unavailable_between(c, now - RECENT, now)?,
+                allowed_day: stats::decisions_between(c, now - DAY, now).await?.0,
+                policy_unavailable: stats::policy_unavailable_between(c, now - RECENT, now).await?,
                 policy_here,
-                sources: ingest::all_sources(c)?,
+                sources: ingest::all_sources(c).await?,
             };
-            let logins = stats::sessions_per_hour(c, now, 24)?;
-            let rejections = stats::relay_rejections_per_hour(c, now, 24)?;
+            let logins = stats::sessions_per_hour(c, now, 24).await?;
+            let rejections = stats::relay_rejections_per_hour(c, now, 24).await?;
             Ok((facts, logins, rejections))
         })
         .await?;

@@ -40,7 +40,7 @@ pub async fn page(
     AdminUser(user): AdminUser,
     Query(q): Query<Done>,
 ) -> Result<Html<String>, WebError> {
-    let list = app.db.run(store::staff::list).await?;
+    let list = app.db.run(async |c: &mut crate::store::Conn| store::staff::list(c).await).await?;
     let t = |at| local_short(at, app.config.timezone.0);
     let page = AccountsPage {
         frame: Frame::new(&app, lang, &user, "/staff/accounts", "staff.accounts.title")
@@ -88,7 +88,7 @@ pub async fn add(
         form.password,
     );
     let n = name.clone();
-    let said = forms::act(&app, move |db| crate::staff::add(db, &n, &role, &password)).await?;
+    let said = forms::act(crate::staff::add(&app.db, &n, &role, &password)).await?;
     forms::audit(&app, &user, "staff_add", name, None, Some(said)).await?;
     Ok(Redirect::to("/staff/accounts?done=staff_add"))
 }
@@ -107,7 +107,7 @@ pub async fn disable(
         ));
     }
     let n = name.clone();
-    let said = forms::act(&app, move |db| crate::staff::disable(db, &n)).await?;
+    let said = forms::act(crate::staff::disable(&app.db, &n)).await?;
     forms::audit(&app, &user, "staff_disable", name, Some(reason), Some(said)).await?;
     Ok(Redirect::to("/staff/accounts?done=staff_disable"))
 }
@@ -121,10 +121,7 @@ pub async fn end_sessions(
     user.check_csrf(&form.csrf)?;
     let reason = forms::reason(&form.reason)?;
     let n = name.clone();
-    let ended = app
-        .db
-        .run(move |c| web_sessions::delete_all(c, "staff", &n))
-        .await?;
+    let ended = web_sessions::delete_all(&mut app.db.conn().await?, "staff", &n).await?;
     forms::audit(
         &app,
         &user,

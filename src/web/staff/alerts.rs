@@ -75,7 +75,7 @@ pub async fn page(
     user: StaffUser,
     Query(q): Query<Done>,
 ) -> Result<Html<String>, WebError> {
-    let all = app.db.run(|c| alerts::list(c, false, 200)).await?;
+    let all = alerts::list(&mut app.db.conn().await?, false, 200).await?;
     let (open, acked): (Vec<&Alert>, Vec<&Alert>) = all.iter().partition(|a| a.acked_at.is_none());
     let page = AlertsPage {
         frame: Frame::new(&app, lang, &user, "/staff/alerts", "staff.alerts.title")
@@ -115,10 +115,10 @@ pub async fn acknowledge(
     let who = user.name.clone();
     let done = app
         .db
-        .run(move |c| {
-            let done = alerts::acknowledge(c, id, &who, now)?;
+        .run(async move |c: &mut crate::store::Conn| {
+            let done = alerts::acknowledge(c, id, &who, now).await?;
             if done {
-                helpdesk::audit(c, &who, "ack_alert", &format!("alert {id}"), None, None)?;
+                helpdesk::audit(c, &who, "ack_alert", &format!("alert {id}"), None, None).await?;
             }
             Ok(done)
         })

@@ -57,9 +57,10 @@ pub async fn page(
     let (s, a) = (subject.clone(), actor.clone());
     let entries = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             let opt = |v: &str| (!v.is_empty()).then(|| v.to_string());
             audit::list(c, opt(&s).as_deref(), opt(&a).as_deref(), 0, LIMIT)
+            .await
         })
         .await?;
     let page = AuditPage {

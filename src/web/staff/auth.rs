@@ -74,9 +74,7 @@ impl FromRequestParts<Arc<App>> for StaffUser {
             return Err(to_login(parts));
         };
         let name = session.subject.clone();
-        let account = app
-            .db
-            .run(move |c| store::staff::by_name(c, &name))
+        let account = async { store::staff::by_name(&mut app.db.conn().await?, &name).await }
             .await
             .map_err(|e| WebError::from(e).into_response())?;
         let Some(account) = account.filter(|a| a.disabled_at.is_none()) else {
@@ -227,11 +225,11 @@ pub async fn login(
     let (who, addr) = (name.clone(), ip.to_string());
     let ((by_account, oldest_a), (by_address, oldest_b), account) = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             Ok((
-                staff_signin::for_account(c, &who, since)?,
-                staff_signin::for_address(c, &addr, since)?,
-                store::staff::by_name(c, &who)?,
+                staff_signin::for_account(c, &who, since).await?,
+                staff_signin::for_address(c, &addr, since).await?,
+                store::staff::by_name(c, &who).await?,
             ))
         })
         .await?;
@@ -262,9 +260,7 @@ pub async fn login(
     });
     let Some(account) = signed_in else {
         let (who, addr) = (name.clone(), ip.to_string());
-        app.db
-            .run(move |c| staff_signin::record_failure(c, &who, &addr, now))
-            .await?;
+        staff_signin::record_failure(&mut app.db.conn().await?, &who, &addr, now).await?;
         return login_form(&app, lang, &headers, &form.next, &name, true);
     };
 
@@ -274,9 +270,10 @@ pub async fn login(
     let (_, id) = Session::start(&app, Kind::Staff, &account.name).await?;
     let (who, addr) = (account.name.clone(), ip.to_string());
     app.db
-        .run(move |c| {
-            staff_signin::clear_account(c, &who)?;
+        .run(async move |c: &mut crate::store::Conn| {
+            staff_signin::clear_account(c, &who).await?;
             helpdesk::audit(c, &who, "sign_in", &who, None, Some(&addr))
+            .await
         })
         .await?;
     let secure = session::over_tls(&headers, trusted_peer(&app, peer));
@@ -322,7 +319,7 @@ pub async fn logout_everywhere(
     let n = user.session.end_everywhere(&app).await?;
     let name = user.name.clone();
     app.db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             helpdesk::audit(
                 c,
                 &name,
@@ -331,6 +328,7 @@ pub async fn logout_everywhere(
                 None,
                 Some(&format!("{n} sessions")),
             )
+            .await
         })
         .await?;
     Ok(signed_out())

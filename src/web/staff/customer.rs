@@ -148,9 +148,10 @@ pub async fn page(
     let (config, who, subject) = (app.config.clone(), user.name.clone(), login.clone());
     let c = app
         .db
-        .run(move |conn| {
-            helpdesk::audit(conn, &who, "view_customer", &subject, None, None)?;
+        .run(async move |conn: &mut crate::store::Conn| {
+            helpdesk::audit(conn, &who, "view_customer", &subject, None, None).await?;
             facts::customer(conn, &config, &subject, now)
+            .await
         })
         .await?;
     let config = &app.config;
@@ -240,7 +241,7 @@ pub async fn grant(
         "grant",
         login.clone(),
         &form.reason,
-        move |db, r, by| actions::grant(db, &ip, minutes, r, by),
+        actions::Action::Grant { ip, minutes },
     )
     .await?;
     Ok(back(&login, "grant"))
@@ -261,7 +262,7 @@ pub async fn suspend(
         "suspend",
         login.clone(),
         &form.reason,
-        move |db, r, by| actions::suspend(db, &l, r, by),
+        actions::Action::Suspend { login: l },
     )
     .await?;
     Ok(back(&login, "suspend"))
@@ -282,7 +283,7 @@ pub async fn unsuspend(
         "unsuspend",
         login.clone(),
         &form.reason,
-        move |db, _, by| actions::unsuspend(db, &l, by),
+        actions::Action::Unsuspend { login: l },
     )
     .await?;
     Ok(back(&login, "unsuspend"))
@@ -300,11 +301,11 @@ pub async fn note(
     let now = app.now();
     let (l, who) = (login.clone(), user.name.clone());
     app.db
-        .run(move |c| {
-            store::transaction(c, |tx| {
-                store::notes::add(tx, &l, &body, &who, now)?;
-                helpdesk::audit(tx, &who, "note", &l, None, None)
-            })
+        .run(async move |c: &mut crate::store::Conn| {
+            let mut tx = c.begin().await?;
+            store::notes::add(&mut tx, &l, &body, &who, now).await?;
+            helpdesk::audit(&mut tx, &who, "note", &l, None, None).await?;
+            tx.commit().await
         })
         .await?;
     Ok(back(&login, "note"))

@@ -66,15 +66,15 @@ pub async fn page(
     let day_ago = now - 86400;
     let (hour, day, logins, rejections, open, sources, last) = app
         .db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             Ok((
-                stats::counters(c, now - 3600)?,
-                stats::counters(c, day_ago)?,
-                stats::logins_per_hour(c, now, 24)?,
-                stats::relay_rejections_per_hour(c, now, 24)?,
-                alerts::list(c, true, 50)?,
-                store::ingest::all_sources(c)?,
-                stats::last_decision(c)?,
+                stats::counters(c, now - 3600).await?,
+                stats::counters(c, day_ago).await?,
+                stats::logins_per_hour(c, now, 24).await?,
+                stats::relay_rejections_per_hour(c, now, 24).await?,
+                alerts::list(c, true, 50).await?,
+                store::ingest::all_sources(c).await?,
+                stats::last_decision(c).await?,
             ))
         })
         .await?;

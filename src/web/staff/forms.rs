@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 
-use crate::actions::MAX_GRANT_MINUTES;
+use crate::actions::{self, Action, MAX_GRANT_MINUTES};
 use crate::config::Config;
 use crate::domain::{ClientIp, Epoch};
 use crate::helpdesk;
-use crate::store::{Db, StoreError};
+use crate::store::StoreError;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::staff::StaffUser;
@@ -112,21 +112,16 @@ pub fn local_input(t: Epoch, config: &Config) -> String {
 
 /// Runs a `crate::actions` function. Its refusals (bad input it caught) are the client's
 /// (400, naming the field); store trouble is ours (500).
-pub async fn act<F>(app: &Arc<App>, f: F) -> Result<String, WebError>
-where
-    F: FnOnce(&Db) -> anyhow::Result<String> + Send + 'static,
-{
-    let db = app.db.clone();
-    tokio::task::spawn_blocking(move || f(&db))
-        .await
-        .map_err(|e| WebError::Internal(format!("action task: {e}")))?
-        .map_err(|e| {
+pub async fn act(
+    action: impl std::future::Future<Output = anyhow::Result<String>>,
+) -> Result<String, WebError> {
+    action.await.map_err(|e| {
             if e.downcast_ref::<StoreError>().is_some() {
                 WebError::Internal(format!("{e:#}"))
-            } else {
-                WebError::BadRequest(e.to_string())
-            }
-        })
+        } else {
+            WebError::BadRequest(e.to_string())
+        }
+    })
 }
 
 /// Records a staff member's action in the audit log.
@@ -140,7 +135,7 @@ pub async fn audit(
 ) -> Result<(), WebError> {
     let who = user.name.clone();
     app.db
-        .run(move |c| {
+        .run(async move |c: &mut crate::store::Conn| {
             helpdesk::audit(
                 c,
                 &who,
@@ -149,6 +144,7 @@ pub async fn audit(
                 reason.as_deref(),
                 detail.as_deref(),
             )
+            .await
         })
         .await?;
     Ok(())
@@ -157,20 +153,16 @@ pub async fn audit(
 /// An action form's last steps, once its other fields are read: checks the `reason` field,
 /// runs `f(db, reason, staff name)` (a `crate::actions` function) and audits it about
 /// `subject` with the reason and what the action said.
-pub async fn act_audited<F>(
+pub async fn act_audited(
     app: &Arc<App>,
     user: &StaffUser,
     action: &'static str,
     subject: String,
     reason_field: &str,
-    f: F,
-) -> Result<(), WebError>
-where
-    F: FnOnce(&Db, &str, &str) -> anyhow::Result<String> + Send + 'static,
-{
+    what: Action,
+) -> Result<(), WebError> {
     let why = reason(reason_field)?;
-    let (r, by) = (why.clone(), user.name.clone());
-    let said = act(app, move |db| f(db, &r, &by)).await?;
+    let said = act(actions::perform(&app.db, &what, &why, &user.name)).await?;
     audit(app, user, action, subject, Some(why), Some(said)).await
 }
 

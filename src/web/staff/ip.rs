@@ -67,9 +67,10 @@ pub async fn page(
     let (config, who, text) = (app.config.clone(), user.name.clone(), ip.to_string());
     let a = app
         .db
-        .run(move |conn| {
-            helpdesk::audit(conn, &who, "view_ip", &text, None, None)?;
+        .run(async move |conn: &mut crate::store::Conn| {
+            helpdesk::audit(conn, &who, "view_ip", &text, None, None).await?;
             facts::address(conn, &config, ip, at, now)
+            .await
         })
         .await?;
     let config = &app.config;
@@ -202,7 +203,7 @@ pub async fn grant(
         "grant",
         ip.clone(),
         &form.reason,
-        move |db, r, by| actions::grant(db, &i, minutes, r, by),
+        actions::Action::Grant { ip: i, minutes },
     )
     .await?;
     Ok(back(&ip, "grant"))
@@ -218,9 +219,14 @@ pub async fn block(
     let ip = forms::ip("ip", &ip)?.to_string();
     let net = network(&ip, &form.network)?;
     let n = net.clone();
-    forms::act_audited(&app, &user, "block", net, &form.reason, move |db, r, by| {
-        actions::block(db, &n, r, by)
-    })
+    forms::act_audited(
+        &app,
+        &user,
+        "block",
+        net,
+        &form.reason,
+        actions::Action::Block { ip: n },
+    )
     .await?;
     Ok(back(&ip, "block"))
 }
@@ -241,7 +247,7 @@ pub async fn unblock(
         "unblock",
         net,
         &form.reason,
-        move |db, _, by| actions::unblock(db, &n, by),
+        actions::Action::Unblock { ip: n },
     )
     .await?;
     Ok(back(&ip, "unblock"))

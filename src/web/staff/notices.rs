@@ -60,7 +60,7 @@ pub async fn page(
     AdminUser(user): AdminUser,
     Query(q): Query<Done>,
 ) -> Result<Html<String>, WebError> {
-    let list = app.db.run(|c| notices::list_all(c, LIST_LIMIT)).await?;
+    let list = notices::list_all(&mut app.db.conn().await?, LIST_LIMIT).await?;
     let now = app.now();
     let page = NoticesPage {
         frame: frame(&app, lang, &user, "/staff/notices").done(q.done.as_deref()),
@@ -99,10 +99,7 @@ pub async fn edit(
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let id = notice_id(&id)?;
-    let notice = app
-        .db
-        .run(move |c| notices::get(c, id))
-        .await?
+    let notice = notices::get(&mut app.db.conn().await?, id).await?
         .ok_or(WebError::NotFound)?;
     let form = NoticeForm::from_notice(&notice, &app.config);
     Ok(Html(editor(&app, lang, &user, Some(id), form, None)?))
@@ -155,6 +152,13 @@ async fn audited(
     id: i64,
     title: String,
 ) -> Result<(), WebError> {
+    // Every page shows notices from memory: drop this node's copy and tell the others.
+    app.notices.invalidate();
+    crate::store::changes::notify(
+        &mut app.db.conn().await?,
+        crate::store::changes::Change::Notices,
+    )
+    .await?;
     forms::audit(app, user, action, format!("notice {id}"), None, Some(title)).await
 }
 
@@ -171,10 +175,7 @@ pub async fn create(
     let now = app.now();
     let draft = form.draft(&app.config, now)?;
     let (who, title) = (user.name.clone(), draft.title_en.clone());
-    let id = app
-        .db
-        .run(move |c| notices::insert(c, &draft, &who, now))
-        .await?;
+    let id = notices::insert(&mut app.db.conn().await?, &draft, &who, now).await?;
     audited(&app, &user, "notice_create", id, title).await?;
     Ok(Redirect::to("/staff/notices?done=notice_create").into_response())
 }
@@ -194,10 +195,7 @@ pub async fn update(
     let now = app.now();
     let draft = form.draft(&app.config, now)?;
     let title = draft.title_en.clone();
-    if !app
-        .db
-        .run(move |c| notices::update(c, id, &draft, now))
-        .await?
+    if !notices::update(&mut app.db.conn().await?, id, &draft, now).await?
     {
         return Err(WebError::NotFound);
     }
@@ -221,10 +219,10 @@ pub async fn delete(
     let id = notice_id(&id)?;
     let old = app
         .db
-        .run(move |c| {
-            let old = notices::get(c, id)?;
+        .run(async move |c: &mut crate::store::Conn| {
+            let old = notices::get(c, id).await?;
             if old.is_some() {
-                notices::delete(c, id)?;
+                notices::delete(c, id).await?;
             }
             Ok(old)
         })

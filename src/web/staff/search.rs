@@ -74,9 +74,10 @@ pub async fn page(
             local_short(until, config.timezone.0)
         );
         app.db
-            .run(move |c| {
-                helpdesk::audit(c, &who, "search", &q, None, Some(&detail))?;
+            .run(async move |c: &mut crate::store::Conn| {
+                helpdesk::audit(c, &who, "search", &q, None, Some(&detail)).await?;
                 find::run(c, &cfg, &query, since, until)
+            .await
             })
             .await?
     } else {

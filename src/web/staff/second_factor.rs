@@ -43,10 +43,7 @@ pub async fn page(
     Query(q): Query<TotpQuery>,
 ) -> Result<Html<String>, WebError> {
     let name = user.name.clone();
-    let account = app
-        .db
-        .run(move |c| store::staff::by_name(c, &name))
-        .await?
+    let account = store::staff::by_name(&mut app.db.conn().await?, &name).await?
         .ok_or(WebError::NotFound)?;
     let secret = totp::new_secret();
     let page = TotpPage {
@@ -89,11 +86,11 @@ pub async fn set(
     }
     let name = user.name.clone();
     app.db
-        .run(move |c| {
-            store::transaction(c, |tx| {
-                store::staff::set_totp(tx, &name, Some(&secret))?;
-                helpdesk::audit(tx, &name, "totp_set", &name, None, None)
-            })
+        .run(async move |c: &mut crate::store::Conn| {
+            let mut tx = c.begin().await?;
+            store::staff::set_totp(&mut tx, &name, Some(&secret)).await?;
+            helpdesk::audit(&mut tx, &name, "totp_set", &name, None, None).await?;
+            tx.commit().await
         })
         .await?;
     Ok(Redirect::to("/staff/totp?done=totp"))
