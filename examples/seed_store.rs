@@ -376,7 +376,10 @@ fn write(db: &Db, table: &str, cols: &[&str], batch: &mut Vec<Vec<Value>>) -> an
     } else {
         ""
     };
-    store::transaction(&mut db.conn().await.unwrap(), |tx| tx.insert_many(table, cols, batch, conflict)).await?;
+    store::transaction(&mut db.conn().await.unwrap(), |tx| {
+        tx.insert_many(table, cols, batch, conflict)
+    })
+    .await?;
     batch.clear();
     Ok(())
 }

@@ -6,9 +6,9 @@ use anyhow::{Context, bail};
 use ipnet::IpNet;
 
 use crate::domain::ClientIp;
-use crate::store::restrictions::{self, Kind};
 use crate::store::Db;
 use crate::store::changes::{self, Change};
+use crate::store::restrictions::{self, Kind};
 
 /// The longest staff grant: a day. Longer needs a configuration change, not a click.
 pub const MAX_GRANT_MINUTES: i64 = 24 * 60;
@@ -37,7 +37,13 @@ pub fn network(text: &str) -> anyhow::Result<IpNet> {
     Ok(net.trunc())
 }
 
-pub async fn grant(db: &Db, ip: &str, minutes: i64, reason: &str, by: &str) -> anyhow::Result<String> {
+pub async fn grant(
+    db: &Db,
+    ip: &str,
+    minutes: i64,
+    reason: &str,
+    by: &str,
+) -> anyhow::Result<String> {
     let ip: ClientIp = ip.parse()?;
     if !(1..=MAX_GRANT_MINUTES).contains(&minutes) {
         bail!("minutes: between 1 and {MAX_GRANT_MINUTES}");
@@ -100,7 +106,13 @@ fn login_of(login: &str) -> anyhow::Result<&str> {
     Ok(login)
 }
 
-async fn restrict(db: &Db, kind: Kind, subject: &str, reason: &str, by: &str) -> anyhow::Result<String> {
+async fn restrict(
+    db: &Db,
+    kind: Kind,
+    subject: &str,
+    reason: &str,
+    by: &str,
+) -> anyhow::Result<String> {
     let reason = reason_of(reason)?;
     let now = now();
     let mut conn = db.conn().await?;

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use crate::abuse::{AlertKind, Detector};
 use crate::config::Config;
 use crate::domain::Event;
-use crate::ingest::writer::Writer;
-use crate::store::restrictions::{self, Kind};
 use crate::ingest::writer::FollowUp;
+use crate::ingest::writer::Writer;
 use crate::store::changes::{self, Change};
+use crate::store::restrictions::{self, Kind};
 use crate::store::{Db, alerts};
 
 /// Who automatic blocks are recorded as made by.

@@ -43,7 +43,12 @@ pub async fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<Grant
 }
 
 /// Reloads restrictions and staff grants, and applies logins seen since `logins_since`.
-pub async fn refresh(index: &GrantIndex, db: &Db, logins_since: i64, now: i64) -> store::Result<()> {
+pub async fn refresh(
+    index: &GrantIndex,
+    db: &Db,
+    logins_since: i64,
+    now: i64,
+) -> store::Result<()> {
     let mut c = db.conn().await?;
     let snapshot = store::authz::snapshot(&mut c, now).await?;
     let logins = store::authz::recent_logins(&mut c, logins_since).await?;

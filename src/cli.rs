@@ -305,7 +305,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Block { ip, reason } => {
             let db = open_db(&config).await?;
-            println!("{}", crate::actions::block(&db, &ip, &reason, &actor()).await?);
+            println!(
+                "{}",
+                crate::actions::block(&db, &ip, &reason, &actor()).await?
+            );
             Ok(())
         }
         Command::Unblock { ip } => {
@@ -323,7 +326,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Unsuspend { login } => {
             let db = open_db(&config).await?;
-            println!("{}", crate::actions::unsuspend(&db, &login, &actor()).await?);
+            println!(
+                "{}",
+                crate::actions::unsuspend(&db, &login, &actor()).await?
+            );
             Ok(())
         }
         Command::Alerts { all, format } => {

@@ -35,7 +35,8 @@ pub fn rules(config: &Config) -> Rules {
 }
 
 /// The owner login of a sender address, by the §6.2 rule.
-pub async fn owner_of(conn: &mut Conn,
+pub async fn owner_of(
+    conn: &mut Conn,
     sender: &str,
     config: &Config,
 ) -> store::Result<Option<String>> {
@@ -69,7 +70,8 @@ pub fn candidate_senders(login: &str, config: &Config) -> Vec<String> {
 
 /// Diagnoses one stored relay rejection. `logs_since` is `store::ingest::logs_since`, read once
 /// per report.
-pub async fn diagnose_rejection(conn: &mut Conn,
+pub async fn diagnose_rejection(
+    conn: &mut Conn,
     config: &Config,
     rejection: &StoredRejection,
     logs_since: Option<Epoch>,
@@ -86,7 +88,8 @@ pub async fn diagnose_rejection(conn: &mut Conn,
         owner.as_deref(),
         rules(config),
         logs_since,
-    ).await?;
+    )
+    .await?;
     Ok(diagnose::diagnose(
         rejection.at,
         &rejection.ip,

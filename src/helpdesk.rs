@@ -26,13 +26,15 @@ pub struct Holder {
 
 /// Who held `ip` at `at`: sessions active within one window either side, those that held it
 /// at that very moment first.
-pub async fn who(conn: &mut Conn,
+pub async fn who(
+    conn: &mut Conn,
     config: &Config,
     ip: ClientIp,
     at: Epoch,
 ) -> store::Result<Vec<Holder>> {
     let w = config.relay.window.0;
-    let mut holders: Vec<Holder> = history::holders(conn, &ip.to_string(), at, w, 100).await?
+    let mut holders: Vec<Holder> = history::holders(conn, &ip.to_string(), at, w, 100)
+        .await?
         .into_iter()
         .map(|s| Holder {
             held_at: s.first_seen <= at && at <= s.last_seen + w,
@@ -48,7 +50,8 @@ pub async fn who(conn: &mut Conn,
 }
 
 /// Records that `actor` looked at or acted on `subject`.
-pub async fn audit(conn: &mut Conn,
+pub async fn audit(
+    conn: &mut Conn,
     actor: &str,
     action: &str,
     subject: &str,

@@ -65,12 +65,13 @@ impl Parts {
     async fn next(&mut self) -> Option<(String, Result<(), String>)> {
         let ended = self.tasks.join_next_with_id().await?;
         Some(match ended {
-            Ok((id, result)) => (
-                self.name(id),
-                result.map_err(|e| e.to_string()),
-            ),
+            Ok((id, result)) => (self.name(id), result.map_err(|e| e.to_string())),
             Err(e) => {
-                let why = if e.is_panic() { "panicked" } else { "was cancelled" };
+                let why = if e.is_panic() {
+                    "panicked"
+                } else {
+                    "was cancelled"
+                };
                 (self.name(e.id()), Err(why.to_string()))
             }
         })
@@ -281,10 +282,7 @@ async fn start_network_parts(
         }
         if let Some(listener) = tcp {
             tracing::info!(addr = %listener.local_addr()?, "syslog receiver (tcp)");
-            run.spawn(
-                "syslog tcp",
-                crate::ingest::syslog::serve_tcp(listener, tx),
-            );
+            run.spawn("syslog tcp", crate::ingest::syslog::serve_tcp(listener, tx));
         }
     }
     if let (true, Some(addr), Some(token)) =

@@ -105,7 +105,8 @@ pub async fn disable(db: &Db, name: &str) -> anyhow::Result<String> {
 /// A new API token for `name`, returned once; only its hash is kept.
 pub async fn create_token(db: &Db, name: &str) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
-    let staff = store::staff::by_name(&mut db.conn().await?, name).await?
+    let staff = store::staff::by_name(&mut db.conn().await?, name)
+        .await?
         .filter(|s| s.disabled_at.is_none())
         .with_context(|| format!("no active staff account {name:?}"))?;
     let token = format!("rd_{}", crate::secrets::random_token());

@@ -84,7 +84,11 @@ pub struct Customer {
 
 /// The addresses `login` sends from: itself when it is an address, else login@domain for each
 /// customer domain — kept only when the §6.2 owner of the address is this login.
-pub async fn senders_of(conn: &mut Conn, config: &Config, login: &str) -> store::Result<Vec<String>> {
+pub async fn senders_of(
+    conn: &mut Conn,
+    config: &Config,
+    login: &str,
+) -> store::Result<Vec<String>> {
     let mut senders = Vec::new();
     for c in explain::candidate_senders(login, config) {
         if explain::owner_of(conn, &c, config).await?.as_deref() == Some(login) {
@@ -94,7 +98,8 @@ pub async fn senders_of(conn: &mut Conn, config: &Config, login: &str) -> store:
     Ok(senders)
 }
 
-async fn diagnosed(conn: &mut Conn,
+async fn diagnosed(
+    conn: &mut Conn,
     config: &Config,
     rows: Vec<StoredRejection>,
 ) -> store::Result<Vec<Diagnosed>> {
@@ -110,7 +115,8 @@ async fn diagnosed(conn: &mut Conn,
     Ok(out)
 }
 
-pub async fn customer(conn: &mut Conn,
+pub async fn customer(
+    conn: &mut Conn,
     config: &Config,
     login: &str,
     now: Epoch,
@@ -121,7 +127,8 @@ pub async fn customer(conn: &mut Conn,
     let sessions = history::sessions_for_login(conn, login, since, now, ROWS).await?;
     let failures = history::failures(conn, Some(login), None, since, now, ROWS).await?;
     let ips = timeline::ip_history(conn, login, since, ROWS).await?;
-    let suspension = restrictions::in_force(conn, Kind::Suspension, now).await?
+    let suspension = restrictions::in_force(conn, Kind::Suspension, now)
+        .await?
         .into_iter()
         .find(|s| s.subject == login);
     let blocks = restrictions::in_force(conn, Kind::Block, now).await?;
@@ -184,12 +191,14 @@ pub async fn customer(conn: &mut Conn,
             .map(|d| Event::Rejection(Box::new(d))),
     );
     events.extend(
-        timeline::actions_about(conn, login, ROWS).await?
+        timeline::actions_about(conn, login, ROWS)
+            .await?
             .into_iter()
             .map(Event::Action),
     );
     events.extend(
-        notes::for_login(conn, login, ROWS).await?
+        notes::for_login(conn, login, ROWS)
+            .await?
             .into_iter()
             .map(Event::Note),
     );
@@ -224,7 +233,8 @@ pub struct Address {
     pub grants: Vec<StaffGrant>,
 }
 
-pub async fn address(conn: &mut Conn,
+pub async fn address(
+    conn: &mut Conn,
     config: &Config,
     ip: ClientIp,
     at: Epoch,
@@ -239,7 +249,8 @@ pub async fn address(conn: &mut Conn,
     let rejections = diagnosed(conn, config, rows).await?;
     let relays = timeline::relays_from(conn, &text, since, now, ROWS).await?;
     let alerts = timeline::alerts_about(conn, "ip", &text, ROWS).await?;
-    let blocks = restrictions::in_force(conn, Kind::Block, now).await?
+    let blocks = restrictions::in_force(conn, Kind::Block, now)
+        .await?
         .into_iter()
         .filter(|b| {
             b.subject

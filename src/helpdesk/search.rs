@@ -167,7 +167,8 @@ impl Results {
     }
 }
 
-pub async fn run(conn: &mut Conn,
+pub async fn run(
+    conn: &mut Conn,
     config: &Config,
     query: &Query,
     since: Epoch,
@@ -187,7 +188,8 @@ pub async fn run(conn: &mut Conn,
             });
             out.sessions = history::sessions_for_login(conn, login, since, until, limit).await?;
             let senders = super::customer::senders_of(conn, config, login).await?;
-            out.rejections = timeline::relay_rejections_by(conn, &senders, since, until, limit).await?;
+            out.rejections =
+                timeline::relay_rejections_by(conn, &senders, since, until, limit).await?;
         }
         Query::Address(address) => {
             if let Some(owner) = explain::owner_of(conn, address, config).await? {
@@ -195,7 +197,8 @@ pub async fn run(conn: &mut Conn,
                     key: owner.clone(),
                     last_seen: None,
                 });
-                out.sessions = history::sessions_for_login(conn, &owner, since, until, limit).await?;
+                out.sessions =
+                    history::sessions_for_login(conn, &owner, since, until, limit).await?;
             }
             out.rejections = timeline::relay_rejections_by(
                 conn,
@@ -203,7 +206,8 @@ pub async fn run(conn: &mut Conn,
                 since,
                 until,
                 limit,
-            ).await?;
+            )
+            .await?;
         }
         Query::Ip(ip) => {
             let text = ip.to_string();
@@ -212,19 +216,21 @@ pub async fn run(conn: &mut Conn,
                 last_seen: None,
             });
             out.sessions = history::sessions_for_ip(conn, &text, since, until, limit).await?;
-            out.rejections = timeline::relay_rejections_from(conn, &text, since, until, limit).await?;
+            out.rejections =
+                timeline::relay_rejections_from(conn, &text, since, until, limit).await?;
         }
         Query::Network(net) => {
             let (lo, hi) = text_range(net).unwrap_or_default();
             let inside = |ip: &str| ip.parse::<IpAddr>().is_ok_and(|a| net.contains(&a));
-            out.sessions =
-                search::sessions_in_text_range(conn, &lo, &hi, since, until, RANGE_SCAN).await?
-                    .into_iter()
-                    .filter(|s| inside(&s.ip))
-                    .take(LIMIT)
-                    .collect();
+            out.sessions = search::sessions_in_text_range(conn, &lo, &hi, since, until, RANGE_SCAN)
+                .await?
+                .into_iter()
+                .filter(|s| inside(&s.ip))
+                .take(LIMIT)
+                .collect();
             out.rejections =
-                search::rejections_in_text_range(conn, &lo, &hi, since, until, RANGE_SCAN).await?
+                search::rejections_in_text_range(conn, &lo, &hi, since, until, RANGE_SCAN)
+                    .await?
                     .into_iter()
                     .filter(|r| inside(&r.ip))
                     .take(LIMIT)

@@ -69,7 +69,11 @@ impl std::fmt::Display for Summary {
 }
 
 /// Imports `paths` (`-` is standard input), showing progress on a terminal.
-pub async fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyhow::Result<Summary> {
+pub async fn run(
+    paths: &[String],
+    config: Arc<Config>,
+    writer: &Writer,
+) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut progress = Progress::new();
@@ -77,8 +81,16 @@ pub async fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyh
         summary.files += 1;
         if path == "-" {
             let open = || -> io::Result<Box<dyn BufRead>> { Ok(Box::new(io::stdin().lock())) };
-            import_reader(open, "stdin", None, &config, writer, &mut summary, &mut progress)
-                .await?;
+            import_reader(
+                open,
+                "stdin",
+                None,
+                &config,
+                writer,
+                &mut summary,
+                &mut progress,
+            )
+            .await?;
             continue;
         }
         let path = Path::new(path);
@@ -108,7 +120,16 @@ pub async fn run(paths: &[String], config: Arc<Config>, writer: &Writer) -> anyh
             Ok(Box::new(files::open_at(&owned, start)?))
         };
         let file = Some((fp, known, start));
-        import_reader(open, &name, file, &config, writer, &mut summary, &mut progress).await?;
+        import_reader(
+            open,
+            &name,
+            file,
+            &config,
+            writer,
+            &mut summary,
+            &mut progress,
+        )
+        .await?;
     }
     progress.finish();
     summary.seconds = started.elapsed().as_secs_f64();

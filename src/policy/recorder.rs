@@ -37,7 +37,10 @@ impl Recorder {
     pub fn start(
         db: Db,
         capacity: usize,
-    ) -> (Recorder, impl Future<Output = std::io::Result<()>> + Send + 'static) {
+    ) -> (
+        Recorder,
+        impl Future<Output = std::io::Result<()>> + Send + 'static,
+    ) {
         let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         let lost = dropped.clone();

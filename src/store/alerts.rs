@@ -70,15 +70,17 @@ impl From<AlertRow> for Alert {
 pub async fn record(conn: &mut Conn, burst: &Burst, gap: i64, now: Epoch) -> Result<(i64, bool)> {
     let samples = serde_json::to_string(&burst.samples).unwrap_or_else(|_| "[]".into());
     let ips = serde_json::to_string(&burst.ips).unwrap_or_else(|_| "[]".into());
-    let open: Option<(i64,)> = conn.fetch_optional(
-        "select id from alerts where kind = $1 and subject = $2 and acked_at is null
+    let open: Option<(i64,)> = conn
+        .fetch_optional(
+            "select id from alerts where kind = $1 and subject = $2 and acked_at is null
            and last_at >= $3 order by last_at desc limit 1",
-        &[
-            burst.kind.as_str().into(),
-            burst.subject.as_str().into(),
-            (burst.first - gap).into(),
-        ],
-    ).await?;
+            &[
+                burst.kind.as_str().into(),
+                burst.subject.as_str().into(),
+                (burst.first - gap).into(),
+            ],
+        )
+        .await?;
     if let Some((id,)) = open {
         conn.execute(
             "update alerts set
@@ -95,7 +97,8 @@ pub async fn record(conn: &mut Conn, burst: &Burst, gap: i64, now: Epoch) -> Res
                 ips.into(),
                 id.into(),
             ],
-        ).await?;
+        )
+        .await?;
         return Ok((id, false));
     }
     let row: Option<(i64,)> = conn.fetch_optional(
@@ -121,7 +124,8 @@ pub async fn mark_auto_blocked(conn: &mut Conn, id: i64) -> Result<()> {
     conn.execute(
         "update alerts set auto_blocked = 1 where id = $1",
         &[id.into()],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -167,9 +171,11 @@ pub async fn count_open(conn: &mut Conn) -> Result<i64> {
 
 /// Acknowledges an alert; false when there is no such open alert.
 pub async fn acknowledge(conn: &mut Conn, id: i64, by: &str, now: Epoch) -> Result<bool> {
-    let n = conn.execute(
-        "update alerts set acked_at = $1, acked_by = $2 where id = $3 and acked_at is null",
-        &[now.into(), by.into(), id.into()],
-    ).await?;
+    let n = conn
+        .execute(
+            "update alerts set acked_at = $1, acked_by = $2 where id = $3 and acked_at is null",
+            &[now.into(), by.into(), id.into()],
+        )
+        .await?;
     Ok(n > 0)
 }

@@ -80,7 +80,10 @@ impl From<Option<&String>> for Value {
 }
 
 /// A row type both drivers can decode: derive `sqlx::FromRow`, or use a tuple.
-pub trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+pub trait Record:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
 impl<T> Record for T where
     T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
 {
@@ -129,7 +132,10 @@ fn bind_sqlite_as<'q, T>(
     }
 }
 
-fn bind_pg<'q>(q: Query<'q, Postgres, PgArguments>, v: &'q Value) -> Query<'q, Postgres, PgArguments> {
+fn bind_pg<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    v: &'q Value,
+) -> Query<'q, Postgres, PgArguments> {
     match v {
         Value::Int(i) => q.bind(*i),
         Value::Text(t) => q.bind(pg_text(t).into_owned()),
@@ -161,21 +167,21 @@ impl Conn {
     /// Runs one statement; returns the number of rows changed.
     pub fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, u64> {
         Box::pin(async move {
-        Ok(match self {
-            Conn::Sqlite(c) => params
-                .iter()
-                .fold(sqlx::query(sql), bind_sqlite)
-                .execute(&mut **c)
-                .await?
-                .rows_affected(),
-            Conn::Postgres(c) => params
-                .iter()
-                .fold(sqlx::query(sql), bind_pg)
-                .execute(&mut **c)
-                .await?
-                .rows_affected(),
+            Ok(match self {
+                Conn::Sqlite(c) => params
+                    .iter()
+                    .fold(sqlx::query(sql), bind_sqlite)
+                    .execute(&mut **c)
+                    .await?
+                    .rows_affected(),
+                Conn::Postgres(c) => params
+                    .iter()
+                    .fold(sqlx::query(sql), bind_pg)
+                    .execute(&mut **c)
+                    .await?
+                    .rows_affected(),
+            })
         })
-    })
     }
 
     /// Every row of a query, decoded into `T`.
@@ -185,23 +191,23 @@ impl Conn {
         params: &'a [Value],
     ) -> StoreFuture<'a, Vec<T>> {
         Box::pin(async move {
-        Ok(match self {
-            Conn::Sqlite(c) => {
-                params
-                    .iter()
-                    .fold(sqlx::query_as(sql), bind_sqlite_as)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-            Conn::Postgres(c) => {
-                params
-                    .iter()
-                    .fold(sqlx::query_as(sql), bind_pg_as)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
+            Ok(match self {
+                Conn::Sqlite(c) => {
+                    params
+                        .iter()
+                        .fold(sqlx::query_as(sql), bind_sqlite_as)
+                        .fetch_all(&mut **c)
+                        .await?
+                }
+                Conn::Postgres(c) => {
+                    params
+                        .iter()
+                        .fold(sqlx::query_as(sql), bind_pg_as)
+                        .fetch_all(&mut **c)
+                        .await?
+                }
+            })
         })
-    })
     }
 
     /// The first row of a query, if any.
@@ -211,49 +217,53 @@ impl Conn {
         params: &'a [Value],
     ) -> StoreFuture<'a, Option<T>> {
         Box::pin(async move {
-        Ok(match self {
-            Conn::Sqlite(c) => {
-                params
-                    .iter()
-                    .fold(sqlx::query_as(sql), bind_sqlite_as)
-                    .fetch_optional(&mut **c)
-                    .await?
-            }
-            Conn::Postgres(c) => {
-                params
-                    .iter()
-                    .fold(sqlx::query_as(sql), bind_pg_as)
-                    .fetch_optional(&mut **c)
-                    .await?
-            }
+            Ok(match self {
+                Conn::Sqlite(c) => {
+                    params
+                        .iter()
+                        .fold(sqlx::query_as(sql), bind_sqlite_as)
+                        .fetch_optional(&mut **c)
+                        .await?
+                }
+                Conn::Postgres(c) => {
+                    params
+                        .iter()
+                        .fold(sqlx::query_as(sql), bind_pg_as)
+                        .fetch_optional(&mut **c)
+                        .await?
+                }
+            })
         })
-    })
     }
 
     /// The single value of a one-column query (null or no row: `None`).
-    pub fn scalar<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, Option<i64>> {
+    pub fn scalar<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> StoreFuture<'a, Option<i64>> {
         Box::pin(async move {
-        Ok(self
-            .fetch_optional::<(Option<i64>,)>(sql, params)
-            .await?
-            .and_then(|(v,)| v))
-    })
+            Ok(self
+                .fetch_optional::<(Option<i64>,)>(sql, params)
+                .await?
+                .and_then(|(v,)| v))
+        })
     }
 
     /// Runs statements without parameters (migrations, session settings).
     pub fn batch<'a>(&'a mut self, sql: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-        match self {
-            // A bare string runs unprepared, several statements at once.
-            Conn::Sqlite(c) => {
-                sqlx::Executor::execute(&mut **c, sql).await?;
+            match self {
+                // A bare string runs unprepared, several statements at once.
+                Conn::Sqlite(c) => {
+                    sqlx::Executor::execute(&mut **c, sql).await?;
+                }
+                Conn::Postgres(c) => {
+                    sqlx::Executor::execute(&mut **c, sql).await?;
+                }
             }
-            Conn::Postgres(c) => {
-                sqlx::Executor::execute(&mut **c, sql).await?;
-            }
-        }
-        Ok(())
-    })
+            Ok(())
+        })
     }
 
     /// Starts a transaction: committed by `Tx::commit`, rolled back if dropped unfinished
@@ -261,23 +271,23 @@ impl Conn {
     /// write lock up front, so two writers queue instead of failing on upgrade.
     pub fn begin(&mut self) -> StoreFuture<'_, Tx<'_>> {
         Box::pin(async move {
-        match self {
-            Conn::Sqlite(c) => {
-                <Sqlite as Database>::TransactionManager::begin(
-                    &mut **c,
-                    Some(Cow::Borrowed("begin immediate")),
-                )
-                .await?
+            match self {
+                Conn::Sqlite(c) => {
+                    <Sqlite as Database>::TransactionManager::begin(
+                        &mut **c,
+                        Some(Cow::Borrowed("begin immediate")),
+                    )
+                    .await?
+                }
+                Conn::Postgres(c) => {
+                    <Postgres as Database>::TransactionManager::begin(&mut **c, None).await?
+                }
             }
-            Conn::Postgres(c) => {
-                <Postgres as Database>::TransactionManager::begin(&mut **c, None).await?
-            }
-        }
-        Ok(Tx {
-            conn: self,
-            open: true,
+            Ok(Tx {
+                conn: self,
+                open: true,
+            })
         })
-    })
     }
 
     /// Inserts many rows into `table`; `conflict` is appended (`on conflict … do …` or empty).
@@ -292,75 +302,75 @@ impl Conn {
         conflict: &'a str,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        match self {
-            Conn::Sqlite(c) => {
-                for chunk in rows.chunks((SQLITE_PARAMS / columns.len()).max(1)) {
-                    let mut b = sqlx::QueryBuilder::<Sqlite>::new(format!(
-                        "insert into {table} ({}) ",
-                        columns.join(", ")
-                    ));
-                    b.push_values(chunk, |mut r, row| {
-                        for v in row {
-                            match v {
-                                Value::Int(i) => r.push_bind(*i),
-                                Value::Text(t) => r.push_bind(t.clone()),
-                                Value::NullInt => r.push_bind(None::<i64>),
-                                Value::NullText => r.push_bind(None::<String>),
-                            };
-                        }
-                    });
-                    b.push(" ");
-                    b.push(conflict);
-                    b.build().execute(&mut **c).await?;
-                }
-                Ok(())
+            if rows.is_empty() {
+                return Ok(());
             }
-            Conn::Postgres(c) => {
-                if rows.len() < 8 {
-                    let sql = insert_sql(table, columns, conflict);
-                    for row in rows {
-                        params_query_pg(&sql, row).execute(&mut **c).await?;
+            match self {
+                Conn::Sqlite(c) => {
+                    for chunk in rows.chunks((SQLITE_PARAMS / columns.len()).max(1)) {
+                        let mut b = sqlx::QueryBuilder::<Sqlite>::new(format!(
+                            "insert into {table} ({}) ",
+                            columns.join(", ")
+                        ));
+                        b.push_values(chunk, |mut r, row| {
+                            for v in row {
+                                match v {
+                                    Value::Int(i) => r.push_bind(*i),
+                                    Value::Text(t) => r.push_bind(t.clone()),
+                                    Value::NullInt => r.push_bind(None::<i64>),
+                                    Value::NullText => r.push_bind(None::<String>),
+                                };
+                            }
+                        });
+                        b.push(" ");
+                        b.push(conflict);
+                        b.build().execute(&mut **c).await?;
                     }
-                    return Ok(());
+                    Ok(())
                 }
-                let cols = columns.join(", ");
-                let temp = format!("copy_{table}");
-                let create = format!(
-                    "create temporary table if not exists {temp} as \
+                Conn::Postgres(c) => {
+                    if rows.len() < 8 {
+                        let sql = insert_sql(table, columns, conflict);
+                        for row in rows {
+                            params_query_pg(&sql, row).execute(&mut **c).await?;
+                        }
+                        return Ok(());
+                    }
+                    let cols = columns.join(", ");
+                    let temp = format!("copy_{table}");
+                    let create = format!(
+                        "create temporary table if not exists {temp} as \
                      select {cols} from {table} limit 0; truncate {temp}"
-                );
-                sqlx::Executor::execute(&mut **c, create.as_str()).await?;
-                let mut text = Vec::with_capacity(rows.len() * 64);
-                for row in rows {
-                    for (i, value) in row.iter().enumerate() {
-                        if i > 0 {
-                            text.push(b'\t');
+                    );
+                    sqlx::Executor::execute(&mut **c, create.as_str()).await?;
+                    let mut text = Vec::with_capacity(rows.len() * 64);
+                    for row in rows {
+                        for (i, value) in row.iter().enumerate() {
+                            if i > 0 {
+                                text.push(b'\t');
+                            }
+                            copy_text(&mut text, value);
                         }
-                        copy_text(&mut text, value);
+                        text.push(b'\n');
                     }
-                    text.push(b'\n');
-                }
-                let mut copy = c
-                    .copy_in_raw(&format!("copy {temp} ({cols}) from stdin"))
+                    let mut copy = c
+                        .copy_in_raw(&format!("copy {temp} ({cols}) from stdin"))
+                        .await?;
+                    if let Err(e) = copy.send(text).await {
+                        // Leave the connection usable: end the COPY before reporting.
+                        let _ = copy.abort("send failed").await;
+                        return Err(e.into());
+                    }
+                    copy.finish().await?;
+                    sqlx::query(&format!(
+                        "insert into {table} ({cols}) select {cols} from {temp} {conflict}"
+                    ))
+                    .execute(&mut **c)
                     .await?;
-                if let Err(e) = copy.send(text).await {
-                    // Leave the connection usable: end the COPY before reporting.
-                    let _ = copy.abort("send failed").await;
-                    return Err(e.into());
+                    Ok(())
                 }
-                copy.finish().await?;
-                sqlx::query(&format!(
-                    "insert into {table} ({cols}) select {cols} from {temp} {conflict}"
-                ))
-                .execute(&mut **c)
-                .await?;
-                Ok(())
             }
-        }
-    })
+        })
     }
 }
 
@@ -378,15 +388,17 @@ pub struct Tx<'c> {
 impl<'c> Tx<'c> {
     pub fn commit(mut self) -> StoreFuture<'c, ()> {
         Box::pin(async move {
-        self.open = false;
-        match &mut *self.conn {
-            Conn::Sqlite(c) => <Sqlite as Database>::TransactionManager::commit(&mut **c).await?,
-            Conn::Postgres(c) => {
-                <Postgres as Database>::TransactionManager::commit(&mut **c).await?
+            self.open = false;
+            match &mut *self.conn {
+                Conn::Sqlite(c) => {
+                    <Sqlite as Database>::TransactionManager::commit(&mut **c).await?
+                }
+                Conn::Postgres(c) => {
+                    <Postgres as Database>::TransactionManager::commit(&mut **c).await?
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        })
     }
 }
 

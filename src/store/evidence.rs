@@ -12,7 +12,8 @@ const LIMIT: i64 = 200;
 
 /// Gathers the evidence around a rejection at `t` from `ip` whose sender is owned by `owner`.
 /// `logs_since` is when the store's logs begin (`store::ingest::logs_since`).
-pub async fn gather(conn: &mut Conn,
+pub async fn gather(
+    conn: &mut Conn,
     t: Epoch,
     ip: ClientIp,
     owner: Option<&str>,
@@ -34,14 +35,16 @@ pub async fn gather(conn: &mut Conn,
     )
     .await?;
     let owner_logins = match owner {
-        Some(u) => spans(
-            conn,
-            "select login, ip, first_seen as first, last_seen as last from sessions
+        Some(u) => {
+            spans(
+                conn,
+                "select login, ip, first_seen as first, last_seen as last from sessions
              where login = $1 and last_seen >= $2 and first_seen <= $3
              order by last_seen desc limit $4",
-            &[u.into(), (t - rules.window).into(), t.into(), LIMIT.into()],
-        )
-        .await?,
+                &[u.into(), (t - rules.window).into(), t.into(), LIMIT.into()],
+            )
+            .await?
+        }
         None => Vec::new(),
     };
     let failures: Vec<(Epoch, Option<String>, String)> = conn
@@ -112,17 +115,21 @@ async fn spans(conn: &mut Conn, sql: &str, params: &[Value]) -> Result<Vec<Login
 
 /// Whether `login` has been seen in any login event, successful or failed.
 pub async fn known_login(conn: &mut Conn, login: &str) -> Result<bool> {
-    let seen: Option<(i64,)> = conn.fetch_optional(
-        "select 1 from sessions where login = $1 limit 1",
-        &[login.into()],
-    ).await?;
+    let seen: Option<(i64,)> = conn
+        .fetch_optional(
+            "select 1 from sessions where login = $1 limit 1",
+            &[login.into()],
+        )
+        .await?;
     if seen.is_some() {
         return Ok(true);
     }
-    let failed: Option<(i64,)> = conn.fetch_optional(
-        "select 1 from login_failures where login = $1 limit 1",
-        &[login.into()],
-    ).await?;
+    let failed: Option<(i64,)> = conn
+        .fetch_optional(
+            "select 1 from login_failures where login = $1 limit 1",
+            &[login.into()],
+        )
+        .await?;
     Ok(failed.is_some())
 }
 
@@ -136,10 +143,12 @@ pub async fn account_owner(conn: &mut Conn, address: &str) -> Result<Option<Opti
     {
         return Ok(None);
     }
-    let row: Option<(String,)> = conn.fetch_optional(
-        "select login from accounts where address = $1",
-        &[address.to_ascii_lowercase().into()],
-    ).await?;
+    let row: Option<(String,)> = conn
+        .fetch_optional(
+            "select login from accounts where address = $1",
+            &[address.to_ascii_lowercase().into()],
+        )
+        .await?;
     Ok(Some(row.map(|(login,)| login)))
 }
 
@@ -150,7 +159,8 @@ pub struct ConnectionFacts {
     pub smtp_seen: bool,
 }
 
-pub async fn for_connection(conn: &mut Conn,
+pub async fn for_connection(
+    conn: &mut Conn,
     ip: ClientIp,
     now: Epoch,
     rules: Rules,
@@ -167,19 +177,22 @@ pub async fn for_connection(conn: &mut Conn,
         .fetch_optional::<(i64,)>(
             "select 1 from rejections where ip = $1 limit 1",
             &[text.as_str().into()],
-        ).await?
+        )
+        .await?
         .is_some()
         || conn
             .fetch_optional::<(i64,)>(
                 "select 1 from relays where ip = $1 limit 1",
                 &[text.as_str().into()],
-            ).await?
+            )
+            .await?
             .is_some()
         || conn
             .fetch_optional::<(i64,)>(
                 "select 1 from policy_decisions where ip = $1 limit 1",
                 &[text.as_str().into()],
-            ).await?
+            )
+            .await?
             .is_some();
     Ok(ConnectionFacts {
         evidence,

@@ -74,7 +74,8 @@ impl OpenSessions {
 }
 
 /// Commits one batch atomically. `window` is W: logins further apart start a new session.
-pub async fn commit(conn: &mut Conn,
+pub async fn commit(
+    conn: &mut Conn,
     window: i64,
     open: &mut OpenSessions,
     batch: &Commit<'_>,
@@ -110,7 +111,8 @@ async fn write_all(
     tx.commit().await
 }
 
-async fn write_sessions(tx: &mut Conn,
+async fn write_sessions(
+    tx: &mut Conn,
     window: i64,
     open: &mut OpenSessions,
     events: &[Event],
@@ -130,7 +132,10 @@ async fn write_sessions(tx: &mut Conn,
                 .push(*at);
         }
     }
-    let unknown: Vec<&SessionKey> = logins.keys().filter(|k| !open.map.contains_key(*k)).collect();
+    let unknown: Vec<&SessionKey> = logins
+        .keys()
+        .filter(|k| !open.map.contains_key(*k))
+        .collect();
     let stored = latest_sessions(tx, &unknown).await?;
     let mut rows = Vec::new();
     for (key, mut times) in logins {
@@ -175,7 +180,8 @@ async fn write_sessions(tx: &mut Conn,
              last_seen = case when excluded.last_seen > sessions.last_seen
                               then excluded.last_seen else sessions.last_seen end,
              logins = sessions.logins + excluded.logins",
-    ).await
+    )
+    .await
 }
 
 /// The latest stored session of each key, in a few statements however many keys there are.
@@ -207,7 +213,10 @@ async fn latest_sessions(
         );
         let rows: Vec<(String, String, String, Epoch, Epoch)> = tx.fetch_all(&sql, &params).await?;
         for (login, ip, service, first, last) in rows {
-            if let Some(key) = chunk.iter().find(|k| k.0 == login && k.1 == ip && k.2 == service) {
+            if let Some(key) = chunk
+                .iter()
+                .find(|k| k.0 == login && k.1 == ip && k.2 == service)
+            {
                 found.insert((*key).clone(), (first, last));
             }
         }
@@ -256,7 +265,8 @@ async fn write_failures(tx: &mut Conn, events: &[Event]) -> Result<()> {
         &["at", "login", "ip", "service", "reason"],
         &rows,
         "",
-    ).await
+    )
+    .await
 }
 
 async fn write_rejections(tx: &mut Conn, events: &[Event]) -> Result<()> {
@@ -303,7 +313,8 @@ async fn write_rejections(tx: &mut Conn, events: &[Event]) -> Result<()> {
         &["at", "kind", "ip", "sender", "rcpt", "reply"],
         &rows,
         "",
-    ).await
+    )
+    .await
 }
 
 async fn write_relays(tx: &mut Conn, events: &[Event]) -> Result<()> {
@@ -343,7 +354,8 @@ async fn write_relays(tx: &mut Conn, events: &[Event]) -> Result<()> {
         &rows,
         "on conflict (minute, ip, sender) do update set
              count = relays.count + excluded.count, carrier = relays.carrier + excluded.carrier",
-    ).await
+    )
+    .await
 }
 
 async fn write_source(tx: &mut Conn, b: &Commit<'_>) -> Result<()> {
@@ -378,7 +390,8 @@ async fn write_source(tx: &mut Conn, b: &Commit<'_>) -> Result<()> {
             b.now.into(),
             first_event.into(),
         ],
-    ).await?;
+    )
+    .await?;
     let Some(update) = b.file else { return Ok(()) };
     let f = update.file;
     let changed = match update.previous {
@@ -446,7 +459,11 @@ pub async fn all_sources(conn: &mut Conn) -> Result<Vec<SourceStatus>> {
     sources_where(conn, "order by name", &[]).await
 }
 
-async fn sources_where(conn: &mut Conn, clause: &str, params: &[Value]) -> Result<Vec<SourceStatus>> {
+async fn sources_where(
+    conn: &mut Conn,
+    clause: &str,
+    params: &[Value],
+) -> Result<Vec<SourceStatus>> {
     conn.fetch_all(
         &format!(
             "select name, state, lines, events, skipped, malformed, last_event_at, updated_at,
@@ -477,12 +494,18 @@ pub async fn files(conn: &mut Conn, source: &str) -> Result<Vec<FilePos>> {
 }
 
 /// Records read or write trouble on a source for the dashboard, without moving its position.
-pub async fn set_source_error(conn: &mut Conn, source: &str, error: &str, now: Epoch) -> Result<()> {
+pub async fn set_source_error(
+    conn: &mut Conn,
+    source: &str,
+    error: &str,
+    now: Epoch,
+) -> Result<()> {
     conn.execute(
         "insert into sources (name, updated_at, error) values ($1, $2, $3)
          on conflict (name) do update set error = excluded.error, updated_at = excluded.updated_at",
         &[source.into(), now.into(), error.into()],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }
 

@@ -53,7 +53,10 @@ async fn earlier_versions(conn: &mut Conn) -> Result<Option<Vec<i64>>> {
         return Ok(None);
     }
     let versions: Vec<(i64,)> = conn
-        .fetch_all("select version from schema_migrations order by version", &[])
+        .fetch_all(
+            "select version from schema_migrations order by version",
+            &[],
+        )
         .await?;
     Ok(Some(versions.into_iter().map(|(v,)| v).collect()))
 }

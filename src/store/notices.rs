@@ -35,12 +35,10 @@ impl NoticeKind {
     }
 }
 
-impl TryFrom<String> for NoticeKind {
-    type Error = std::convert::Infallible;
-
+impl From<String> for NoticeKind {
     /// An unknown kind (a newer version wrote it) reads as a plain notice.
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Ok(NoticeKind::parse(&text).unwrap_or(NoticeKind::Notice))
+    fn from(text: String) -> Self {
+        NoticeKind::parse(&text).unwrap_or(NoticeKind::Notice)
     }
 }
 
@@ -102,12 +100,14 @@ pub async fn insert(conn: &mut Conn, draft: &NoticeDraft, by: &str, now: Epoch) 
     let mut params = draft_values(draft);
     params.push(now.into());
     params.push(by.into());
-    let row: Option<(i64,)> = conn.fetch_optional(
-        "insert into notices (kind, title_ja, title_en, body_ja, body_en, published_at,
+    let row: Option<(i64,)> = conn
+        .fetch_optional(
+            "insert into notices (kind, title_ja, title_en, body_ja, body_en, published_at,
                               starts_at, ends_at, status, updated_at, created_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
-        &params,
-    ).await?;
+            &params,
+        )
+        .await?;
     Ok(row.map(|(id,)| id).unwrap_or_default())
 }
 
@@ -127,7 +127,10 @@ pub async fn update(conn: &mut Conn, id: i64, draft: &NoticeDraft, now: Epoch) -
 
 /// Removes a notice; false when there is none.
 pub async fn delete(conn: &mut Conn, id: i64) -> Result<bool> {
-    Ok(conn.execute("delete from notices where id = $1", &[id.into()]).await? > 0)
+    Ok(conn
+        .execute("delete from notices where id = $1", &[id.into()])
+        .await?
+        > 0)
 }
 
 /// Any notice, published or not (the staff editor).
@@ -149,7 +152,8 @@ pub async fn get_published(conn: &mut Conn, id: i64, now: Epoch) -> Result<Optio
 }
 
 /// Notices published by `now`, newest first, at most `limit`; only of `kind` when given.
-pub async fn list_published(conn: &mut Conn,
+pub async fn list_published(
+    conn: &mut Conn,
     now: Epoch,
     kind: Option<NoticeKind>,
     limit: i64,

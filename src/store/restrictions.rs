@@ -17,7 +17,8 @@ pub struct StaffGrant {
     pub expires_at: Epoch,
 }
 
-pub async fn add_grant(conn: &mut Conn,
+pub async fn add_grant(
+    conn: &mut Conn,
     ip: &str,
     login: Option<&str>,
     reason: &str,
@@ -36,7 +37,8 @@ pub async fn add_grant(conn: &mut Conn,
             now.into(),
             expires_at.into(),
         ],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -80,7 +82,8 @@ impl Kind {
 
 /// Adds a restriction on `subject` (a normalized network, or a login). Returns false when one is
 /// already in force.
-pub async fn add(conn: &mut Conn,
+pub async fn add(
+    conn: &mut Conn,
     kind: Kind,
     subject: &str,
     reason: &str,
@@ -108,7 +111,8 @@ pub async fn add(conn: &mut Conn,
             now.into(),
             until.into(),
         ],
-    ).await?;
+    )
+    .await?;
     Ok(true)
 }
 
@@ -121,7 +125,8 @@ pub async fn lift(conn: &mut Conn, kind: Kind, subject: &str, by: &str, now: Epo
              where {column} = $3 and lifted_at is null"
         ),
         &[now.into(), by.into(), subject.into()],
-    ).await
+    )
+    .await
 }
 
 /// Restrictions in force at `at`: made by then, and neither lifted nor run out by then.

@@ -9,7 +9,8 @@ use crate::domain::Epoch;
 
 /// Sessions whose address text lies in [lo, hi) and that were active in [since, until],
 /// in address order.
-pub async fn sessions_in_text_range(conn: &mut Conn,
+pub async fn sessions_in_text_range(
+    conn: &mut Conn,
     lo: &str,
     hi: &str,
     since: Epoch,
@@ -32,7 +33,8 @@ pub async fn sessions_in_text_range(conn: &mut Conn,
 }
 
 /// Sessions whose last login falls in [since, until], newest first.
-pub async fn sessions_ending_between(conn: &mut Conn,
+pub async fn sessions_ending_between(
+    conn: &mut Conn,
     since: Epoch,
     until: Epoch,
     limit: i64,
@@ -46,7 +48,8 @@ pub async fn sessions_ending_between(conn: &mut Conn,
 }
 
 /// Relay rejections whose address text lies in [lo, hi) in [since, until], in address order.
-pub async fn rejections_in_text_range(conn: &mut Conn,
+pub async fn rejections_in_text_range(
+    conn: &mut Conn,
     lo: &str,
     hi: &str,
     since: Epoch,
@@ -70,7 +73,8 @@ pub async fn rejections_in_text_range(conn: &mut Conn,
 }
 
 /// Relay rejections in [since, until], newest first.
-pub async fn rejections_between(conn: &mut Conn,
+pub async fn rejections_between(
+    conn: &mut Conn,
     since: Epoch,
     until: Epoch,
     limit: i64,

@@ -38,26 +38,31 @@ pub async fn account_failures(
 ) -> Result<Vec<Epoch>> {
     let rows: Vec<(Epoch,)> = conn
         .fetch_all(
-        "select at from signin_failures where kind = $1 and account = $2 and at >= $3
+            "select at from signin_failures where kind = $1 and account = $2 and at >= $3
          order by at desc limit $4",
-        &[
-            kind.into(),
-            account.into(),
-            Value::Int(since),
-            Value::Int(limit),
-        ],
-    )
+            &[
+                kind.into(),
+                account.into(),
+                Value::Int(since),
+                Value::Int(limit),
+            ],
+        )
         .await?;
     Ok(rows.into_iter().map(|(at,)| at).collect())
 }
 
 /// Times of all failures from one client address since `since`, newest first, at most `limit`.
-pub async fn ip_failures(conn: &mut Conn, ip: &str, since: Epoch, limit: i64) -> Result<Vec<Epoch>> {
+pub async fn ip_failures(
+    conn: &mut Conn,
+    ip: &str,
+    since: Epoch,
+    limit: i64,
+) -> Result<Vec<Epoch>> {
     let rows: Vec<(Epoch,)> = conn
         .fetch_all(
-        "select at from signin_failures where ip = $1 and at >= $2 order by at desc limit $3",
-        &[ip.into(), Value::Int(since), Value::Int(limit)],
-    )
+            "select at from signin_failures where ip = $1 and at >= $2 order by at desc limit $3",
+            &[ip.into(), Value::Int(since), Value::Int(limit)],
+        )
         .await?;
     Ok(rows.into_iter().map(|(at,)| at).collect())
 }

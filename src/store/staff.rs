@@ -22,7 +22,8 @@ pub struct Staff {
 const COLUMNS: &str = "id, name, role, password_hash, totp_secret, disabled_at, created_at";
 
 /// Adds an account; false when the name is taken.
-pub async fn add(conn: &mut Conn,
+pub async fn add(
+    conn: &mut Conn,
     name: &str,
     role: &str,
     password_hash: &str,
@@ -34,7 +35,8 @@ pub async fn add(conn: &mut Conn,
     conn.execute(
         "insert into staff (name, role, password_hash, created_at) values ($1, $2, $3, $4)",
         &[name.into(), role.into(), password_hash.into(), now.into()],
-    ).await?;
+    )
+    .await?;
     Ok(true)
 }
 
@@ -53,31 +55,38 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Staff>> {
 
 /// Disables an account and revokes its tokens; false when there is no such active account.
 pub async fn disable(conn: &mut Conn, name: &str, now: Epoch) -> Result<bool> {
-    let n = conn.execute(
-        "update staff set disabled_at = $1 where name = $2 and disabled_at is null",
-        &[now.into(), name.into()],
-    ).await?;
+    let n = conn
+        .execute(
+            "update staff set disabled_at = $1 where name = $2 and disabled_at is null",
+            &[now.into(), name.into()],
+        )
+        .await?;
     conn.execute(
         "update api_tokens set revoked_at = $1
          where revoked_at is null and staff_id in (select id from staff where name = $2)",
         &[now.into(), name.into()],
-    ).await?;
+    )
+    .await?;
     Ok(n > 0)
 }
 
 pub async fn set_password(conn: &mut Conn, name: &str, password_hash: &str) -> Result<bool> {
-    let n = conn.execute(
-        "update staff set password_hash = $1 where name = $2",
-        &[password_hash.into(), name.into()],
-    ).await?;
+    let n = conn
+        .execute(
+            "update staff set password_hash = $1 where name = $2",
+            &[password_hash.into(), name.into()],
+        )
+        .await?;
     Ok(n > 0)
 }
 
 pub async fn set_totp(conn: &mut Conn, name: &str, secret: Option<&str>) -> Result<bool> {
-    let n = conn.execute(
-        "update staff set totp_secret = $1 where name = $2",
-        &[secret.into(), name.into()],
-    ).await?;
+    let n = conn
+        .execute(
+            "update staff set totp_secret = $1 where name = $2",
+            &[secret.into(), name.into()],
+        )
+        .await?;
     Ok(n > 0)
 }
 
@@ -85,7 +94,8 @@ pub async fn add_token(conn: &mut Conn, staff_id: i64, token_hash: &str, now: Ep
     conn.execute(
         "insert into api_tokens (staff_id, token_hash, created_at) values ($1, $2, $3)",
         &[staff_id.into(), token_hash.into(), now.into()],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -109,7 +119,8 @@ pub async fn by_token(conn: &mut Conn, token_hash: &str, now: Epoch) -> Result<O
         conn.execute(
             "update api_tokens set last_used_at = $1 where token_hash = $2",
             &[now.into(), token_hash.into()],
-        ).await?;
+        )
+        .await?;
     }
     Ok(found)
 }

@@ -10,12 +10,14 @@ pub async fn record_failure(conn: &mut Conn, account: &str, ip: &str, at: Epoch)
     conn.execute(
         "insert into signin_failures (kind, account, ip, at) values ($1, $2, $3, $4)",
         &[KIND.into(), account.into(), ip.into(), at.into()],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }
 
 /// Failures at or after `since` for one staff name: (how many, the oldest of them).
-pub async fn for_account(conn: &mut Conn,
+pub async fn for_account(
+    conn: &mut Conn,
     account: &str,
     since: Epoch,
 ) -> Result<(i64, Option<Epoch>)> {
@@ -47,6 +49,7 @@ pub async fn clear_account(conn: &mut Conn, account: &str) -> Result<()> {
     conn.execute(
         "delete from signin_failures where kind = $1 and account = $2",
         &[KIND.into(), account.into()],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }

@@ -28,7 +28,11 @@ async fn per_hour(conn: &mut Conn, sql: &str, now: Epoch, hours: i64) -> Result<
 
 /// Mail-check sessions started per hour: a session is one login's run of POP/IMAP logins from
 /// one address, so a client polling every few minutes counts once, not every poll.
-pub async fn sessions_per_hour(conn: &mut Conn, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
+pub async fn sessions_per_hour(
+    conn: &mut Conn,
+    now: Epoch,
+    hours: i64,
+) -> Result<Vec<(Epoch, i64)>> {
     per_hour(
         conn,
         "select first_seen - first_seen % 3600 as hour, count(*) from sessions
@@ -55,7 +59,8 @@ pub async fn logins_per_hour(conn: &mut Conn, now: Epoch, hours: i64) -> Result<
 }
 
 /// Refused relay attempts per hour.
-pub async fn relay_rejections_per_hour(conn: &mut Conn,
+pub async fn relay_rejections_per_hour(
+    conn: &mut Conn,
     now: Epoch,
     hours: i64,
 ) -> Result<Vec<(Epoch, i64)>> {
@@ -93,11 +98,13 @@ pub async fn logins_between(conn: &mut Conn, from: Epoch, to: Epoch) -> Result<(
 
 /// The policy service's relay decisions in `[from, to]`: (ok, reject).
 pub async fn decisions_between(conn: &mut Conn, from: Epoch, to: Epoch) -> Result<(i64, i64)> {
-    let rows: Vec<(String, i64)> = conn.fetch_all(
-        "select action, count(*) from policy_decisions where at >= $1 and at <= $2
+    let rows: Vec<(String, i64)> = conn
+        .fetch_all(
+            "select action, count(*) from policy_decisions where at >= $1 and at <= $2
          group by action",
-        &[from.into(), to.into()],
-    ).await?;
+            &[from.into(), to.into()],
+        )
+        .await?;
     let (mut ok, mut reject) = (0, 0);
     for (action, n) in rows {
         match action.as_str() {

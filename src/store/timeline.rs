@@ -20,7 +20,8 @@ pub struct IpUse {
 }
 
 /// A login's addresses, most recently used first.
-pub async fn ip_history(conn: &mut Conn,
+pub async fn ip_history(
+    conn: &mut Conn,
     login: &str,
     since: Epoch,
     limit: i64,
@@ -36,7 +37,8 @@ pub async fn ip_history(conn: &mut Conn,
 }
 
 /// Relay rejections from `ip` in [since, until], newest first.
-pub async fn relay_rejections_from(conn: &mut Conn,
+pub async fn relay_rejections_from(
+    conn: &mut Conn,
     ip: &str,
     since: Epoch,
     until: Epoch,
@@ -57,7 +59,8 @@ pub async fn relay_rejections_from(conn: &mut Conn,
 }
 
 /// Relay rejections with one of `senders` in [since, until], newest first.
-pub async fn relay_rejections_by(conn: &mut Conn,
+pub async fn relay_rejections_by(
+    conn: &mut Conn,
     senders: &[String],
     since: Epoch,
     until: Epoch,
@@ -66,17 +69,19 @@ pub async fn relay_rejections_by(conn: &mut Conn,
     let mut all = Vec::new();
     // One indexed walk per address; a login has a handful.
     for sender in senders {
-        let rows: Vec<StoredRejection> = conn.fetch_all(
-            "select id, at, kind, ip, sender, rcpt, reply from rejections
+        let rows: Vec<StoredRejection> = conn
+            .fetch_all(
+                "select id, at, kind, ip, sender, rcpt, reply from rejections
              where sender = $1 and at >= $2 and at <= $3 and kind = 'relay'
              order by at desc, id desc limit $4",
-            &[
-                sender.into(),
-                Value::Int(since),
-                Value::Int(until),
-                Value::Int(limit),
-            ],
-        ).await?;
+                &[
+                    sender.into(),
+                    Value::Int(since),
+                    Value::Int(until),
+                    Value::Int(limit),
+                ],
+            )
+            .await?;
         all.extend(rows);
     }
     all.sort_by_key(|r| std::cmp::Reverse((r.at, r.id)));
@@ -96,7 +101,8 @@ pub struct Relay {
 }
 
 /// Accepted relays from `ip` in [since, until], newest first.
-pub async fn relays_from(conn: &mut Conn,
+pub async fn relays_from(
+    conn: &mut Conn,
     ip: &str,
     since: Epoch,
     until: Epoch,
@@ -117,7 +123,8 @@ pub async fn relays_from(conn: &mut Conn,
 }
 
 /// Staff grants for `ip` made at or after `since`, newest first, expired and revoked included.
-pub async fn grants_for_ip(conn: &mut Conn,
+pub async fn grants_for_ip(
+    conn: &mut Conn,
     ip: &str,
     since: Epoch,
     limit: i64,
@@ -131,7 +138,11 @@ pub async fn grants_for_ip(conn: &mut Conn,
 }
 
 /// Staff actions about `subject` (not mere views or searches), newest first.
-pub async fn actions_about(conn: &mut Conn, subject: &str, limit: i64) -> Result<Vec<audit::Entry>> {
+pub async fn actions_about(
+    conn: &mut Conn,
+    subject: &str,
+    limit: i64,
+) -> Result<Vec<audit::Entry>> {
     conn.fetch_all(
         "select id, at, actor, action, subject, reason, detail from audit
          where subject = $1 and action not in ('view_customer', 'view_ip', 'search', 'note')

@@ -26,7 +26,8 @@ pub async fn create(conn: &mut Conn, id_hash: &str, s: &StoredSession) -> Result
             s.seen_at.into(),
             s.expires_at.into(),
         ],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -42,7 +43,8 @@ pub async fn touch(conn: &mut Conn, id_hash: &str, now: Epoch) -> Result<()> {
     conn.execute(
         "update web_sessions set seen_at = $1 where id_hash = $2",
         &[now.into(), id_hash.into()],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -50,7 +52,8 @@ pub async fn delete(conn: &mut Conn, id_hash: &str) -> Result<()> {
     conn.execute(
         "delete from web_sessions where id_hash = $1",
         &[id_hash.into()],
-    ).await?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -59,7 +62,8 @@ pub async fn delete_all(conn: &mut Conn, kind: &str, subject: &str) -> Result<u6
     conn.execute(
         "delete from web_sessions where kind = $1 and subject = $2",
         &[kind.into(), subject.into()],
-    ).await
+    )
+    .await
 }
 
 /// Forgets sessions past their absolute timeout or idle longer than `idle`.
@@ -67,5 +71,6 @@ pub async fn delete_stale(conn: &mut Conn, now: Epoch, idle: i64) -> Result<u64>
     conn.execute(
         "delete from web_sessions where expires_at < $1 or seen_at < $2",
         &[now.into(), (now - idle).into()],
-    ).await
+    )
+    .await
 }

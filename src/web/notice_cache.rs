@@ -17,10 +17,13 @@ const FRESH: Duration = Duration::from_secs(60);
 /// Notices kept at most: the newest by publication time.
 const KEPT: i64 = 1000;
 
+/// When the notices were read, and what was read.
+type Loaded = Option<(Instant, Arc<Vec<Notice>>)>;
+
 #[derive(Clone)]
 pub struct NoticeCache {
     db: Db,
-    loaded: Arc<RwLock<Option<(Instant, Arc<Vec<Notice>>)>>>,
+    loaded: Arc<RwLock<Loaded>>,
 }
 
 impl NoticeCache {

@@ -49,7 +49,13 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Result<&'static str, WebError> {
-    match tokio::time::timeout(READY_TIMEOUT, app.db.run(async |c: &mut crate::store::Conn| store::ping(c).await)).await {
+    match tokio::time::timeout(
+        READY_TIMEOUT,
+        app.db
+            .run(async |c: &mut crate::store::Conn| store::ping(c).await),
+    )
+    .await
+    {
         Ok(Ok(())) => Ok("ready"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readyz: the store does not answer");

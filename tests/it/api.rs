@@ -15,7 +15,8 @@ use crate::web_helpers::{Web, urlencode};
 async fn snapshot(web: &Web) -> store::authz::Snapshot {
     let db = web.db.clone();
     blocking(async move || {
-        store::authz::snapshot(&mut db.conn().await.unwrap(), crate::api_helpers::now()).await
+        store::authz::snapshot(&mut db.conn().await.unwrap(), crate::api_helpers::now())
+            .await
             .unwrap()
     })
     .await
@@ -235,8 +236,12 @@ async fn actions_change_the_store_and_are_audited() {
         assert!(r.json()["message"].as_str().unwrap().contains("30 minutes"));
         let db = web.db.clone();
         let grants = blocking(async move || {
-            store::restrictions::active_grants(&mut db.conn().await.unwrap(), crate::api_helpers::now()).await
-                .unwrap()
+            store::restrictions::active_grants(
+                &mut db.conn().await.unwrap(),
+                crate::api_helpers::now(),
+            )
+            .await
+            .unwrap()
         })
         .await;
         assert_eq!(grants.len(), 1, "{label}");

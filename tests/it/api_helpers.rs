@@ -124,7 +124,8 @@ pub async fn seed(db: &Db) -> i64 {
         samples: vec!["victim@example.org".into()],
         ips: vec!["192.0.2.66".into()],
     };
-    store::alerts::record(&mut db.conn().await.unwrap(), &burst, 600, now).await
+    store::alerts::record(&mut db.conn().await.unwrap(), &burst, 600, now)
+        .await
         .unwrap()
         .0
 }

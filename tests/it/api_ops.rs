@@ -32,7 +32,7 @@ async fn metrics_show_ingest_policy_and_web_figures() {
         // A policy service of this process, counting into the same metrics.
         let index = Arc::new(relaydesk::grants::GrantIndex::new(1800, Vec::new()));
         let (recorder, _handle) = Recorder::start(web.db.clone(), 16);
-    let _handle = tokio::spawn(_handle);
+        let _handle = tokio::spawn(_handle);
         let mut policy = Policy::new(&Config::default(), index, recorder);
         policy.metrics = web.app.metrics.clone();
         let request = Request {

@@ -273,8 +273,11 @@ async fn run() {
     };
     Writer::new(t.db.clone(), 1800)
         .commit("test", "{}", &batch, None)
-        .await.unwrap();
-    relaydesk::staff::add(&t.db, "agent.sato", "agent", "a long enough password").await.unwrap();
+        .await
+        .unwrap();
+    relaydesk::staff::add(&t.db, "agent.sato", "agent", "a long enough password")
+        .await
+        .unwrap();
     let app = App::new(Arc::new(config), t.db.clone(), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -425,13 +428,10 @@ async fn agent_journey(client: &Client, base: &str, db: &relaydesk::store::Db) {
     let deadline = Instant::now() + PATIENCE;
     let now = chrono::Utc::now().timestamp();
     loop {
-        let db = db.clone();
-        let grants = tokio::task::spawn_blocking(move || {
-            relaydesk::store::restrictions::active_grants(&mut db.conn().await.unwrap(), now).await
-                .unwrap()
-        })
-        .await
-        .unwrap();
+        let grants =
+            relaydesk::store::restrictions::active_grants(&mut db.conn().await.unwrap(), now)
+                .await
+                .unwrap();
         if grants
             .iter()
             .any(|g| g.ip == "203.0.113.50" && g.created_by == "agent.sato")

@@ -10,7 +10,7 @@ use relaydesk::store::stats;
 use relaydesk::web::i18n::MISSING;
 
 use crate::helpers::{databases, sqlite};
-use crate::web_helpers::Web;
+use crate::web_helpers::{Web, done};
 
 const CLIENTS: &[&str] = &[
     "outlook-express",
@@ -38,10 +38,8 @@ fn isp(submission_port: u16) -> Config {
     config
 }
 
-/// Runs `test` on a fresh site over each test database. The PostgreSQL client blocks, so the
-/// store is opened and closed outside the runtime that drives the requests; inside, use
-/// `db.run`.
-fn on_each_database<F, Fut>(config: impl Fn() -> Config, test: F)
+/// Runs `test` on a fresh site over each test database.
+async fn on_each_database<F, Fut>(config: impl Fn() -> Config, test: F)
 where
     F: Fn(Web, &'static str) -> Fut,
     Fut: std::future::Future<Output = Web>,
@@ -49,13 +47,8 @@ where
     for t in databases().await {
         let label = t.label;
         let web = Web::new(t, config());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let web = runtime.block_on(test(web, label));
-        drop(runtime);
-        drop(web);
+        let web = test(web, label).await;
+        done(web).await;
     }
 }
 
@@ -308,7 +301,8 @@ async fn a_fresh_install_ships_a_notice_about_pop_before_smtp_in_both_languages(
             );
             web
         },
-    );
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,19 +319,22 @@ async fn notices_are_listed_newest_first_with_published_and_updated_dates() {
                         &draft(NoticeKind::Notice, "Older news", "a", now - 7200),
                         "ops",
                         now - 7200,
-                    ).await?;
+                    )
+                    .await?;
                     let new = notices::insert(
                         c,
                         &draft(NoticeKind::Maintenance, "Planned work", "b", now - 60),
                         "ops",
                         now - 60,
-                    ).await?;
+                    )
+                    .await?;
                     let future = notices::insert(
                         c,
                         &draft(NoticeKind::Notice, "Not yet", "c", now + 3600),
                         "ops",
                         now,
-                    ).await?;
+                    )
+                    .await?;
                     let mut changed = draft(
                         NoticeKind::Notice,
                         "Older news, corrected",
@@ -383,11 +380,16 @@ async fn notices_are_listed_newest_first_with_published_and_updated_dates() {
                 let reply = web.get_with(bad, &lang("en")).await;
                 assert_eq!(reply.status, 404, "{label} {bad}");
             }
-            assert!(notices::delete(&mut web.db.conn().await.unwrap(), new).await.unwrap());
+            assert!(
+                notices::delete(&mut web.db.conn().await.unwrap(), new)
+                    .await
+                    .unwrap()
+            );
             assert_eq!(web.get(&format!("/notices/{new}")).await.status, 404);
             web
         },
-    );
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -396,14 +398,16 @@ async fn notice_markdown_cannot_carry_scripts_or_javascript_links() {
     let body = "Hello <script>alert('x')</script>\n\n[click me](javascript:alert(1))\n\n<img src=x onerror=alert(1)>";
     let id = web
         .db
-        .with(|c| {
+        .run(async |c| {
             notices::insert(
                 c,
                 &draft(NoticeKind::Incident, "Bad <b>title</b>", body, now() - 10),
                 "ops",
                 now(),
             )
+            .await
         })
+        .await
         .unwrap();
     for path in [format!("/notices/{id}"), "/notices.atom".to_string()] {
         let reply = web.get_with(&path, &lang("en")).await;
@@ -512,7 +516,8 @@ async fn the_atom_feed_is_well_formed_with_absolute_links() {
             assert!(ja.contains("xml:lang=\"ja\"") && ja.contains("（日本語）"));
             web
         },
-    );
+    )
+    .await;
 }
 
 fn events(now: i64) -> Vec<Event> {
@@ -583,11 +588,12 @@ async fn hourly_aggregates_count_the_same_on_both_backends() {
             ..Batch::default()
         };
         writer.commit("test", "{}", &batch, None).await.unwrap();
-        t.db.with(|c| {
+        t.db.run(async |c| {
             decisions::insert_many(
                 c,
                 &[decision(now - 100, "ok"), decision(now - 90, "reject")],
-            ).await?;
+            )
+            .await?;
             let logins = stats::sessions_per_hour(c, now, 24).await?;
             assert_eq!(logins.len(), 24, "{label}");
             assert_eq!(logins[23], (now - now % 3600, 3), "{label}: this hour");
@@ -614,6 +620,7 @@ async fn hourly_aggregates_count_the_same_on_both_backends() {
             );
             Ok(())
         })
+        .await
         .unwrap();
     }
 }
@@ -637,17 +644,21 @@ async fn the_status_page_draws_accessible_charts_in_both_languages() {
         |mut web, label| async move {
             let now = now();
             let writer = Writer::new(web.db.clone(), 1800);
-            tokio::task::spawn_blocking(move || {
+            {
                 let batch = Batch {
                     events: events(now),
                     ..Batch::default()
                 };
                 writer.commit("test", "{}", &batch, None).await.unwrap();
-            })
+            }
+            notices::insert(
+                &mut web.db.conn().await.unwrap(),
+                &open_incident(now),
+                "ops",
+                now,
+            )
             .await
             .unwrap();
-            notices::insert(&mut web.db.conn().await.unwrap(), &open_incident(now), "ops", now).await
-                .unwrap();
             for code in ["ja", "en"] {
                 let page = web.get_with("/status", &lang(code)).await;
                 assert_eq!(page.status, 200, "{label} {code}");
@@ -694,7 +705,8 @@ async fn the_status_page_draws_accessible_charts_in_both_languages() {
             }
             web
         },
-    );
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -704,20 +716,17 @@ async fn the_status_api_reports_the_same_components_as_json() {
         |mut web, label| async move {
             let now = now();
             let writer = Writer::new(web.db.clone(), 1800);
-            tokio::task::spawn_blocking(move || {
+            {
                 let batch = Batch {
                     events: events(now),
                     ..Batch::default()
                 };
                 writer.commit("test", "{}", &batch, None).await.unwrap();
-            })
-            .await
-            .unwrap();
+            }
             web.db
                 .run(async move |c: &mut relaydesk::store::Conn| {
                     notices::insert(c, &open_incident(now), "ops", now).await?;
-                    decisions::insert_many(c, &[decision(now - 100, "ok")])
-            .await
+                    decisions::insert_many(c, &[decision(now - 100, "ok")]).await
                 })
                 .await
                 .unwrap();
@@ -781,5 +790,6 @@ async fn the_status_api_reports_the_same_components_as_json() {
             }
             web
         },
-    );
+    )
+    .await;
 }

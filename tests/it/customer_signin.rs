@@ -9,7 +9,7 @@ use relaydesk::web::customer::verify::{Verdict, verify};
 
 use crate::fake_mail::{self, FakeMail};
 use crate::helpers::{TestDb, sqlite};
-use crate::web_helpers::{Reply, Web, dbs, done, store_events};
+use crate::web_helpers::{Reply, Web, dbs, done, store_events, with_db};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -263,11 +263,11 @@ async fn five_wrong_passwords_pause_the_account_and_a_right_one_does_not_lift_it
         web.set_peer("198.51.100.1");
         assert_eq!(sign_in(&mut web, "hanako", "x").await.status, 200);
         // The window passes (failures age out): the customer may sign in again.
-        tokio::task::block_in_place(|| {
-            web.db
-                .with(|c| c.execute("update signin_failures set at = at - 900", &[]))
+        with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            c.execute("update signin_failures set at = at - 900", &[])
+                .await
         })
-        .unwrap();
+        .await;
         web.set_peer("203.0.113.7");
         assert_eq!(
             sign_in(&mut web, "taro", "secret").await.status,
@@ -355,7 +355,8 @@ async fn me_shows_only_the_signed_in_customers_records() {
                     "secretpal@example.org",
                 ),
             ],
-        );
+        )
+        .await;
         assert_eq!(
             sign_in(&mut web, "taro", "secret").await.status,
             303,
@@ -447,7 +448,8 @@ async fn user_names_from_logs_and_forms_are_escaped() {
             user: evil.into(),
             ip: "203.0.113.40".parse().unwrap(),
         }],
-    );
+    )
+    .await;
     let wrong = sign_in(&mut web, evil, "wrong").await;
     assert!(
         !wrong.body.contains(evil),

@@ -33,22 +33,25 @@ async fn every_simulated_rejection_gets_its_true_cause() {
         config.database.url = t.url.clone();
         let config = Arc::new(config);
         let writer = Writer::new(t.db.clone(), config.relay.window.0);
-        import::run(std::slice::from_ref(&log), config.clone(), &writer).await.unwrap();
+        import::run(std::slice::from_ref(&log), config.clone(), &writer)
+            .await
+            .unwrap();
 
         let relay = rejections::Filter {
             kind: Some("relay".into()),
             ..Default::default()
         };
         let (stored, causes) =
-            t.db.with(|c| {
+            t.db.run(async |c| {
                 let rows = rejections::list(c, &relay).await?;
                 let since = store::ingest::logs_since(c).await?;
-                let causes = rows
-                    .iter()
-                    .map(|r| explain::diagnose_rejection(c, &config, r, since))
-                    .collect::<store::Result<Vec<_>>>()?;
+                let mut causes = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    causes.push(explain::diagnose_rejection(c, &config, r, since).await?);
+                }
                 Ok((rows, causes))
             })
+            .await
             .unwrap();
         assert_eq!(
             stored.len(),

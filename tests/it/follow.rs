@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use relaydesk::ingest::follow::Follower;
@@ -184,7 +183,7 @@ async fn kill_9_and_rotations_while_down_lose_and_repeat_nothing() {
             std::thread::sleep(Duration::from_millis(round * 6));
             child.kill().unwrap();
             child.wait().unwrap();
-            if stored(&t.db).0 < log.written as i64 {
+            if stored(&t.db).await.0 < log.written as i64 {
                 interrupted += 1;
             }
             // While down: more lines and rotations of both kinds.

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use relaydesk::config::Config;
@@ -15,16 +14,15 @@ use crate::web_helpers::Web;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_login_line_turns_the_page_authorized_within_a_second() {
-    let t = tokio::task::block_in_place(sqlite);
+    let t = sqlite().await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("mail.log");
     std::fs::File::create(&log).unwrap();
     let config = config_with(&t.url, &[&log]);
     let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-    let follower = tokio::task::block_in_place(|| Follower::new(&log, config, writer).await.unwrap());
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread_stop = stop.clone();
-    let follow = std::thread::spawn(move || follower.run(&thread_stop));
+    let follower = Follower::new(&log, config, writer).await.unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let follow = tokio::spawn(follower.run(stopped));
 
     let mut web = Web::new(t, Config::default());
     web.set_peer("203.0.113.77");
@@ -58,6 +56,6 @@ async fn a_fresh_login_line_turns_the_page_authorized_within_a_second() {
     }
     let page = web.get("/").await;
     assert!(page.body.contains(r#"data-state="authorized""#));
-    stop.store(true, Ordering::Relaxed);
-    tokio::task::block_in_place(|| follow.join().unwrap());
+    stop.send(true).unwrap();
+    follow.await.unwrap().unwrap();
 }

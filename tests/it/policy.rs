@@ -14,7 +14,7 @@ use relaydesk::ingest::writer::Writer;
 use relaydesk::policy::recorder::Recorder;
 use relaydesk::policy::server::{Policy, PolicyListener, serve};
 use relaydesk::store::decisions::{self, PolicyDecision};
-use relaydesk::store::{Db, authz};
+use relaydesk::store::{Db, PoolSettings, authz};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::watch;
@@ -395,14 +395,15 @@ async fn relay_decisions_are_recorded() {
     .await;
     let db = p.t.db.clone();
     let deadline = Instant::now() + PATIENCE;
-    while db.with(decisions::count).unwrap() < 2 {
+    while db.run(decisions::count).await.unwrap() < 2 {
         assert!(Instant::now() < deadline, "decisions not recorded in time");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(db.with(decisions::count).unwrap(), 2);
+    assert_eq!(db.run(decisions::count).await.unwrap(), 2);
     let since = now() - 60;
-    let ok = decisions::recent(&mut db.conn().await.unwrap(), "203.0.113.7", since, 10).await
+    let ok = decisions::recent(&mut db.conn().await.unwrap(), "203.0.113.7", since, 10)
+        .await
         .unwrap();
     assert_eq!(ok.len(), 1);
     assert_eq!(
@@ -413,7 +414,8 @@ async fn relay_decisions_are_recorded() {
         (ok[0].sender.as_str(), ok[0].rcpt.as_str()),
         ("taro@example.jp", "a@example.com")
     );
-    let rejected = decisions::recent(&mut db.conn().await.unwrap(), "203.0.113.9", since, 10).await
+    let rejected = decisions::recent(&mut db.conn().await.unwrap(), "203.0.113.9", since, 10)
+        .await
         .unwrap();
     assert_eq!(rejected.len(), 1);
     assert_eq!(
@@ -443,11 +445,12 @@ async fn stored_decisions_come_back_newest_first() {
             })
             .chain([decision(1005, "203.0.113.8", "reject")])
             .collect();
-        decisions::insert_many(&mut t.db.conn().await.unwrap(), &rows).await
+        decisions::insert_many(&mut t.db.conn().await.unwrap(), &rows)
+            .await
             .unwrap();
-        let recent =
-            decisions::recent(&mut t.db.conn().await.unwrap(), "203.0.113.7", 1010, 3).await
-                .unwrap();
+        let recent = decisions::recent(&mut t.db.conn().await.unwrap(), "203.0.113.7", 1010, 3)
+            .await
+            .unwrap();
         let times: Vec<i64> = recent.iter().map(|d| d.at).collect();
         assert_eq!(times, [1019, 1018, 1017], "{}", t.label);
         assert_eq!(
@@ -456,7 +459,7 @@ async fn stored_decisions_come_back_newest_first() {
             "{}",
             t.label
         );
-        assert_eq!(t.db.with(decisions::count).unwrap(), 21, "{}", t.label);
+        assert_eq!(t.db.run(decisions::count).await.unwrap(), 21, "{}", t.label);
     }
 }
 
@@ -480,9 +483,9 @@ async fn recent_logins_are_the_sessions_that_still_grant() {
             ..Batch::default()
         };
         writer.commit("test", "{}", &batch, None).await.unwrap();
-        let mut logins =
-            authz::recent_logins(&mut t.db.conn().await.unwrap(), 6000 - 1800).await
-                .unwrap();
+        let mut logins = authz::recent_logins(&mut t.db.conn().await.unwrap(), 6000 - 1800)
+            .await
+            .unwrap();
         logins.sort_by(|a, b| a.1.cmp(&b.1));
         let expected = vec![
             ("2001:db8::5".parse().unwrap(), "hanako".to_string(), 6100),
@@ -556,10 +559,15 @@ async fn serve_answers_from_grants_loaded_at_start() {
     assert!(status.success(), "{status:?}");
     let db = Db::open(
         &format!("sqlite://{}", dir.path().join("relaydesk.db").display()),
-        1,
+        PoolSettings::new(1),
     )
-    .await.unwrap();
-    assert_eq!(db.with(decisions::count).unwrap(), 1, "flushed at exit");
+    .await
+    .unwrap();
+    assert_eq!(
+        db.run(decisions::count).await.unwrap(),
+        1,
+        "flushed at exit"
+    );
 }
 
 fn connect_when_listening(socket: &Path) -> std::os::unix::net::UnixStream {

@@ -39,7 +39,9 @@ async fn a_missing_file_is_waited_for_reported_and_then_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mail.log");
     let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-    let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer).await.unwrap();
+    let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer)
+        .await
+        .unwrap();
     assert_eq!(
         follower.poll().await.unwrap(),
         0,
@@ -47,7 +49,7 @@ async fn a_missing_file_is_waited_for_reported_and_then_read() {
     );
     std::thread::sleep(Duration::from_millis(5200));
     assert!(
-        matches!(follower.poll(), Err(FollowError::Missing(_))),
+        matches!(follower.poll().await, Err(FollowError::Missing(_))),
         "a long absence is reported"
     );
     append(&path, 0, 10);
@@ -80,10 +82,12 @@ async fn a_database_that_refuses_writes_moves_no_position_and_loses_nothing() {
         let path = dir.path().join("mail.log");
         append(&path, 0, 100);
         let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-        let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer).await.unwrap();
+        let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer)
+            .await
+            .unwrap();
         refuse_writes(&t.db, true).await;
         assert!(
-            matches!(follower.poll(), Err(FollowError::Store(_))),
+            matches!(follower.poll().await, Err(FollowError::Store(_))),
             "{}",
             t.label
         );
@@ -119,19 +123,16 @@ async fn wait_for(db: &Db, n: i64) {
 async fn syslog_messages_arrive_over_udp_and_tcp() {
     use relaydesk::ingest::syslog;
     let t = sqlite().await;
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let mut config = Config::default();
     config.ingest.poll_ms = 20;
     let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-    let tx = syslog::committer(Arc::new(config), writer);
-    let (udp_addr, tcp_addr) = rt.block_on(async {
-        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addrs = (udp.local_addr().unwrap(), tcp.local_addr().unwrap());
-        tokio::spawn(syslog::serve_udp(udp, tx.await.clone()));
-        tokio::spawn(syslog::serve_tcp(tcp, tx));
-        addrs
-    });
+    let (tx, committing) = syslog::committer(Arc::new(config), writer);
+    let committing = tokio::spawn(committing);
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (udp_addr, tcp_addr) = (udp.local_addr().unwrap(), tcp.local_addr().unwrap());
+    let udp_server = tokio::spawn(syslog::serve_udp(udp, tx.clone()));
+    let tcp_server = tokio::spawn(syslog::serve_tcp(tcp, tx));
     // RFC 3164 with a priority, as rsyslog forwards it.
     let line = |n: u64| {
         format!(
@@ -155,7 +156,9 @@ async fn syslog_messages_arrive_over_udp_and_tcp() {
     }
     tcp.flush().unwrap();
     wait_for(&t.db, 10).await;
-    drop(rt);
+    udp_server.abort();
+    tcp_server.abort();
+    committing.abort();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -163,7 +166,7 @@ async fn the_login_hook_needs_its_token_and_stores_the_login() {
     use axum::body::Body;
     use axum::http::Request;
     use tower::ServiceExt;
-    let t = tokio::task::block_in_place(sqlite);
+    let t = sqlite().await;
     let writer = Arc::new(Writer::new(t.db.clone(), 1800));
     let app = relaydesk::ingest::hook::router(writer, "s3cret");
     let post = |token: &str, body: &str| {
@@ -228,7 +231,9 @@ async fn other_nodes_hear_of_changes_at_commit() {
             .is_empty(),
         "nothing happened yet"
     );
-    relaydesk::actions::block(&t.db, "198.51.100.9", "spam run", "test").await.unwrap();
+    relaydesk::actions::block(&t.db, "198.51.100.9", "spam run", "test")
+        .await
+        .unwrap();
     let started = Instant::now();
     assert_eq!(
         listener.wait(Duration::from_secs(5)).await.unwrap(),

@@ -24,8 +24,10 @@ pub fn login_event(at: i64, user: &str, ip: &str) -> Event {
     }
 }
 
-pub fn add_staff(web: &Web, name: &str, role: &str) {
-    blocking(async || relaydesk::staff::add(&web.db, name, role, PASSWORD).await.unwrap()).await;
+pub async fn add_staff(web: &Web, name: &str, role: &str) {
+    relaydesk::staff::add(&web.db, name, role, PASSWORD)
+        .await
+        .unwrap();
 }
 
 /// The value of the first `name="csrf"` hidden field on a page.
@@ -59,8 +61,11 @@ pub async fn sign_in(web: &mut Web, name: &str) -> String {
     csrf_of(&page.body)
 }
 
-pub fn count(web: &Web, sql: &'static str, params: Vec<Value>) -> i64 {
-    with_db(web, async |c: &mut relaydesk::store::Conn| c.query_one(sql, &params)?.unwrap().int(0).await).await
+pub async fn count(web: &Web, sql: &'static str, params: Vec<Value>) -> i64 {
+    with_db(web, async |c: &mut relaydesk::store::Conn| {
+        Ok(c.scalar(sql, &params).await?.unwrap_or(0))
+    })
+    .await
 }
 
 fn location(reply: &Reply) -> &str {
@@ -70,7 +75,7 @@ fn location(reply: &Reply) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_needs_its_csrf_token_and_makes_a_new_httponly_session() {
     let mut web = Web::new(sqlite().await, Config::default());
-    add_staff(&web, "sato", "agent");
+    add_staff(&web, "sato", "agent").await;
     let form = web.get("/staff/login").await;
     assert_eq!(form.status, 200);
     let without = web
@@ -114,7 +119,7 @@ async fn sign_in_needs_its_csrf_token_and_makes_a_new_httponly_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_throttle_without_locking_the_account_for_good() {
     let mut web = Web::new(sqlite().await, Config::default());
-    add_staff(&web, "sato", "agent");
+    add_staff(&web, "sato", "agent").await;
     for _ in 0..5 {
         let r = try_sign_in(&mut web, "sato", "wrong password!", "").await;
         assert_eq!(r.status, 200);
@@ -131,12 +136,14 @@ async fn wrong_passwords_throttle_without_locking_the_account_for_good() {
     );
     // The window passes.
     with_db(&web, async |c: &mut relaydesk::store::Conn| {
-        c.execute("update signin_failures set at = at - 3600", &[]).await
-    }).await;
+        c.execute("update signin_failures set at = at - 3600", &[])
+            .await
+    })
+    .await;
     let ok = try_sign_in(&mut web, "sato", PASSWORD, "").await;
     assert_eq!(ok.status, 303, "{}", ok.body);
     assert_eq!(
-        count(&web, "select count(*) from signin_failures", vec![]),
+        count(&web, "select count(*) from signin_failures", vec![]).await,
         0,
         "a successful sign-in forgets the account's failures"
     );
@@ -147,7 +154,7 @@ async fn many_failures_from_one_address_throttle_that_address() {
     let mut config = Config::default();
     config.staff.signin_max_per_address = 3;
     let mut web = Web::new(sqlite().await, config);
-    add_staff(&web, "sato", "agent");
+    add_staff(&web, "sato", "agent").await;
     for name in ["a1", "a2", "a3"] {
         try_sign_in(&mut web, name, "guess guess guess", "").await;
     }
@@ -165,7 +172,7 @@ async fn many_failures_from_one_address_throttle_that_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_accounts_cannot_sign_in_and_lose_their_sessions() {
     let mut web = Web::new(sqlite().await, Config::default());
-    add_staff(&web, "sato", "agent");
+    add_staff(&web, "sato", "agent").await;
     sign_in(&mut web, "sato").await;
     blocking(async || relaydesk::staff::disable(&web.db, "sato").await.unwrap()).await;
     assert_eq!(web.get("/staff").await.status, 303);
@@ -190,7 +197,7 @@ async fn admins_need_a_totp_code_when_configured() {
     let mut config = Config::default();
     config.staff.require_totp_for_admins = true;
     let mut web = Web::new(sqlite().await, config);
-    add_staff(&web, "boss", "admin");
+    add_staff(&web, "boss", "admin").await;
     // Without a second factor yet, an admin may only set one up.
     let csrf = {
         let r = try_sign_in(&mut web, "boss", PASSWORD, "").await;
@@ -242,7 +249,7 @@ async fn admins_need_a_totp_code_when_configured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_get_403_on_admin_pages() {
     let mut web = Web::new(sqlite().await, Config::default());
-    add_staff(&web, "sato", "agent");
+    add_staff(&web, "sato", "agent").await;
     let csrf = sign_in(&mut web, "sato").await;
     for path in ["/staff/audit", "/staff/accounts"] {
         assert_eq!(web.get(path).await.status, 403, "{path}");
@@ -259,7 +266,7 @@ async fn agents_get_403_on_admin_pages() {
         )
         .await;
     assert_eq!(add.status, 403);
-    assert_eq!(count(&web, "select count(*) from staff", vec![]), 1);
+    assert_eq!(count(&web, "select count(*) from staff", vec![]).await, 1);
     let home = web.get("/staff").await;
     assert!(
         !home.body.contains("/staff/accounts"),
@@ -296,8 +303,11 @@ async fn visitors_who_are_not_signed_in_go_to_sign_in_and_see_no_data() {
             .post_form("/staff/customers/taro/suspend", &[("reason", "x")])
             .await;
         assert_eq!(post.status, 303);
-        assert_eq!(count(&web, "select count(*) from suspensions", vec![]), 0);
-        assert_eq!(count(&web, "select count(*) from audit", vec![]), 0);
+        assert_eq!(
+            count(&web, "select count(*) from suspensions", vec![]).await,
+            0
+        );
+        assert_eq!(count(&web, "select count(*) from audit", vec![]).await, 0);
         done(web).await;
     }
 }
@@ -314,7 +324,7 @@ async fn log_text_is_escaped_on_the_customer_page_and_in_search() {
         let mut web = Web::new(t, Config::default());
         let evil = "<script>alert(1)</script>";
         store_events(&web, vec![login_event(now() - 60, evil, "203.0.113.10")]).await;
-        add_staff(&web, "sato", "agent");
+        add_staff(&web, "sato", "agent").await;
         sign_in(&mut web, "sato").await;
         let page = web
             .get(&format!("/staff/customers/{}", urlencode(evil)))
@@ -337,23 +347,24 @@ async fn every_customer_and_address_view_writes_one_audit_record() {
     for t in dbs().await {
         let mut web = Web::new(t, Config::default());
         store_events(&web, vec![login_event(now() - 60, "taro", "203.0.113.10")]).await;
-        add_staff(&web, "sato", "agent");
+        add_staff(&web, "sato", "agent").await;
         sign_in(&mut web, "sato").await;
-        let views = |web: &Web, action: &'static str, subject: &'static str| {
+        async fn views(web: &Web, action: &'static str, subject: &'static str) -> i64 {
             count(
                 web,
                 "select count(*) from audit where action = $1 and subject = $2 and actor = 'sato'",
                 vec![action.into(), subject.into()],
             )
-        };
+            .await
+        }
         assert_eq!(web.get("/staff/customers/taro").await.status, 200);
-        assert_eq!(views(&web, "view_customer", "taro"), 1);
+        assert_eq!(views(&web, "view_customer", "taro").await, 1);
         assert_eq!(web.get("/staff/customers/taro").await.status, 200);
-        assert_eq!(views(&web, "view_customer", "taro"), 2);
+        assert_eq!(views(&web, "view_customer", "taro").await, 2);
         assert_eq!(web.get("/staff/ips/203.0.113.10").await.status, 200);
-        assert_eq!(views(&web, "view_ip", "203.0.113.10"), 1);
+        assert_eq!(views(&web, "view_ip", "203.0.113.10").await, 1);
         assert_eq!(web.get("/staff/search?q=taro").await.status, 200);
-        assert_eq!(views(&web, "search", "taro"), 1);
+        assert_eq!(views(&web, "search", "taro").await, 1);
         done(web).await;
     }
 }
@@ -361,13 +372,16 @@ async fn every_customer_and_address_view_writes_one_audit_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_ends_this_session_and_everywhere_ends_them_all() {
     let mut web = Web::new(sqlite().await, Config::default());
-    add_staff(&web, "sato", "agent");
+    add_staff(&web, "sato", "agent").await;
     sign_in(&mut web, "sato").await;
     let other = web.cookies["rd_session"].clone();
     // A second browser.
     web.cookies.clear();
     let csrf2 = sign_in(&mut web, "sato").await;
-    assert_eq!(count(&web, "select count(*) from web_sessions", vec![]), 2);
+    assert_eq!(
+        count(&web, "select count(*) from web_sessions", vec![]).await,
+        2
+    );
     assert_eq!(
         web.post_form("/staff/logout", &[]).await.status,
         403,
@@ -378,7 +392,7 @@ async fn sign_out_ends_this_session_and_everywhere_ends_them_all() {
         .await;
     assert_eq!(out.status, 303);
     assert_eq!(
-        count(&web, "select count(*) from web_sessions", vec![]),
+        count(&web, "select count(*) from web_sessions", vec![]).await,
         0,
         "every session of sato ended"
     );

@@ -11,12 +11,13 @@ use crate::helpers::sqlite;
 use crate::staff::{add_staff, count, login_event, now, sign_in};
 use crate::web_helpers::{Web, dbs, done, store_events, with_db};
 
-fn audited(web: &Web, action: &'static str, subject: &str, reason: &str) -> i64 {
+async fn audited(web: &Web, action: &'static str, subject: &str, reason: &str) -> i64 {
     count(
         web,
         "select count(*) from audit where action = $1 and subject = $2 and reason = $3",
         vec![action.into(), Value::from(subject), Value::from(reason)],
     )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,8 +28,9 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
         store_events(
             &web,
             vec![login_event(now() - 7200, "taro", "203.0.113.10")],
-        );
-        add_staff(&web, "sato", "agent");
+        )
+        .await;
+        add_staff(&web, "sato", "agent").await;
         let csrf = sign_in(&mut web, "sato").await;
 
         let r = web
@@ -44,11 +46,18 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             .await;
         assert_eq!(r.status, 303, "{label}: {}", r.body);
         assert_eq!(r.headers["location"], "/staff/customers/taro?done=grant");
-        let grants = with_db(&web, async |c: &mut relaydesk::store::Conn| restrictions::active_grants(c, now()).await).await;
+        let grants = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            restrictions::active_grants(c, now()).await
+        })
+        .await;
         assert_eq!(grants.len(), 1, "{label}");
         assert_eq!(grants[0].ip, "203.0.113.10");
         assert!((grants[0].expires_at - now() - 900).abs() <= 5);
-        assert_eq!(audited(&web, "grant", "taro", "on the phone"), 1, "{label}");
+        assert_eq!(
+            audited(&web, "grant", "taro", "on the phone").await,
+            1,
+            "{label}"
+        );
         let page = web.get("/staff/customers/taro?done=grant").await;
         assert!(page.body.contains("data-authorized=\"true\""), "{label}");
 
@@ -59,11 +68,14 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303, "{label}: {}", r.body);
-        let suspended = with_db(&web, async |c: &mut relaydesk::store::Conn| restrictions::in_force(c, Kind::Suspension, now()).await).await;
+        let suspended = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            restrictions::in_force(c, Kind::Suspension, now()).await
+        })
+        .await;
         assert_eq!(suspended.len(), 1);
         assert_eq!(suspended[0].subject, "taro");
         assert_eq!(suspended[0].created_by, "sato");
-        assert_eq!(audited(&web, "suspend", "taro", "spam complaint"), 1);
+        assert_eq!(audited(&web, "suspend", "taro", "spam complaint").await, 1);
         let page = web.get("/staff/customers/taro").await;
         assert!(page.body.contains("data-suspended=\"true\""), "{label}");
 
@@ -76,10 +88,11 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
         assert_eq!(r.status, 303);
         let suspended = with_db(&web, async |c: &mut relaydesk::store::Conn| {
             restrictions::in_force(c, Kind::Suspension, now() + 1).await
-        }).await;
+        })
+        .await;
         assert!(suspended.is_empty(), "{label}");
         assert_eq!(
-            audited(&web, "unsuspend", "taro", "customer changed password"),
+            audited(&web, "unsuspend", "taro", "customer changed password").await,
             1
         );
 
@@ -90,10 +103,16 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303, "{label}: {}", r.body);
-        let blocks = with_db(&web, async |c: &mut relaydesk::store::Conn| restrictions::in_force(c, Kind::Block, now()).await).await;
+        let blocks = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            restrictions::in_force(c, Kind::Block, now()).await
+        })
+        .await;
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].subject, "198.51.100.66/32");
-        assert_eq!(audited(&web, "block", "198.51.100.66/32", "relay burst"), 1);
+        assert_eq!(
+            audited(&web, "block", "198.51.100.66/32", "relay burst").await,
+            1
+        );
         let page = web.get("/staff/ips/198.51.100.66").await;
         assert!(page.body.contains("data-blocked=\"true\""), "{label}");
 
@@ -108,7 +127,10 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303);
-        let blocks = with_db(&web, async |c: &mut relaydesk::store::Conn| restrictions::in_force(c, Kind::Block, now() + 1).await).await;
+        let blocks = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            restrictions::in_force(c, Kind::Block, now() + 1).await
+        })
+        .await;
         assert!(blocks.is_empty(), "{label}");
 
         let r = web
@@ -121,7 +143,10 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
             )
             .await;
         assert_eq!(r.status, 303);
-        let notes = with_db(&web, async |c: &mut relaydesk::store::Conn| store::notes::for_login(c, "taro", 10).await).await;
+        let notes = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            store::notes::for_login(c, "taro", 10).await
+        })
+        .await;
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].created_by, "sato");
         let page = web.get("/staff/customers/taro").await;
@@ -134,7 +159,7 @@ async fn grant_suspend_and_block_forms_change_the_store_and_are_audited() {
 async fn actions_without_the_csrf_token_are_refused() {
     for t in dbs().await {
         let mut web = Web::new(t, Config::default());
-        add_staff(&web, "sato", "agent");
+        add_staff(&web, "sato", "agent").await;
         sign_in(&mut web, "sato").await;
         for (path, form) in [
             (
@@ -158,10 +183,11 @@ async fn actions_without_the_csrf_token_are_refused() {
         }
         for table in ["grants", "suspensions", "blocks", "notes"] {
             let n = with_db(&web, async |c: &mut relaydesk::store::Conn| {
-                c.query_one(&format!("select count(*) from {table}"), &[])?
-                    .unwrap()
-                    .int(0).await
-            }).await;
+                Ok(c.scalar(&format!("select count(*) from {table}"), &[])
+                    .await?
+                    .unwrap_or(0))
+            })
+            .await;
             assert_eq!(n, 0, "{table}");
         }
         done(web).await;
@@ -171,7 +197,7 @@ async fn actions_without_the_csrf_token_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_400_naming_the_field_never_a_500() {
     let mut web = Web::new(sqlite().await, Config::default());
-    add_staff(&web, "sato", "agent");
+    add_staff(&web, "sato", "agent").await;
     let csrf = sign_in(&mut web, "sato").await;
     let en = [("accept-language", "en")];
     for (path, field) in [
@@ -241,8 +267,8 @@ async fn bad_input_is_a_400_naming_the_field_never_a_500() {
         assert_eq!(r.status, 400, "{path} {form:?}: {}", r.body);
         assert!(r.body.contains(field), "{path} names {field}: {}", r.body);
     }
-    assert_eq!(count(&web, "select count(*) from grants", vec![]), 0);
-    assert_eq!(count(&web, "select count(*) from blocks", vec![]), 0);
+    assert_eq!(count(&web, "select count(*) from grants", vec![]).await, 0);
+    assert_eq!(count(&web, "select count(*) from blocks", vec![]).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,8 +288,9 @@ async fn the_customer_page_diagnoses_rejections_and_offers_the_explanation_in_bo
                     reply: "554 5.7.1 Relay access denied".into(),
                 },
             ],
-        );
-        add_staff(&web, "sato", "agent");
+        )
+        .await;
+        add_staff(&web, "sato", "agent").await;
         sign_in(&mut web, "sato").await;
         let page = web
             .get_with("/staff/customers/taro", &[("accept-language", "en")])
@@ -320,8 +347,11 @@ async fn the_dashboard_counts_and_alerts_are_acknowledged() {
             samples: vec!["x@docomo.ne.jp".into()],
             ips: vec![],
         };
-        let (id, _) = with_db(&web, async |c: &mut relaydesk::store::Conn| store::alerts::record(c, &burst, 600, now).await).await;
-        add_staff(&web, "sato", "agent");
+        let (id, _) = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            store::alerts::record(c, &burst, 600, now).await
+        })
+        .await;
+        add_staff(&web, "sato", "agent").await;
         let csrf = sign_in(&mut web, "sato").await;
         let page = web.get_with("/staff", &[("accept-language", "en")]).await;
         assert!(page.body.contains("<svg class=\"chart\""));
@@ -334,7 +364,10 @@ async fn the_dashboard_counts_and_alerts_are_acknowledged() {
             )
             .await;
         assert_eq!(r.headers["location"], "/staff?done=ack");
-        let open = with_db(&web, async |c: &mut relaydesk::store::Conn| store::alerts::list(c, true, 10).await).await;
+        let open = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            store::alerts::list(c, true, 10).await
+        })
+        .await;
         assert!(open.is_empty());
         let again = web
             .post_form(&format!("/staff/alerts/{id}/ack"), &[("csrf", &csrf)])
@@ -349,7 +382,7 @@ async fn the_dashboard_counts_and_alerts_are_acknowledged() {
 async fn admins_manage_staff_accounts_and_read_the_audit_log() {
     for t in dbs().await {
         let mut web = Web::new(t, Config::default());
-        add_staff(&web, "boss", "admin");
+        add_staff(&web, "boss", "admin").await;
         let csrf = sign_in(&mut web, "boss").await;
         let r = web
             .post_form(
@@ -375,7 +408,11 @@ async fn admins_manage_staff_accounts_and_read_the_audit_log() {
             )
             .await;
         assert_eq!(short.status, 400);
-        let sato = with_db(&web, async |c: &mut relaydesk::store::Conn| store::staff::by_name(c, "sato").await).await.unwrap();
+        let sato = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            store::staff::by_name(c, "sato").await
+        })
+        .await
+        .unwrap();
         assert_eq!(sato.role, "agent");
         let r = web
             .post_form(
@@ -391,7 +428,11 @@ async fn admins_manage_staff_accounts_and_read_the_audit_log() {
             )
             .await;
         assert_eq!(r.status, 303);
-        let sato = with_db(&web, async |c: &mut relaydesk::store::Conn| store::staff::by_name(c, "sato").await).await.unwrap();
+        let sato = with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            store::staff::by_name(c, "sato").await
+        })
+        .await
+        .unwrap();
         assert!(sato.disabled_at.is_some());
         let own = web
             .post_form(

@@ -25,18 +25,19 @@ fn notice_form<'a>(csrf: &'a str, title_en: &'a str, body_en: &'a str) -> Vec<(&
     ]
 }
 
-fn audited(web: &Web, action: &'static str) -> i64 {
+async fn audited(web: &Web, action: &'static str) -> i64 {
     count(
         web,
         "select count(*) from audit where action = $1 and actor = $2",
         vec![action.into(), Value::from("boss")],
     )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_may_not_open_the_notice_editor() {
     let mut web = Web::new(sqlite().await, Config::default());
-    add_staff(&web, "sato", "agent");
+    add_staff(&web, "sato", "agent").await;
     let csrf = sign_in(&mut web, "sato").await;
     assert_eq!(web.get("/staff/notices").await.status, 403);
     let r = web
@@ -52,7 +53,7 @@ async fn an_admin_publishes_edits_and_deletes_a_notice_and_each_step_is_audited(
     for t in dbs().await {
         let label = t.label;
         let mut web = Web::new(t, Config::default());
-        add_staff(&web, "boss", "admin");
+        add_staff(&web, "boss", "admin").await;
         let csrf = sign_in(&mut web, "boss").await;
         assert!(
             web.get("/staff")
@@ -89,7 +90,7 @@ async fn an_admin_publishes_edits_and_deletes_a_notice_and_each_step_is_audited(
         assert!(preview.body.contains("data-preview"), "{label}");
         assert!(!preview.body.contains("<script>alert"), "{label}");
         assert_eq!(
-            audited(&web, "notice_create"),
+            audited(&web, "notice_create").await,
             0,
             "{label}: a preview saves nothing"
         );
@@ -98,7 +99,7 @@ async fn an_admin_publishes_edits_and_deletes_a_notice_and_each_step_is_audited(
             .post_form("/staff/notices", &notice_form(&csrf, "Planned work", body))
             .await;
         assert_eq!(r.status, 303, "{label}: {}", r.body);
-        assert_eq!(audited(&web, "notice_create"), 1, "{label}");
+        assert_eq!(audited(&web, "notice_create").await, 1, "{label}");
 
         let list = web.get("/notices?lang=en").await;
         assert!(list.body.contains("Planned work"), "{label}");
@@ -124,7 +125,7 @@ async fn an_admin_publishes_edits_and_deletes_a_notice_and_each_step_is_audited(
             )
             .await;
         assert_eq!(r.status, 303, "{label}: {}", r.body);
-        assert_eq!(audited(&web, "notice_update"), 1, "{label}");
+        assert_eq!(audited(&web, "notice_update").await, 1, "{label}");
         assert!(
             web.get("/notices?lang=en")
                 .await
@@ -136,7 +137,7 @@ async fn an_admin_publishes_edits_and_deletes_a_notice_and_each_step_is_audited(
             .post_form(&format!("/staff/notices/{id}/delete"), &[("csrf", &csrf)])
             .await;
         assert_eq!(r.status, 303, "{label}");
-        assert_eq!(audited(&web, "notice_delete"), 1, "{label}");
+        assert_eq!(audited(&web, "notice_delete").await, 1, "{label}");
         assert!(
             !web.get("/notices?lang=en")
                 .await

@@ -69,8 +69,7 @@ pub async fn grant(
         reason: Some(reason.clone()),
         detail: Some(format!("minutes={minutes}")),
     };
-    act(&app, staff, audit, Action::Grant { ip, minutes }, reason)
-    .await
+    act(&app, staff, audit, Action::Grant { ip, minutes }, reason).await
 }
 
 /// An address or network as blocks take it, or a 400 naming `ip`.
@@ -95,8 +94,7 @@ pub async fn block(
         reason: Some(reason.clone()),
         detail: None,
     };
-    act(&app, staff, audit, Action::Block { ip: net }, reason)
-    .await
+    act(&app, staff, audit, Action::Block { ip: net }, reason).await
 }
 
 /// `DELETE /blocks/{ip}` (a network's `/` percent-encoded as `%2F`).
@@ -112,7 +110,13 @@ pub async fn unblock(
         reason: None,
         detail: None,
     };
-    act(&app, staff, audit, Action::Unblock { ip: net }, String::new())
+    act(
+        &app,
+        staff,
+        audit,
+        Action::Unblock { ip: net },
+        String::new(),
+    )
     .await
 }
 
@@ -131,8 +135,7 @@ pub async fn suspend(
         reason: Some(reason.clone()),
         detail: None,
     };
-    act(&app, staff, audit, Action::Suspend { login }, reason)
-    .await
+    act(&app, staff, audit, Action::Suspend { login }, reason).await
 }
 
 /// `DELETE /suspensions/{login}`.
@@ -147,7 +150,13 @@ pub async fn unsuspend(
         reason: None,
         detail: None,
     };
-    act(&app, staff, audit, Action::Unsuspend { login }, String::new())
+    act(
+        &app,
+        staff,
+        audit,
+        Action::Unsuspend { login },
+        String::new(),
+    )
     .await
 }
 

@@ -60,9 +60,9 @@ pub async fn rejections(
                 &subject,
                 None,
                 Some(&detail),
-            ).await?;
-            report::rejection_records(c, &config, &query)
-            .await
+            )
+            .await?;
+            report::rejection_records(c, &config, &query).await
         })
         .await?;
     let truncated = records.len() as i64 > limit;
@@ -103,8 +103,7 @@ pub async fn history(
         .run(async move |c: &mut crate::store::Conn| {
             let detail = format!("since={since} until={until}");
             helpdesk::audit(c, &staff.name, "api_history", &audited, None, Some(&detail)).await?;
-            report::history_records(c, &config, &who, since, until, limit)
-            .await
+            report::history_records(c, &config, &who, since, until, limit).await
         })
         .await?;
     Ok(Json(json!({
@@ -145,8 +144,7 @@ pub async fn who(
             let detail = format!("at={at}");
             let subject = ip.to_string();
             helpdesk::audit(c, &staff.name, "api_who", &subject, None, Some(&detail)).await?;
-            helpdesk::who(c, &config, ip, at)
-            .await
+            helpdesk::who(c, &config, ip, at).await
         })
         .await?;
     let config = &app.config;
@@ -222,8 +220,7 @@ pub async fn audit(
             let about = subject.clone().unwrap_or_else(|| "audit".into());
             let detail = actor.as_ref().map(|a| format!("actor={a}"));
             helpdesk::audit(c, &staff.name, "api_audit", &about, None, detail.as_deref()).await?;
-            store::audit::list(c, subject.as_deref(), actor.as_deref(), since, limit)
-            .await
+            store::audit::list(c, subject.as_deref(), actor.as_deref(), since, limit).await
         })
         .await?;
     let entries: Vec<AuditRecord> = entries

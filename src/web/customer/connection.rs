@@ -77,7 +77,9 @@ pub async fn view(
             let since = store::ingest::logs_since(c).await?;
             let mut recent = Vec::with_capacity(rows.len());
             for r in &rows {
-                let cause = explain::diagnose_rejection(c, &config, r, since).await?.cause;
+                let cause = explain::diagnose_rejection(c, &config, r, since)
+                    .await?
+                    .cause;
                 recent.push((r.at, r.rcpt.clone(), cause));
             }
             Ok((facts, recent))

@@ -157,7 +157,8 @@ pub async fn show(
 ) -> Result<Html<String>, WebError> {
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     let now = app.now();
-    let notice = notices::get_published(&mut app.db.conn().await?, id, now).await?
+    let notice = notices::get_published(&mut app.db.conn().await?, id, now)
+        .await?
         .ok_or(WebError::NotFound)?;
     let item = item(&notice, lang, &app.config);
     let path = format!("/notices/{id}");

@@ -167,7 +167,8 @@ pub async fn submit(
         app.db
             .run(async move |c: &mut crate::store::Conn| {
                 Ok((
-                    signin::account_failures(c, "customer", &login, since, ACCOUNT_LIMIT as i64).await?,
+                    signin::account_failures(c, "customer", &login, since, ACCOUNT_LIMIT as i64)
+                        .await?,
                     signin::ip_failures(c, &ip_text, since, ADDRESS_LIMIT as i64).await?,
                 ))
             })
@@ -186,8 +187,7 @@ pub async fn submit(
             let (account, from) = (login.clone(), ip_text.clone());
             app.db
                 .run(async move |c: &mut crate::store::Conn| {
-                    signin::record_failure(c, "customer", &account, &from, now, now - WINDOW)
-            .await
+                    signin::record_failure(c, "customer", &account, &from, now, now - WINDOW).await
                 })
                 .await?;
             tracing::info!(login = %one_line(&login), ip = %ip_text, "customer sign-in refused");

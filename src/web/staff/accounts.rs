@@ -40,7 +40,10 @@ pub async fn page(
     AdminUser(user): AdminUser,
     Query(q): Query<Done>,
 ) -> Result<Html<String>, WebError> {
-    let list = app.db.run(async |c: &mut crate::store::Conn| store::staff::list(c).await).await?;
+    let list = app
+        .db
+        .run(async |c: &mut crate::store::Conn| store::staff::list(c).await)
+        .await?;
     let t = |at| local_short(at, app.config.timezone.0);
     let page = AccountsPage {
         frame: Frame::new(&app, lang, &user, "/staff/accounts", "staff.accounts.title")

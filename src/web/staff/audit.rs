@@ -59,8 +59,7 @@ pub async fn page(
         .db
         .run(async move |c: &mut crate::store::Conn| {
             let opt = |v: &str| (!v.is_empty()).then(|| v.to_string());
-            audit::list(c, opt(&s).as_deref(), opt(&a).as_deref(), 0, LIMIT)
-            .await
+            audit::list(c, opt(&s).as_deref(), opt(&a).as_deref(), 0, LIMIT).await
         })
         .await?;
     let page = AuditPage {

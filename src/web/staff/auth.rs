@@ -272,8 +272,7 @@ pub async fn login(
     app.db
         .run(async move |c: &mut crate::store::Conn| {
             staff_signin::clear_account(c, &who).await?;
-            helpdesk::audit(c, &who, "sign_in", &who, None, Some(&addr))
-            .await
+            helpdesk::audit(c, &who, "sign_in", &who, None, Some(&addr)).await
         })
         .await?;
     let secure = session::over_tls(&headers, trusted_peer(&app, peer));

@@ -150,8 +150,7 @@ pub async fn page(
         .db
         .run(async move |conn: &mut crate::store::Conn| {
             helpdesk::audit(conn, &who, "view_customer", &subject, None, None).await?;
-            facts::customer(conn, &config, &subject, now)
-            .await
+            facts::customer(conn, &config, &subject, now).await
         })
         .await?;
     let config = &app.config;

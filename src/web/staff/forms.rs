@@ -116,8 +116,8 @@ pub async fn act(
     action: impl std::future::Future<Output = anyhow::Result<String>>,
 ) -> Result<String, WebError> {
     action.await.map_err(|e| {
-            if e.downcast_ref::<StoreError>().is_some() {
-                WebError::Internal(format!("{e:#}"))
+        if e.downcast_ref::<StoreError>().is_some() {
+            WebError::Internal(format!("{e:#}"))
         } else {
             WebError::BadRequest(e.to_string())
         }

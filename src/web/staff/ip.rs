@@ -69,8 +69,7 @@ pub async fn page(
         .db
         .run(async move |conn: &mut crate::store::Conn| {
             helpdesk::audit(conn, &who, "view_ip", &text, None, None).await?;
-            facts::address(conn, &config, ip, at, now)
-            .await
+            facts::address(conn, &config, ip, at, now).await
         })
         .await?;
     let config = &app.config;

@@ -99,7 +99,8 @@ pub async fn edit(
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let id = notice_id(&id)?;
-    let notice = notices::get(&mut app.db.conn().await?, id).await?
+    let notice = notices::get(&mut app.db.conn().await?, id)
+        .await?
         .ok_or(WebError::NotFound)?;
     let form = NoticeForm::from_notice(&notice, &app.config);
     Ok(Html(editor(&app, lang, &user, Some(id), form, None)?))
@@ -195,8 +196,7 @@ pub async fn update(
     let now = app.now();
     let draft = form.draft(&app.config, now)?;
     let title = draft.title_en.clone();
-    if !notices::update(&mut app.db.conn().await?, id, &draft, now).await?
-    {
+    if !notices::update(&mut app.db.conn().await?, id, &draft, now).await? {
         return Err(WebError::NotFound);
     }
     audited(&app, &user, "notice_update", id, title).await?;

@@ -76,8 +76,7 @@ pub async fn page(
         app.db
             .run(async move |c: &mut crate::store::Conn| {
                 helpdesk::audit(c, &who, "search", &q, None, Some(&detail)).await?;
-                find::run(c, &cfg, &query, since, until)
-            .await
+                find::run(c, &cfg, &query, since, until).await
             })
             .await?
     } else {

@@ -43,7 +43,8 @@ pub async fn page(
     Query(q): Query<TotpQuery>,
 ) -> Result<Html<String>, WebError> {
     let name = user.name.clone();
-    let account = store::staff::by_name(&mut app.db.conn().await?, &name).await?
+    let account = store::staff::by_name(&mut app.db.conn().await?, &name)
+        .await?
         .ok_or(WebError::NotFound)?;
     let secret = totp::new_secret();
     let page = TotpPage {
