@@ -12,16 +12,17 @@ use std::time::Instant;
 use anyhow::Context;
 use relaydesk::config::Config;
 use relaydesk::helpdesk::{self, customer::HISTORY, search};
-use relaydesk::store::Db;
+use relaydesk::store::{Db, PoolSettings};
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: search_latency DB_URL SAMPLES_DIR [N]";
     let url = args.next().context(usage)?;
     let dir = std::path::PathBuf::from(args.next().context(usage)?);
     let n: usize = args.next().map_or(Ok(1000), |s| s.parse())?;
     let config = Config::default();
-    let db = Db::open(&url, 1)?;
+    let db = Db::open(&url, PoolSettings::new(1)).await?;
     let mut rng = fastrand::Rng::with_seed(11);
     for (kind, file) in [("login", "logins.txt"), ("ip", "ips.txt")] {
         let list = std::fs::read_to_string(dir.join(file))?;
@@ -33,10 +34,12 @@ fn main() -> anyhow::Result<()> {
             let query = search::Query::parse(key).map_err(anyhow::Error::msg)?;
             let t = Instant::now();
             let now = chrono::Utc::now().timestamp();
-            let found = db.with(|c| {
-                helpdesk::audit(c, "bench", "search", key, None, None)?;
-                search::run(c, &config, &query, now - HISTORY, now)
-            })?;
+            let found = db
+                .run(async |c| {
+                    helpdesk::audit(c, "bench", "search", key, None, None).await?;
+                    search::run(c, &config, &query, now - HISTORY, now).await
+                })
+                .await?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             rows += found.sessions.len() + found.rejections.len();
         }

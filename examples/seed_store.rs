@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use relaydesk::store::{self, Backend, Conn, Db, Value};
+use relaydesk::store::{self, Backend, Conn, Db, PoolSettings, Value};
 
 #[derive(Parser)]
 struct Args {
@@ -117,33 +117,33 @@ fn text(s: impl Into<String>) -> Value {
     Value::Text(s.into())
 }
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let db = Db::open(&args.db, 1)?;
+    let db = Db::open(&args.db, PoolSettings::new(1)).await?;
     let now = chrono::Utc::now().timestamp();
     if args.touch {
         let dir = args.out.context("--touch needs --out DIR")?;
-        return touch(&db, &dir, now, args.seed);
+        return touch(&db, &dir, now, args.seed).await;
     }
-    let count = |c: &mut dyn Conn| -> store::Result<i64> {
-        c.query_one("select count(*) from sessions", &[])?
-            .map_or(Ok(0), |r| r.int(0))
-    };
-    if db.with(count)? > 0 {
+    if sessions(&db).await? > 0 {
         bail!("{} already has sessions: seed a fresh store", args.db);
     }
     let started = Instant::now();
     let backend = db.backend();
-    let indexes = db.with(|c| {
-        if backend == Backend::Sqlite {
-            c.batch("pragma cache_size = -262144; pragma synchronous = off")?;
-        }
-        let indexes = secondary_indexes(c, backend)?;
-        for (name, _) in &indexes {
-            c.batch(&format!("drop index {name}"))?;
-        }
-        Ok(indexes)
-    })?;
+    let indexes = db
+        .run(async |c| {
+            if backend == Backend::Sqlite {
+                c.batch("pragma cache_size = -262144; pragma synchronous = off")
+                    .await?;
+            }
+            let indexes = secondary_indexes(c, backend).await?;
+            for (name, _) in &indexes {
+                c.batch(&format!("drop index {name}")).await?;
+            }
+            Ok(indexes)
+        })
+        .await?;
     let mut rng = fastrand::Rng::with_seed(args.seed);
     let start = now - DAYS * 86_400;
     let customers = args.customers as u64;
@@ -204,10 +204,10 @@ fn main() -> anyhow::Result<()> {
             ]);
         }
         if batch.len() >= BATCH {
-            write(&db, "sessions", &SESSION_COLS, &mut batch)?;
+            write(&db, "sessions", &SESSION_COLS, &mut batch).await?;
         }
     }
-    write(&db, "sessions", &SESSION_COLS, &mut batch)?;
+    write(&db, "sessions", &SESSION_COLS, &mut batch).await?;
     eprintln!("sessions: {:.1} s", started.elapsed().as_secs_f64());
 
     // Failed logins, rejections and relays in time order.
@@ -242,10 +242,10 @@ fn main() -> anyhow::Result<()> {
             text(reason),
         ]);
         if batch.len() >= BATCH {
-            write(&db, "login_failures", &FAILURE_COLS, &mut batch)?;
+            write(&db, "login_failures", &FAILURE_COLS, &mut batch).await?;
         }
     }
-    write(&db, "login_failures", &FAILURE_COLS, &mut batch)?;
+    write(&db, "login_failures", &FAILURE_COLS, &mut batch).await?;
 
     let domains = [
         "docomo.ne.jp",
@@ -285,10 +285,10 @@ fn main() -> anyhow::Result<()> {
             text(reply),
         ]);
         if batch.len() >= BATCH {
-            write(&db, "rejections", &REJECTION_COLS, &mut batch)?;
+            write(&db, "rejections", &REJECTION_COLS, &mut batch).await?;
         }
     }
-    write(&db, "rejections", &REJECTION_COLS, &mut batch)?;
+    write(&db, "rejections", &REJECTION_COLS, &mut batch).await?;
 
     let relays = args.relays.unwrap_or(args.rejections);
     let s = step(relays);
@@ -317,42 +317,43 @@ fn main() -> anyhow::Result<()> {
         ]);
         last = key;
         if batch.len() >= BATCH {
-            write(&db, "relays", &RELAY_COLS, &mut batch)?;
+            write(&db, "relays", &RELAY_COLS, &mut batch).await?;
         }
     }
-    write(&db, "relays", &RELAY_COLS, &mut batch)?;
+    write(&db, "relays", &RELAY_COLS, &mut batch).await?;
     eprintln!("events: {:.1} s", started.elapsed().as_secs_f64());
 
-    db.with(|c| {
+    db.run(async |c| {
         c.execute(
             "insert into sources (name, first_event_at, last_event_at, updated_at)
              values ('seed', $1, $2, $2) on conflict (name) do nothing",
             &[Value::Int(start), Value::Int(now)],
-        )?;
+        )
+        .await?;
         for (name, sql) in &indexes {
             let t = Instant::now();
-            c.batch(sql)?;
+            c.batch(sql).await?;
             eprintln!("index {name}: {:.1} s", t.elapsed().as_secs_f64());
         }
         // relaydesk never runs ANALYZE on SQLite, so neither does the seed: the planner works
         // without statistics, as on a store filled by ingest. PostgreSQL's autovacuum analyzes
         // big tables by itself; doing it now only makes the runs repeatable.
         if backend == Backend::Postgres {
-            c.batch(
-                "analyze sessions; analyze login_failures; analyze rejections; analyze relays",
-            )?;
+            c.batch("analyze sessions; analyze login_failures; analyze rejections; analyze relays")
+                .await?;
         }
         Ok(())
-    })?;
+    })
+    .await?;
     eprintln!(
         "seeded {} session rows in {:.1} s",
-        db.with(count)?,
+        sessions(&db).await?,
         started.elapsed().as_secs_f64()
     );
 
     if let Some(dir) = &args.out {
-        samples(&db, dir, &mut rng, customers, now, args.seed)?;
-        touch(&db, dir, now, args.seed)?;
+        samples(&db, dir, &mut rng, customers, now, args.seed).await?;
+        touch(&db, dir, now, args.seed).await?;
     }
     Ok(())
 }
@@ -369,23 +370,38 @@ const FAILURE_COLS: [&str; 5] = ["at", "login", "ip", "service", "reason"];
 const REJECTION_COLS: [&str; 6] = ["at", "kind", "ip", "sender", "rcpt", "reply"];
 const RELAY_COLS: [&str; 6] = ["minute", "ip", "sender", "count", "carrier", "sample_rcpt"];
 
-fn write(db: &Db, table: &str, cols: &[&str], batch: &mut Vec<Vec<Value>>) -> anyhow::Result<()> {
+/// Rows in `sessions`.
+async fn sessions(db: &Db) -> store::Result<i64> {
+    db.run(async |c| {
+        Ok(c.scalar("select count(*) from sessions", &[])
+            .await?
+            .unwrap_or(0))
+    })
+    .await
+}
+
+async fn write(
+    db: &Db,
+    table: &str,
+    cols: &[&str],
+    batch: &mut Vec<Vec<Value>>,
+) -> anyhow::Result<()> {
     // Relays are keyed by (minute, ip, sender): a rare repeat draw is skipped.
     let conflict = if table == "relays" {
         "on conflict do nothing"
     } else {
         ""
     };
-    store::transaction(&mut db.conn().await.unwrap(), |tx| {
-        tx.insert_many(table, cols, batch, conflict)
-    })
-    .await?;
+    let mut conn = db.conn().await?;
+    let mut tx = conn.begin().await?;
+    tx.insert_many(table, cols, batch, conflict).await?;
+    tx.commit().await?;
     batch.clear();
     Ok(())
 }
 
 /// The secondary indexes of the seeded tables: (name, create statement).
-fn secondary_indexes(c: &mut dyn Conn, backend: Backend) -> store::Result<Vec<(String, String)>> {
+async fn secondary_indexes(c: &mut Conn, backend: Backend) -> store::Result<Vec<(String, String)>> {
     let tables = TABLES.map(|t| format!("'{t}'")).join(", ");
     let sql = match backend {
         Backend::Sqlite => format!(
@@ -399,15 +415,12 @@ fn secondary_indexes(c: &mut dyn Conn, backend: Backend) -> store::Result<Vec<(S
              and not x.indisprimary order by i.indexname"
         ),
     };
-    c.query(&sql, &[])?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.text(1)?)))
-        .collect()
+    c.fetch_all::<(String, String)>(&sql, &[]).await
 }
 
 /// Writes the samples: addresses expected to be authorized (after `touch`) and never checked,
 /// and random seeded addresses and logins for the search benchmark.
-fn samples(
+async fn samples(
     db: &Db,
     dir: &std::path::Path,
     rng: &mut fastrand::Rng,
@@ -432,28 +445,32 @@ fn samples(
     std::fs::write(dir.join("authorized.txt"), lines(&authorized))?;
     // Never checked: strangers that tried to relay and never logged in, nor failed to lately.
     let window = 30 * 60;
-    let never: Vec<String> = db.with(|c| {
-        let mut out = Vec::new();
-        while out.len() < SAMPLE {
-            let ip = stranger(rng.u64(..));
-            let relayed = c
-                .query_one(
-                    "select 1 from rejections where ip = $1 limit 1",
-                    &[text(ip.as_str())],
-                )?
-                .is_some();
-            let failed = c
-                .query_one(
-                    "select 1 from login_failures where ip = $1 and at >= $2 limit 1",
-                    &[text(ip.as_str()), Value::Int(now - 2 * window)],
-                )?
-                .is_some();
-            if relayed && !failed && !out.contains(&ip) {
-                out.push(ip);
+    let never: Vec<String> = db
+        .run(async |c| {
+            let mut out = Vec::new();
+            while out.len() < SAMPLE {
+                let ip = stranger(rng.u64(..));
+                let relayed = c
+                    .scalar(
+                        "select 1 from rejections where ip = $1 limit 1",
+                        &[text(ip.as_str())],
+                    )
+                    .await?
+                    .is_some();
+                let failed = c
+                    .scalar(
+                        "select 1 from login_failures where ip = $1 and at >= $2 limit 1",
+                        &[text(ip.as_str()), Value::Int(now - 2 * window)],
+                    )
+                    .await?
+                    .is_some();
+                if relayed && !failed && !out.contains(&ip) {
+                    out.push(ip);
+                }
             }
-        }
-        Ok(out)
-    })?;
+            Ok(out)
+        })
+        .await?;
     std::fs::write(dir.join("never_checked.txt"), lines(&never))?;
     // Search samples: random seeded session rows.
     let (ips, logins): (Vec<String>, Vec<String>) = (0..SAMPLE)
@@ -474,7 +491,7 @@ fn samples(
 }
 
 /// A fresh login in the last five minutes for each line ("ADDRESS LOGIN") of authorized.txt.
-fn touch(db: &Db, dir: &std::path::Path, now: i64, seed: u64) -> anyhow::Result<()> {
+async fn touch(db: &Db, dir: &std::path::Path, now: i64, seed: u64) -> anyhow::Result<()> {
     let list = std::fs::read_to_string(dir.join("authorized.txt"))
         .with_context(|| format!("{}/authorized.txt", dir.display()))?;
     let mut rng = fastrand::Rng::with_seed(seed ^ now as u64);
@@ -495,11 +512,11 @@ fn touch(db: &Db, dir: &std::path::Path, now: i64, seed: u64) -> anyhow::Result<
         ]);
         ips.push(ip.to_string());
     }
-    db.with(|c| {
-        store::transaction(c, |tx| {
-            tx.insert_many("sessions", &SESSION_COLS, &batch, "on conflict do nothing")
-        })
-    })?;
+    let mut conn = db.conn().await?;
+    let mut tx = conn.begin().await?;
+    tx.insert_many("sessions", &SESSION_COLS, &batch, "on conflict do nothing")
+        .await?;
+    tx.commit().await?;
     ips.push(String::new());
     std::fs::write(dir.join("authorized_ips.txt"), ips.join("\n"))?;
     eprintln!("touched {} addresses", batch.len());
