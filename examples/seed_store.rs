@@ -451,19 +451,17 @@ async fn samples(
             while out.len() < SAMPLE {
                 let ip = stranger(rng.u64(..));
                 let relayed = c
-                    .scalar(
+                    .exists(
                         "select 1 from rejections where ip = $1 limit 1",
                         &[text(ip.as_str())],
                     )
-                    .await?
-                    .is_some();
+                    .await?;
                 let failed = c
-                    .scalar(
+                    .exists(
                         "select 1 from login_failures where ip = $1 and at >= $2 limit 1",
                         &[text(ip.as_str()), Value::Int(now - 2 * window)],
                     )
-                    .await?
-                    .is_some();
+                    .await?;
                 if relayed && !failed && !out.contains(&ip) {
                     out.push(ip);
                 }

@@ -236,6 +236,26 @@ impl Conn {
         })
     }
 
+    /// Whether the query returns a row (its columns are not read: `select 1 … limit 1`).
+    pub fn exists<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            Ok(match self {
+                Conn::Sqlite(c) => params
+                    .iter()
+                    .fold(sqlx::query(sql), bind_sqlite)
+                    .fetch_optional(&mut **c)
+                    .await?
+                    .is_some(),
+                Conn::Postgres(c) => params
+                    .iter()
+                    .fold(sqlx::query(sql), bind_pg)
+                    .fetch_optional(&mut **c)
+                    .await?
+                    .is_some(),
+            })
+        })
+    }
+
     /// The single value of a one-column query (null or no row: `None`).
     pub fn scalar<'a>(
         &'a mut self,

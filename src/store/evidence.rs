@@ -115,32 +115,26 @@ async fn spans(conn: &mut Conn, sql: &str, params: &[Value]) -> Result<Vec<Login
 
 /// Whether `login` has been seen in any login event, successful or failed.
 pub async fn known_login(conn: &mut Conn, login: &str) -> Result<bool> {
-    let seen: Option<(i64,)> = conn
-        .fetch_optional(
+    if conn
+        .exists(
             "select 1 from sessions where login = $1 limit 1",
             &[login.into()],
         )
-        .await?;
-    if seen.is_some() {
+        .await?
+    {
         return Ok(true);
     }
-    let failed: Option<(i64,)> = conn
-        .fetch_optional(
-            "select 1 from login_failures where login = $1 limit 1",
-            &[login.into()],
-        )
-        .await?;
-    Ok(failed.is_some())
+    conn.exists(
+        "select 1 from login_failures where login = $1 limit 1",
+        &[login.into()],
+    )
+    .await
 }
 
 /// The imported account list's answer for `address`: None when no list is configured (the
 /// table is empty), Some(None) when the address is not in it.
 pub async fn account_owner(conn: &mut Conn, address: &str) -> Result<Option<Option<String>>> {
-    if conn
-        .fetch_optional::<(i64,)>("select 1 from accounts limit 1", &[])
-        .await?
-        .is_none()
-    {
+    if !conn.exists("select 1 from accounts limit 1", &[]).await? {
         return Ok(None);
     }
     let row: Option<(String,)> = conn
@@ -174,26 +168,23 @@ pub async fn for_connection(
         )
         .await?;
     let smtp_seen = conn
-        .fetch_optional::<(i64,)>(
+        .exists(
             "select 1 from rejections where ip = $1 limit 1",
             &[text.as_str().into()],
         )
         .await?
-        .is_some()
         || conn
-            .fetch_optional::<(i64,)>(
+            .exists(
                 "select 1 from relays where ip = $1 limit 1",
                 &[text.as_str().into()],
             )
             .await?
-            .is_some()
         || conn
-            .fetch_optional::<(i64,)>(
+            .exists(
                 "select 1 from policy_decisions where ip = $1 limit 1",
                 &[text.as_str().into()],
             )
-            .await?
-            .is_some();
+            .await?;
     Ok(ConnectionFacts {
         evidence,
         staff_grant_until,

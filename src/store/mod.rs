@@ -219,6 +219,6 @@ fn config_safe(url: &str) -> String {
 
 /// Whether the database answers a trivial statement (`/readyz`).
 pub async fn ping(conn: &mut Conn) -> Result<()> {
-    conn.scalar("select 1", &[]).await?;
+    conn.exists("select 1", &[]).await?;
     Ok(())
 }
