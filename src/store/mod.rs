@@ -79,6 +79,33 @@ pub enum StoreError {
     Other(String),
 }
 
+impl StoreError {
+    /// The database cannot be reached or has no connection free right now (a restart, a full
+    /// pool, a locked file): worth retrying, and for a visitor "try again shortly", not a fault.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Busy => true,
+            StoreError::Open { source, .. } => source.is_unavailable(),
+            StoreError::Sql(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => {
+                    let code = db.code().unwrap_or_default();
+                    // PostgreSQL: connection exceptions (08…), shutting down or starting up
+                    // (57P01–57P03). SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6).
+                    code.starts_with("08")
+                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "5" | "6")
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// How a pool of connections is kept.

@@ -55,7 +55,12 @@ impl WebError {
 
 impl From<crate::store::StoreError> for WebError {
     fn from(e: crate::store::StoreError) -> Self {
-        WebError::Internal(e.to_string())
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable: answered 503");
+            WebError::Unavailable
+        } else {
+            WebError::Internal(e.to_string())
+        }
     }
 }
 
