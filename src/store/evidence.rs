@@ -1,6 +1,7 @@
 //! The evidence a diagnosis rests on (§6.2), gathered for one rejection: logins from the address
 //! and by the sender's owner, failed logins, and blocks or suspensions in force.
 
+use super::rejections::StoredRejection;
 use super::restrictions::{self, Kind};
 use super::{Conn, Result, Value};
 use crate::diagnose::{Evidence, FailureAt, LoginSpan, Restriction, Rules};
@@ -151,43 +152,367 @@ pub struct ConnectionFacts {
     pub evidence: Evidence,
     pub staff_grant_until: Option<Epoch>,
     pub smtp_seen: bool,
+    /// The newest relay refusals of sends from the address (newest first), each with the
+    /// evidence around it and its sender's owner, ready for `diagnose::diagnose`.
+    pub recent: Vec<RecentRefusal>,
 }
 
+pub struct RecentRefusal {
+    pub rejection: StoredRejection,
+    pub owner: Option<String>,
+    pub evidence: Evidence,
+}
+
+/// The connection's facts (no refusals): one query.
 pub async fn for_connection(
     conn: &mut Conn,
     ip: ClientIp,
     now: Epoch,
     rules: Rules,
 ) -> Result<ConnectionFacts> {
-    let evidence = gather(conn, now, ip, None, rules, None).await?;
+    let nothing = Recent {
+        since: now,
+        count: 0,
+        customer_domains: &[],
+    };
+    for_connection_with_refusals(conn, ip, now, rules, nothing).await
+}
+
+/// Which refusals `for_connection_with_refusals` brings along.
+pub struct Recent<'a> {
+    /// From this time to now.
+    pub since: Epoch,
+    /// At most this many, the newest.
+    pub count: i64,
+    /// `relay.customer_domains`: whose senders have an owner.
+    pub customer_domains: &'a [String],
+}
+
+/// The connection's facts and its recent refusals with their evidence, in one query (two when
+/// a refused sender is a customer's): the busiest page there is asks the store once, not once
+/// per table and refusal. The rows read are a superset of what each diagnosis needs; the
+/// evidence for each moment is cut from them in memory by the same conditions `gather` puts
+/// to the store.
+pub async fn for_connection_with_refusals(
+    conn: &mut Conn,
+    ip: ClientIp,
+    now: Epoch,
+    rules: Rules,
+    recent: Recent<'_>,
+) -> Result<ConnectionFacts> {
     let text = ip.to_string();
-    let staff_grant_until = conn
-        .scalar(
-            "select max(expires_at) from grants where ip = $1 and expires_at >= $2 and revoked_at is null",
-            &[text.as_str().into(), now.into()],
+    let from = recent.since.min(now);
+    let rows: Vec<Fact> = conn
+        .fetch_all(
+            CONNECTION_FACTS,
+            &[
+                text.as_str().into(),
+                now.into(),
+                from.into(),
+                rules.lookback.into(),
+                rules.window.into(),
+                SUPERSET.into(),
+                recent.count.into(),
+            ],
         )
         .await?;
-    let smtp_seen = conn
-        .exists(
-            "select 1 from rejections where ip = $1 limit 1",
-            &[text.as_str().into()],
-        )
-        .await?
-        || conn
-            .exists(
-                "select 1 from relays where ip = $1 limit 1",
-                &[text.as_str().into()],
-            )
-            .await?
-        || conn
-            .exists(
-                "select 1 from policy_decisions where ip = $1 limit 1",
-                &[text.as_str().into()],
-            )
-            .await?;
+    let mut n = Neighbourhood::default();
+    let (mut staff_grant_until, mut smtp_seen, mut logs_since) = (None, false, None);
+    let mut accounts_kept = false;
+    let mut listed: Vec<(String, String)> = Vec::new();
+    let mut known: Vec<String> = Vec::new();
+    let mut refusals: Vec<StoredRejection> = Vec::new();
+    for f in rows {
+        match f.kind.as_str() {
+            "grant" => staff_grant_until = f.x,
+            "smtp" => smtp_seen = f.x == Some(1),
+            "logs" => logs_since = f.x,
+            "accounts" => accounts_kept = f.x == Some(1),
+            "account" => listed.extend(f.a.zip(f.b)),
+            "known" => known.extend(f.a),
+            "rejection" => refusals.push(StoredRejection {
+                id: f.x.unwrap_or_default(),
+                at: f.y.unwrap_or_default(),
+                kind: "relay".into(),
+                ip: text.clone(),
+                sender: f.a.unwrap_or_default(),
+                rcpt: f.b.unwrap_or_default(),
+                reply: f.c.unwrap_or_default(),
+            }),
+            _ => n.add(f),
+        }
+    }
+    // Owners by the §6.2 rule (`explain::owner_of`), from what the query brought.
+    let owners: Vec<Option<String>> = refusals
+        .iter()
+        .map(|r| {
+            let lower = r.sender.to_ascii_lowercase();
+            let accounts = accounts_kept.then(|| {
+                listed
+                    .iter()
+                    .find(|(address, _)| *address == lower)
+                    .map(|(_, login)| login.clone())
+            });
+            let is_known = !accounts_kept && known.contains(&r.sender);
+            crate::diagnose::owner(&r.sender, recent.customer_domains, accounts, is_known)
+        })
+        .collect();
+    let mut wanted: Vec<&str> = owners.iter().flatten().map(String::as_str).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if !wanted.is_empty() {
+        let mut sql = String::from(OWNER_FACTS);
+        let mut params: Vec<Value> = vec![
+            text.as_str().into(),
+            now.into(),
+            from.into(),
+            rules.window.into(),
+            SUPERSET.into(),
+        ];
+        let list = (0..wanted.len())
+            .map(|i| format!("${}", params.len() + 1 + i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        params.extend(wanted.iter().map(|&o| Value::from(o)));
+        sql = sql.replace("{owners}", &list);
+        let rows: Vec<Fact> = conn.fetch_all(&sql, &params).await?;
+        for f in rows {
+            n.add(f);
+        }
+    }
+    let evidence = n.at(now, &text, None, rules, None);
+    let recent = refusals
+        .into_iter()
+        .zip(owners)
+        .map(|(rejection, owner)| RecentRefusal {
+            evidence: n.at(rejection.at, &text, owner.as_deref(), rules, logs_since),
+            rejection,
+            owner,
+        })
+        .collect();
     Ok(ConnectionFacts {
         evidence,
         staff_grant_until,
         smtp_seen,
+        recent,
     })
+}
+
+/// Rows of the superset at most, per kind: a busy shared address (a carrier's NAT) must not
+/// make the page slow.
+const SUPERSET: i64 = 1000;
+
+/// One row of the connection query: what it is, and up to three texts and three numbers.
+#[derive(sqlx::FromRow)]
+struct Fact {
+    kind: String,
+    a: Option<String>,
+    b: Option<String>,
+    c: Option<String>,
+    x: Option<i64>,
+    y: Option<i64>,
+    z: Option<i64>,
+}
+
+/// $1 ip, $2 now, $3 from, $4 lookback, $5 window, $6 superset limit, $7 refusals. Every
+/// column is cast: PostgreSQL types a union's columns from its first branches.
+const CONNECTION_FACTS: &str = "
+with recent as (
+    select id, at, sender, rcpt, reply from rejections
+    where kind = 'relay' and ip = $1 and at >= $3 and at <= $2
+    order by at desc, id desc limit $7
+)
+select cast('session' as text) as kind, login as a, ip as b, cast(null as text) as c,
+       first_seen as x, last_seen as y, cast(null as bigint) as z
+from (select login, ip, first_seen, last_seen from sessions
+      where ip = $1 and last_seen >= $3 - $4 and first_seen <= $2
+      order by last_seen desc limit $6) s
+union all
+select 'failure', login, ip, null, at, null, null
+from (select login, ip, at from login_failures
+      where ip = $1 and at >= $3 - $5 and at <= $2
+      order by at desc limit $6) f
+union all
+select 'block', network, reason, null, created_at, until, lifted_at from blocks
+where created_at <= $2 and (lifted_at is null or lifted_at > $3) and (until is null or until > $3)
+union all
+select 'grant', null, null, null,
+       (select max(expires_at) from grants
+        where ip = $1 and expires_at >= $2 and revoked_at is null), null, null
+union all
+select 'smtp', null, null, null,
+       case when exists (select 1 from rejections where ip = $1)
+              or exists (select 1 from relays where ip = $1)
+              or exists (select 1 from policy_decisions where ip = $1)
+            then cast(1 as bigint) else cast(0 as bigint) end, null, null
+union all
+select 'logs', null, null, null, (select min(first_event_at) from sources), null, null
+union all
+select 'accounts', null, null, null,
+       case when exists (select 1 from accounts) then cast(1 as bigint) else cast(0 as bigint) end,
+       null, null
+union all
+select 'account', address, login, null, null, null, null from accounts
+where address in (select lower(sender) from recent)
+union all
+select 'known', r.sender, null, null, null, null, null
+from (select distinct sender from recent) r
+where exists (select 1 from sessions where login = r.sender)
+   or exists (select 1 from login_failures where login = r.sender)
+union all
+select 'rejection', sender, rcpt, reply, id, at, null from recent";
+
+/// The refused senders' owners ({owners}): their sessions from any address, their failures
+/// from other addresses (those from this one came with the first query), their suspensions.
+/// $1 ip, $2 now, $3 from, $4 window, $5 superset limit.
+const OWNER_FACTS: &str = "
+select cast('session' as text) as kind, login as a, ip as b, cast(null as text) as c,
+       first_seen as x, last_seen as y, cast(null as bigint) as z
+from (select login, ip, first_seen, last_seen from sessions
+      where login in ({owners}) and last_seen >= $3 - $4 and first_seen <= $2
+      order by last_seen desc limit $5) s
+union all
+select 'failure', login, ip, null, at, null, null
+from (select login, ip, at from login_failures
+      where login in ({owners}) and ip <> $1 and at >= $3 - $4 and at <= $2
+      order by at desc limit $5) f
+union all
+select 'suspension', login, reason, null, created_at, until, lifted_at from suspensions
+where login in ({owners}) and created_at <= $2
+  and (lifted_at is null or lifted_at > $3) and (until is null or until > $3)";
+
+/// The rows around one address over a period, from which the evidence for any moment in it
+/// is cut.
+#[derive(Default)]
+struct Neighbourhood {
+    sessions: Vec<LoginSpan>,
+    failures: Vec<FailureAt>,
+    blocks: Vec<Held>,
+    suspensions: Vec<Held>,
+}
+
+/// A block or suspension with its life: in force from `created` until lifted or `until`.
+struct Held {
+    subject: String,
+    reason: String,
+    created: Epoch,
+    until: Option<Epoch>,
+    lifted: Option<Epoch>,
+}
+
+impl Held {
+    fn in_force(&self, t: Epoch) -> bool {
+        self.created <= t && self.lifted.is_none_or(|l| l > t) && self.until.is_none_or(|u| u > t)
+    }
+
+    fn restriction(&self) -> Restriction {
+        Restriction {
+            subject: self.subject.clone(),
+            reason: self.reason.clone(),
+            since: self.created,
+        }
+    }
+}
+
+impl Neighbourhood {
+    fn add(&mut self, f: Fact) {
+        if f.kind == "failure" {
+            self.failures.push(FailureAt {
+                at: f.x.unwrap_or_default(),
+                login: f.a,
+                ip: f.b.unwrap_or_default(),
+            });
+            return;
+        }
+        let (a, b) = (f.a.unwrap_or_default(), f.b.unwrap_or_default());
+        let held = |subject, reason| Held {
+            subject,
+            reason,
+            created: f.x.unwrap_or_default(),
+            until: f.y,
+            lifted: f.z,
+        };
+        match f.kind.as_str() {
+            "session" => self.sessions.push(LoginSpan {
+                login: a,
+                ip: b,
+                first: f.x.unwrap_or_default(),
+                last: f.y.unwrap_or_default(),
+            }),
+            "block" => self.blocks.push(held(a, b)),
+            "suspension" => self.suspensions.push(held(a, b)),
+            _ => {}
+        }
+    }
+
+    /// The evidence `gather` would read for a rejection at `t` from `ip` with owner `owner`.
+    fn at(
+        &self,
+        t: Epoch,
+        ip: &str,
+        owner: Option<&str>,
+        rules: Rules,
+        logs_since: Option<Epoch>,
+    ) -> Evidence {
+        let newest = |mut v: Vec<LoginSpan>| {
+            v.sort_by_key(|s| std::cmp::Reverse(s.last));
+            v.truncate(LIMIT as usize);
+            v
+        };
+        let ip_logins = newest(
+            self.sessions
+                .iter()
+                .filter(|s| s.ip == ip && s.last >= t - rules.lookback && s.first <= t)
+                .cloned()
+                .collect(),
+        );
+        let owner_logins = match owner {
+            Some(o) => newest(
+                self.sessions
+                    .iter()
+                    .filter(|s| s.login == o && s.last >= t - rules.window && s.first <= t)
+                    .cloned()
+                    .collect(),
+            ),
+            None => Vec::new(),
+        };
+        let mut failures: Vec<FailureAt> = self
+            .failures
+            .iter()
+            .filter(|f| {
+                (f.ip == ip || (owner.is_some() && f.login.as_deref() == owner))
+                    && f.at >= t - rules.window
+                    && f.at <= t
+            })
+            .cloned()
+            .collect();
+        failures.sort_by_key(|f| std::cmp::Reverse(f.at));
+        failures.truncate(LIMIT as usize);
+        let addr: Option<std::net::IpAddr> = ip.parse().ok();
+        let mut blocks: Vec<&Held> = self.blocks.iter().filter(|b| b.in_force(t)).collect();
+        blocks.sort_by_key(|b| b.created);
+        let block = blocks
+            .into_iter()
+            .find(|b| {
+                b.subject
+                    .parse::<ipnet::IpNet>()
+                    .is_ok_and(|n| addr.is_some_and(|a| n.contains(&a)))
+            })
+            .map(Held::restriction);
+        let suspension = owner.and_then(|o| {
+            self.suspensions
+                .iter()
+                .filter(|s| s.subject == o && s.in_force(t))
+                .min_by_key(|s| s.created)
+                .map(Held::restriction)
+        });
+        Evidence {
+            ip_logins,
+            owner_logins,
+            failures,
+            block,
+            suspension,
+            logs_since,
+        }
+    }
 }

@@ -114,3 +114,77 @@ async fn every_simulated_rejection_gets_its_true_cause() {
         }
     }
 }
+
+/// The connection page reads each address's refusals and their evidence in one or two queries
+/// and cuts each refusal's evidence from them in memory; its diagnoses are the very ones the
+/// reports make refusal by refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_page_diagnoses_each_refusal_as_the_reports_do() {
+    use relaydesk::diagnose;
+    use relaydesk::store::evidence;
+    let dir = tempfile::tempdir().unwrap();
+    simulated_day(dir.path());
+    let log = dir.path().join("mail.log").display().to_string();
+    for t in databases().await {
+        let mut config = Config::default();
+        config.database.url = t.url.clone();
+        let config = Arc::new(config);
+        let writer = Writer::new(t.db.clone(), config.relay.window.0);
+        import::run(std::slice::from_ref(&log), config.clone(), &writer)
+            .await
+            .unwrap();
+        let rules = explain::rules(&config);
+        let relay = rejections::Filter {
+            kind: Some("relay".into()),
+            ..Default::default()
+        };
+        let mut c = t.db.conn().await.unwrap();
+        let rows = rejections::list(&mut c, &relay).await.unwrap();
+        let since = store::ingest::logs_since(&mut c).await.unwrap();
+        let end = rows.iter().map(|r| r.at).max().unwrap() + 1;
+        let start = rows.iter().map(|r| r.at).min().unwrap();
+        let mut ips: Vec<&str> = rows.iter().map(|r| r.ip.as_str()).collect();
+        ips.sort_unstable();
+        ips.dedup();
+        let (mut compared, mut with_owner) = (0, 0);
+        for ip in ips {
+            let recent = evidence::Recent {
+                since: start,
+                count: 100_000,
+                customer_domains: &config.relay.customer_domains,
+            };
+            let facts = evidence::for_connection_with_refusals(
+                &mut c,
+                ip.parse().unwrap(),
+                end,
+                rules,
+                recent,
+            )
+            .await
+            .unwrap();
+            let from_ip = rows.iter().filter(|r| r.ip == ip).count();
+            assert_eq!(facts.recent.len(), from_ip, "{}: {ip}", t.label);
+            for r in &facts.recent {
+                let page = diagnose::diagnose(
+                    r.rejection.at,
+                    &r.rejection.ip,
+                    r.owner.as_deref(),
+                    &r.evidence,
+                    rules,
+                );
+                let report = explain::diagnose_rejection(&mut c, &config, &r.rejection, since)
+                    .await
+                    .unwrap();
+                assert_eq!(page, report, "{}: {:?}", t.label, r.rejection);
+                compared += 1;
+                with_owner += usize::from(r.owner.is_some());
+            }
+        }
+        assert_eq!(compared, rows.len(), "{}", t.label);
+        assert!(
+            with_owner > 100,
+            "{}: only {with_owner} refusals of customers' senders",
+            t.label
+        );
+    }
+}

@@ -15,6 +15,15 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl TestDb {
+    /// The same database through a pool of other settings.
+    pub async fn with_pool(mut self, settings: PoolSettings) -> TestDb {
+        self.db.close().await;
+        self.db = Db::connect(&self.url, settings).await.unwrap();
+        self
+    }
+}
+
 /// One fresh database per available backend: SQLite always, PostgreSQL when
 /// `RELAYDESK_TEST_POSTGRES_URL` is set (CI sets it).
 pub async fn databases() -> Vec<TestDb> {
@@ -25,10 +34,27 @@ pub async fn databases() -> Vec<TestDb> {
     dbs
 }
 
+/// Like `databases`, with nothing in them: no schema, no migrations, pools of `settings`.
+pub async fn blank_databases(settings: PoolSettings) -> Vec<TestDb> {
+    let mut dbs = vec![blank_sqlite(settings).await];
+    if let Some(pg) = blank_postgres(settings).await {
+        dbs.push(pg);
+    }
+    dbs
+}
+
 pub async fn sqlite() -> TestDb {
+    let t = blank_sqlite(PoolSettings::new(4)).await;
+    relaydesk::store::migrate::run(&mut t.db.conn().await.unwrap())
+        .await
+        .unwrap();
+    t
+}
+
+async fn blank_sqlite(settings: PoolSettings) -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let db = Db::open(&url, PoolSettings::new(4)).await.unwrap();
+    let db = Db::connect(&url, settings).await.unwrap();
     TestDb {
         url,
         db,
@@ -39,6 +65,14 @@ pub async fn sqlite() -> TestDb {
 
 /// A fresh schema in the test PostgreSQL server, selected through the connection options.
 pub async fn postgres() -> Option<TestDb> {
+    let t = blank_postgres(PoolSettings::new(4)).await?;
+    relaydesk::store::migrate::run(&mut t.db.conn().await.unwrap())
+        .await
+        .unwrap();
+    Some(t)
+}
+
+async fn blank_postgres(settings: PoolSettings) -> Option<TestDb> {
     use sqlx::Connection as _;
     let base = std::env::var("RELAYDESK_TEST_POSTGRES_URL")
         .ok()
@@ -53,7 +87,7 @@ pub async fn postgres() -> Option<TestDb> {
     client.close().await.unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-    let db = Db::open(&url, PoolSettings::new(4)).await.unwrap();
+    let db = Db::connect(&url, settings).await.unwrap();
     Some(TestDb {
         url,
         db,

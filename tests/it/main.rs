@@ -22,4 +22,5 @@ mod staff;
 mod staff_actions;
 mod staff_notices;
 mod store;
+mod two_nodes;
 mod web_helpers;

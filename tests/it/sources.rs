@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use relaydesk::config::Config;
 use relaydesk::ingest::follow::{FollowError, Follower};
 use relaydesk::ingest::writer::Writer;
-use relaydesk::store::{Backend, Db};
+use relaydesk::store::{Backend, Db, PoolSettings};
 
 use crate::helpers::{config_with, databases, failed_login_line, sqlite};
+use crate::web_helpers::{Web, done};
 
 async fn failures(db: &Db) -> i64 {
     db.conn()
@@ -241,4 +242,54 @@ async fn other_nodes_hear_of_changes_at_commit() {
         "the block was announced"
     );
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_with_no_connection_free_is_a_503_page_and_the_follower_retries() {
+    for t in databases().await {
+        let label = t.label;
+        let t = t
+            .with_pool(PoolSettings {
+                size: 1,
+                acquire_timeout: Duration::from_millis(300),
+            })
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mail.log");
+        append(&path, 0, 20);
+        let writer = Arc::new(Writer::new(t.db.clone(), 1800));
+        let mut follower = Follower::new(&path, config_with(&t.url, &[&path]), writer)
+            .await
+            .unwrap();
+        let mut web = Web::new(t, Config::default());
+
+        // Someone holds the only connection (a long report, a stuck query).
+        let held = web.db.conn().await.unwrap();
+        let asked = Instant::now();
+        let polled = follower.poll().await;
+        assert!(
+            matches!(&polled, Err(FollowError::Store(e)) if e.is_unavailable()),
+            "{label}: {polled:?}"
+        );
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "{label}: the wait is bounded by the acquire timeout"
+        );
+        let page = web.get_with("/", &[("accept-language", "en")]).await;
+        assert_eq!(page.status, 503, "{label}: {}", page.body);
+        assert!(
+            page.body.contains("Not available right now"),
+            "{label}: {}",
+            page.body
+        );
+        let api = web.get("/api/v1/connection").await;
+        assert_eq!(api.status, 503, "{label}");
+
+        // Free again: the follower's retry reads every line once, the page answers.
+        drop(held);
+        assert_eq!(follower.poll().await.unwrap(), 20, "{label}");
+        assert_eq!(failures(&web.db).await, 20, "{label}");
+        assert_eq!(web.get("/").await.status, 200, "{label}");
+        done(web).await;
+    }
 }

@@ -4,9 +4,9 @@ use relaydesk::domain::{Event, FailReason, Service};
 use relaydesk::ingest::pipeline::Batch;
 use relaydesk::ingest::writer::Writer;
 use relaydesk::store::ingest::{self, FilePos, FileUpdate};
-use relaydesk::store::{history, migrate, rejections};
+use relaydesk::store::{Conn, Db, PoolSettings, history, migrate, rejections};
 
-use crate::helpers::databases;
+use crate::helpers::{blank_databases, databases};
 
 fn login(at: i64, user: &str, ip: &str) -> Event {
     Event::Login {
@@ -332,5 +332,178 @@ async fn history_past_its_retention_is_deleted() {
                 .await
                 .unwrap();
         assert!(gone.is_empty(), "{}", t.label);
+    }
+}
+
+/// The migrations as the earlier runner applied them: each file as it stands, and its version
+/// in `schema_migrations`.
+async fn apply_as_the_earlier_runner_did(c: &mut Conn, backend: &str, upto: i64) {
+    c.batch(
+        "create table schema_migrations (
+             version bigint primary key,
+             name text not null,
+             applied_at bigint not null
+         )",
+    )
+    .await
+    .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let version: i64 = name[..4].parse().unwrap();
+        if version > upto {
+            continue;
+        }
+        c.batch(&std::fs::read_to_string(&path).unwrap())
+            .await
+            .unwrap();
+        c.execute(
+            "insert into schema_migrations (version, name, applied_at) values ($1, $2, 0)",
+            &[version.into(), name.as_str().into()],
+        )
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_made_by_the_earlier_migration_runner_is_adopted_in_place() {
+    for t in blank_databases(PoolSettings::new(2)).await {
+        let mut c = t.db.conn().await.unwrap();
+        apply_as_the_earlier_runner_did(&mut c, t.label, 4).await;
+        commit(
+            &Writer::new(t.db.clone(), 1800),
+            vec![login(1000, "taro", "203.0.113.7")],
+        )
+        .await;
+        drop(c);
+        t.db.close().await;
+
+        // The new release opens it: versions 1–4 are recorded for sqlx, not run again (their
+        // `create table`s would fail, the first notice would be there twice); 5 runs.
+        let db = Db::open(&t.url, PoolSettings::new(2)).await.unwrap();
+        let mut c = db.conn().await.unwrap();
+        let applied: Vec<(i64, bool)> = c
+            .fetch_all(
+                "select version, success from _sqlx_migrations order by version",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            applied,
+            [(1, true), (2, true), (3, true), (4, true), (5, true)],
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            c.scalar("select count(*) from notices", &[]).await.unwrap(),
+            Some(1),
+            "{}: the first notice once",
+            t.label
+        );
+        let sessions = history::sessions_for_ip(&mut c, "203.0.113.7", 0, i64::MAX, 10)
+            .await
+            .unwrap();
+        assert_eq!(sessions.len(), 1, "{}: its data kept", t.label);
+        drop(c);
+        // Opening again changes nothing.
+        db.close().await;
+        let db = Db::open(&t.url, PoolSettings::new(2)).await.unwrap();
+        assert_eq!(
+            db.conn()
+                .await
+                .unwrap()
+                .scalar("select count(*) from _sqlx_migrations", &[])
+                .await
+                .unwrap(),
+            Some(5),
+            "{}",
+            t.label
+        );
+        db.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_store_records_its_migrations_for_sqlx() {
+    for t in databases().await {
+        let mut c = t.db.conn().await.unwrap();
+        let n = c
+            .scalar("select count(*) from _sqlx_migrations where success", &[])
+            .await
+            .unwrap();
+        let files = std::fs::read_dir(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(t.label),
+        )
+        .unwrap()
+        .count();
+        assert_eq!(n, Some(files as i64), "{}", t.label);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_inside_a_transaction_leaves_the_connection_without_one() {
+    for t in databases().await {
+        // One connection: whoever comes next gets the very connection the panic left.
+        let db = Db::open(&t.url, PoolSettings::new(1)).await.unwrap();
+        let inside = db.clone();
+        let panicked = tokio::spawn(async move {
+            let mut c = inside.conn().await.unwrap();
+            let mut tx = c.begin().await.unwrap();
+            tx.execute(
+                "insert into sources (name, first_event_at, last_event_at, updated_at)
+                 values ('half-done', 0, 0, 0)",
+                &[],
+            )
+            .await
+            .unwrap();
+            panic!("a bug in the middle of a transaction");
+        })
+        .await;
+        assert!(panicked.unwrap_err().is_panic(), "{}", t.label);
+
+        let mut c = db.conn().await.unwrap();
+        // Inside a transaction left open, the connection would see its own uncommitted row.
+        assert_eq!(
+            c.scalar("select count(*) from sources where name = 'half-done'", &[])
+                .await
+                .unwrap(),
+            Some(0),
+            "{}: the half-done work is rolled back",
+            t.label
+        );
+        // And a transaction can begin (SQLite refuses one inside another) and commit.
+        let mut tx = c.begin().await.unwrap();
+        tx.execute(
+            "insert into sources (name, first_event_at, last_event_at, updated_at)
+             values ('next', 0, 0, 0)",
+            &[],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        drop(c);
+        assert_eq!(
+            t.db.conn()
+                .await
+                .unwrap()
+                .scalar("select count(*) from sources where name = 'next'", &[])
+                .await
+                .unwrap(),
+            Some(1),
+            "{}: the next user's work is committed, seen from another connection",
+            t.label
+        );
+        db.close().await;
     }
 }

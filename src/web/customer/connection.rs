@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{fill, mask_address};
 use crate::diagnose::{self, State as ConnState};
 use crate::explain;
-use crate::store::{self, evidence, rejections};
+use crate::store::evidence;
 use crate::time::{self, local_rfc3339};
 use crate::web::App;
 use crate::web::client::ClientAddr;
@@ -23,6 +23,9 @@ use crate::web::layout::Page;
 
 /// How far back the page lists refused sends.
 const RECENT: i64 = 24 * 3600;
+
+/// Refused sends listed at most, the newest.
+const SHOWN: i64 = 10;
 
 #[derive(Debug, Serialize)]
 pub struct ConnectionView {
@@ -58,33 +61,32 @@ pub async fn view(
     lang: Lang,
 ) -> Result<ConnectionView, WebError> {
     let now = app.now();
-    let config = app.config.clone();
-    let (facts, recent) = app
+    let rules = explain::rules(&app.config);
+    let recent = evidence::Recent {
+        since: now - RECENT,
+        count: SHOWN,
+        customer_domains: &app.config.relay.customer_domains,
+    };
+    let facts = app
         .db
         .run(async move |c: &mut crate::store::Conn| {
-            let rules = explain::rules(&config);
-            let facts = evidence::for_connection(c, ip, now, rules).await?;
-            let filter = rejections::Filter {
-                kind: Some("relay".into()),
-                ip: Some(ip.to_string()),
-                since: Some(now - RECENT),
-                until: Some(now),
-                ..Default::default()
-            };
-            let mut rows = rejections::list(c, &filter).await?;
-            rows.reverse();
-            rows.truncate(10);
-            let since = store::ingest::logs_since(c).await?;
-            let mut recent = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let cause = explain::diagnose_rejection(c, &config, r, since)
-                    .await?
-                    .cause;
-                recent.push((r.at, r.rcpt.clone(), cause));
-            }
-            Ok((facts, recent))
+            evidence::for_connection_with_refusals(c, ip, now, rules, recent).await
         })
         .await?;
+    let recent: Vec<(i64, String, diagnose::Cause)> = facts
+        .recent
+        .iter()
+        .map(|r| {
+            let d = diagnose::diagnose(
+                r.rejection.at,
+                &r.rejection.ip,
+                r.owner.as_deref(),
+                &r.evidence,
+                rules,
+            );
+            (r.rejection.at, r.rejection.rcpt.clone(), d.cause)
+        })
+        .collect();
     let config = &app.config;
     let rules = explain::rules(config);
     let s = diagnose::connection_state(
