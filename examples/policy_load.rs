@@ -4,8 +4,10 @@
 //! server (postgrey) alike.
 //!
 //! With RATE (decisions/s over all connections), each connection paces its requests to its share
-//! of that rate (latency is still measured from each request's send): the latency at a given
-//! throughput rather than at saturation.
+//! of that rate: the latency at a given throughput rather than at saturation. Latency is
+//! measured from each request's send (the write) to the end of its answer; paced, it is also
+//! measured from the moment the request was due (`p99_us_from_due`), which counts any time a
+//! connection fell behind its schedule (coordinated omission) and so is never smaller.
 //!
 //! cargo run --release --example policy_load -- ADDR CONNECTIONS SECONDS [RATE]
 
@@ -30,15 +32,17 @@ async fn worker(
     id: u64,
     until: Instant,
     interval: Option<Duration>,
-) -> std::io::Result<Vec<u32>> {
+) -> std::io::Result<(Vec<u32>, Vec<u32>)> {
     let mut stream = TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
     let mut latencies = Vec::with_capacity(100_000);
+    let mut from_due = Vec::new();
     let mut buf = vec![0u8; 4096];
     let mut n = id * 1_000_000;
     let mut next =
         Instant::now() + interval.map_or(Duration::ZERO, |i| i.mul_f64((id % 97) as f64 / 97.0));
     while Instant::now() < until {
+        let due = next;
         if let Some(interval) = interval {
             tokio::time::sleep_until(next.into()).await;
             next += interval;
@@ -57,9 +61,12 @@ async fn worker(
             }
         }
         latencies.push(started.elapsed().as_micros() as u32);
+        if interval.is_some() {
+            from_due.push(due.elapsed().as_micros() as u32);
+        }
         n += 1;
     }
-    Ok(latencies)
+    Ok((latencies, from_due))
 }
 
 #[tokio::main]
@@ -81,25 +88,29 @@ async fn main() -> std::io::Result<()> {
     let handles: Vec<_> = (0..connections)
         .map(|id| tokio::spawn(worker(addr.clone(), id, until, interval)))
         .collect();
-    let mut all = Vec::new();
+    let (mut all, mut due) = (Vec::new(), Vec::new());
     for h in handles {
-        all.extend(h.await.map_err(std::io::Error::other)??);
+        let (sent, scheduled) = h.await.map_err(std::io::Error::other)??;
+        all.extend(sent);
+        due.extend(scheduled);
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+    due.sort_unstable();
+    let pct = |v: &[u32], p: f64| {
+        v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1)))
             .copied()
             .unwrap_or(0)
     };
     println!(
-        "{{\"addr\":\"{addr}\",\"connections\":{connections},\"rate\":{},\"decisions\":{},\"per_second\":{:.0},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
+        "{{\"addr\":\"{addr}\",\"connections\":{connections},\"rate\":{},\"decisions\":{},\"per_second\":{:.0},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\"p99_us_from_due\":{}}}",
         rate.unwrap_or(0.0),
         all.len(),
         all.len() as f64 / elapsed,
-        pct(0.50),
-        pct(0.99),
-        all.last().copied().unwrap_or(0)
+        pct(&all, 0.50),
+        pct(&all, 0.99),
+        all.last().copied().unwrap_or(0),
+        pct(&due, 0.99)
     );
     Ok(())
 }
