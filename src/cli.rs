@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::report::Format;
 
+use crate::actions::Action;
 use crate::config::Config;
 use crate::ingest::parse::{LineParser, Parsed};
 use crate::ingest::writer::Writer;
@@ -298,39 +299,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             minutes,
             reason,
         } => {
-            let db = open_db(&config).await?;
-            let message = crate::actions::grant(&db, &ip, minutes, &reason, &actor()).await?;
-            println!("{message}");
-            Ok(())
+            let subject = ip.parse::<crate::domain::ClientIp>()?.to_string();
+            let action = Action::Grant { ip, minutes };
+            act_audited(&config, "grant", subject, action, Some(reason)).await
         }
         Command::Block { ip, reason } => {
-            let db = open_db(&config).await?;
-            println!(
-                "{}",
-                crate::actions::block(&db, &ip, &reason, &actor()).await?
-            );
-            Ok(())
+            let subject = crate::actions::network(&ip)?.to_string();
+            act_audited(
+                &config,
+                "block",
+                subject,
+                Action::Block { ip },
+                Some(reason),
+            )
+            .await
         }
         Command::Unblock { ip } => {
-            let db = open_db(&config).await?;
-            println!("{}", crate::actions::unblock(&db, &ip, &actor()).await?);
-            Ok(())
+            let subject = crate::actions::network(&ip)?.to_string();
+            act_audited(&config, "unblock", subject, Action::Unblock { ip }, None).await
         }
         Command::Suspend { login, reason } => {
-            let db = open_db(&config).await?;
-            println!(
-                "{}",
-                crate::actions::suspend(&db, &login, &reason, &actor()).await?
-            );
-            Ok(())
+            let subject = login.trim().to_string();
+            let action = Action::Suspend { login };
+            act_audited(&config, "suspend", subject, action, Some(reason)).await
         }
         Command::Unsuspend { login } => {
-            let db = open_db(&config).await?;
-            println!(
-                "{}",
-                crate::actions::unsuspend(&db, &login, &actor()).await?
-            );
-            Ok(())
+            let subject = login.trim().to_string();
+            let action = Action::Unsuspend { login };
+            act_audited(&config, "unsuspend", subject, action, None).await
         }
         Command::Alerts { all, format } => {
             let db = open_db(&config).await?;
@@ -372,6 +368,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Who a command-line action is recorded as made by.
+/// Carries out a staff action from the command line and audits it as the pages and the API
+/// do (same action name, subject, reason and what it said), with `cli:USER` as the actor.
+async fn act_audited(
+    config: &Config,
+    name: &str,
+    subject: String,
+    action: Action,
+    reason: Option<String>,
+) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    let who = actor();
+    let said = crate::actions::perform(&db, &action, reason.as_deref().unwrap_or(""), &who).await?;
+    crate::helpdesk::audit(
+        &mut db.conn().await?,
+        &who,
+        name,
+        &subject,
+        reason.as_deref().map(str::trim),
+        Some(&said),
+    )
+    .await?;
+    println!("{said}");
+    Ok(())
+}
+
 fn actor() -> String {
     format!(
         "cli:{}",

@@ -212,6 +212,11 @@ pub struct WebConfig {
     pub session_idle: Seconds,
     /// A signed-in session ends this long after sign-in, however active. Default 12 hours.
     pub session_max: Seconds,
+    /// A request not answered within this long gets a 503 page. Default 10 seconds.
+    pub request_timeout: Seconds,
+    /// A connection that has not sent a whole request head within this long is closed.
+    /// Default 10 seconds.
+    pub header_timeout: Seconds,
     /// `relaydesk demo` only: pages may be viewed as another address with `?as=IP`. Never read
     /// from a file.
     #[serde(skip)]
@@ -226,6 +231,8 @@ impl Default for WebConfig {
             trusted_proxies: vec!["127.0.0.1/32".parse().expect("literal network")],
             session_idle: Seconds(30 * 60),
             session_max: Seconds(12 * 3600),
+            request_timeout: Seconds(10),
+            header_timeout: Seconds(10),
             demo: false,
         }
     }
@@ -361,15 +368,58 @@ pub struct CustomerAuthConfig {
     /// The POP3 or IMAP server as `host:port`. Default `127.0.0.1:110`. Its own login log line
     /// comes from this host's address: list that address in `relay.never_authorize`.
     pub server: String,
-    /// TLS to the server. Not available yet (no TLS library in the build): `true` is refused at
-    /// load; use a server on loopback or a trusted network.
-    pub tls: bool,
+    /// TLS to the server: `none` (plain text: only for a server on this host or a trusted
+    /// network), `starttls` (STLS for POP3, STARTTLS for IMAP, on the plain port) or `implicit`
+    /// (POP3S, IMAPS). The host name in `server` is verified against the certificate; nothing
+    /// falls back to plain text. Default `none`.
+    pub tls: CustomerAuthTls,
+    /// PEM file of the certificate authorities trusted for `tls`; the system's roots otherwise.
+    pub ca_file: Option<PathBuf>,
     /// The passwd-file for `passwd-file`: `user:{SCHEME}hash:...` lines. Schemes: PLAIN,
     /// SHA256, SSHA256, SHA512, SSHA512, SHA, SSHA (optionally `.HEX` or `.b64`),
     /// SHA256-CRYPT and SHA512-CRYPT. Default `/etc/dovecot/users`.
     pub passwd_file: PathBuf,
     /// The whole check (connect, greeting, login) must end within this. Default 10 s.
     pub timeout: Seconds,
+}
+
+/// How `/login` talks to the mail server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "TlsSetting")]
+pub enum CustomerAuthTls {
+    None,
+    Starttls,
+    Implicit,
+}
+
+/// `tls` as written: a name, or `false` as earlier configurations wrote "no TLS".
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TlsSetting {
+    Off(bool),
+    Name(String),
+}
+
+impl TryFrom<TlsSetting> for CustomerAuthTls {
+    type Error = String;
+
+    fn try_from(v: TlsSetting) -> Result<Self, String> {
+        match v {
+            TlsSetting::Off(false) => Ok(CustomerAuthTls::None),
+            TlsSetting::Off(true) => {
+                Err("customer_auth.tls: say which TLS, \"starttls\" or \"implicit\"".into())
+            }
+            TlsSetting::Name(n) => match n.as_str() {
+                "none" => Ok(CustomerAuthTls::None),
+                "starttls" => Ok(CustomerAuthTls::Starttls),
+                "implicit" => Ok(CustomerAuthTls::Implicit),
+                other => Err(format!(
+                    "customer_auth.tls: unknown mode {other:?}, expected \"none\", \"starttls\" \
+                     or \"implicit\""
+                )),
+            },
+        }
+    }
 }
 
 /// Where `/login` verifies passwords.
@@ -387,7 +437,8 @@ impl Default for CustomerAuthConfig {
         CustomerAuthConfig {
             method: CustomerAuthMethod::None,
             server: "127.0.0.1:110".into(),
-            tls: false,
+            tls: CustomerAuthTls::None,
+            ca_file: None,
             passwd_file: PathBuf::from("/etc/dovecot/users"),
             timeout: Seconds(10),
         }
@@ -396,11 +447,10 @@ impl Default for CustomerAuthConfig {
 
 impl CustomerAuthConfig {
     fn check(&self) -> anyhow::Result<()> {
-        if self.tls {
-            bail!(
-                "customer_auth.tls: TLS to the mail server is not supported yet (no TLS library \
-                 in this build); use a server on loopback or a trusted network with tls = false"
-            );
+        if let Some(ca) = &self.ca_file
+            && !ca.exists()
+        {
+            bail!("customer_auth.ca_file: {} does not exist", ca.display());
         }
         if self.timeout.0 <= 0 {
             bail!("customer_auth.timeout: must be longer than 0");
@@ -632,6 +682,11 @@ mod tests {
         assert_eq!(c.customer_auth.method, CustomerAuthMethod::PasswdFile);
         for (text, key) in [
             ("[customer_auth]\ntls = true", "customer_auth.tls"),
+            ("[customer_auth]\ntls = \"ssl\"", "customer_auth.tls"),
+            (
+                "[customer_auth]\nca_file = \"/nonexistent/ca.pem\"",
+                "customer_auth.ca_file",
+            ),
             ("[customer_auth]\nmethod = \"ldap\"", "ldap"),
             (
                 "[customer_auth]\nmethod = \"pop3\"\nserver = \"localhost\"",

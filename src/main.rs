@@ -9,6 +9,8 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "relaydesk=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a terminal: journald and log files get plain, greppable lines.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = relaydesk::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

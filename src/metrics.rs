@@ -24,6 +24,8 @@ pub struct Metrics {
     /// fell in (previous bound, this bound], the last slot those above every bound.
     latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
     latency_micros: AtomicU64,
+    /// Web handlers that panicked (each answered with the generic 500 page).
+    panics: AtomicU64,
 }
 
 impl Metrics {
@@ -46,6 +48,11 @@ impl Metrics {
         self.latency[slot].fetch_add(1, Ordering::Relaxed);
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.latency_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// Counts one web handler that panicked.
+    pub fn panic(&self) {
+        self.panics.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn decisions(&self, action: &str) -> u64 {
@@ -99,6 +106,16 @@ impl Metrics {
             "relaydesk_http_request_duration_seconds_count",
             &[],
             cumulative,
+        );
+        out.help(
+            "relaydesk_http_panics_total",
+            "counter",
+            "Web handlers that panicked, each answered with the generic 500 page.",
+        );
+        out.sample(
+            "relaydesk_http_panics_total",
+            &[],
+            self.panics.load(Ordering::Relaxed),
         );
     }
 }

@@ -90,6 +90,8 @@ struct ErrorPage {
     status: u16,
     message: &'static str,
     detail: Option<String>,
+    /// The request's id, for the visitor to quote and staff to find in the access log.
+    request_id: Option<String>,
 }
 
 /// Renders every error response: those of handlers, of extractors (bad query strings, bodies)
@@ -97,6 +99,7 @@ struct ErrorPage {
 pub async fn render(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let lang = request_lang(&parts);
+    let id = super::layers::request_id(&parts.headers).map(str::to_string);
     let api = parts.uri.path().starts_with("/api/");
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
@@ -120,9 +123,9 @@ pub async fn render(State(app): State<Arc<App>>, request: Request, next: Next) -
         tracing::error!(%detail, "request failed");
     }
     let mut out = if api {
-        json(&error, lang)
+        json(&error, lang, id.as_deref())
     } else {
-        html(&error, lang, &app)
+        html(&error, lang, &app, id)
     };
     *out.status_mut() = error.status();
     if let WebError::TooMany(secs) = error {
@@ -161,21 +164,23 @@ fn detail(error: &WebError) -> Option<String> {
     }
 }
 
-fn json(error: &WebError, lang: Lang) -> Response {
+fn json(error: &WebError, lang: Lang, id: Option<&str>) -> Response {
     let body = serde_json::json!({
         "error": error.status().canonical_reason().unwrap_or("error").to_ascii_lowercase(),
         "message": message(error, Tr(lang)),
         "detail": detail(error),
+        "request_id": id,
     });
     Json(body).into_response()
 }
 
-fn html(error: &WebError, lang: Lang, app: &App) -> Response {
+fn html(error: &WebError, lang: Lang, app: &App, request_id: Option<String>) -> Response {
     let page = ErrorPage {
         page: Page::new(lang, app, "/", message(error, Tr(lang))),
         status: error.status().as_u16(),
         message: message(error, Tr(lang)),
         detail: detail(error),
+        request_id,
     };
     match page.render() {
         Ok(body) => Html(body).into_response(),

@@ -192,6 +192,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Something went wrong on our side. Please try again later.",
     ),
     (
+        "error.request_id",
+        "お問い合わせの際はこの番号をお伝えください:",
+        "If you contact us, please quote this number:",
+    ),
+    (
         "error.503",
         "現在ご利用いただけません。時間をおいてお試しください。",
         "Not available right now. Please try again later.",

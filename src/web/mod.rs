@@ -8,8 +8,8 @@ pub mod chart;
 pub mod client;
 pub mod customer;
 pub mod error;
-pub mod headers;
 pub mod i18n;
+pub mod layers;
 pub mod layout;
 pub mod markdown;
 mod notice_cache;
@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::middleware;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Config;
 use crate::grants::GrantIndex;
@@ -81,20 +81,22 @@ impl App {
     }
 }
 
-/// The whole site: every area's routes, static assets, the 404 fallback, error pages and the
-/// security headers.
+/// The whole site: every area's routes with its body limit, static assets, the 404 fallback,
+/// and around them all the layers of `layers::around` (request ids, access log, timeout,
+/// caught panics, error pages, compression, security headers).
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let forms = Router::new()
         .merge(customer::router())
         .merge(staff::router())
-        .nest("/api/v1", api::router())
+        .layer(RequestBodyLimitLayer::new(layers::FORM_LIMIT));
+    let api = api::router().layer(RequestBodyLimitLayer::new(layers::API_LIMIT));
+    let routes = Router::new()
+        .merge(forms)
+        .nest("/api/v1", api)
         .merge(ops::router())
         .merge(assets::router())
-        .fallback(error::not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), error::render))
-        .layer(middleware::from_fn(headers::security))
-        .layer(middleware::from_fn_with_state(app.clone(), ops::track))
-        .with_state(app)
+        .fallback(error::not_found);
+    layers::around(routes, &app).with_state(app)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

@@ -8,8 +8,12 @@
 #                           may relay only when relaydesk's policy service (127.0.0.1:10040) says OK;
 #                           example.jp is delivered to maildirs (virtual(8)), every other domain
 #                           goes to discard(8), which logs `status=sent` and never touches a network.
-#   Dovecot  127.0.0.1:110 (POP3), 127.0.0.1:143 (IMAP), cleartext logins, users taro and hanako
-#                           (password "secret") in a passwd-file, mail owned by the `mail` user.
+#   Dovecot  127.0.0.1:110 (POP3), 127.0.0.1:143 (IMAP), both also with STLS/STARTTLS, and
+#                           127.0.0.1:995 (POP3S), 127.0.0.1:993 (IMAPS); cleartext logins allowed;
+#                           users taro and hanako (password "secret") in a passwd-file, mail owned
+#                           by the `mail` user. Its certificate (localhost, 127.0.0.1) comes from
+#                           a test CA made here: /etc/relaydesk-it/tls/ca.pem; other-ca.pem is a
+#                           second CA that signed nothing of this server's (an untrusted chain).
 #   rsyslog  mail.* from both daemons → /var/log/relaydesk-it/mail.log (RSYSLOG_FileFormat).
 # Linux routes all of 127.0.0.0/8 to lo, so clients can bind 127.0.0.2, 127.0.0.3, … as source.
 # On a machine where something else already listens on one of these ports the script stops and
@@ -88,6 +92,29 @@ else
   rsyslogd -f "$RS_CONF" -i "$RS_PID"
 fi
 
+# ---- TLS: a test CA and Dovecot's certificate ------------------------------------------------
+TLS=$ETC/tls
+mkdir -p "$TLS"
+if [ ! -s "$TLS/server.pem" ] || [ ! -s "$TLS/other-ca.pem" ]; then
+  ca() { # name, common name
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$2" \
+      -keyout "$TLS/$1.key" -out "$TLS/$1.pem" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  }
+  ca ca "relaydesk test CA"
+  ca other-ca "another CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+    "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$TLS/server.ext"
+  openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$TLS/server.ext" -out "$TLS/server.pem" 2>/dev/null
+  rm -f "$TLS/server.csr" "$TLS/ca.key" "$TLS/other-ca.key"
+fi
+chmod 0755 "$TLS"
+chmod 0644 "$TLS/ca.pem" "$TLS/other-ca.pem" "$TLS/server.pem"
+chmod 0600 "$TLS/server.key"
+
 # ---- Dovecot ----------------------------------------------------------------------------------
 cat >"$ETC/dovecot/users" <<EOF
 taro:{PLAIN}secret:8:8::$MAIL_DIR/taro
@@ -96,14 +123,16 @@ EOF
 chown root:dovecot "$ETC/dovecot/users"
 chmod 0640 "$ETC/dovecot/users"
 cat >"$DC_CONF" <<EOF
-# relaydesk integration test: POP3 and IMAP on 127.0.0.1, cleartext, logging to syslog (mail).
+# relaydesk integration test: POP3 and IMAP on 127.0.0.1, cleartext and TLS, logging to syslog.
 protocols = pop3 imap
 listen = 127.0.0.1
 base_dir = $DC_BASE
 instance_name = dovecot
 log_path = syslog
 syslog_facility = mail
-ssl = no
+ssl = yes
+ssl_cert = <$TLS/server.pem
+ssl_key = <$TLS/server.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -124,6 +153,11 @@ service pop3-login {
     address = 127.0.0.1
     port = 110
   }
+  inet_listener pop3s {
+    address = 127.0.0.1
+    port = 995
+    ssl = yes
+  }
 }
 service imap-login {
   inet_listener imap {
@@ -131,17 +165,22 @@ service imap-login {
     port = 143
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = 993
+    ssl = yes
   }
 }
 EOF
 if [ -s "$DC_BASE/master.pid" ] && kill -0 "$(cat "$DC_BASE/master.pid")" 2>/dev/null; then
-  doveadm -c "$DC_CONF" reload
-else
-  check_port 110 dovecot
-  check_port 143 dovecot
-  dovecot -c "$DC_CONF"
+  # A reload does not add listeners: stop and start, so a changed configuration is all in force.
+  doveadm -c "$DC_CONF" stop
+  for _ in $(seq 1 50); do kill -0 "$(cat "$DC_BASE/master.pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
 fi
+check_port 110 dovecot
+check_port 143 dovecot
+check_port 993 dovecot
+check_port 995 dovecot
+dovecot -c "$DC_CONF"
 
 # ---- Postfix ----------------------------------------------------------------------------------
 cat >"$PF_ETC/vmailbox" <<EOF
@@ -236,4 +275,4 @@ for port in 25 110 143; do
   done
   [ -n "$ok" ] || die "nothing answers on 127.0.0.1:$port after 10 s; see $MAIL_LOG"
 done
-say "Postfix 127.0.0.1:25, Dovecot 127.0.0.1:110/143, log $MAIL_LOG"
+say "Postfix 127.0.0.1:25, Dovecot 127.0.0.1:110/143/993/995 (CA $TLS/ca.pem), log $MAIL_LOG"

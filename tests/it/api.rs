@@ -422,3 +422,64 @@ async fn only_admins_read_the_audit_log() {
         done(web).await;
     }
 }
+
+/// Grants, blocks and suspensions made on the command line are audited like the pages' and
+/// the API's, with the operating-system user as the actor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_from_the_command_line_appear_in_the_audit_log() {
+    for t in backends().await {
+        let label = t.label;
+        let dir = tempfile::tempdir().unwrap();
+        let cli = |args: &[&str]| {
+            let mut all = vec!["--db", t.url.as_str()];
+            all.extend_from_slice(args);
+            let out = std::process::Command::new(crate::helpers::binary())
+                .args(&all)
+                .current_dir(dir.path())
+                .env("USER", "operator")
+                .env_remove("SUDO_USER")
+                .env_remove("RELAYDESK_DATABASE_URL")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{label} {args:?}: {out:?}");
+        };
+        cli(&[
+            "grant",
+            "203.0.113.9",
+            "--minutes",
+            "30",
+            "--reason",
+            "on the phone",
+        ]);
+        cli(&["suspend", "taro", "--reason", "spam complaint"]);
+        cli(&["block", "198.51.100.0/24", "--reason", "relay burst"]);
+        cli(&["unblock", "198.51.100.0/24"]);
+        let mut web = Web::new(t, Config::default());
+        let admin = staff_token(&web.db, "boss", "admin").await;
+        let r = get(&mut web, "/api/v1/audit?actor=cli:operator", &admin).await;
+        assert_eq!(r.status, 200, "{label}: {}", r.body);
+        let entries = r.json()["entries"].clone();
+        let mut seen: Vec<(String, String, String)> = entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_string(),
+                    e["subject"].as_str().unwrap().to_string(),
+                    e["reason"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        seen.sort();
+        let expected = [
+            ("block", "198.51.100.0/24", "relay burst"),
+            ("grant", "203.0.113.9", "on the phone"),
+            ("suspend", "taro", "spam complaint"),
+            ("unblock", "198.51.100.0/24", ""),
+        ]
+        .map(|(a, s, r)| (a.to_string(), s.to_string(), r.to_string()));
+        assert_eq!(seen, expected, "{label}: {entries}");
+        done(web).await;
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use relaydesk::config::{Config, CustomerAuthConfig, CustomerAuthMethod, Seconds};
+use relaydesk::config::{Config, CustomerAuthConfig, CustomerAuthMethod, CustomerAuthTls, Seconds};
 use relaydesk::domain::{Event, FailReason, Service};
 use relaydesk::web::customer::verify::{Verdict, verify};
 
@@ -136,29 +136,93 @@ async fn passwd_files_are_checked_without_a_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_real_dovecot_accepts_taro() {
-    if std::env::var("RELAYDESK_IT_REAL_MAIL").as_deref() != Ok("1") {
-        let _ = writeln!(
-            std::io::stderr(),
-            "customer_signin: real Dovecot skipped: RELAYDESK_IT_REAL_MAIL not set"
-        );
+async fn the_real_dovecot_accepts_taro_in_plain_text_and_over_tls() {
+    if !crate::helpers::real_mail() {
         return;
     }
-    for (method, server) in [
-        (CustomerAuthMethod::Pop3, "127.0.0.1:110"),
-        (CustomerAuthMethod::Imap, "127.0.0.1:143"),
+    let ca = std::path::PathBuf::from("/etc/relaydesk-it/tls/ca.pem");
+    for (method, server, tls) in [
+        (
+            CustomerAuthMethod::Pop3,
+            "127.0.0.1:110",
+            CustomerAuthTls::None,
+        ),
+        (
+            CustomerAuthMethod::Imap,
+            "127.0.0.1:143",
+            CustomerAuthTls::None,
+        ),
+        (
+            CustomerAuthMethod::Pop3,
+            "localhost:995",
+            CustomerAuthTls::Implicit,
+        ),
+        (
+            CustomerAuthMethod::Pop3,
+            "localhost:110",
+            CustomerAuthTls::Starttls,
+        ),
+        (
+            CustomerAuthMethod::Imap,
+            "localhost:143",
+            CustomerAuthTls::Starttls,
+        ),
+        (
+            CustomerAuthMethod::Imap,
+            "127.0.0.1:993",
+            CustomerAuthTls::Implicit,
+        ),
     ] {
-        let config = auth(method, server);
+        let config = CustomerAuthConfig {
+            tls,
+            ca_file: Some(ca.clone()),
+            ..auth(method, server)
+        };
         assert_eq!(
             verify(&config, "taro", "secret").await,
             Verdict::Accepted,
-            "{server}"
+            "{server} {tls:?}"
         );
         assert_eq!(
             verify(&config, "taro", "wrong").await,
             Verdict::Rejected,
-            "{server}"
+            "{server} {tls:?}"
         );
+    }
+    // A certificate from an authority not trusted here: no sign-in, and
+    // the reason names the certificate; nothing is tried in plain text.
+    for (server, tls, ca) in [
+        (
+            "localhost:995",
+            CustomerAuthTls::Implicit,
+            "/etc/relaydesk-it/tls/other-ca.pem",
+        ),
+        (
+            "localhost:143",
+            CustomerAuthTls::Starttls,
+            "/etc/relaydesk-it/tls/other-ca.pem",
+        ),
+    ] {
+        let config = CustomerAuthConfig {
+            tls,
+            ca_file: Some(ca.into()),
+            ..auth(CustomerAuthMethod::Pop3, server)
+        };
+        let config = if server.ends_with(":143") {
+            CustomerAuthConfig {
+                method: CustomerAuthMethod::Imap,
+                ..config
+            }
+        } else {
+            config
+        };
+        match verify(&config, "taro", "secret").await {
+            Verdict::Unavailable(why) => assert!(
+                why.contains("certificate"),
+                "{server}: the reason names the certificate: {why}"
+            ),
+            other => panic!("{server} with {ca}: {other:?}"),
+        }
     }
 }
 

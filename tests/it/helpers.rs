@@ -74,9 +74,7 @@ pub async fn postgres() -> Option<TestDb> {
 
 async fn blank_postgres(settings: PoolSettings) -> Option<TestDb> {
     use sqlx::Connection as _;
-    let base = std::env::var("RELAYDESK_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())?;
+    let base = postgres_url()?;
     let schema = format!("t{}_{}", std::process::id(), fastrand::u64(..));
     let mut client = sqlx::PgConnection::connect(&base)
         .await
@@ -144,4 +142,42 @@ pub fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     input.write_all(stdin).unwrap();
     drop(input);
     child.wait_with_output().unwrap()
+}
+
+/// Whether a test's outside tool (a browser, the real mail daemons) is there to use. Missing,
+/// it is a skip said out loud on a developer's machine, and a failure under `CI=true`: CI
+/// installs everything, so there a missing tool means the test would prove nothing.
+pub fn available(what: &str, present: bool, how: &str) -> bool {
+    if present {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{what} is missing under CI=true: {how}");
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipped: {what} is missing ({how})");
+    false
+}
+
+/// The real Postfix and Dovecot of tests/integration/setup.sh, announced by RELAYDESK_IT_REAL_MAIL=1.
+pub fn real_mail() -> bool {
+    available(
+        "the real mail daemons",
+        std::env::var("RELAYDESK_IT_REAL_MAIL").as_deref() == Ok("1"),
+        "run tests/integration/setup.sh as root and set RELAYDESK_IT_REAL_MAIL=1",
+    )
+}
+
+/// The test PostgreSQL server's URL (RELAYDESK_TEST_POSTGRES_URL); required under `CI=true`.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("RELAYDESK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    available(
+        "PostgreSQL",
+        url.is_some(),
+        "set RELAYDESK_TEST_POSTGRES_URL, as .ci/run does",
+    )
+    .then_some(url)
+    .flatten()
 }

@@ -14,6 +14,7 @@ mod diagnosis;
 mod fake_mail;
 mod follow;
 mod helpers;
+mod layers;
 mod live;
 mod policy;
 mod real_mail;

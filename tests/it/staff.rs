@@ -343,6 +343,45 @@ async fn log_text_is_escaped_on_the_customer_page_and_in_search() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_page_names_the_login_each_failed_attempt_tried() {
+    for t in dbs().await {
+        let mut web = Web::new(t, Config::default());
+        let guessed = |user: &str| Event::LoginFailed {
+            at: now() - 60,
+            service: Service::Imap,
+            user: Some(user.into()),
+            ip: "198.51.100.23".parse().unwrap(),
+            reason: relaydesk::domain::FailReason::AuthFailed,
+        };
+        store_events(&web, vec![guessed("admin"), guessed("<b>root</b>")]).await;
+        add_staff(&web, "sato", "agent").await;
+        sign_in(&mut web, "sato").await;
+        let page = web.get("/staff/ips/198.51.100.23").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let failures: Vec<&str> = page
+            .body
+            .split("<tr data-kind=\"failure\">")
+            .skip(1)
+            .map(|row| &row[..row.find("</tr>").unwrap()])
+            .collect();
+        assert_eq!(failures.len(), 2, "{}", page.body);
+        assert!(
+            failures
+                .iter()
+                .any(|r| r.contains("imap") && r.contains("admin"))
+        );
+        assert!(
+            failures
+                .iter()
+                .any(|r| r.contains("&lt;b&gt;root&lt;/b&gt;") || r.contains("&#60;b&#62;root")),
+            "{failures:?}"
+        );
+        assert!(!page.body.contains("<b>root</b>"));
+        done(web).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_customer_and_address_view_writes_one_audit_record() {
     for t in dbs().await {
         let mut web = Web::new(t, Config::default());

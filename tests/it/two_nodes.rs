@@ -243,8 +243,7 @@ async fn sessions(url: &str) -> Option<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgresql_restart_under_a_stream_of_logins_loses_nothing_and_policy_answers_from_memory()
  {
-    if std::env::var("RELAYDESK_TEST_POSTGRES_URL").is_err() {
-        eprintln!("two_nodes: PostgreSQL not tested (RELAYDESK_TEST_POSTGRES_URL not set)");
+    if crate::helpers::postgres_url().is_none() {
         return;
     }
     let pg = OwnPostgres::start();

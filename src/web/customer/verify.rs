@@ -5,17 +5,25 @@
 //! does not count, and the visitor is asked to try later).
 //!
 //! The wire formats are pure functions, unit-tested here; the conversations are tested against
-//! small fake servers (tests/it/customer_signin.rs) and, in CI, the real Dovecot. TLS to the mail
-//! server is not supported yet: the configuration refuses `tls = true` (see `config.rs`).
+//! small fake servers (tests/it/customer_signin.rs) and, in CI, the real Dovecot over plain
+//! text, POP3S and IMAP STARTTLS.
+//!
+//! TLS (`[customer_auth] tls`) is rustls: implicit (POP3S, IMAPS) or upgraded on the plain port
+//! (STLS, STARTTLS), the certificate checked against `ca_file` or the system's roots and the
+//! host name of `server`. A certificate that does not verify makes the check unavailable (the
+//! log names the problem); nothing falls back to plain text.
 
 mod passwd_file;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, pki_types};
 
-use crate::config::{CustomerAuthConfig, CustomerAuthMethod};
+use crate::config::{CustomerAuthConfig, CustomerAuthMethod, CustomerAuthTls};
 
 /// What the mail service said about a mail ID and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +45,8 @@ pub async fn verify(config: &CustomerAuthConfig, login: &str, password: &str) ->
     let limit = Duration::from_secs(config.timeout.0.max(1) as u64);
     let check = async {
         match config.method {
-            CustomerAuthMethod::Pop3 => pop3(&config.server, login, password).await,
-            CustomerAuthMethod::Imap => imap(&config.server, login, password).await,
+            CustomerAuthMethod::Pop3 => pop3(config, login, password).await,
+            CustomerAuthMethod::Imap => imap(config, login, password).await,
             CustomerAuthMethod::PasswdFile => {
                 let (path, login, password) = (
                     config.passwd_file.clone(),
@@ -98,31 +106,23 @@ pub fn pop3_verdict(line: &str) -> Verdict {
     }
 }
 
-async fn pop3(server: &str, login: &str, password: &str) -> Verdict {
-    let stream = match TcpStream::connect(server).await {
-        Ok(s) => s,
-        Err(e) => return Verdict::Unavailable(format!("connect to {server}: {e}")),
-    };
-    let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
+async fn pop3(config: &CustomerAuthConfig, login: &str, password: &str) -> Verdict {
+    let server = &config.server;
     let result = async {
-        let greeting = read_line(&mut read).await?;
-        if !greeting.starts_with("+OK") {
-            return Ok(Verdict::Unavailable(format!(
-                "POP3 greeting {:?}",
-                short(&greeting)
-            )));
-        }
+        let mut conn = match open(config, Protocol::Pop3).await? {
+            Ok(conn) => conn,
+            Err(unavailable) => return Ok(unavailable),
+        };
         let (user, pass) = pop3_commands(login, password);
-        write.write_all(user.as_bytes()).await?;
-        match pop3_verdict(&read_line(&mut read).await?) {
+        conn.get_mut().write_all(user.as_bytes()).await?;
+        match pop3_verdict(&read_line(&mut conn).await?) {
             Verdict::Accepted => {}
             other => return Ok(other),
         }
-        write.write_all(pass.as_bytes()).await?;
-        let verdict = pop3_verdict(&read_line(&mut read).await?);
+        conn.get_mut().write_all(pass.as_bytes()).await?;
+        let verdict = pop3_verdict(&read_line(&mut conn).await?);
         // Leave politely; the answer is known whatever QUIT says.
-        let _ = write.write_all(b"QUIT\r\n").await;
+        let _ = conn.get_mut().write_all(b"QUIT\r\n").await;
         Ok(verdict)
     }
     .await;
@@ -167,37 +167,24 @@ pub fn imap_verdict(tag: &str, line: &str) -> Option<Verdict> {
     })
 }
 
-async fn imap(server: &str, login: &str, password: &str) -> Verdict {
-    let stream = match TcpStream::connect(server).await {
-        Ok(s) => s,
-        Err(e) => return Verdict::Unavailable(format!("connect to {server}: {e}")),
-    };
-    let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
+async fn imap(config: &CustomerAuthConfig, login: &str, password: &str) -> Verdict {
+    let server = &config.server;
     let result = async {
-        let greeting = read_line(&mut read).await?;
-        if !greeting.starts_with("* OK") {
-            return Ok(Verdict::Unavailable(format!(
-                "IMAP greeting {:?}",
-                short(&greeting)
-            )));
-        }
-        if greeting.to_ascii_uppercase().contains("LOGINDISABLED") {
-            return Ok(Verdict::Unavailable(
-                "the IMAP server refuses LOGIN without TLS".into(),
-            ));
-        }
-        write.write_all(b"a1 LOGIN").await?;
+        let mut conn = match open(config, Protocol::Imap).await? {
+            Ok(conn) => conn,
+            Err(unavailable) => return Ok(unavailable),
+        };
+        conn.get_mut().write_all(b"a1 LOGIN").await?;
         for arg in [ImapArg::new(login), ImapArg::new(password)] {
             match arg {
-                ImapArg::Quoted(q) => write.write_all(format!(" {q}").as_bytes()).await?,
+                ImapArg::Quoted(q) => conn.get_mut().write_all(format!(" {q}").as_bytes()).await?,
                 ImapArg::Literal(bytes) => {
-                    write
+                    conn.get_mut()
                         .write_all(format!(" {{{}}}\r\n", bytes.len()).as_bytes())
                         .await?;
                     // The server must invite the literal with a continuation (`+`).
                     loop {
-                        let line = read_line(&mut read).await?;
+                        let line = read_line(&mut conn).await?;
                         if line.starts_with('+') {
                             break;
                         }
@@ -205,21 +192,174 @@ async fn imap(server: &str, login: &str, password: &str) -> Verdict {
                             return Ok(v);
                         }
                     }
-                    write.write_all(&bytes).await?;
+                    conn.get_mut().write_all(&bytes).await?;
                 }
             }
         }
-        write.write_all(b"\r\n").await?;
+        conn.get_mut().write_all(b"\r\n").await?;
         loop {
-            let line = read_line(&mut read).await?;
+            let line = read_line(&mut conn).await?;
             if let Some(verdict) = imap_verdict("a1", &line) {
-                let _ = write.write_all(b"a2 LOGOUT\r\n").await;
+                let _ = conn.get_mut().write_all(b"a2 LOGOUT\r\n").await;
                 return Ok(verdict);
             }
         }
     }
     .await;
     result.unwrap_or_else(|e: std::io::Error| Verdict::Unavailable(format!("IMAP {server}: {e}")))
+}
+
+// ---- Connections, plain or TLS ---------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Pop3,
+    Imap,
+}
+
+/// A byte stream to the mail server, plain or TLS.
+trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
+
+type Conn = BufReader<Box<dyn Wire>>;
+
+/// Connects as `config.tls` says and reads the greeting: a connection ready for the login
+/// command, or the reason the check cannot be made (`Err` inside: not a password problem).
+async fn open(
+    config: &CustomerAuthConfig,
+    protocol: Protocol,
+) -> std::io::Result<Result<Conn, Verdict>> {
+    let server = &config.server;
+    let tcp = match TcpStream::connect(server).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Err(Verdict::Unavailable(format!(
+                "connect to {server}: {e}"
+            ))));
+        }
+    };
+    let mut conn: Conn = match config.tls {
+        CustomerAuthTls::Implicit => match handshake(config, tcp).await {
+            Ok(tls) => BufReader::new(tls),
+            Err(why) => return Ok(Err(Verdict::Unavailable(why))),
+        },
+        CustomerAuthTls::None | CustomerAuthTls::Starttls => BufReader::new(Box::new(tcp)),
+    };
+    let greeting = read_line(&mut conn).await?;
+    let (ok, name) = match protocol {
+        Protocol::Pop3 => (greeting.starts_with("+OK"), "POP3"),
+        Protocol::Imap => (greeting.starts_with("* OK"), "IMAP"),
+    };
+    if !ok {
+        return Ok(Err(Verdict::Unavailable(format!(
+            "{name} greeting {:?}",
+            short(&greeting)
+        ))));
+    }
+    match config.tls {
+        CustomerAuthTls::None => {
+            if protocol == Protocol::Imap && greeting.to_ascii_uppercase().contains("LOGINDISABLED")
+            {
+                return Ok(Err(Verdict::Unavailable(
+                    "the IMAP server refuses LOGIN without TLS (set customer_auth.tls)".into(),
+                )));
+            }
+            Ok(Ok(conn))
+        }
+        CustomerAuthTls::Implicit => Ok(Ok(conn)),
+        CustomerAuthTls::Starttls => {
+            let (command, accepted): (&[u8], fn(&str) -> bool) = match protocol {
+                Protocol::Pop3 => (b"STLS\r\n", |l| l.starts_with("+OK")),
+                Protocol::Imap => (b"a0 STARTTLS\r\n", |l| {
+                    l.get(..5).is_some_and(|t| t.eq_ignore_ascii_case("a0 OK"))
+                }),
+            };
+            conn.get_mut().write_all(command).await?;
+            let reply = loop {
+                let line = read_line(&mut conn).await?;
+                // IMAP may send untagged lines first.
+                if protocol == Protocol::Pop3 || !line.starts_with("* ") {
+                    break line;
+                }
+            };
+            if !accepted(&reply) {
+                return Ok(Err(Verdict::Unavailable(format!(
+                    "{name} server refused to start TLS: {:?}",
+                    short(&reply)
+                ))));
+            }
+            // Anything already sent after the reply arrived in plain text and could have been
+            // injected: refuse it rather than read it as if it came over TLS.
+            if !conn.buffer().is_empty() {
+                return Ok(Err(Verdict::Unavailable(format!(
+                    "{name} server sent data before the TLS handshake"
+                ))));
+            }
+            match handshake(config, conn.into_inner()).await {
+                Ok(tls) => Ok(Ok(BufReader::new(tls))),
+                Err(why) => Ok(Err(Verdict::Unavailable(why))),
+            }
+        }
+    }
+}
+
+/// The TLS handshake with the server, the certificate verified for the host of `server`. The
+/// error names what was wrong (for the operator's log).
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    config: &CustomerAuthConfig,
+    stream: S,
+) -> Result<Box<dyn Wire>, String> {
+    let server = &config.server;
+    let host = host_of(server);
+    let name = pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| format!("TLS to {server}: {host:?} is no host name: {e}"))?;
+    let tls = tls_config(config)?;
+    let connector = TlsConnector::from(tls);
+    match connector.connect(name, stream).await {
+        Ok(s) => Ok(Box::new(s)),
+        Err(e) => Err(format!("TLS to {server}: {e}")),
+    }
+}
+
+/// The host part of `host:port` (an IPv6 address without its brackets).
+fn host_of(server: &str) -> &str {
+    let host = server.rsplit_once(':').map_or(server, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+fn tls_config(config: &CustomerAuthConfig) -> Result<Arc<ClientConfig>, String> {
+    use pki_types::pem::PemObject;
+    let mut roots = RootCertStore::empty();
+    match &config.ca_file {
+        Some(path) => {
+            let certs = pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("customer_auth.ca_file {}: {e}", path.display()))?;
+            for cert in certs {
+                let cert =
+                    cert.map_err(|e| format!("customer_auth.ca_file {}: {e}", path.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("customer_auth.ca_file {}: {e}", path.display()))?;
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                // A system store may hold certificates rustls cannot use; skip those.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err("TLS: no trusted certificate authority (customer_auth.ca_file)".into());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(tls))
 }
 
 /// One CRLF line, at most `MAX_LINE` bytes; the end of the stream is an error.
@@ -246,6 +386,13 @@ fn short(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_to_verify_is_the_servers_name() {
+        assert_eq!(host_of("mail.example.jp:995"), "mail.example.jp");
+        assert_eq!(host_of("127.0.0.1:110"), "127.0.0.1");
+        assert_eq!(host_of("[2001:db8::25]:993"), "2001:db8::25");
+    }
 
     #[test]
     fn logins_that_could_break_a_command_line_are_refused() {

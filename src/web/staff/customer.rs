@@ -62,7 +62,11 @@ pub fn row(event: &Event, tr: Tr, config: &Config) -> Row {
         Event::Failure(f) => {
             r.kind = "failure";
             r.ip = ip(&f.ip);
-            r.text = format!("{} {}", f.service, f.reason);
+            // The login that was tried: on an address's page, the name a password guesser used.
+            r.text = match &f.login {
+                Some(login) => format!("{} {} · {login}", f.service, f.reason),
+                None => format!("{} {}", f.service, f.reason),
+            };
         }
         Event::Grant(g) => {
             r.kind = "grant";
