@@ -1,7 +1,9 @@
 -- wrk script for bench/web: every request to / comes "through the proxy" (the loopback peer is a
 -- trusted proxy) for one address picked at random from the file named by XFF_FILE, one address
 -- a line. done() prints one JSON line: requests/s, latency percentiles (µs), errors.
+-- ACCEPT_ENCODING, when set, is sent as Accept-Encoding (browsers always send one).
 local addrs = {}
+local encoding = os.getenv("ACCEPT_ENCODING")
 
 function init(args)
   for line in io.lines(os.getenv("XFF_FILE")) do
@@ -12,7 +14,9 @@ end
 
 function request()
   local ip = addrs[math.random(#addrs)]
-  return wrk.format("GET", "/", { ["X-Forwarded-For"] = ip, ["Accept-Language"] = "ja" })
+  local headers = { ["X-Forwarded-For"] = ip, ["Accept-Language"] = "ja" }
+  if encoding and encoding ~= "" then headers["Accept-Encoding"] = encoding end
+  return wrk.format("GET", "/", headers)
 end
 
 function done(summary, latency, requests)

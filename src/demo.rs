@@ -1,13 +1,20 @@
 //! `relaydesk demo`: a fresh embedded database fed by a simulated ISP — the last 24 hours at
-//! once, then live — served on the web, with addresses to try printed.
+//! once, then live — served on the web with the policy service beside it, a demo-only staff
+//! account, and addresses to try printed.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::config::{Config, SourceConfig};
 use crate::diagnose::Cause;
+use crate::domain::Event;
 use crate::ingest::follow::Follower;
+use crate::ingest::pipeline::{Batch, Pipeline};
 use crate::ingest::writer::Writer;
 use crate::simulate::{self, SimOptions};
 use crate::store::{self, Db, rejections};
@@ -26,6 +33,11 @@ pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<
     config.database.url = format!("sqlite://{}", db_path.display());
     config.sources = vec![SourceConfig { path: log.clone() }];
     config.web.demo = true;
+    // The demo's own policy service, on a socket in its directory: it never takes the port of
+    // a policy service already running on this machine.
+    let socket = dir.join("policy.sock");
+    let _ = std::fs::remove_file(&socket);
+    config.policy.listen = format!("unix:{}", socket.display());
     let config = Arc::new(config);
 
     let now = chrono::Utc::now().timestamp();
@@ -54,6 +66,8 @@ pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<
         .poll()
         .await?;
     println!("  {summary}");
+    let password = demo_password();
+    crate::staff::add(&db, "demo", "admin", &password).await?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let live = {
@@ -75,18 +89,122 @@ pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<
         println!("  {label:<16} {base}/?as={ip}");
     }
     println!(
+        "\nThe helpdesk and operators' console, with a staff account made for this demo only:"
+    );
+    println!("  staff  {base}/staff  name demo  password {password}");
+    println!(
         "\nThe simulated mail log grows in {}; Ctrl-C stops the demo.",
         log.display()
     );
-    let parts: Vec<String> = ["web", "follow", "alerts"]
+    let parts: Vec<String> = ["web", "policy", "follow", "alerts"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     db.close().await;
+    let mta = tokio::spawn(ask_for_each_send(log, socket, config.clone()));
     let result = crate::serve::run(config, &parts).await;
+    mta.abort();
     stop.store(true, Ordering::Relaxed);
     let _ = live.join();
     result
+}
+
+/// A password for the demo's staff account: 12 letters and digits, new each run.
+fn demo_password() -> String {
+    // Letters and digits that cannot be misread for one another (no l/1, O/0).
+    const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789";
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    bytes
+        .iter()
+        .map(|b| char::from(CHARS[usize::from(*b) % CHARS.len()]))
+        .collect()
+}
+
+/// The demo's Postfix: follows the simulated log as it grows and, for each relay attempt it
+/// logs (accepted or refused; not those sent with SMTP AUTH, which Postfix permits before
+/// asking), asks the policy service what Postfix's `check_policy_service` would have asked.
+/// So the policy service decides, records and counts as on a live server, and the status page
+/// and dashboard show it at work.
+async fn ask_for_each_send(log: PathBuf, socket: PathBuf, config: Arc<Config>) {
+    let Ok(mut file) = tokio::fs::File::open(&log).await else {
+        return;
+    };
+    if file.seek(std::io::SeekFrom::End(0)).await.is_err() {
+        return;
+    }
+    let mut pipeline = Pipeline::new(&config, chrono::Utc::now().timestamp(), "");
+    let mut batch = Batch::default();
+    let (mut pending, mut buf) = (Vec::new(), vec![0u8; 64 * 1024]);
+    let mut with_auth: HashSet<String> = HashSet::new();
+    let mut policy: Option<tokio::net::UnixStream> = None;
+    loop {
+        match file.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+        let complete = pending
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        for line in pending[..complete].split(|&b| b == b'\n') {
+            pipeline.line(line, &mut batch);
+        }
+        pending.drain(..complete);
+        for event in batch.events.drain(..) {
+            let (ip, sender, rcpt) = match event {
+                Event::QueueClient {
+                    ip,
+                    sasl_user: Some(_),
+                    ..
+                } => {
+                    with_auth.insert(ip.to_string());
+                    continue;
+                }
+                Event::Relayed {
+                    ip, sender, rcpt, ..
+                } if !with_auth.contains(&ip.to_string()) => (ip, sender, rcpt),
+                Event::RelayRejected {
+                    ip, sender, rcpt, ..
+                } => (ip, sender, rcpt),
+                _ => continue,
+            };
+            let request = format!(
+                "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n\
+                 client_address={ip}\nclient_name=unknown\nsender={sender}\nrecipient={rcpt}\n\n"
+            );
+            if policy.is_none() {
+                policy = tokio::net::UnixStream::connect(&socket).await.ok();
+            }
+            if let Some(stream) = policy.as_mut()
+                && ask(stream, &request).await.is_err()
+            {
+                policy = None;
+            }
+        }
+        batch.clear();
+        if with_auth.len() > 100_000 {
+            with_auth.clear();
+        }
+    }
+}
+
+/// Sends one policy request and reads its answer (ending in an empty line).
+async fn ask(stream: &mut tokio::net::UnixStream, request: &str) -> std::io::Result<()> {
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.ends_with(b"\n\n") {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    Ok(())
 }
 
 /// An address for each state worth seeing: a fresh login, and the latest rejection of each cause.

@@ -354,6 +354,7 @@ async fn run() {
         .expect("signed out, on /");
 
     agent_journey(&client, &base, &t.db).await;
+    accessibility_sweep(&client, &base, &t.db).await;
 
     client.close().await.unwrap();
     let _ = stop.send(());
@@ -435,4 +436,139 @@ async fn agent_journey(client: &Client, base: &str, db: &relaydesk::store::Db) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(console_errors(client).await.is_empty());
+}
+
+/// axe-core (the npm package `.ci/run` installs: `npm ci`) as the browser tests inject it.
+fn axe_source() -> String {
+    let path = std::env::var("AXE_CORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core at {}: {e} (run `npm ci` in the repository, as .ci/run does)",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the page shown: WCAG 2.2 A and AA (and the 2.0/2.1 rules they include) and
+/// best practices. Every violation fails, named with its rule and elements.
+async fn axe_finds_nothing(client: &Client, axe: &str, what: &str) {
+    client.execute(axe, vec![]).await.expect("axe-core loads");
+    let found = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values:
+                 ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa', 'best-practice']}})
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — '
+                   + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    let found: Vec<String> = serde_json::from_value(found).unwrap_or_default();
+    assert!(
+        found.is_empty(),
+        "{what}: axe-core found\n{}",
+        found.join("\n")
+    );
+}
+
+/// Every customer and staff page, at a phone's width and a desktop's, in both languages,
+/// through axe-core.
+async fn accessibility_sweep(client: &Client, base: &str, db: &relaydesk::store::Db) {
+    let axe = axe_source();
+    relaydesk::staff::add(db, "boss", "admin", "another long password")
+        .await
+        .unwrap();
+    let mut pages: Vec<String> = [
+        "/?as=203.0.113.10",
+        "/?as=203.0.113.11",
+        "/?as=203.0.113.13",
+        "/?as=198.51.100.99",
+        "/guide",
+        "/notices",
+        "/notices/1",
+        "/status",
+        "/login",
+        "/no-such-page",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    for client_guide in relaydesk::web::customer::guide_texts::CLIENTS {
+        pages.push(format!("/guide/{}", client_guide.slug));
+    }
+    let staff: Vec<String> = [
+        "/staff",
+        "/staff/search?q=taro",
+        "/staff/search?q=203.0.113.10",
+        "/staff/customers/taro",
+        "/staff/ips/203.0.113.10",
+        "/staff/ips/203.0.113.13",
+        "/staff/alerts",
+        "/staff/audit",
+        "/staff/notices",
+        "/staff/accounts",
+        "/staff/totp",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    for (width, height) in [(390, 844), (1280, 900)] {
+        client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+        for lang in ["ja", "en"] {
+            for page in &pages {
+                let sep = if page.contains('?') { '&' } else { '?' };
+                client
+                    .goto(&format!("{base}{page}{sep}lang={lang}"))
+                    .await
+                    .unwrap();
+                axe_finds_nothing(client, &axe, &format!("{page} {lang} {width}px")).await;
+            }
+        }
+    }
+    // The staff console, signed in as an admin (every page open to them).
+    client
+        .goto(&format!("{base}/staff/login?lang=en"))
+        .await
+        .unwrap();
+    axe_finds_nothing(client, &axe, "/staff/login").await;
+    fill(client, "name", "boss").await;
+    fill(client, "password", "another long password").await;
+    click(client, "form[action='/staff/login'] button").await;
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_url(&url::Url::parse(&format!("{base}/staff")).unwrap())
+        .await
+        .expect("signed in as the admin");
+    for (width, height) in [(390, 844), (1280, 900)] {
+        client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+        for lang in ["ja", "en"] {
+            for page in &staff {
+                let sep = if page.contains('?') { '&' } else { '?' };
+                client
+                    .goto(&format!("{base}{page}{sep}lang={lang}"))
+                    .await
+                    .unwrap();
+                let status = script(
+                    client,
+                    "const e = document.querySelector('[data-status]'); return e ? e.dataset.status : '200';",
+                )
+                .await;
+                assert_eq!(status, "200", "{page} is a page for an admin");
+                axe_finds_nothing(client, &axe, &format!("{page} {lang} {width}px")).await;
+            }
+        }
+    }
 }

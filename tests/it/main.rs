@@ -10,6 +10,7 @@ mod cli;
 mod customer;
 mod customer_pages;
 mod customer_signin;
+mod demo;
 mod diagnosis;
 mod fake_mail;
 mod follow;

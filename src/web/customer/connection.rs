@@ -183,7 +183,8 @@ pub fn guess_client(user_agent: &str) -> Option<&'static str> {
 struct HomePage {
     page: Page,
     view: ConnectionView,
-    guide: Option<&'static str>,
+    /// The guide suggested from the browser: its page, and the link's words with its name.
+    guide: Option<(&'static str, String)>,
     notices: super::notices::HomeNotices,
 }
 
@@ -203,7 +204,15 @@ pub async fn page(
         HomePage {
             page,
             view,
-            guide: guess_client(ua),
+            guide: guess_client(ua)
+                .and_then(super::guide_texts::find)
+                .map(|c| {
+                    let name = super::guides::pick(&c.name, lang);
+                    (
+                        c.slug,
+                        fill(Tr(lang).t("home.guide_see"), &[("client", name)]),
+                    )
+                }),
             notices: super::notices::for_home(&app, lang).await?,
         }
         .render()?,

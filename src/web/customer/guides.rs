@@ -56,7 +56,7 @@ struct GuidePage {
     others: Vec<ClientLink>,
 }
 
-fn pick(text: &Text, lang: Lang) -> &'static str {
+pub fn pick(text: &Text, lang: Lang) -> &'static str {
     match lang {
         Lang::Ja => text.ja,
         Lang::En => text.en,

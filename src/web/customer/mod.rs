@@ -165,6 +165,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Steps for {client}",
     ),
     ("home.all_guides", "すべての設定ガイド", "All setup guides"),
+    (
+        "home.guide_see",
+        "{client} の設定を見る",
+        "See the settings for {client}",
+    ),
     ("home.notices", "お知らせ", "Notices"),
     (
         "home.me",

@@ -140,6 +140,8 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("staff.search.customers", "お客様", "Customers"),
     ("staff.search.addresses", "IP アドレス", "Addresses"),
     ("staff.col.time", "日時", "Time"),
+    ("staff.col.counter", "項目", "Counter"),
+    ("staff.col.actions", "操作", "Actions"),
     ("staff.col.event", "種類", "Event"),
     ("staff.col.ip", "IP アドレス", "Address"),
     ("staff.col.login", "ログイン名", "Login"),
