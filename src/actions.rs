@@ -2,7 +2,7 @@
 //! address or network, suspend or unsuspend a login — checked here once for the CLI, the staff
 //! pages and the API. Each returns the sentence to show the person who acted.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use ipnet::IpNet;
 
 use crate::domain::ClientIp;
@@ -25,15 +25,36 @@ fn reason_of(reason: &str) -> anyhow::Result<&str> {
     Ok(reason)
 }
 
-/// An address or network as blocks store it: `203.0.113.7/32`, `2001:db8::/48`.
+/// The widest network one block may cover: an IPv4 /16, an IPv6 /48. A slip of the keyboard
+/// (or a stolen token) must not block a whole provider, let alone the Internet.
+pub const WIDEST_V4_BLOCK: u8 = 16;
+pub const WIDEST_V6_BLOCK: u8 = 48;
+
+/// An address or network as blocks store it (`203.0.113.7/32`, `2001:db8::/48`), no wider than
+/// a block may be. The one check for the pages, the API and the command line; its error names
+/// the field.
 pub fn network(text: &str) -> anyhow::Result<IpNet> {
+    let net = any_network(text)?;
+    let widest = match net {
+        IpNet::V4(_) => WIDEST_V4_BLOCK,
+        IpNet::V6(_) => WIDEST_V6_BLOCK,
+    };
+    if net.prefix_len() < widest {
+        bail!("network: /{widest} or narrower (IPv4 /16, IPv6 /48), not {net}");
+    }
+    Ok(net)
+}
+
+/// An address or network of any width, normalized: what lifting a block takes (a wide block
+/// made before the limit existed must still be liftable).
+pub fn any_network(text: &str) -> anyhow::Result<IpNet> {
     let text = text.trim();
     if let Ok(ip) = text.parse::<ClientIp>() {
         return Ok(IpNet::from(ip.addr()));
     }
     let net: IpNet = text
         .parse()
-        .with_context(|| format!("{text:?} is not an address or network"))?;
+        .map_err(|_| anyhow::anyhow!("network: {text:?} is not an address or network (CIDR)"))?;
     Ok(net.trunc())
 }
 
@@ -65,7 +86,7 @@ pub async fn block(db: &Db, ip: &str, reason: &str, by: &str) -> anyhow::Result<
 }
 
 pub async fn unblock(db: &Db, ip: &str, by: &str) -> anyhow::Result<String> {
-    let net = network(ip)?;
+    let net = any_network(ip)?;
     lift(db, Kind::Block, &net.to_string(), by).await
 }
 

@@ -173,7 +173,16 @@ pub enum StaffCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Print a new API token for a staff account
-    Create { staff: String },
+    Create {
+        staff: String,
+        /// Stop working after this long (`90d`, `12h`); without it the token never expires
+        #[arg(long)]
+        expires: Option<crate::config::Seconds>,
+    },
+    /// List API tokens (all, or one account's): id, account, created, last used, expiry, state
+    List { staff: Option<String> },
+    /// Revoke an API token by the id `token list` shows
+    Revoke { id: i64 },
 }
 
 /// Loads the configuration the way §8 says: `--config`, else `./relaydesk.toml`, else defaults;
@@ -315,7 +324,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Unblock { ip } => {
-            let subject = crate::actions::network(&ip)?.to_string();
+            let subject = crate::actions::any_network(&ip)?.to_string();
             act_audited(&config, "unblock", subject, Action::Unblock { ip }, None).await
         }
         Command::Suspend { login, reason } => {
@@ -357,11 +366,61 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token {
-            command: TokenCommand::Create { staff },
-        } => {
+        Command::Token { command } => {
             let db = open_db(&config).await?;
-            println!("{}", crate::staff::create_token(&db, &staff).await?);
+            let now = chrono::Utc::now().timestamp();
+            match command {
+                TokenCommand::Create { staff, expires } => {
+                    if expires.is_some_and(|e| e.0 <= 0) {
+                        bail!("--expires: must be longer than 0");
+                    }
+                    let until = expires.map(|e| now + e.0);
+                    let token = crate::staff::create_token_until(&db, &staff, until).await?;
+                    println!("{token}");
+                }
+                TokenCommand::List { staff } => {
+                    let tz = config.timezone.0;
+                    let at = |t: Option<i64>| {
+                        t.map_or("-".to_string(), |t| crate::time::local_rfc3339(t, tz))
+                    };
+                    let tokens =
+                        crate::store::staff::tokens(&mut db.conn().await?, staff.as_deref())
+                            .await?;
+                    println!("id\tstaff\tcreated\tlast_used\texpires\tstate");
+                    for t in tokens {
+                        let state = if t.revoked_at.is_some() {
+                            "revoked"
+                        } else if t.expires_at.is_some_and(|e| e <= now) {
+                            "expired"
+                        } else {
+                            "active"
+                        };
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{state}",
+                            t.id,
+                            t.staff,
+                            at(Some(t.created_at)),
+                            at(t.last_used_at),
+                            at(t.expires_at)
+                        );
+                    }
+                }
+                TokenCommand::Revoke { id } => {
+                    if !crate::store::staff::revoke_token(&mut db.conn().await?, id, now).await? {
+                        bail!("no active token with id {id} (see `relaydesk token list`)");
+                    }
+                    crate::helpdesk::audit(
+                        &mut db.conn().await?,
+                        &actor(),
+                        "token_revoke",
+                        &format!("token {id}"),
+                        None,
+                        None,
+                    )
+                    .await?;
+                    println!("token {id} revoked");
+                }
+            }
             Ok(())
         }
     }

@@ -217,6 +217,8 @@ pub struct WebConfig {
     /// A connection that has not sent a whole request head within this long is closed.
     /// Default 10 seconds.
     pub header_timeout: Seconds,
+    /// Sign-in throttling counts IPv6 clients by their network of this many bits. Default 64.
+    pub throttle_ipv6_prefix: u8,
     /// `relaydesk demo` only: pages may be viewed as another address with `?as=IP`. Never read
     /// from a file.
     #[serde(skip)]
@@ -233,6 +235,7 @@ impl Default for WebConfig {
             session_max: Seconds(12 * 3600),
             request_timeout: Seconds(10),
             header_timeout: Seconds(10),
+            throttle_ipv6_prefix: 64,
             demo: false,
         }
     }

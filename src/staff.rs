@@ -102,8 +102,17 @@ pub async fn disable(db: &Db, name: &str) -> anyhow::Result<String> {
     ))
 }
 
-/// A new API token for `name`, returned once; only its hash is kept.
+/// A new API token for `name`, returned once; only its hash is kept. It never expires.
 pub async fn create_token(db: &Db, name: &str) -> anyhow::Result<String> {
+    create_token_until(db, name, None).await
+}
+
+/// A new API token for `name` that stops working at `expires_at` (epoch seconds), if given.
+pub async fn create_token_until(
+    db: &Db,
+    name: &str,
+    expires_at: Option<i64>,
+) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
     let staff = store::staff::by_name(&mut db.conn().await?, name)
         .await?
@@ -111,7 +120,7 @@ pub async fn create_token(db: &Db, name: &str) -> anyhow::Result<String> {
         .with_context(|| format!("no active staff account {name:?}"))?;
     let token = format!("rd_{}", crate::secrets::random_token());
     let hash = crate::secrets::sha256_hex(&token);
-    store::staff::add_token(&mut db.conn().await?, staff.id, &hash, now).await?;
+    store::staff::add_token(&mut db.conn().await?, staff.id, &hash, now, expires_at).await?;
     Ok(token)
 }
 

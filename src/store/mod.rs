@@ -23,7 +23,6 @@ pub mod retention;
 pub mod search;
 pub mod signin;
 pub mod staff;
-pub mod staff_signin;
 pub mod stats;
 pub mod timeline;
 pub mod web_sessions;

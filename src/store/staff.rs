@@ -90,13 +90,70 @@ pub async fn set_totp(conn: &mut Conn, name: &str, secret: Option<&str>) -> Resu
     Ok(n > 0)
 }
 
-pub async fn add_token(conn: &mut Conn, staff_id: i64, token_hash: &str, now: Epoch) -> Result<()> {
-    conn.execute(
-        "insert into api_tokens (staff_id, token_hash, created_at) values ($1, $2, $3)",
-        &[staff_id.into(), token_hash.into(), now.into()],
+/// Stores a new token's hash; returns its id (what `token list` shows and `token revoke` takes).
+pub async fn add_token(
+    conn: &mut Conn,
+    staff_id: i64,
+    token_hash: &str,
+    now: Epoch,
+    expires_at: Option<Epoch>,
+) -> Result<i64> {
+    let id: Option<(i64,)> = conn
+        .fetch_optional(
+            "insert into api_tokens (staff_id, token_hash, created_at, expires_at)
+             values ($1, $2, $3, $4) returning id",
+            &[
+                staff_id.into(),
+                token_hash.into(),
+                now.into(),
+                expires_at.into(),
+            ],
+        )
+        .await?;
+    Ok(id.map_or(0, |(id,)| id))
+}
+
+/// A token as `token list` shows it (never the token itself: only its hash is kept).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub staff: String,
+    pub created_at: Epoch,
+    pub last_used_at: Option<Epoch>,
+    pub expires_at: Option<Epoch>,
+    pub revoked_at: Option<Epoch>,
+}
+
+/// Every token, or one account's, oldest first.
+pub async fn tokens(conn: &mut Conn, name: Option<&str>) -> Result<Vec<TokenInfo>> {
+    conn.fetch_all(
+        "select t.id, s.name as staff, t.created_at, t.last_used_at, t.expires_at, t.revoked_at
+         from api_tokens t join staff s on s.id = t.staff_id
+         where (cast($1 as text) is null or s.name = $1) order by t.id",
+        &[name.into()],
     )
-    .await?;
-    Ok(())
+    .await
+}
+
+/// Revokes one token by id; false when there is no such unrevoked token.
+pub async fn revoke_token(conn: &mut Conn, id: i64, now: Epoch) -> Result<bool> {
+    let n = conn
+        .execute(
+            "update api_tokens set revoked_at = $1 where id = $2 and revoked_at is null",
+            &[now.into(), id.into()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Revokes every token of an account (sign-out everywhere); how many were live.
+pub async fn revoke_tokens_of(conn: &mut Conn, name: &str, now: Epoch) -> Result<u64> {
+    conn.execute(
+        "update api_tokens set revoked_at = $1
+         where revoked_at is null and staff_id in (select id from staff where name = $2)",
+        &[now.into(), name.into()],
+    )
+    .await
 }
 
 /// The active account a token belongs to, marking the token used.
@@ -105,14 +162,15 @@ pub async fn by_token(conn: &mut Conn, token_hash: &str, now: Epoch) -> Result<O
         .fetch_optional(
             &format!(
                 "select {} from staff s join api_tokens t on t.staff_id = s.id
-                 where t.token_hash = $1 and t.revoked_at is null and s.disabled_at is null",
+                 where t.token_hash = $1 and t.revoked_at is null and s.disabled_at is null
+                   and (t.expires_at is null or t.expires_at > $2)",
                 COLUMNS
                     .split(", ")
                     .map(|c| format!("s.{c}"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            &[token_hash.into()],
+            &[token_hash.into(), now.into()],
         )
         .await?;
     if found.is_some() {

@@ -122,3 +122,34 @@ mod tests {
         assert_eq!(ip.to_string(), "2001:db8::7");
     }
 }
+
+/// Whom sign-in throttling counts a client as: its IPv4 address, or the IPv6 network of
+/// `v6_prefix` bits it is in (one household or host gets a whole /64, so counting single IPv6
+/// addresses would let one guesser use 2^64 of them).
+pub fn throttle_key(ip: ClientIp, v6_prefix: u8) -> String {
+    match ip.addr() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match ipnet::Ipv6Net::new(v6, v6_prefix.min(128)) {
+            Ok(net) => net.trunc().to_string(),
+            Err(_) => v6.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_network() {
+        let a: ClientIp = "2001:db8:1:2::10".parse().unwrap();
+        let b: ClientIp = "2001:db8:1:2:ffff::99".parse().unwrap();
+        let other: ClientIp = "2001:db8:1:3::10".parse().unwrap();
+        assert_eq!(throttle_key(a, 64), "2001:db8:1:2::/64");
+        assert_eq!(throttle_key(a, 64), throttle_key(b, 64));
+        assert_ne!(throttle_key(a, 64), throttle_key(other, 64));
+        assert_eq!(throttle_key(a, 128), "2001:db8:1:2::10/128");
+        let v4: ClientIp = "203.0.113.7".parse().unwrap();
+        assert_eq!(throttle_key(v4, 64), "203.0.113.7");
+    }
+}

@@ -5,6 +5,7 @@ mod api;
 mod api_contract;
 mod api_helpers;
 mod api_ops;
+mod attacks;
 mod browser;
 mod cli;
 mod customer;

@@ -229,8 +229,19 @@ async fn migrating_twice_changes_nothing() {
                 .scalar("select count(*) from _sqlx_migrations", &[])
                 .await
                 .unwrap();
-        assert_eq!(applied, Some(5), "{}", t.label);
+        assert_eq!(applied, Some(migration_files(t.label)), "{}", t.label);
     }
+}
+
+/// How many migrations a backend has: the files in `migrations/<backend>`.
+fn migration_files(backend: &str) -> i64 {
+    std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend),
+    )
+    .unwrap()
+    .count() as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,7 +398,7 @@ async fn a_store_made_by_the_earlier_migration_runner_is_adopted_in_place() {
         t.db.close().await;
 
         // The new release opens it: versions 1–4 are recorded for sqlx, not run again (their
-        // `create table`s would fail, the first notice would be there twice); 5 runs.
+        // `create table`s would fail, the first notice would be there twice); the later ones run.
         let db = Db::open(&t.url, PoolSettings::new(2)).await.unwrap();
         let mut c = db.conn().await.unwrap();
         let applied: Vec<(i64, bool)> = c
@@ -397,12 +408,8 @@ async fn a_store_made_by_the_earlier_migration_runner_is_adopted_in_place() {
             )
             .await
             .unwrap();
-        assert_eq!(
-            applied,
-            [(1, true), (2, true), (3, true), (4, true), (5, true)],
-            "{}",
-            t.label
-        );
+        let all: Vec<(i64, bool)> = (1..=migration_files(t.label)).map(|v| (v, true)).collect();
+        assert_eq!(applied, all, "{}: 1-4 adopted, the rest run", t.label);
         assert_eq!(
             c.scalar("select count(*) from notices", &[]).await.unwrap(),
             Some(1),
@@ -424,7 +431,7 @@ async fn a_store_made_by_the_earlier_migration_runner_is_adopted_in_place() {
                 .scalar("select count(*) from _sqlx_migrations", &[])
                 .await
                 .unwrap(),
-            Some(5),
+            Some(migration_files(t.label)),
             "{}",
             t.label
         );

@@ -76,7 +76,8 @@ pub async fn grant(
 fn network(text: &str) -> Result<String, WebError> {
     actions::network(text)
         .map(|n| n.to_string())
-        .map_err(|_| WebError::BadRequest("ip: not an address or network".into()))
+        // The API's field is `ip`; the check's words are the same as the pages' and the CLI's.
+        .map_err(|e| WebError::BadRequest(e.to_string().replacen("network:", "ip:", 1)))
 }
 
 /// `POST /blocks {ip, reason}`: no relaying from the address or network.
@@ -103,7 +104,9 @@ pub async fn unblock(
     State(app): State<Arc<App>>,
     Path(ip): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let net = network(&ip)?;
+    let net = actions::any_network(&ip)
+        .map(|n| n.to_string())
+        .map_err(|e| WebError::BadRequest(e.to_string().replacen("network:", "ip:", 1)))?;
     let audit = Audit {
         action: "api_unblock",
         subject: net.clone(),

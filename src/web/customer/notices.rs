@@ -219,6 +219,8 @@ pub async fn atom(State(app): State<Arc<App>>, lang: Lang) -> Result<Response, W
         [
             (header::CONTENT_TYPE, "application/atom+xml"),
             (header::CACHE_CONTROL, "public, max-age=300"),
+            // The feed's language comes from these: a shared cache must keep one per language.
+            (header::VARY, "Accept-Language, Cookie"),
         ],
         feed.render()?,
     )

@@ -36,12 +36,17 @@ pub const ADDRESS_LIMIT: usize = 20;
 /// The sliding window failures count in, in seconds.
 pub const WINDOW: i64 = 15 * 60;
 
+/// Customer sign-in's limits.
+pub const LIMITS: signin::Limits = signin::Limits {
+    window: WINDOW,
+    per_account: ACCOUNT_LIMIT,
+    per_address: ADDRESS_LIMIT,
+};
+
 /// How long to wait before another try, when `newest_first` (failure times within the window,
 /// newest first) already holds `limit` failures: until the oldest of those leaves the window.
 pub fn retry_after(newest_first: &[Epoch], limit: usize, now: Epoch) -> Option<u64> {
-    let decisive = *newest_first.get(limit.checked_sub(1)?)?;
-    let free_at = decisive + WINDOW;
-    (free_at > now).then(|| (free_at - now) as u64)
+    signin::retry_after(newest_first, limit, WINDOW, now)
 }
 
 /// Whether the visitor reached us over TLS, as a trusted proxy says: cookies are then `Secure`.
@@ -161,39 +166,35 @@ pub async fn submit(
     }
     let now = app.now();
     let ip_text = ip.to_string();
-    let (account, address) = {
-        let (login, ip_text) = (login.clone(), ip_text.clone());
-        let since = now - WINDOW + 1;
+    let from = crate::web::client::throttle_key(ip, app.config.web.throttle_ipv6_prefix);
+    // The attempt is reserved before the password is checked, so parallel tries cannot pass
+    // the count together; a throttled account is not checked at all (a right password does
+    // not lift the lock early).
+    let attempt = {
+        let (login, from) = (login.clone(), from.clone());
         app.db
             .run(async move |c: &mut crate::store::Conn| {
-                Ok((
-                    signin::account_failures(c, "customer", &login, since, ACCOUNT_LIMIT as i64)
-                        .await?,
-                    signin::ip_failures(c, &ip_text, since, ADDRESS_LIMIT as i64).await?,
-                ))
+                signin::reserve(c, "customer", &login, &from, now, LIMITS).await
             })
             .await?
     };
-    // A throttled account is not checked at all: a right password does not lift the lock early.
-    let wait =
-        retry_after(&account, ACCOUNT_LIMIT, now).max(retry_after(&address, ADDRESS_LIMIT, now));
-    if let Some(secs) = wait {
-        tracing::info!(login = %one_line(&login), ip = %ip_text, secs, "customer sign-in throttled");
-        return Err(WebError::TooMany(secs));
-    }
+    let reserved = match attempt {
+        signin::Attempt::Wait(secs) => {
+            tracing::info!(login = %one_line(&login), ip = %ip_text, secs, "customer sign-in throttled");
+            return Err(WebError::TooMany(secs));
+        }
+        signin::Attempt::Reserved(id) => id,
+    };
     match verify::verify(&app.config.customer_auth, &login, &form.password).await {
         Verdict::Accepted => {}
         Verdict::Rejected => {
-            let (account, from) = (login.clone(), ip_text.clone());
-            app.db
-                .run(async move |c: &mut crate::store::Conn| {
-                    signin::record_failure(c, "customer", &account, &from, now, now - WINDOW).await
-                })
-                .await?;
+            // The reserved attempt stays: it is the failure.
             tracing::info!(login = %one_line(&login), ip = %ip_text, "customer sign-in refused");
             return again("login.wrong", form.login.trim().to_string());
         }
         Verdict::Unavailable(reason) => {
+            // Not the visitor's failure: the attempt does not count.
+            signin::release(&mut app.db.conn().await?, reserved).await?;
             tracing::warn!(%reason, "customer sign-in could not be checked");
             return again("login.unavailable", form.login.trim().to_string());
         }

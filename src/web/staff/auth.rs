@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::totp;
 use crate::helpdesk;
 use crate::staff::{Role, verify_password};
-use crate::store::{self, staff_signin};
+use crate::store::{self, signin};
 use crate::web::App;
 use crate::web::client::ClientAddr;
 use crate::web::error::WebError;
@@ -133,8 +133,11 @@ pub struct LoginQuery {
 }
 
 /// Where to go after signing in: a staff page, never another site.
+/// Where to go after signing in: a page of the console, given as a path of visible ASCII (no
+/// control characters, which would break the redirect's header, no backslash, no other site).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with("/staff") && !next.starts_with("//") && !next.contains('\\') {
+    let console = next == "/staff" || next.starts_with("/staff/") || next.starts_with("/staff?");
+    if console && next.len() <= 512 && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') {
         next
     } else {
         "/staff"
@@ -148,6 +151,7 @@ fn login_form(
     next: &str,
     name: &str,
     failed: bool,
+    secure: bool,
 ) -> Result<Response, WebError> {
     let (csrf, fresh) = anonymous_csrf(headers);
     let page = LoginPage {
@@ -161,7 +165,7 @@ fn login_form(
     if fresh {
         response.headers_mut().insert(
             header::SET_COOKIE,
-            set_cookie(CSRF_COOKIE, &csrf, None, false),
+            set_cookie(CSRF_COOKIE, &csrf, None, secure),
         );
     }
     Ok(response)
@@ -171,9 +175,10 @@ pub async fn login_page(
     State(app): State<Arc<App>>,
     lang: Lang,
     headers: HeaderMap,
+    crate::web::customer::signin::Tls(secure): crate::web::customer::signin::Tls,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
-    login_form(&app, lang, &headers, &q.next, "", false)
+    login_form(&app, lang, &headers, &q.next, "", false, secure)
 }
 
 #[derive(Debug, Deserialize)]
@@ -221,25 +226,24 @@ pub async fn login(
     }
     let now = app.now();
     let cfg = app.config.staff.clone();
-    let since = now - cfg.signin_window.0;
-    let (who, addr) = (name.clone(), ip.to_string());
-    let ((by_account, oldest_a), (by_address, oldest_b), account) = app
+    let limits = signin::Limits {
+        window: cfg.signin_window.0,
+        per_account: cfg.signin_max_per_account as usize,
+        per_address: cfg.signin_max_per_address as usize,
+    };
+    let from = crate::web::client::throttle_key(ip, app.config.web.throttle_ipv6_prefix);
+    // The attempt is reserved (counted and recorded at once) before the password is checked,
+    // so parallel tries cannot all pass the count.
+    let who = name.clone();
+    let (attempt, account) = app
         .db
         .run(async move |c: &mut crate::store::Conn| {
-            Ok((
-                staff_signin::for_account(c, &who, since).await?,
-                staff_signin::for_address(c, &addr, since).await?,
-                store::staff::by_name(c, &who).await?,
-            ))
+            let attempt = signin::reserve(c, "staff", &who, &from, now, limits).await?;
+            Ok((attempt, store::staff::by_name(c, &who).await?))
         })
         .await?;
-    let retry =
-        |oldest: Option<i64>| (oldest.unwrap_or(now) + cfg.signin_window.0 - now).max(1) as u64;
-    if by_account >= i64::from(cfg.signin_max_per_account) {
-        return Err(WebError::TooMany(retry(oldest_a)));
-    }
-    if by_address >= i64::from(cfg.signin_max_per_address) {
-        return Err(WebError::TooMany(retry(oldest_b)));
+    if let signin::Attempt::Wait(secs) = attempt {
+        return Err(WebError::TooMany(secs));
     }
 
     let hash = account
@@ -259,9 +263,9 @@ pub async fn login(
             }
     });
     let Some(account) = signed_in else {
-        let (who, addr) = (name.clone(), ip.to_string());
-        staff_signin::record_failure(&mut app.db.conn().await?, &who, &addr, now).await?;
-        return login_form(&app, lang, &headers, &form.next, &name, true);
+        // The reserved attempt stays: it is the failure.
+        let secure = session::over_tls(&headers, trusted_peer(&app, peer));
+        return login_form(&app, lang, &headers, &form.next, &name, true, secure);
     };
 
     if let Some(old) = previous {
@@ -271,7 +275,7 @@ pub async fn login(
     let (who, addr) = (account.name.clone(), ip.to_string());
     app.db
         .run(async move |c: &mut crate::store::Conn| {
-            staff_signin::clear_account(c, &who).await?;
+            signin::clear_account(c, "staff", &who).await?;
             helpdesk::audit(c, &who, "sign_in", &who, None, Some(&addr)).await
         })
         .await?;
@@ -317,18 +321,49 @@ pub async fn logout_everywhere(
     user.check_csrf(&form.csrf)?;
     let n = user.session.end_everywhere(&app).await?;
     let name = user.name.clone();
+    let now = app.now();
     app.db
         .run(async move |c: &mut crate::store::Conn| {
+            // Everywhere includes the account's API tokens: after a lost laptop, nothing the
+            // account held goes on working.
+            let tokens = store::staff::revoke_tokens_of(c, &name, now).await?;
             helpdesk::audit(
                 c,
                 &name,
                 "sign_out_everywhere",
                 &name,
                 None,
-                Some(&format!("{n} sessions")),
+                Some(&format!("{n} sessions, {tokens} API tokens")),
             )
             .await
         })
         .await?;
     Ok(signed_out())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_console_path_without_control_characters() {
+        assert_eq!(
+            safe_next("/staff/customers/taro?x=1"),
+            "/staff/customers/taro?x=1"
+        );
+        assert_eq!(safe_next("/staff"), "/staff");
+        for bad in [
+            "/staff\r\nX: y",
+            "/staff/\u{7f}",
+            "/staff/a b",
+            "//evil.example/staff",
+            "https://evil.example/staff",
+            "/staffevil",
+            "/staff/\\evil",
+            "/staff/ページ",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), "/staff", "{bad:?}");
+        }
+    }
 }

@@ -16,7 +16,6 @@ use crate::actions;
 use crate::explain::Lang;
 use crate::helpdesk;
 use crate::helpdesk::customer::{self as facts, Event};
-use crate::helpdesk::search::{MIN_V4_PREFIX, MIN_V6_PREFIX};
 use crate::time::local_short;
 use crate::web::App;
 use crate::web::error::WebError;
@@ -171,19 +170,16 @@ fn back(ip: &str, done: &str) -> Redirect {
 /// The network a block form names: the page's address unless another network is given.
 fn network(ip: &str, field: &str) -> Result<String, WebError> {
     let text = if field.trim().is_empty() { ip } else { field };
-    let net = crate::actions::network(text)
-        .map_err(|_| WebError::BadRequest("network: not an address or network (CIDR)".into()))?;
-    // A slip of the keyboard must not block a whole provider.
-    let narrowest = match net {
-        ipnet::IpNet::V4(_) => MIN_V4_PREFIX,
-        ipnet::IpNet::V6(_) => MIN_V6_PREFIX,
-    };
-    if net.prefix_len() < narrowest {
-        return Err(WebError::BadRequest(format!(
-            "network: /{narrowest} or narrower"
-        )));
-    }
+    let net = crate::actions::network(text).map_err(|e| WebError::BadRequest(e.to_string()))?;
     Ok(net.to_string())
+}
+
+/// The network an unblock form names: any width (a wide block made earlier must be liftable).
+fn lifted(ip: &str, field: &str) -> Result<String, WebError> {
+    let text = if field.trim().is_empty() { ip } else { field };
+    crate::actions::any_network(text)
+        .map(|n| n.to_string())
+        .map_err(|e| WebError::BadRequest(e.to_string()))
 }
 
 pub async fn grant(
@@ -238,7 +234,7 @@ pub async fn unblock(
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
     let ip = forms::ip("ip", &ip)?.to_string();
-    let net = network(&ip, &form.network)?;
+    let net = lifted(&ip, &form.network)?;
     let n = net.clone();
     forms::act_audited(
         &app,

@@ -19,6 +19,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "すべての端末からログアウト",
         "Sign out everywhere",
     ),
+    (
+        "staff.logout_everywhere.covers",
+        "このアカウントのすべてのログイン（この端末を含む）を終了し、API トークンもすべて無効にします。新しいトークンは管理者が発行します。",
+        "Ends every sign-in of this account (this one included) and revokes all of its API tokens; an administrator issues new ones.",
+    ),
     ("staff.login.title", "スタッフログイン", "Staff sign-in"),
     ("staff.login.name", "スタッフ名", "Staff name"),
     ("staff.login.password", "パスワード", "Password"),
