@@ -80,6 +80,19 @@ pub async fn set_password(conn: &mut Conn, name: &str, password_hash: &str) -> R
     Ok(n > 0)
 }
 
+/// Takes the TOTP time step `step` for a sign-in of `name`: true only when it is later than
+/// every step taken before (one atomic update, so two sign-ins with one code cannot both pass).
+pub async fn take_totp_step(conn: &mut Conn, name: &str, step: i64) -> Result<bool> {
+    let n = conn
+        .execute(
+            "update staff set totp_last_step = $1
+             where name = $2 and (totp_last_step is null or totp_last_step < $1)",
+            &[step.into(), name.into()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 pub async fn set_totp(conn: &mut Conn, name: &str, secret: Option<&str>) -> Result<bool> {
     let n = conn
         .execute(

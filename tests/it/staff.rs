@@ -212,20 +212,43 @@ async fn admins_need_a_totp_code_when_configured() {
         csrf_of(&setup.body)
     };
     let setup = web.get("/staff/totp").await;
-    let at = setup.body.find("data-secret>").unwrap() + 12;
-    let secret = setup.body[at..at + 32].to_string();
+    let (secret, proof) = issued(&setup.body);
     let wrong = web
         .post_form(
             "/staff/totp",
-            &[("csrf", &csrf), ("secret", &secret), ("code", "000000")],
+            &[
+                ("csrf", &csrf),
+                ("secret", &secret),
+                ("proof", &proof),
+                ("code", "000000"),
+            ],
         )
         .await;
     assert_eq!(location(&wrong), "/staff/totp?failed=1");
+    // A secret the client chose (here all zeros) is refused, with a code made from it.
+    let zeros = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let chosen = web
+        .post_form(
+            "/staff/totp",
+            &[
+                ("csrf", &csrf),
+                ("secret", zeros),
+                ("proof", &proof),
+                ("code", &totp_now(zeros)),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status, 400, "{}", chosen.body);
     let code = totp_now(&secret);
     let ok = web
         .post_form(
             "/staff/totp",
-            &[("csrf", &csrf), ("secret", &secret), ("code", &code)],
+            &[
+                ("csrf", &csrf),
+                ("secret", &secret),
+                ("proof", &proof),
+                ("code", &code),
+            ],
         )
         .await;
     assert_eq!(location(&ok), "/staff/totp?done=totp");
@@ -241,9 +264,55 @@ async fn admins_need_a_totp_code_when_configured() {
     );
     let bad = try_sign_in(&mut web, "boss", PASSWORD, "123456").await;
     assert!(!web.cookies.contains_key("rd_session"), "{}", bad.body);
-    let good = try_sign_in(&mut web, "boss", PASSWORD, &totp_now(&secret)).await;
+    let code = totp_now(&secret);
+    let good = try_sign_in(&mut web, "boss", PASSWORD, &code).await;
     assert_eq!(good.status, 303);
     assert_eq!(web.get("/staff/accounts").await.status, 200);
+
+    // The same code twice: the second sign-in is refused (a code seen is a code spent).
+    let mut other = Web::new_sharing(&web);
+    let replay = try_sign_in(&mut other, "boss", PASSWORD, &code).await;
+    assert_eq!(replay.status, 200, "a replayed code signs nobody in");
+    assert!(!other.cookies.contains_key("rd_session"));
+
+    // Replacing the authenticator takes the password (or a current code), not just a session.
+    let setup = web.get("/staff/totp").await;
+    let csrf = csrf_of(&setup.body);
+    let (fresh, proof) = issued(&setup.body);
+    let new_code = totp_now(&fresh);
+    let session_only = web
+        .post_form(
+            "/staff/totp",
+            &[
+                ("csrf", &csrf),
+                ("secret", &fresh),
+                ("proof", &proof),
+                ("code", &new_code),
+            ],
+        )
+        .await;
+    assert_eq!(location(&session_only), "/staff/totp?failed=current");
+    let with_password = web
+        .post_form(
+            "/staff/totp",
+            &[
+                ("csrf", &csrf),
+                ("secret", &fresh),
+                ("proof", &proof),
+                ("code", &new_code),
+                ("current", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(location(&with_password), "/staff/totp?done=totp");
+}
+
+/// The secret a setup page issued and the proof its form carries back.
+fn issued(body: &str) -> (String, String) {
+    let at = body.find("data-secret>").unwrap() + 12;
+    let secret = body[at..at + 32].to_string();
+    let at = body.find("name=\"proof\" value=\"").unwrap() + 20;
+    (secret, body[at..at + 64].to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

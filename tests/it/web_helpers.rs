@@ -25,7 +25,8 @@ pub struct Web {
     pub db: Db,
     pub peer: SocketAddr,
     pub cookies: BTreeMap<String, String>,
-    _t: TestDb,
+    /// The database this site owns (none for a second visitor of another's site).
+    _t: Option<TestDb>,
 }
 
 pub struct Reply {
@@ -50,7 +51,18 @@ impl Web {
             db: t.db.clone(),
             peer: "203.0.113.7:50000".parse().unwrap(),
             cookies: BTreeMap::new(),
-            _t: t,
+            _t: Some(t),
+        }
+    }
+
+    /// Another visitor (another browser, no cookies) of the same site.
+    pub fn new_sharing(other: &Web) -> Web {
+        Web {
+            app: other.app.clone(),
+            db: other.db.clone(),
+            peer: other.peer,
+            cookies: BTreeMap::new(),
+            _t: None,
         }
     }
 

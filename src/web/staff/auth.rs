@@ -253,15 +253,22 @@ pub async fn login(
     let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| WebError::Internal(format!("password check: {e}")))?;
-    let signed_in = account.filter(|a| {
-        password_ok
-            && a.disabled_at.is_none()
-            && match &a.totp_secret {
-                Some(secret) => totp::verify(secret, &form.code, now),
-                // Admins without a second factor under the requirement may only set one up.
-                None => true,
+    let mut signed_in = account.filter(|a| password_ok && a.disabled_at.is_none());
+    if let Some(a) = &signed_in
+        && let Some(secret) = &a.totp_secret
+    {
+        // The code's time step is taken once: a replayed code (or an older one) is refused.
+        let taken = match totp::matching_step(secret, &form.code, now) {
+            Some(step) => {
+                store::staff::take_totp_step(&mut app.db.conn().await?, &a.name, step).await?
             }
-    });
+            None => false,
+        };
+        if !taken {
+            signed_in = None;
+        }
+    }
+    // (Admins without a second factor under the requirement may only set one up.)
     let Some(account) = signed_in else {
         // The reserved attempt stays: it is the failure.
         let secure = session::over_tls(&headers, trusted_peer(&app, peer));

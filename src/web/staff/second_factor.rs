@@ -24,6 +24,8 @@ struct TotpPage {
     enabled: bool,
     required: bool,
     secret: String,
+    /// `totp::enrolment_proof` of `secret`, carried by the form.
+    proof: String,
     uri: String,
     failed: bool,
 }
@@ -54,6 +56,7 @@ pub async fn page(
         enabled: account.totp_secret.is_some(),
         required: user.is_admin() && app.config.staff.require_totp_for_admins,
         uri: totp::otpauth_uri(&app.config.service.name, &user.name, &secret),
+        proof: totp::enrolment_proof(&user.session.csrf, &user.name, &secret),
         secret,
         failed: q.failed.is_some(),
     };
@@ -67,7 +70,12 @@ pub struct TotpForm {
     #[serde(default)]
     secret: String,
     #[serde(default)]
+    proof: String,
+    #[serde(default)]
     code: String,
+    /// Replacing an authenticator: the account's password, or a code from the current one.
+    #[serde(default)]
+    current: String,
 }
 
 /// Turns the second factor on with the shown secret, once a code from it proves the
@@ -82,7 +90,31 @@ pub async fn set(
     if totp::base32_decode(&secret).is_none_or(|s| s.len() < 16) {
         return Err(WebError::BadRequest("secret".into()));
     }
-    if !totp::verify(&secret, &form.code, app.now()) {
+    // Only a secret this page issued to this session: the client cannot choose one.
+    let proof = totp::enrolment_proof(&user.session.csrf, &user.name, &secret);
+    if !crate::secrets::same_secret(&proof, &form.proof) {
+        return Err(WebError::BadRequest(
+            "secret: not one this page issued".into(),
+        ));
+    }
+    let now = app.now();
+    let account = store::staff::by_name(&mut app.db.conn().await?, &user.name)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    // Replacing an authenticator takes more than a session: the password or a current code.
+    if let Some(current) = &account.totp_secret {
+        let by_code = totp::verify(current, &form.current, now);
+        let (given, hash) = (form.current.clone(), account.password_hash.clone());
+        let by_password = !by_code
+            && !given.is_empty()
+            && tokio::task::spawn_blocking(move || crate::staff::verify_password(&given, &hash))
+                .await
+                .unwrap_or(false);
+        if !(by_code || by_password) {
+            return Ok(Redirect::to("/staff/totp?failed=current"));
+        }
+    }
+    if !totp::verify(&secret, &form.code, now) {
         return Ok(Redirect::to("/staff/totp?failed=1"));
     }
     let name = user.name.clone();

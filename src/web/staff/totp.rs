@@ -79,22 +79,44 @@ pub fn code_at(secret: &[u8], now: i64) -> u32 {
 /// Whether `code` (six digits, spaces allowed) is right for the base32 `secret` at `now`, give
 /// or take one step.
 pub fn verify(secret_b32: &str, code: &str, now: i64) -> bool {
+    matching_step(secret_b32, code, now).is_some()
+}
+
+/// The time step whose code `code` is (now's, or one either side), if any: what a sign-in
+/// remembers so the same code is never accepted twice.
+pub fn matching_step(secret_b32: &str, code: &str, now: i64) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+        return None;
     }
-    let Ok(code) = code.parse::<u32>() else {
-        return false;
-    };
-    let Some(secret) = base32_decode(secret_b32).filter(|s| !s.is_empty()) else {
-        return false;
-    };
+    let code = code.parse::<u32>().ok()?;
+    let secret = base32_decode(secret_b32).filter(|s| !s.is_empty())?;
     let step = now.max(0) / STEP;
     // Compare all three without stopping early: timing tells nothing.
     [step - 1, step, step + 1]
         .into_iter()
         .filter(|s| *s >= 0)
-        .fold(false, |ok, s| ok | (hotp(&secret, s as u64) == code))
+        .fold(None, |found, s| {
+            let hit = hotp(&secret, s as u64) == code;
+            if hit && found.is_none() {
+                Some(s)
+            } else {
+                found
+            }
+        })
+}
+
+/// The proof that the server issued `secret` to this session for this account's enrolment:
+/// an HMAC-SHA-256 keyed by the session's CSRF secret. A form can only carry back a secret
+/// the page gave it.
+pub fn enrolment_proof(session_secret: &str, account: &str, secret: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(session_secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"totp enrolment\0");
+    mac.update(account.as_bytes());
+    mac.update(b"\0");
+    mac.update(secret.as_bytes());
+    crate::secrets::hex(&mac.finalize().into_bytes())
 }
 
 /// A new random secret, base32.

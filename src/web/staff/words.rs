@@ -20,6 +20,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Sign out everywhere",
     ),
     (
+        "staff.totp.current",
+        "本人確認: パスワード、または今の認証アプリのコード",
+        "To confirm it is you: your password, or a code from your current authenticator",
+    ),
+    (
         "staff.logout_everywhere.covers",
         "このアカウントのすべてのログイン（この端末を含む）を終了し、API トークンもすべて無効にします。新しいトークンは管理者が発行します。",
         "Ends every sign-in of this account (this one included) and revokes all of its API tokens; an administrator issues new ones.",
