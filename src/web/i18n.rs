@@ -139,6 +139,7 @@ pub const LISTS: &[&[(&str, &str, &str)]] = &[
     WORDS,
     super::customer::WORDS,
     super::customer::guides::WORDS,
+    super::customer::guides::AUTO_WORDS,
     super::customer::notices::WORDS,
     super::customer::status::WORDS,
     super::chart::WORDS,

@@ -6,6 +6,7 @@ mod api_contract;
 mod api_helpers;
 mod api_ops;
 mod attacks;
+mod autoconfig;
 mod browser;
 mod cli;
 mod customer;

@@ -54,6 +54,10 @@ struct GuidePage {
     note: Option<String>,
     still: String,
     others: Vec<ClientLink>,
+    /// How this program can set itself up: `profile` (offer the Apple profile), or a sentence
+    /// about the automatic setup it finds by itself.
+    profile: bool,
+    automatic: Option<String>,
 }
 
 pub fn pick(text: &Text, lang: Lang) -> &'static str {
@@ -177,10 +181,52 @@ pub async fn client(
             note: client.note.as_ref().map(|n| fill(pick(n, lang))),
             still: fill(tr.t("guide.still")),
             others: links(lang, Some(client.slug)),
+            profile: matches!(client.slug, "iphone" | "apple-mail"),
+            automatic: match client.slug {
+                "thunderbird" => Some(fill(tr.t("guide.auto.thunderbird"))),
+                "outlook" => Some(fill(tr.t("guide.auto.outlook"))),
+                "iphone" | "apple-mail" => None,
+                _ => Some(fill(tr.t("guide.auto.none"))),
+            },
         }
         .render()?,
     ))
 }
+
+/// (key, Japanese, English): the guides' words about automatic setup.
+pub const AUTO_WORDS: &[(&str, &str, &str)] = &[
+    ("guide.auto", "自動設定", "Automatic setup"),
+    (
+        "guide.auto.thunderbird",
+        "Thunderbird はメールアドレスとパスワードを入れるだけで、このサービスのサーバー設定を自動で見つけます（autoconfig）。見つからないときは下の値を手で入れてください。",
+        "Thunderbird finds this service's server settings by itself when you enter your address and password (autoconfig). If it does not, enter the values below by hand.",
+    ),
+    (
+        "guide.auto.outlook",
+        "Outlook はメールアドレスを入れると、このサービスの設定を自動で問い合わせます（Autodiscover）。見つからないときは下の値を手で入れてください。",
+        "Outlook asks this service for its settings when you enter your address (Autodiscover). If it does not find them, enter the values below by hand.",
+    ),
+    (
+        "guide.auto.none",
+        "このメールソフトには自動設定がありません。下の値を手で入れてください。",
+        "This program has no automatic setup: enter the values below by hand.",
+    ),
+    (
+        "guide.profile",
+        "メールアドレスを入れて設定プロファイルをダウンロードし、画面の案内に従ってインストールすると、サーバー設定が済みます。パスワードはインストールのときに入力します（プロファイルには含まれません）。",
+        "Enter your address and download the configuration profile; install it as the screen says and the servers are set. You type your password while installing (the profile does not carry it).",
+    ),
+    (
+        "guide.profile.address",
+        "メールアドレス",
+        "Your email address",
+    ),
+    (
+        "guide.profile.download",
+        "設定プロファイルをダウンロード",
+        "Download the configuration profile",
+    ),
+];
 
 /// (key, Japanese, English): the guides' headings and shared sentences.
 pub const WORDS: &[(&str, &str, &str)] = &[

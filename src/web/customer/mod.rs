@@ -1,6 +1,7 @@
 //! The customer site (§7.1): this connection's state and what to do, setup guides, notices and
 //! service status — public, in Japanese and English, without JavaScript.
 
+pub mod autoconfig;
 pub mod connection;
 pub mod guide_texts;
 pub mod guides;
@@ -22,7 +23,15 @@ pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/", get(connection::page))
         .route("/guide", get(guides::index))
+        .route("/guide/mail.mobileconfig", get(autoconfig::apple))
         .route("/guide/{client}", get(guides::client))
+        .route(
+            "/.well-known/autoconfig/mail/config-v1.1.xml",
+            get(autoconfig::thunderbird),
+        )
+        .route("/mail/config-v1.1.xml", get(autoconfig::thunderbird))
+        .route("/autodiscover/autodiscover.xml", post(autoconfig::outlook))
+        .route("/Autodiscover/Autodiscover.xml", post(autoconfig::outlook))
         .route("/notices", get(notices::list))
         .route("/notices.atom", get(notices::atom))
         .route("/notices/{id}", get(notices::show))

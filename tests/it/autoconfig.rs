@@ -1,0 +1,255 @@
+//! Automatic client setup: what Thunderbird, Outlook and Apple's devices read, with SMTP AUTH
+//! offered and without it (POP before SMTP), and bad input refused.
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use relaydesk::config::Config;
+
+use crate::helpers::sqlite;
+use crate::web_helpers::{Web, done};
+
+fn isp(submission_port: u16) -> Config {
+    let mut config = Config::default();
+    config.service.submission_port = submission_port;
+    config.service.pop_server = "pop.isp.example".into();
+    config.service.imap_server = "imap.isp.example".into();
+    config.service.smtp_server = "smtp.isp.example".into();
+    config
+}
+
+/// The text of the first `<name>` element inside `within` (the first element of that name).
+fn element<'a>(doc: &'a str, within: &str, name: &str) -> &'a str {
+    let start = doc
+        .find(within)
+        .unwrap_or_else(|| panic!("no {within} in {doc}"));
+    let doc = &doc[start..];
+    let open = format!("<{name}>");
+    let at = doc
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {name} in {doc}"))
+        + open.len();
+    &doc[at..at + doc[at..].find('<').unwrap()]
+}
+
+fn autodiscover_request(address: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
+  <Request>
+    <EMailAddress>{address}</EMailAddress>
+    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>
+  </Request>
+</Autodiscover>"#
+    )
+}
+
+async fn post_xml(web: &mut Web, path: &str, body: String) -> crate::web_helpers::Reply {
+    let request = Request::post(path)
+        .header(header::CONTENT_TYPE, "text/xml")
+        .body(Body::from(body))
+        .unwrap();
+    web.send(request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thunderbird_finds_the_servers_with_and_without_smtp_auth() {
+    for (port, out_port, socket, auth) in [
+        (587, "587", "STARTTLS", "password-cleartext"),
+        (0, "25", "plain", "smtp-after-pop"),
+    ] {
+        let mut web = Web::new(sqlite().await, isp(port));
+        for path in [
+            "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=taro%40example.jp",
+            "/mail/config-v1.1.xml",
+        ] {
+            let r = web.get(path).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+            let doc = &r.body;
+            assert!(doc.contains(r#"<clientConfig version="1.1">"#), "{doc}");
+            assert!(doc.contains("<domain>example.jp</domain>"), "{doc}");
+            assert_eq!(
+                element(doc, r#"type="pop3""#, "hostname"),
+                "pop.isp.example"
+            );
+            assert_eq!(element(doc, r#"type="pop3""#, "port"), "110");
+            assert_eq!(
+                element(doc, r#"type="imap""#, "hostname"),
+                "imap.isp.example"
+            );
+            assert_eq!(element(doc, r#"type="imap""#, "port"), "143");
+            assert_eq!(
+                element(doc, r#"type="pop3""#, "username"),
+                "%EMAILLOCALPART%"
+            );
+            let smtp = r#"<outgoingServer type="smtp">"#;
+            assert_eq!(element(doc, smtp, "hostname"), "smtp.isp.example");
+            assert_eq!(element(doc, smtp, "port"), out_port, "{doc}");
+            assert_eq!(element(doc, smtp, "socketType"), socket);
+            assert_eq!(element(doc, smtp, "authentication"), auth);
+        }
+        let stranger = web
+            .get("/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=x%40elsewhere.example")
+            .await;
+        assert_eq!(stranger.status, 400);
+        let garbage = web
+            .get("/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=not-an-address")
+            .await;
+        assert_eq!(garbage.status, 400);
+        done(web).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outlook_autodiscover_answers_pop3_imap_and_smtp() {
+    for port in [587, 0] {
+        let mut web = Web::new(sqlite().await, isp(port));
+        for path in [
+            "/autodiscover/autodiscover.xml",
+            "/Autodiscover/Autodiscover.xml",
+        ] {
+            let r = post_xml(&mut web, path, autodiscover_request("taro@example.jp")).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+            let doc = &r.body;
+            assert!(doc.contains(
+                "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+            ));
+            assert_eq!(
+                element(doc, "<Type>POP3</Type>", "Server"),
+                "pop.isp.example"
+            );
+            assert_eq!(element(doc, "<Type>POP3</Type>", "Port"), "110");
+            assert_eq!(element(doc, "<Type>POP3</Type>", "LoginName"), "taro");
+            assert_eq!(element(doc, "<Type>IMAP</Type>", "Port"), "143");
+            let smtp = "<Type>SMTP</Type>";
+            assert_eq!(element(doc, smtp, "Server"), "smtp.isp.example");
+            if port == 587 {
+                assert_eq!(element(doc, smtp, "Port"), "587");
+                assert_eq!(element(doc, smtp, "AuthRequired"), "on");
+                assert_eq!(element(doc, smtp, "UsePOPAuth"), "on");
+                assert!(!doc.contains("SMTPLast"));
+            } else {
+                assert_eq!(element(doc, smtp, "Port"), "25");
+                assert_eq!(element(doc, smtp, "AuthRequired"), "off");
+                assert_eq!(element(doc, smtp, "SMTPLast"), "on");
+            }
+        }
+        for bad in [
+            String::new(),
+            "<not xml".to_string(),
+            "<Autodiscover><Request></Request></Autodiscover>".to_string(),
+            autodiscover_request("someone@elsewhere.example"),
+            autodiscover_request("<script>"),
+        ] {
+            let r = post_xml(&mut web, "/autodiscover/autodiscover.xml", bad.clone()).await;
+            assert_eq!(r.status, 400, "{bad:?}: {}", r.body);
+        }
+        let huge = format!(
+            "<Autodiscover><Request><EMailAddress>taro@example.jp</EMailAddress>{}</Request></Autodiscover>",
+            "x".repeat(1024 * 1024)
+        );
+        let request = Request::post("/autodiscover/autodiscover.xml")
+            .header(header::CONTENT_LENGTH, huge.len())
+            .body(Body::from(huge))
+            .unwrap();
+        assert_eq!(web.send(request).await.status, 413);
+        done(web).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apple_devices_get_a_profile_without_a_password() {
+    for port in [587, 0] {
+        let mut web = Web::new(sqlite().await, isp(port));
+        let r = web
+            .get("/guide/mail.mobileconfig?email=taro%40example.jp")
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.headers[header::CONTENT_TYPE],
+            "application/x-apple-aspen-config"
+        );
+        let p = &r.body;
+        let key = |k: &str| {
+            let at = p
+                .find(&format!("<key>{k}</key>"))
+                .unwrap_or_else(|| panic!("{k}: {p}"));
+            let rest = &p[at + k.len() + 11..];
+            let rest = rest.trim_start();
+            rest[..rest.find('\n').unwrap()].to_string()
+        };
+        assert_eq!(
+            key("PayloadType"),
+            "<string>com.apple.mail.managed</string>"
+        );
+        assert_eq!(key("EmailAccountType"), "<string>EmailTypePOP</string>");
+        assert_eq!(key("EmailAddress"), "<string>taro@example.jp</string>");
+        assert_eq!(
+            key("IncomingMailServerHostName"),
+            "<string>pop.isp.example</string>"
+        );
+        assert_eq!(
+            key("IncomingMailServerPortNumber"),
+            "<integer>110</integer>"
+        );
+        assert_eq!(key("IncomingMailServerUsername"), "<string>taro</string>");
+        assert_eq!(
+            key("OutgoingMailServerHostName"),
+            "<string>smtp.isp.example</string>"
+        );
+        if port == 587 {
+            assert_eq!(
+                key("OutgoingMailServerAuthentication"),
+                "<string>EmailAuthPassword</string>"
+            );
+            assert_eq!(
+                key("OutgoingMailServerPortNumber"),
+                "<integer>587</integer>"
+            );
+        } else {
+            assert_eq!(
+                key("OutgoingMailServerAuthentication"),
+                "<string>EmailAuthNone</string>"
+            );
+            assert_eq!(key("OutgoingMailServerPortNumber"), "<integer>25</integer>");
+        }
+        // Apple's password keys are IncomingPassword and OutgoingPassword: neither is there.
+        assert!(
+            !p.contains("<key>IncomingPassword</key>"),
+            "no password inside"
+        );
+        assert!(
+            !p.contains("<key>OutgoingPassword</key>"),
+            "no password inside"
+        );
+        // Fresh UUIDs each time, a stable identifier per address.
+        let again = web
+            .get("/guide/mail.mobileconfig?email=taro%40example.jp")
+            .await;
+        let ids = |body: &str| {
+            body.match_indices("<key>PayloadUUID</key>")
+                .map(|(i, _)| body[i..i + 80].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_ne!(ids(p), ids(&again.body));
+        let identifier = |body: &str| {
+            let at = body.rfind("<key>PayloadIdentifier</key>").unwrap();
+            body[at..at + 90].to_string()
+        };
+        assert_eq!(identifier(p), identifier(&again.body));
+        assert_eq!(web.get("/guide/mail.mobileconfig").await.status, 400);
+        assert_eq!(
+            web.get("/guide/mail.mobileconfig?email=x%40elsewhere.example")
+                .await
+                .status,
+            400
+        );
+        // The two guides that use it offer it; the others say what their program does.
+        let iphone = web.get("/guide/iphone?lang=en").await;
+        assert!(iphone.body.contains("action=\"/guide/mail.mobileconfig\""));
+        let thunderbird = web.get("/guide/thunderbird?lang=en").await;
+        assert!(thunderbird.body.contains("autoconfig"));
+        let outlook = web.get("/guide/outlook?lang=en").await;
+        assert!(outlook.body.contains("Autodiscover"));
+        done(web).await;
+    }
+}
