@@ -374,7 +374,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     if expires.is_some_and(|e| e.0 <= 0) {
                         bail!("--expires: must be longer than 0");
                     }
-                    let until = expires.map(|e| now + e.0);
+                    let until = match expires {
+                        Some(e) => Some(
+                            now.checked_add(e.0)
+                                .filter(|t| *t < 253_402_300_800) // before the year 10000
+                                .ok_or_else(|| anyhow::anyhow!("--expires: too far ahead"))?,
+                        ),
+                        None => None,
+                    };
                     let token = crate::staff::create_token_until(&db, &staff, until).await?;
                     println!("{token}");
                 }

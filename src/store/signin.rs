@@ -20,6 +20,10 @@ pub struct Limits {
     pub per_address: usize,
 }
 
+/// Advisory lock classes (the first key of PostgreSQL's two-key advisory locks).
+const ACCOUNT_LOCKS: i64 = 0x7364_0001;
+const ADDRESS_LOCKS: i64 = 0x7364_0002;
+
 /// What `reserve` decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
@@ -50,21 +54,21 @@ pub async fn reserve(
     let since = now - limits.window + 1;
     let mut tx = conn.begin().await?;
     if tx.backend() == Backend::Postgres {
-        // Account first, then address, in every transaction: no two can wait on each other.
-        for key in [
-            format!("signin {kind} {account}"),
-            format!("signin {kind} @{address}"),
-        ] {
+        // Accounts and addresses are locked in separate classes (no account name can take an
+        // address's lock), account first, then address, in every transaction: no two can wait
+        // on each other.
+        for (class, key) in [(ACCOUNT_LOCKS, account), (ADDRESS_LOCKS, address)] {
             tx.execute(
-                "select pg_advisory_xact_lock(hashtextextended($1, 0))",
-                &[key.into()],
+                "select pg_advisory_xact_lock(cast($1 as integer), hashtext($2))",
+                &[Value::Int(class), format!("{kind} {key}").into()],
             )
             .await?;
         }
     }
+    // Only this kind's: the other surface's window may be longer.
     tx.execute(
-        "delete from signin_failures where at < $1",
-        &[Value::Int(since)],
+        "delete from signin_failures where kind = $1 and at < $2",
+        &[kind.into(), Value::Int(since)],
     )
     .await?;
     let by_account = times(
@@ -110,6 +114,48 @@ pub async fn reserve(
         .await?;
     tx.commit().await?;
     Ok(Attempt::Reserved(id.map_or(0, |(id,)| id)))
+}
+
+/// A reserved attempt that is given back unless `keep` is called: a sign-in that succeeds, or
+/// whose check could not be made, or whose request is cut off (a timeout, a dropped
+/// connection) before the password was judged, does not count as a failure.
+pub struct Reservation {
+    db: super::Db,
+    id: Option<i64>,
+}
+
+impl Reservation {
+    pub fn new(db: super::Db, id: i64) -> Reservation {
+        Reservation { db, id: Some(id) }
+    }
+
+    /// The password was wrong: the attempt stays, as the failure.
+    pub fn keep(mut self) {
+        self.id = None;
+    }
+
+    /// Gives the attempt back now.
+    pub async fn release(mut self) -> Result<()> {
+        match self.id.take() {
+            Some(id) => release(&mut self.db.conn().await?, id).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let db = self.db.clone();
+            runtime.spawn(async move {
+                if let Ok(mut c) = db.conn().await {
+                    let _ = release(&mut c, id).await;
+                }
+            });
+        }
+    }
 }
 
 /// Gives back a reserved attempt that did not fail (signed in, or the check was unavailable).

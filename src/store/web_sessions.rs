@@ -74,3 +74,24 @@ pub async fn delete_stale(conn: &mut Conn, now: Epoch, idle: i64) -> Result<u64>
     )
     .await
 }
+
+/// Remembers the second-factor secret a session was shown (the only one enrolment accepts).
+pub async fn set_pending_totp(conn: &mut Conn, id_hash: &str, secret: Option<&str>) -> Result<()> {
+    conn.execute(
+        "update web_sessions set pending_totp = $1 where id_hash = $2",
+        &[secret.into(), id_hash.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The second-factor secret a session was last shown, if any.
+pub async fn pending_totp(conn: &mut Conn, id_hash: &str) -> Result<Option<String>> {
+    let row: Option<(Option<String>,)> = conn
+        .fetch_optional(
+            "select pending_totp from web_sessions where id_hash = $1",
+            &[id_hash.into()],
+        )
+        .await?;
+    Ok(row.and_then(|(s,)| s))
+}

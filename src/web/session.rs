@@ -78,6 +78,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// The hash under which the session is stored (never the cookie's value itself).
+    pub fn id_hash(&self) -> &str {
+        &self.id_hash
+    }
+
     /// Starts a new session for `subject`; returns it and its cookie value.
     pub async fn start(
         app: &Arc<App>,

@@ -424,3 +424,131 @@ async fn the_notices_feed_says_it_varies_by_language() {
     );
     done(web).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_surfaces_sign_ins_never_forget_the_others_failures() {
+    for t in dbs().await {
+        let label = t.label;
+        let mut config = Config::default();
+        config.staff.signin_window = Seconds(3600);
+        config.customer_auth.method = CustomerAuthMethod::PasswdFile;
+        let mut web = Web::new(t, config);
+        add_staff(&web, "boss", "admin").await;
+        // Five staff failures 20 minutes ago: inside the staff window (an hour), outside the
+        // customers' (15 minutes).
+        let at = chrono::Utc::now().timestamp() - 1200;
+        for _ in 0..5 {
+            crate::web_helpers::with_db(&web, async |c: &mut relaydesk::store::Conn| {
+                c.execute(
+                    "insert into signin_failures (kind, account, ip, at) values ('staff', 'boss', '203.0.113.7', $1)",
+                    &[at.into()],
+                )
+                .await
+            })
+            .await;
+        }
+        // A customer's sign-in attempt runs its own clean-up…
+        let (cookie, csrf) = form_token(&mut web, "/login").await;
+        let body = format!("csrf={csrf}&login=someone&password=guess");
+        all_at_once(
+            &web.app,
+            vec![(web.peer, form_post("/login", &cookie, body))],
+        )
+        .await;
+        // …and the staff account is still throttled.
+        let reply = crate::staff::try_sign_in(&mut web, "boss", PASSWORD, "").await;
+        assert_eq!(reply.status, 429, "{label}: {}", reply.body);
+        done(web).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_cut_off_by_the_request_timeout_does_not_count() {
+    // A mail server that accepts the connection and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let mut config = Config::default();
+    config.web.request_timeout = Seconds(1);
+    config.customer_auth.method = CustomerAuthMethod::Pop3;
+    config.customer_auth.server = addr.to_string();
+    config.customer_auth.timeout = Seconds(30);
+    let mut web = Web::new(sqlite().await, config);
+    let (cookie, csrf) = form_token(&mut web, "/login").await;
+    let body = format!("csrf={csrf}&login=taro&password=secret");
+    let statuses = all_at_once(
+        &web.app,
+        vec![(web.peer, form_post("/login", &cookie, body))],
+    )
+    .await;
+    assert_eq!(statuses, [StatusCode::SERVICE_UNAVAILABLE]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = crate::web_helpers::with_db(&web, async |c: &mut relaydesk::store::Conn| {
+            Ok(c.scalar("select count(*) from signin_failures", &[])
+                .await?
+                .unwrap_or(0))
+        })
+        .await;
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cut-off attempt still counts"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    holder.abort();
+    done(web).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_an_authenticator_is_throttled_like_a_sign_in() {
+    let mut web = Web::new(sqlite().await, Config::default());
+    add_staff(&web, "boss", "admin").await;
+    let csrf = sign_in(&mut web, "boss").await;
+    // Set up a first authenticator.
+    let page = web.get("/staff/totp").await;
+    let at = page.body.find("data-secret>").unwrap() + 12;
+    let secret = page.body[at..at + 32].to_string();
+    let code = crate::staff::totp_now(&secret);
+    let ok = web
+        .post_form(
+            "/staff/totp",
+            &[("csrf", &csrf), ("secret", &secret), ("code", &code)],
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+    // Guessing the password to replace it: five wrong guesses, then 429.
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let page = web.get("/staff/totp").await;
+        let at = page.body.find("data-secret>").unwrap() + 12;
+        let fresh = page.body[at..at + 32].to_string();
+        let code = crate::staff::totp_now(&fresh);
+        let r = web
+            .post_form(
+                "/staff/totp",
+                &[
+                    ("csrf", &csrf),
+                    ("secret", &fresh),
+                    ("code", &code),
+                    ("current", "guess"),
+                ],
+            )
+            .await;
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [303, 303, 303, 303, 303, 429, 429],
+        "{statuses:?}"
+    );
+    done(web).await;
+}

@@ -183,18 +183,19 @@ pub async fn submit(
             tracing::info!(login = %one_line(&login), ip = %ip_text, secs, "customer sign-in throttled");
             return Err(WebError::TooMany(secs));
         }
-        signin::Attempt::Reserved(id) => id,
+        signin::Attempt::Reserved(id) => signin::Reservation::new(app.db.clone(), id),
     };
     match verify::verify(&app.config.customer_auth, &login, &form.password).await {
-        Verdict::Accepted => {}
+        Verdict::Accepted => reserved.release().await?,
         Verdict::Rejected => {
             // The reserved attempt stays: it is the failure.
+            reserved.keep();
             tracing::info!(login = %one_line(&login), ip = %ip_text, "customer sign-in refused");
             return again("login.wrong", form.login.trim().to_string());
         }
         Verdict::Unavailable(reason) => {
             // Not the visitor's failure: the attempt does not count.
-            signin::release(&mut app.db.conn().await?, reserved).await?;
+            reserved.release().await?;
             tracing::warn!(%reason, "customer sign-in could not be checked");
             return again("login.unavailable", form.login.trim().to_string());
         }

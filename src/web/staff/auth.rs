@@ -242,9 +242,10 @@ pub async fn login(
             Ok((attempt, store::staff::by_name(c, &who).await?))
         })
         .await?;
-    if let signin::Attempt::Wait(secs) = attempt {
-        return Err(WebError::TooMany(secs));
-    }
+    let reserved = match attempt {
+        signin::Attempt::Wait(secs) => return Err(WebError::TooMany(secs)),
+        signin::Attempt::Reserved(id) => signin::Reservation::new(app.db.clone(), id),
+    };
 
     let hash = account
         .as_ref()
@@ -271,10 +272,12 @@ pub async fn login(
     // (Admins without a second factor under the requirement may only set one up.)
     let Some(account) = signed_in else {
         // The reserved attempt stays: it is the failure.
+        reserved.keep();
         let secure = session::over_tls(&headers, trusted_peer(&app, peer));
         return login_form(&app, lang, &headers, &form.next, &name, true, secure);
     };
 
+    reserved.release().await?;
     if let Some(old) = previous {
         old.end(&app).await?;
     }

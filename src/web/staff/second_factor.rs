@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{Frame, StaffUser, totp};
 use crate::helpdesk;
-use crate::store;
+use crate::store::{self, signin};
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::Lang;
@@ -24,8 +24,6 @@ struct TotpPage {
     enabled: bool,
     required: bool,
     secret: String,
-    /// `totp::enrolment_proof` of `secret`, carried by the form.
-    proof: String,
     uri: String,
     failed: bool,
 }
@@ -48,7 +46,14 @@ pub async fn page(
     let account = store::staff::by_name(&mut app.db.conn().await?, &name)
         .await?
         .ok_or(WebError::NotFound)?;
+    // The secret shown is remembered with the session: enrolment accepts no other.
     let secret = totp::new_secret();
+    store::web_sessions::set_pending_totp(
+        &mut app.db.conn().await?,
+        user.session.id_hash(),
+        Some(&secret),
+    )
+    .await?;
     let page = TotpPage {
         frame: Frame::new(&app, lang, &user, "/staff/totp", "staff.totp.title")
             .nav("totp")
@@ -56,7 +61,6 @@ pub async fn page(
         enabled: account.totp_secret.is_some(),
         required: user.is_admin() && app.config.staff.require_totp_for_admins,
         uri: totp::otpauth_uri(&app.config.service.name, &user.name, &secret),
-        proof: totp::enrolment_proof(&user.session.csrf, &user.name, &secret),
         secret,
         failed: q.failed.is_some(),
     };
@@ -70,8 +74,6 @@ pub struct TotpForm {
     #[serde(default)]
     secret: String,
     #[serde(default)]
-    proof: String,
-    #[serde(default)]
     code: String,
     /// Replacing an authenticator: the account's password, or a code from the current one.
     #[serde(default)]
@@ -82,6 +84,7 @@ pub struct TotpForm {
 /// authenticator has it.
 pub async fn set(
     State(app): State<Arc<App>>,
+    crate::web::client::ClientAddr(ip): crate::web::client::ClientAddr,
     user: StaffUser,
     Form(form): Form<TotpForm>,
 ) -> Result<Redirect, WebError> {
@@ -90,20 +93,51 @@ pub async fn set(
     if totp::base32_decode(&secret).is_none_or(|s| s.len() < 16) {
         return Err(WebError::BadRequest("secret".into()));
     }
-    // Only a secret this page issued to this session: the client cannot choose one.
-    let proof = totp::enrolment_proof(&user.session.csrf, &user.name, &secret);
-    if !crate::secrets::same_secret(&proof, &form.proof) {
+    // Only the secret this page showed this session: the client cannot choose one.
+    let shown =
+        store::web_sessions::pending_totp(&mut app.db.conn().await?, user.session.id_hash())
+            .await?;
+    if shown
+        .as_deref()
+        .is_none_or(|s| !crate::secrets::same_secret(s, &secret))
+    {
         return Err(WebError::BadRequest(
-            "secret: not one this page issued".into(),
+            "secret: not the one this page showed".into(),
         ));
     }
     let now = app.now();
     let account = store::staff::by_name(&mut app.db.conn().await?, &user.name)
         .await?
         .ok_or(WebError::NotFound)?;
-    // Replacing an authenticator takes more than a session: the password or a current code.
+    // Replacing an authenticator takes more than a session: the password or a current code,
+    // tried no more often than a sign-in, and a code only once.
     if let Some(current) = &account.totp_secret {
-        let by_code = totp::verify(current, &form.current, now);
+        let cfg = &app.config.staff;
+        let limits = signin::Limits {
+            window: cfg.signin_window.0,
+            per_account: cfg.signin_max_per_account as usize,
+            per_address: cfg.signin_max_per_address as usize,
+        };
+        let from = crate::web::client::throttle_key(ip, app.config.web.throttle_ipv6_prefix);
+        let attempt = signin::reserve(
+            &mut app.db.conn().await?,
+            "staff",
+            &user.name,
+            &from,
+            now,
+            limits,
+        )
+        .await?;
+        let reserved = match attempt {
+            signin::Attempt::Wait(secs) => return Err(WebError::TooMany(secs)),
+            signin::Attempt::Reserved(id) => signin::Reservation::new(app.db.clone(), id),
+        };
+        let by_code = match totp::matching_step(current, &form.current, now) {
+            Some(step) => {
+                store::staff::take_totp_step(&mut app.db.conn().await?, &user.name, step).await?
+            }
+            None => false,
+        };
         let (given, hash) = (form.current.clone(), account.password_hash.clone());
         let by_password = !by_code
             && !given.is_empty()
@@ -111,17 +145,20 @@ pub async fn set(
                 .await
                 .unwrap_or(false);
         if !(by_code || by_password) {
+            reserved.keep();
             return Ok(Redirect::to("/staff/totp?failed=current"));
         }
+        reserved.release().await?;
     }
     if !totp::verify(&secret, &form.code, now) {
         return Ok(Redirect::to("/staff/totp?failed=1"));
     }
-    let name = user.name.clone();
+    let (name, hash) = (user.name.clone(), user.session.id_hash().to_string());
     app.db
         .run(async move |c: &mut crate::store::Conn| {
             let mut tx = c.begin().await?;
             store::staff::set_totp(&mut tx, &name, Some(&secret)).await?;
+            store::web_sessions::set_pending_totp(&mut tx, &hash, None).await?;
             helpdesk::audit(&mut tx, &name, "totp_set", &name, None, None).await?;
             tx.commit().await
         })

@@ -106,19 +106,6 @@ pub fn matching_step(secret_b32: &str, code: &str, now: i64) -> Option<i64> {
         })
 }
 
-/// The proof that the server issued `secret` to this session for this account's enrolment:
-/// an HMAC-SHA-256 keyed by the session's CSRF secret. A form can only carry back a secret
-/// the page gave it.
-pub fn enrolment_proof(session_secret: &str, account: &str, secret: &str) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(session_secret.as_bytes())
-        .expect("HMAC takes keys of any length");
-    mac.update(b"totp enrolment\0");
-    mac.update(account.as_bytes());
-    mac.update(b"\0");
-    mac.update(secret.as_bytes());
-    crate::secrets::hex(&mac.finalize().into_bytes())
-}
-
 /// A new random secret, base32.
 pub fn new_secret() -> String {
     let mut bytes = [0u8; SECRET_BYTES];
