@@ -126,9 +126,9 @@ impl Session {
         Ok(web_sessions::delete_all(&mut app.db.conn().await?, kind, &subject).await?)
     }
 
-    /// Checks a submitted CSRF token against this session's.
+    /// Checks a submitted CSRF token (masked as pages print it, or bare) against this session's.
     pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
-        if same_secret(&self.csrf, submitted) {
+        if same_secret(&self.csrf, &unmask(submitted)) {
             Ok(())
         } else {
             Err(WebError::Forbidden)
@@ -190,6 +190,47 @@ impl FromRequestParts<Arc<App>> for MaybeSession {
     }
 }
 
+/// A CSRF token as a page prints it: a fresh random pad and the token XORed with it, both in
+/// hex, so the bytes differ on every response. A compressed page then gives an attacker who
+/// reflects text into it nothing stable to guess against (BREACH). `token` may already be
+/// masked (a form shown again): it is unmasked first.
+pub fn masked(token: &str) -> String {
+    let token = unmask(token);
+    let Some(bytes) = from_hex(&token) else {
+        return token;
+    };
+    let mut pad = vec![0u8; bytes.len()];
+    getrandom::fill(&mut pad).expect("the operating system's random source");
+    let mixed: Vec<u8> = bytes.iter().zip(&pad).map(|(b, p)| b ^ p).collect();
+    format!(
+        "{}{}",
+        crate::secrets::hex(&pad),
+        crate::secrets::hex(&mixed)
+    )
+}
+
+/// A token from a form: a masked one (twice the length) unmasked, anything else as it came.
+pub fn unmask(submitted: &str) -> String {
+    let s = submitted.trim();
+    if s.len() == 128
+        && let (Some(pad), Some(mixed)) = (from_hex(&s[..64]), from_hex(&s[64..]))
+    {
+        let token: Vec<u8> = pad.iter().zip(&mixed).map(|(p, m)| p ^ m).collect();
+        return crate::secrets::hex(&token);
+    }
+    s.to_string()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
 /// The CSRF token for a form shown before sign-in: the visitor's `rd_csrf` cookie, or a new one
 /// to set. Returns (token, whether it must be set).
 pub fn anonymous_csrf(headers: &HeaderMap) -> (String, bool) {
@@ -204,7 +245,9 @@ pub fn anonymous_csrf(headers: &HeaderMap) -> (String, bool) {
 /// Checks a form posted before sign-in: its token must equal the `rd_csrf` cookie.
 pub fn check_anonymous_csrf(headers: &HeaderMap, submitted: &str) -> Result<(), WebError> {
     match cookie(headers, CSRF_COOKIE) {
-        Some(expected) if !submitted.is_empty() && same_secret(expected, submitted) => Ok(()),
+        Some(expected) if !submitted.is_empty() && same_secret(expected, &unmask(submitted)) => {
+            Ok(())
+        }
         _ => Err(WebError::Forbidden),
     }
 }
@@ -212,6 +255,19 @@ pub fn check_anonymous_csrf(headers: &HeaderMap, submitted: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_tokens_differ_each_time_and_unmask_to_the_token() {
+        let token = random_token();
+        let (a, b) = (masked(&token), masked(&token));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 128);
+        assert_eq!(unmask(&a), token);
+        assert_eq!(unmask(&b), token);
+        assert_eq!(masked(&a).len(), 128, "a masked token is not masked twice");
+        assert_eq!(unmask(&masked(&a)), token);
+        assert_eq!(unmask(&token), token, "a bare token is taken as it is");
+    }
 
     #[test]
     fn cookies_are_read_by_exact_name() {

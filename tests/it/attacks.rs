@@ -552,3 +552,29 @@ async fn replacing_an_authenticator_is_throttled_like_a_sign_in() {
     );
     done(web).await;
 }
+
+/// Compressed pages must not carry the same secret bytes twice (BREACH): the CSRF token is
+/// masked afresh on every page, and every masking of it is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csrf_token_reads_differently_on_every_page() {
+    let mut web = Web::new(sqlite().await, Config::default());
+    add_staff(&web, "sato", "agent").await;
+    sign_in(&mut web, "sato").await;
+    let first = csrf_of(&web.get("/staff").await.body);
+    let second = csrf_of(&web.get("/staff").await.body);
+    assert_ne!(first, second);
+    for token in [first, second] {
+        let r = web
+            .post_form(
+                "/staff/ips/203.0.113.10/grant",
+                &[
+                    ("csrf", &token),
+                    ("minutes", "10"),
+                    ("reason", "on the phone"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+    done(web).await;
+}

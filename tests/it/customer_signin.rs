@@ -9,6 +9,7 @@ use relaydesk::web::customer::verify::{Verdict, verify};
 
 use crate::fake_mail::{self, FakeMail};
 use crate::helpers::{TestDb, sqlite};
+use crate::staff::csrf_of;
 use crate::web_helpers::{Reply, Web, dbs, done, store_events, with_db};
 
 fn now() -> i64 {
@@ -30,15 +31,6 @@ fn web_with(t: TestDb, mail: &FakeMail) -> Web {
         ..Config::default()
     };
     Web::new(t, config)
-}
-
-/// The CSRF token in a page's form.
-fn csrf_of(body: &str) -> String {
-    let at = body
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + 19;
-    body[at..at + 64].to_string()
 }
 
 async fn sign_in(web: &mut Web, login: &str, password: &str) -> Reply {

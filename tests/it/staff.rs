@@ -31,9 +31,10 @@ pub async fn add_staff(web: &Web, name: &str, role: &str) {
 }
 
 /// The value of the first `name="csrf"` hidden field on a page.
+/// The CSRF token a page's form carries (masked: different on every page).
 pub fn csrf_of(body: &str) -> String {
     let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    body[at..at + 64].to_string()
+    body[at..at + body[at..].find('"').unwrap()].to_string()
 }
 
 /// Posts the sign-in form as a browser would: the form first, then the post.

@@ -202,7 +202,7 @@ pub async fn page(
     Ok(Html(
         MePage {
             page,
-            csrf: session.csrf.clone(),
+            csrf: crate::web::session::masked(&session.csrf),
             authorized,
             addresses,
             checks,

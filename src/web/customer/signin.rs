@@ -95,7 +95,7 @@ fn login_page(
     let page = Page::new(lang, app, "/login", tr.t("login.title")).current("login");
     Ok(LoginPage {
         page,
-        csrf,
+        csrf: crate::web::session::masked(&csrf),
         enabled: app.config.customer_auth.method != CustomerAuthMethod::None,
         login,
         error: error.map(|k| tr.t(k)),

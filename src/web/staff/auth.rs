@@ -156,7 +156,7 @@ fn login_form(
     let (csrf, fresh) = anonymous_csrf(headers);
     let page = LoginPage {
         page: Page::new(lang, app, "/staff/login", Tr(lang).t("staff.login.title")),
-        csrf: csrf.clone(),
+        csrf: session::masked(&csrf),
         next: safe_next(next).to_string(),
         name: name.to_string(),
         failed,

@@ -86,7 +86,7 @@ impl Frame {
             page: Page::new(lang, app, path, Tr(lang).t(title_key)),
             user: user.name.clone(),
             admin: user.is_admin(),
-            csrf: user.session.csrf.clone(),
+            csrf: crate::web::session::masked(&user.session.csrf),
             done: None,
         }
     }
