@@ -63,11 +63,7 @@ impl Drop for Demo {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_prints_a_staff_sign_in_that_works_and_runs_the_policy_service() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     std::fs::write(
         dir.path().join("relaydesk.toml"),
         format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"),

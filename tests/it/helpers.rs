@@ -181,3 +181,12 @@ pub fn postgres_url() -> Option<String> {
     .then_some(url)
     .flatten()
 }
+
+/// A loopback port nothing listens on right now (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -188,11 +188,7 @@ async fn a_handler_that_panics_or_hangs_gets_a_page_not_a_dropped_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_access_log_names_path_status_and_id_and_no_credential() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     std::fs::write(
         dir.path().join("relaydesk.toml"),
         format!(

@@ -8,12 +8,12 @@
 //! installed, and their absence fails the test.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::binary;
+use crate::helpers::{binary, free_port};
 
 /// A PostgreSQL server of this test's own.
 struct OwnPostgres {
@@ -21,14 +21,6 @@ struct OwnPostgres {
     data: PathBuf,
     port: u16,
     dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The newest installed server's programs (Debian keeps them under /usr/lib/postgresql/N/bin).
