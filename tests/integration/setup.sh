@@ -42,7 +42,7 @@ export DEBIAN_FRONTEND=noninteractive
 need=()
 for pair in postfix:/usr/sbin/postfix dovecot-pop3d:/usr/lib/dovecot/pop3 \
   dovecot-imapd:/usr/lib/dovecot/imap rsyslog:/usr/sbin/rsyslogd swaks:/usr/bin/swaks \
-  iproute2:/usr/bin/ss procps:/usr/bin/pgrep; do
+  iproute2:/usr/bin/ss procps:/usr/bin/pgrep openssl:/usr/bin/openssl; do
   [ -e "${pair#*:}" ] || need+=("${pair%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
