@@ -123,6 +123,24 @@ mod tests {
     }
 }
 
+/// Reserves a sign-in attempt of a `kind` account from `ip` (see `store::signin::reserve`),
+/// or a 429 saying how long to wait.
+pub async fn reserve_attempt(
+    app: &App,
+    kind: &str,
+    account: &str,
+    ip: ClientIp,
+    limits: crate::store::signin::Limits,
+) -> Result<crate::store::signin::Reservation, WebError> {
+    use crate::store::signin::{self, Attempt, Reservation};
+    let from = throttle_key(ip, app.config.web.throttle_ipv6_prefix);
+    let now = app.now();
+    match signin::reserve(&mut app.db.conn().await?, kind, account, &from, now, limits).await? {
+        Attempt::Wait(secs) => Err(WebError::TooMany(secs)),
+        Attempt::Reserved(id) => Ok(Reservation::new(app.db.clone(), id)),
+    }
+}
+
 /// Whom sign-in throttling counts a client as: its IPv4 address, or the IPv6 network of
 /// `v6_prefix` bits it is in (one household or host gets a whole /64, so counting single IPv6
 /// addresses would let one guesser use 2^64 of them).

@@ -70,13 +70,7 @@ async fn only_trusted_ids(
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let trusted = peer.is_some_and(|ip| {
-            app.config
-                .web
-                .trusted_proxies
-                .iter()
-                .any(|n| n.contains(&ip))
-        });
+        let trusted = peer.is_some_and(|ip| app.trusts(ip));
         let token = request_id(request.headers()).is_some_and(|id| {
             (1..=64).contains(&id.len())
                 && id

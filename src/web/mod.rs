@@ -78,6 +78,15 @@ impl App {
     pub fn now(&self) -> i64 {
         chrono::Utc::now().timestamp()
     }
+
+    /// Whether a peer is one of `web.trusted_proxies`, whose forwarding headers are believed.
+    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
+        self.config
+            .web
+            .trusted_proxies
+            .iter()
+            .any(|n| n.contains(&peer))
+    }
 }
 
 /// The whole site: every area's routes with its body limit, static assets, the 404 fallback,

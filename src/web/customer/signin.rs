@@ -62,14 +62,7 @@ impl FromRequestParts<Arc<App>> for Tls {
         let trusted = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|c| {
-                let peer = c.0.ip();
-                app.config
-                    .web
-                    .trusted_proxies
-                    .iter()
-                    .any(|n| n.contains(&peer))
-            });
+            .is_some_and(|c| app.trusts(c.0.ip()));
         Ok(Tls(over_tls(&parts.headers, trusted)))
     }
 }
@@ -164,26 +157,18 @@ pub async fn submit(
     if login.is_empty() || form.password.is_empty() {
         return again("login.missing", form.login.trim().to_string());
     }
-    let now = app.now();
     let ip_text = ip.to_string();
-    let from = crate::web::client::throttle_key(ip, app.config.web.throttle_ipv6_prefix);
     // The attempt is reserved before the password is checked, so parallel tries cannot pass
     // the count together; a throttled account is not checked at all (a right password does
     // not lift the lock early).
-    let attempt = {
-        let (login, from) = (login.clone(), from.clone());
-        app.db
-            .run(async move |c: &mut crate::store::Conn| {
-                signin::reserve(c, "customer", &login, &from, now, LIMITS).await
-            })
-            .await?
-    };
-    let reserved = match attempt {
-        signin::Attempt::Wait(secs) => {
+    let reserved = match crate::web::client::reserve_attempt(&app, "customer", &login, ip, LIMITS)
+        .await
+    {
+        Err(WebError::TooMany(secs)) => {
             tracing::info!(login = %one_line(&login), ip = %ip_text, secs, "customer sign-in throttled");
             return Err(WebError::TooMany(secs));
         }
-        signin::Attempt::Reserved(id) => signin::Reservation::new(app.db.clone(), id),
+        other => other?,
     };
     match verify::verify(&app.config.customer_auth, &login, &form.password).await {
         Verdict::Accepted => reserved.release().await?,

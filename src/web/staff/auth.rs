@@ -5,12 +5,11 @@
 //! set one up when `staff.require_totp_for_admins`), and is throttled per staff name and per
 //! address over `staff.signin_window` — failures age out, so nobody is locked out for good.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -22,6 +21,7 @@ use crate::staff::{Role, verify_password};
 use crate::store::{self, signin};
 use crate::web::App;
 use crate::web::client::ClientAddr;
+use crate::web::customer::signin::Tls;
 use crate::web::error::WebError;
 use crate::web::i18n::{Lang, Tr};
 use crate::web::layout::Page;
@@ -175,7 +175,7 @@ pub async fn login_page(
     State(app): State<Arc<App>>,
     lang: Lang,
     headers: HeaderMap,
-    crate::web::customer::signin::Tls(secure): crate::web::customer::signin::Tls,
+    Tls(secure): Tls,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
     login_form(&app, lang, &headers, &q.next, "", false, secure)
@@ -201,13 +201,28 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| crate::staff::hash_password("not a real password").unwrap_or_default())
 }
 
-/// Whether the peer is a trusted proxy (whose `X-Forwarded-Proto` is believed).
-fn trusted_peer(app: &App, peer: SocketAddr) -> bool {
-    app.config
-        .web
-        .trusted_proxies
-        .iter()
-        .any(|n| n.contains(&peer.ip()))
+/// Whether `code` is `name`'s current code and its time step not used before; the step is
+/// taken, so a replayed code (or an older one) is refused.
+pub(super) async fn code_accepted(
+    app: &App,
+    name: &str,
+    secret: &str,
+    code: &str,
+    now: i64,
+) -> Result<bool, WebError> {
+    Ok(match totp::matching_step(secret, code, now) {
+        Some(step) => store::staff::take_totp_step(&mut app.db.conn().await?, name, step).await?,
+        None => false,
+    })
+}
+
+/// Staff sign-in's limits (`[staff]`), for signing in and for replacing an authenticator.
+pub(super) fn signin_limits(cfg: &crate::config::StaffConfig) -> signin::Limits {
+    signin::Limits {
+        window: cfg.signin_window.0,
+        per_account: cfg.signin_max_per_account as usize,
+        per_address: cfg.signin_max_per_address as usize,
+    }
 }
 
 pub async fn login(
@@ -215,7 +230,7 @@ pub async fn login(
     lang: Lang,
     headers: HeaderMap,
     ClientAddr(ip): ClientAddr,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Tls(secure): Tls,
     MaybeSession(previous): MaybeSession,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
@@ -225,27 +240,11 @@ pub async fn login(
         return Err(WebError::BadRequest("name".into()));
     }
     let now = app.now();
-    let cfg = app.config.staff.clone();
-    let limits = signin::Limits {
-        window: cfg.signin_window.0,
-        per_account: cfg.signin_max_per_account as usize,
-        per_address: cfg.signin_max_per_address as usize,
-    };
-    let from = crate::web::client::throttle_key(ip, app.config.web.throttle_ipv6_prefix);
     // The attempt is reserved (counted and recorded at once) before the password is checked,
     // so parallel tries cannot all pass the count.
-    let who = name.clone();
-    let (attempt, account) = app
-        .db
-        .run(async move |c: &mut crate::store::Conn| {
-            let attempt = signin::reserve(c, "staff", &who, &from, now, limits).await?;
-            Ok((attempt, store::staff::by_name(c, &who).await?))
-        })
-        .await?;
-    let reserved = match attempt {
-        signin::Attempt::Wait(secs) => return Err(WebError::TooMany(secs)),
-        signin::Attempt::Reserved(id) => signin::Reservation::new(app.db.clone(), id),
-    };
+    let limits = signin_limits(&app.config.staff);
+    let reserved = crate::web::client::reserve_attempt(&app, "staff", &name, ip, limits).await?;
+    let account = store::staff::by_name(&mut app.db.conn().await?, &name).await?;
 
     let hash = account
         .as_ref()
@@ -258,14 +257,7 @@ pub async fn login(
     if let Some(a) = &signed_in
         && let Some(secret) = &a.totp_secret
     {
-        // The code's time step is taken once: a replayed code (or an older one) is refused.
-        let taken = match totp::matching_step(secret, &form.code, now) {
-            Some(step) => {
-                store::staff::take_totp_step(&mut app.db.conn().await?, &a.name, step).await?
-            }
-            None => false,
-        };
-        if !taken {
+        if !code_accepted(&app, &a.name, secret, &form.code, now).await? {
             signed_in = None;
         }
     }
@@ -273,7 +265,6 @@ pub async fn login(
     let Some(account) = signed_in else {
         // The reserved attempt stays: it is the failure.
         reserved.keep();
-        let secure = session::over_tls(&headers, trusted_peer(&app, peer));
         return login_form(&app, lang, &headers, &form.next, &name, true, secure);
     };
 
@@ -289,7 +280,6 @@ pub async fn login(
             helpdesk::audit(c, &who, "sign_in", &who, None, Some(&addr)).await
         })
         .await?;
-    let secure = session::over_tls(&headers, trusted_peer(&app, peer));
     let mut response = Redirect::to(safe_next(&form.next)).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{Frame, StaffUser, totp};
 use crate::helpdesk;
-use crate::store::{self, signin};
+use crate::store;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::Lang;
@@ -112,32 +112,11 @@ pub async fn set(
     // Replacing an authenticator takes more than a session: the password or a current code,
     // tried no more often than a sign-in, and a code only once.
     if let Some(current) = &account.totp_secret {
-        let cfg = &app.config.staff;
-        let limits = signin::Limits {
-            window: cfg.signin_window.0,
-            per_account: cfg.signin_max_per_account as usize,
-            per_address: cfg.signin_max_per_address as usize,
-        };
-        let from = crate::web::client::throttle_key(ip, app.config.web.throttle_ipv6_prefix);
-        let attempt = signin::reserve(
-            &mut app.db.conn().await?,
-            "staff",
-            &user.name,
-            &from,
-            now,
-            limits,
-        )
-        .await?;
-        let reserved = match attempt {
-            signin::Attempt::Wait(secs) => return Err(WebError::TooMany(secs)),
-            signin::Attempt::Reserved(id) => signin::Reservation::new(app.db.clone(), id),
-        };
-        let by_code = match totp::matching_step(current, &form.current, now) {
-            Some(step) => {
-                store::staff::take_totp_step(&mut app.db.conn().await?, &user.name, step).await?
-            }
-            None => false,
-        };
+        let limits = super::auth::signin_limits(&app.config.staff);
+        let reserved =
+            crate::web::client::reserve_attempt(&app, "staff", &user.name, ip, limits).await?;
+        let by_code =
+            super::auth::code_accepted(&app, &user.name, current, &form.current, now).await?;
         let (given, hash) = (form.current.clone(), account.password_hash.clone());
         let by_password = !by_code
             && !given.is_empty()
