@@ -256,10 +256,9 @@ pub async fn login(
     let mut signed_in = account.filter(|a| password_ok && a.disabled_at.is_none());
     if let Some(a) = &signed_in
         && let Some(secret) = &a.totp_secret
+        && !code_accepted(&app, &a.name, secret, &form.code, now).await?
     {
-        if !code_accepted(&app, &a.name, secret, &form.code, now).await? {
-            signed_in = None;
-        }
+        signed_in = None;
     }
     // (Admins without a second factor under the requirement may only set one up.)
     let Some(account) = signed_in else {
