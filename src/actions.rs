@@ -32,15 +32,20 @@ pub const WIDEST_V6_BLOCK: u8 = 48;
 
 /// An address or network as blocks store it (`203.0.113.7/32`, `2001:db8::/48`), no wider than
 /// a block may be. The one check for the pages, the API and the command line; its error names
-/// the field.
+/// the field `network`.
 pub fn network(text: &str) -> anyhow::Result<IpNet> {
-    let net = any_network(text)?;
+    network_in("network", text)
+}
+
+/// `network`, for a form or body whose field has another name (the API's `ip`).
+pub fn network_in(field: &str, text: &str) -> anyhow::Result<IpNet> {
+    let net = any_network_in(field, text)?;
     let widest = match net {
         IpNet::V4(_) => WIDEST_V4_BLOCK,
         IpNet::V6(_) => WIDEST_V6_BLOCK,
     };
     if net.prefix_len() < widest {
-        bail!("network: /{widest} or narrower (IPv4 /16, IPv6 /48), not {net}");
+        bail!("{field}: /{widest} or narrower (IPv4 /16, IPv6 /48), not {net}");
     }
     Ok(net)
 }
@@ -48,13 +53,18 @@ pub fn network(text: &str) -> anyhow::Result<IpNet> {
 /// An address or network of any width, normalized: what lifting a block takes (a wide block
 /// made before the limit existed must still be liftable).
 pub fn any_network(text: &str) -> anyhow::Result<IpNet> {
+    any_network_in("network", text)
+}
+
+/// `any_network`, for a field of another name.
+pub fn any_network_in(field: &str, text: &str) -> anyhow::Result<IpNet> {
     let text = text.trim();
     if let Ok(ip) = text.parse::<ClientIp>() {
         return Ok(IpNet::from(ip.addr()));
     }
     let net: IpNet = text
         .parse()
-        .map_err(|_| anyhow::anyhow!("network: {text:?} is not an address or network (CIDR)"))?;
+        .map_err(|_| anyhow::anyhow!("{field}: {text:?} is not an address or network (CIDR)"))?;
     Ok(net.trunc())
 }
 

@@ -74,10 +74,9 @@ pub async fn grant(
 
 /// An address or network as blocks take it, or a 400 naming `ip`.
 fn network(text: &str) -> Result<String, WebError> {
-    actions::network(text)
+    actions::network_in("ip", text)
         .map(|n| n.to_string())
-        // The API's field is `ip`; the check's words are the same as the pages' and the CLI's.
-        .map_err(|e| WebError::BadRequest(e.to_string().replacen("network:", "ip:", 1)))
+        .map_err(|e| WebError::BadRequest(e.to_string()))
 }
 
 /// `POST /blocks {ip, reason}`: no relaying from the address or network.
@@ -104,9 +103,9 @@ pub async fn unblock(
     State(app): State<Arc<App>>,
     Path(ip): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let net = actions::any_network(&ip)
+    let net = actions::any_network_in("ip", &ip)
         .map(|n| n.to_string())
-        .map_err(|e| WebError::BadRequest(e.to_string().replacen("network:", "ip:", 1)))?;
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
     let audit = Audit {
         action: "api_unblock",
         subject: net.clone(),
