@@ -327,7 +327,25 @@ fn host_of(server: &str) -> &str {
     host.trim_start_matches('[').trim_end_matches(']')
 }
 
+/// The TLS client configuration for `config.ca_file`, built once per process and file: reading
+/// the system's certificate store is hundreds of files, not something to do per sign-in.
 fn tls_config(config: &CustomerAuthConfig) -> Result<Arc<ClientConfig>, String> {
+    type Built = std::collections::HashMap<Option<std::path::PathBuf>, Arc<ClientConfig>>;
+    static BUILT: std::sync::OnceLock<std::sync::Mutex<Built>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let key = config.ca_file.clone();
+    if let Some(tls) = built.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(tls.clone());
+    }
+    let tls = build_tls_config(config)?;
+    built
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, tls.clone());
+    Ok(tls)
+}
+
+fn build_tls_config(config: &CustomerAuthConfig) -> Result<Arc<ClientConfig>, String> {
     use pki_types::pem::PemObject;
     let mut roots = RootCertStore::empty();
     match &config.ca_file {
