@@ -17,8 +17,8 @@ use std::pin::Pin;
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::query::{Query, QueryAs};
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Database, FromRow, Postgres, Sqlite, TransactionManager};
 
 use super::{Backend, Result, StoreError};
@@ -108,52 +108,25 @@ fn pg_text(v: &str) -> Cow<'_, str> {
     }
 }
 
-fn bind_sqlite<'q>(
-    q: Query<'q, Sqlite, SqliteArguments<'q>>,
-    v: &'q Value,
-) -> Query<'q, Sqlite, SqliteArguments<'q>> {
-    match v {
-        Value::Int(i) => q.bind(*i),
-        Value::Text(t) => q.bind(t.as_str()),
-        Value::NullInt => q.bind(None::<i64>),
-        Value::NullText => q.bind(None::<&str>),
-    }
-}
-
-fn bind_sqlite_as<'q, T>(
-    q: QueryAs<'q, Sqlite, T, SqliteArguments<'q>>,
-    v: &'q Value,
-) -> QueryAs<'q, Sqlite, T, SqliteArguments<'q>> {
-    match v {
-        Value::Int(i) => q.bind(*i),
-        Value::Text(t) => q.bind(t.as_str()),
-        Value::NullInt => q.bind(None::<i64>),
-        Value::NullText => q.bind(None::<&str>),
-    }
-}
-
-fn bind_pg<'q>(
-    q: Query<'q, Postgres, PgArguments>,
-    v: &'q Value,
-) -> Query<'q, Postgres, PgArguments> {
-    match v {
-        Value::Int(i) => q.bind(*i),
-        Value::Text(t) => q.bind(pg_text(t).into_owned()),
-        Value::NullInt => q.bind(None::<i64>),
-        Value::NullText => q.bind(None::<String>),
-    }
-}
-
-fn bind_pg_as<'q, T>(
-    q: QueryAs<'q, Postgres, T, PgArguments>,
-    v: &'q Value,
-) -> QueryAs<'q, Postgres, T, PgArguments> {
-    match v {
-        Value::Int(i) => q.bind(*i),
-        Value::Text(t) => q.bind(pg_text(t).into_owned()),
-        Value::NullInt => q.bind(None::<i64>),
-        Value::NullText => q.bind(None::<String>),
-    }
+/// Binds `params` to a query (`Query` or `QueryAs`) of one backend, in order. SQLite takes
+/// text as borrowed; PostgreSQL text cannot hold NUL (`pg_text`).
+macro_rules! bound {
+    ($query:expr, $params:expr, sqlite) => {
+        $params.iter().fold($query, |q, v| match v {
+            Value::Int(i) => q.bind(*i),
+            Value::Text(t) => q.bind(t.as_str()),
+            Value::NullInt => q.bind(None::<i64>),
+            Value::NullText => q.bind(None::<&str>),
+        })
+    };
+    ($query:expr, $params:expr, postgres) => {
+        $params.iter().fold($query, |q, v| match v {
+            Value::Int(i) => q.bind(*i),
+            Value::Text(t) => q.bind(pg_text(t).into_owned()),
+            Value::NullInt => q.bind(None::<i64>),
+            Value::NullText => q.bind(None::<String>),
+        })
+    };
 }
 
 impl Conn {
@@ -168,15 +141,11 @@ impl Conn {
     pub fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             Ok(match self {
-                Conn::Sqlite(c) => params
-                    .iter()
-                    .fold(sqlx::query(sql), bind_sqlite)
+                Conn::Sqlite(c) => bound!(sqlx::query(sql), params, sqlite)
                     .execute(&mut **c)
                     .await?
                     .rows_affected(),
-                Conn::Postgres(c) => params
-                    .iter()
-                    .fold(sqlx::query(sql), bind_pg)
+                Conn::Postgres(c) => bound!(sqlx::query(sql), params, postgres)
                     .execute(&mut **c)
                     .await?
                     .rows_affected(),
@@ -193,16 +162,12 @@ impl Conn {
         Box::pin(async move {
             Ok(match self {
                 Conn::Sqlite(c) => {
-                    params
-                        .iter()
-                        .fold(sqlx::query_as(sql), bind_sqlite_as)
+                    bound!(sqlx::query_as(sql), params, sqlite)
                         .fetch_all(&mut **c)
                         .await?
                 }
                 Conn::Postgres(c) => {
-                    params
-                        .iter()
-                        .fold(sqlx::query_as(sql), bind_pg_as)
+                    bound!(sqlx::query_as(sql), params, postgres)
                         .fetch_all(&mut **c)
                         .await?
                 }
@@ -219,16 +184,12 @@ impl Conn {
         Box::pin(async move {
             Ok(match self {
                 Conn::Sqlite(c) => {
-                    params
-                        .iter()
-                        .fold(sqlx::query_as(sql), bind_sqlite_as)
+                    bound!(sqlx::query_as(sql), params, sqlite)
                         .fetch_optional(&mut **c)
                         .await?
                 }
                 Conn::Postgres(c) => {
-                    params
-                        .iter()
-                        .fold(sqlx::query_as(sql), bind_pg_as)
+                    bound!(sqlx::query_as(sql), params, postgres)
                         .fetch_optional(&mut **c)
                         .await?
                 }
@@ -240,15 +201,11 @@ impl Conn {
     pub fn exists<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             Ok(match self {
-                Conn::Sqlite(c) => params
-                    .iter()
-                    .fold(sqlx::query(sql), bind_sqlite)
+                Conn::Sqlite(c) => bound!(sqlx::query(sql), params, sqlite)
                     .fetch_optional(&mut **c)
                     .await?
                     .is_some(),
-                Conn::Postgres(c) => params
-                    .iter()
-                    .fold(sqlx::query(sql), bind_pg)
+                Conn::Postgres(c) => bound!(sqlx::query(sql), params, postgres)
                     .fetch_optional(&mut **c)
                     .await?
                     .is_some(),
@@ -395,7 +352,7 @@ impl Conn {
 }
 
 fn params_query_pg<'q>(sql: &'q str, row: &'q [Value]) -> Query<'q, Postgres, PgArguments> {
-    row.iter().fold(sqlx::query(sql), bind_pg)
+    bound!(sqlx::query(sql), row, postgres)
 }
 
 /// A transaction on a connection; derefs to the connection, so store functions take it as
