@@ -369,6 +369,19 @@ async fn fill(client: &Client, id: &str, text: &str) {
     field.send_keys(text).await.expect(id);
 }
 
+/// Fills in the staff sign-in form shown and waits for the dashboard.
+async fn sign_in_on_the_form(client: &Client, base: &str, name: &str, password: &str) {
+    fill(client, "name", name).await;
+    fill(client, "password", password).await;
+    click(client, "form[action='/staff/login'] button").await;
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_url(&url::Url::parse(&format!("{base}/staff")).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("{name} signed in, on the dashboard: {e}"));
+}
+
 /// A helpdesk agent during a call: signs in, finds the customer, reads the timeline, and grants
 /// the caller's address for half an hour.
 async fn agent_journey(client: &Client, base: &str, db: &relaydesk::store::Db) {
@@ -377,15 +390,7 @@ async fn agent_journey(client: &Client, base: &str, db: &relaydesk::store::Db) {
         .await
         .unwrap();
     page_is_sound(client, base, "/staff/login").await;
-    fill(client, "name", "agent.sato").await;
-    fill(client, "password", "a long enough password").await;
-    click(client, "form[action='/staff/login'] button").await;
-    client
-        .wait()
-        .at_most(PATIENCE)
-        .for_url(&url::Url::parse(&format!("{base}/staff")).unwrap())
-        .await
-        .expect("signed in, on the dashboard");
+    sign_in_on_the_form(client, base, "agent.sato", "a long enough password").await;
     page_is_sound(client, base, "/staff").await;
     screenshot(client, "staff-dashboard").await;
 
@@ -517,15 +522,7 @@ async fn accessibility_sweep(client: &Client, base: &str, db: &relaydesk::store:
         .await
         .unwrap();
     axe_finds_nothing(client, &axe, "/staff/login").await;
-    fill(client, "name", "boss").await;
-    fill(client, "password", "another long password").await;
-    click(client, "form[action='/staff/login'] button").await;
-    client
-        .wait()
-        .at_most(PATIENCE)
-        .for_url(&url::Url::parse(&format!("{base}/staff")).unwrap())
-        .await
-        .expect("signed in as the admin");
+    sign_in_on_the_form(client, base, "boss", "another long password").await;
     sweep(client, base, &axe, &staff, true).await;
 }
 

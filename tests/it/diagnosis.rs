@@ -23,19 +23,25 @@ fn simulated_day(dir: &std::path::Path) -> simulate::Simulation {
     simulate::generate(&opts)
 }
 
+/// The simulated day's log imported into `t`; the configuration it was read with.
+async fn imported(t: &crate::helpers::TestDb, log: &str) -> Arc<Config> {
+    let mut config = Config::default();
+    config.database.url = t.url.clone();
+    let config = Arc::new(config);
+    let writer = Writer::new(t.db.clone(), config.relay.window.0);
+    import::run(&[log.to_string()], config.clone(), &writer)
+        .await
+        .unwrap();
+    config
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_simulated_rejection_gets_its_true_cause() {
     let dir = tempfile::tempdir().unwrap();
     let day = simulated_day(dir.path());
     let log = dir.path().join("mail.log").display().to_string();
     for t in databases().await {
-        let mut config = Config::default();
-        config.database.url = t.url.clone();
-        let config = Arc::new(config);
-        let writer = Writer::new(t.db.clone(), config.relay.window.0);
-        import::run(std::slice::from_ref(&log), config.clone(), &writer)
-            .await
-            .unwrap();
+        let config = imported(&t, &log).await;
 
         let relay = rejections::Filter {
             kind: Some("relay".into()),
@@ -126,13 +132,7 @@ async fn the_connection_page_diagnoses_each_refusal_as_the_reports_do() {
     simulated_day(dir.path());
     let log = dir.path().join("mail.log").display().to_string();
     for t in databases().await {
-        let mut config = Config::default();
-        config.database.url = t.url.clone();
-        let config = Arc::new(config);
-        let writer = Writer::new(t.db.clone(), config.relay.window.0);
-        import::run(std::slice::from_ref(&log), config.clone(), &writer)
-            .await
-            .unwrap();
+        let config = imported(&t, &log).await;
         let rules = explain::rules(&config);
         let relay = rejections::Filter {
             kind: Some("relay".into()),
