@@ -45,15 +45,7 @@ pub(super) fn parse(service: Service, msg: &str, at: Epoch) -> Parsed {
         None => None,
     };
     if ok {
-        match user {
-            Some(user) => Parsed::Event(Event::Login {
-                at,
-                service,
-                user,
-                ip,
-            }),
-            None => Parsed::Malformed,
-        }
+        super::login(at, service, user, ip)
     } else {
         if user.is_none() && method.is_none() {
             return Parsed::Malformed;

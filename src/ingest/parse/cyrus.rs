@@ -23,15 +23,7 @@ pub(super) fn parse(service: Service, msg: &str, at: Epoch) -> Parsed {
         let mut words = rest.split(' ').filter(|w| !w.is_empty());
         match words.next() {
             Some("anonymous") => Parsed::Unrelated,
-            Some(w) => match user_name(w) {
-                Some(user) => Parsed::Event(Event::Login {
-                    at,
-                    service,
-                    user,
-                    ip,
-                }),
-                None => Parsed::Malformed,
-            },
+            Some(w) => super::login(at, service, user_name(w), ip),
             None => Parsed::Malformed,
         }
     } else if let Some(rest) = msg.strip_prefix("badlogin: ") {
@@ -123,15 +115,10 @@ fn logfmt(service: Service, rest: &str, at: Epoch) -> Parsed {
         None => None,
     };
     if good {
-        match user {
-            _ if anonymous => Parsed::Unrelated,
-            Some(user) => Parsed::Event(Event::Login {
-                at,
-                service,
-                user,
-                ip,
-            }),
-            None => Parsed::Malformed,
+        if anonymous {
+            Parsed::Unrelated
+        } else {
+            super::login(at, service, user, ip)
         }
     } else {
         Parsed::Event(Event::LoginFailed {

@@ -212,6 +212,20 @@ pub(crate) fn user_name(u: &str) -> Option<String> {
     }
 }
 
+/// A successful mailbox login by `user`, or `Malformed` when the line's user could not be
+/// read (a login without a user authorizes nothing).
+pub(crate) fn login(at: Epoch, service: Service, user: Option<String>, ip: ClientIp) -> Parsed {
+    match user {
+        Some(user) => Parsed::Event(Event::Login {
+            at,
+            service,
+            user,
+            ip,
+        }),
+        None => Parsed::Malformed,
+    }
+}
+
 /// A refused recipient: a relay refusal when `relay` (the MTA's own wording said so), any other
 /// rejection otherwise.
 pub(crate) fn refused(

@@ -72,15 +72,7 @@ pub(super) fn parse(service: Service, msg: &str, at: Epoch) -> Parsed {
         user = &user[..a];
     }
     if ok {
-        match user_name(user).filter(|u| !u.is_empty()) {
-            Some(user) => Parsed::Event(Event::Login {
-                at,
-                service,
-                user,
-                ip,
-            }),
-            None => Parsed::Malformed,
-        }
+        super::login(at, service, user_name(user).filter(|u| !u.is_empty()), ip)
     } else {
         let user = if user.is_empty() {
             None
