@@ -103,6 +103,9 @@ pub struct ParseIpError(String);
 pub enum Service {
     Pop3,
     Imap,
+    /// A mailbox login whose protocol the log does not name: Dovecot's auth process
+    /// (`auth_verbose`) reports failures for POP3 and IMAP alike.
+    Auth,
 }
 
 impl Service {
@@ -110,6 +113,7 @@ impl Service {
         match self {
             Service::Pop3 => "pop3",
             Service::Imap => "imap",
+            Service::Auth => "auth",
         }
     }
 
@@ -117,6 +121,7 @@ impl Service {
         match s {
             "pop3" => Some(Service::Pop3),
             "imap" => Some(Service::Imap),
+            "auth" => Some(Service::Auth),
             _ => None,
         }
     }

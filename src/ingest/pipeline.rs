@@ -46,6 +46,11 @@ impl Pipeline {
         batch.counts.lines += 1;
         match self.parser.parse(line) {
             Parsed::Event(event) => {
+                if self.correlator.repeats(&event) {
+                    // Counted already, from the auth process's lines of the same attempts.
+                    batch.counts.skipped += 1;
+                    return;
+                }
                 let local = &self.local_domains;
                 let is_local = |d: &str| local.iter().any(|l| l.eq_ignore_ascii_case(d));
                 if let Some(relay) = self.correlator.feed(&event, is_local) {

@@ -103,7 +103,7 @@ impl Gen {
             Service::Pop3 => format!(
                 "dovecot: pop3({user})<{mpid}><{sess}>: Disconnected: Logged out top=0/0, retr={n}/{size}, del={n}/{n}, size={size}"
             ),
-            Service::Imap => {
+            Service::Imap | Service::Auth => {
                 let io = self.imap_io(size, 1);
                 format!(
                     "dovecot: imap({user})<{mpid}><{sess}>: Disconnected: Logged out {io} deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count={n} body_bytes={size}"
@@ -154,10 +154,12 @@ impl Gen {
         );
     }
 
-    /// A wrong password: sometimes the auth process's reason, always the login process's
-    /// disconnect two seconds later (dovecot's auth failure delay).
+    /// A wrong password: sometimes the auth process's reason (`auth_verbose`), always the login
+    /// process's disconnect two seconds later (dovecot's auth failure delay). One attempt is one
+    /// failure in the history, however many lines report it.
     fn login_failed(&mut self, t_us: i64, user: &str, ip: ClientIp, svc: Service, sess: &str) {
-        if self.rng.bool() {
+        let verbose = self.rng.bool();
+        if verbose {
             self.push(
                 t_us,
                 LineKind::FailedLogin,
@@ -178,7 +180,9 @@ impl Gen {
             )
         };
         self.push(t2, LineKind::FailedLogin, &body);
-        self.hist.failure(t2.div_euclid(US), user, ip);
+        if !verbose {
+            self.hist.failure(t2.div_euclid(US), user, ip);
+        }
         self.stats.failed_logins += 1;
     }
 

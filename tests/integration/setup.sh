@@ -135,6 +135,8 @@ ssl_cert = <$TLS/server.pem
 ssl_key = <$TLS/server.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# A failed attempt is logged by the auth process and again by the login process.
+auth_verbose = yes
 mail_location = maildir:~/Maildir
 first_valid_uid = 8
 last_valid_uid = 8

@@ -9,8 +9,9 @@
 //! `Aborted login (…)`, 2.4 `Login aborted: … (auth failed, …) (auth_failed): …`. The auth process
 //! (`auth:`, 1.x `auth(default):`, `auth-worker(N):`) logs `DRIVER(USER,IP[,<SESSION>]): Password
 //! mismatch` / `unknown user` / `pam_authenticate() failed: …` when `auth_verbose` is on. Both are
-//! failed logins; the auth process line names no service, so it is reported as POP3 (the
-//! protocol of POP before SMTP), and a site with `auth_verbose` sees one attempt twice.
+//! failed logins; the auth process line names no service (`Service::Auth`). A site with
+//! `auth_verbose` logs one attempt twice, first by the auth process: the correlator drops the
+//! login process's line that repeats it (`Correlator::repeats`).
 
 use super::{Parsed, elements, user_name};
 use crate::domain::{ClientIp, Epoch, Event, FailReason, Service};
@@ -146,7 +147,7 @@ fn auth_process(body: &str, at: Epoch) -> Parsed {
     };
     Parsed::Event(Event::LoginFailed {
         at,
-        service: Service::Pop3,
+        service: Service::Auth,
         user,
         ip,
         reason,
@@ -385,14 +386,14 @@ mod tests {
         // Auth process lines.
         assert_eq!(
             l("auth: passwd-file(taro,203.0.113.7,<abc>): Password mismatch"),
-            failed(Some("taro"), "203.0.113.7", Service::Pop3, auth)
+            failed(Some("taro"), "203.0.113.7", Service::Auth, auth)
         );
         assert_eq!(
             l("auth-worker(123): sql(taro,203.0.113.7): unknown user"),
             failed(
                 Some("taro"),
                 "203.0.113.7",
-                Service::Pop3,
+                Service::Auth,
                 FailReason::UnknownUser
             )
         );
