@@ -23,8 +23,9 @@ const OVERLAP: i64 = 5;
 
 /// A grant index subscribed to `writer` and loaded from the store.
 pub async fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<GrantIndex>> {
-    let index = Arc::new(GrantIndex::new(
+    let index = Arc::new(GrantIndex::with_lookback(
         config.relay.window.0,
+        config.relay.lookback.0,
         config.relay.never_authorize.clone(),
     ));
     // Subscribe before loading: a login committed in between is then applied twice, which is
@@ -35,14 +36,33 @@ pub async fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<Grant
         None
     }));
     let now = chrono::Utc::now().timestamp();
+    // The cause memory reaches back the lookback: the last mail check of a customer whose
+    // permission expired hours ago is what words that customer's refusal.
+    let mut c = writer
+        .db()
+        .conn()
+        .await
+        .context("cannot load current grants")?;
+    let logins = store::authz::recent_logins(&mut c, now - config.relay.lookback.0)
+        .await
+        .context("cannot load recent mail checks")?;
+    drop(c);
+    for (ip, login, last_seen) in &logins {
+        index.causes.login(*ip, login, *last_seen);
+    }
     refresh(&index, writer.db(), now - config.relay.window.0, now)
         .await
         .context("cannot load current grants")?;
-    tracing::info!(addresses = index.len(), "grant index loaded");
+    tracing::info!(
+        addresses = index.len(),
+        remembered = index.causes.len(),
+        "grant index loaded"
+    );
     Ok(index)
 }
 
-/// Reloads restrictions and staff grants, and applies logins seen since `logins_since`.
+/// Reloads restrictions and staff grants, and applies logins and failed logins seen since
+/// `logins_since` (the cause memory keeps the latest of each, so seeing one twice is harmless).
 pub async fn refresh(
     index: &GrantIndex,
     db: &Db,
@@ -52,7 +72,11 @@ pub async fn refresh(
     let mut c = db.conn().await?;
     let snapshot = store::authz::snapshot(&mut c, now).await?;
     let logins = store::authz::recent_logins(&mut c, logins_since).await?;
+    let failures = store::authz::recent_failures(&mut c, logins_since).await?;
     drop(c);
+    for (ip, login, at) in &failures {
+        index.causes.failure(*ip, login.as_deref(), *at);
+    }
     let restrictions = Restrictions {
         blocks: snapshot
             .blocks

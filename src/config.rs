@@ -142,8 +142,63 @@ pub struct RelayConfig {
     pub local_domains: Vec<String>,
     /// Networks whose logins grant nothing (e.g. cloud services polling customer mailboxes).
     pub never_authorize: Vec<IpNet>,
-    /// The policy service's REJECT text; `{url}` and `{window}` are filled in.
+    /// The policy service's REJECT text for a sender who is no customer, and for any refusal
+    /// whose cause has no text of its own; `{url}` and `{window}` are filled in.
     pub reject_text: String,
+    /// The REJECT text per cause the policy service can see (§6.3).
+    pub reject_texts: RejectTexts,
+}
+
+/// REJECT texts per cause, in ASCII (SMTP replies are). `{url}` becomes the refusal's own
+/// `{public_url}/why/CODE`, `{window}` the window in minutes, `{time}` the last mail check from
+/// the address and `{until}` when its permission ended (`expired`), as HH:MM in `timezone`.
+/// Postfix writes `<rcpt>: Recipient address rejected: ` before the text; a reply that would
+/// not fit one 512-octet line is cut to its cause's first sentence and the link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RejectTexts {
+    pub expired: String,
+    pub ip_changed: String,
+    pub auth_failed: String,
+    pub never_checked: String,
+    pub suspended: String,
+}
+
+impl Default for RejectTexts {
+    fn default() -> Self {
+        RejectTexts {
+            expired: "Relay access denied: your last mail check from this address, at {time}, \
+                      allowed sending until {until}. Check (receive) your mail again, then send. \
+                      Why: {url}"
+                .into(),
+            ip_changed: "Relay access denied: your mail was checked from a different connection. \
+                         Check (receive) your mail again just before sending. Why: {url}"
+                .into(),
+            auth_failed: "Relay access denied: your last mail check failed (user name or \
+                          password). Check the password in your mail program, receive, then \
+                          send. Why: {url}"
+                .into(),
+            never_checked: "Relay access denied: check (receive) your mail first, then send \
+                            within {window} minutes. Why: {url}"
+                .into(),
+            suspended: "Relay access denied: sending is stopped for this connection or account. \
+                        Please contact support. Why: {url}"
+                .into(),
+        }
+    }
+}
+
+impl RejectTexts {
+    /// `(key, text)` of every cause's text, for checks.
+    pub fn all(&self) -> [(&'static str, &str); 5] {
+        [
+            ("reject_texts.expired", &self.expired),
+            ("reject_texts.ip_changed", &self.ip_changed),
+            ("reject_texts.auth_failed", &self.auth_failed),
+            ("reject_texts.never_checked", &self.never_checked),
+            ("reject_texts.suspended", &self.suspended),
+        ]
+    }
 }
 
 impl Default for RelayConfig {
@@ -154,9 +209,8 @@ impl Default for RelayConfig {
             customer_domains: vec!["example.jp".into()],
             local_domains: vec!["example.jp".into()],
             never_authorize: Vec::new(),
-            reject_text: "Relay access denied: check your mail (receive) first, then send within \
-                          {window} minutes. Help: {url}"
-                .into(),
+            reject_text: "Relay access denied. Why: {url}".into(),
+            reject_texts: RejectTexts::default(),
         }
     }
 }
@@ -520,6 +574,16 @@ impl Config {
         }
         if self.relay.lookback.0 < self.relay.window.0 {
             bail!("relay.lookback: must be at least relay.window");
+        }
+        for (key, text) in std::iter::once(("reject_text", self.relay.reject_text.as_str()))
+            .chain(self.relay.reject_texts.all())
+        {
+            if !text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                bail!("relay.{key}: SMTP replies are ASCII without control characters");
+            }
+            if text.len() > 300 {
+                bail!("relay.{key}: at most 300 characters (one SMTP reply line)");
+            }
         }
         if self.abuse.burst_relays == 0 || self.abuse.burst_window.0 <= 0 {
             bail!("abuse.burst_relays and abuse.burst_window: must be more than 0");

@@ -125,7 +125,13 @@ pub fn explain(d: &Diagnosis, lang: Lang, config: &Config) -> Explanation {
     };
     let e = &d.evidence;
     let w = config.window_minutes();
-    let other_ip = e.login_ip.clone().unwrap_or_default();
+    // Left out where the reader must not learn other connections (the /why page).
+    let other_ip = e.login_ip.clone();
+    let other_en = other_ip
+        .as_ref()
+        .map(|ip| format!(" ({ip})"))
+        .unwrap_or_default();
+    let other_ja = other_ip.map(|ip| format!("（{ip}）")).unwrap_or_default();
     let reason = e
         .restriction
         .as_ref()
@@ -158,7 +164,7 @@ pub fn explain(d: &Diagnosis, lang: Lang, config: &Config) -> Explanation {
         ),
         (Lang::En, Cause::IpChanged) => (
             format!(
-                "Mail was checked at {} from another address ({other_ip}), but the message was sent \
+                "Mail was checked at {} from another address{other_en}, but the message was sent \
                  from {}: the connection changed its address between receiving and sending.",
                 hm(e.login_at),
                 d.ip
@@ -169,7 +175,7 @@ pub fn explain(d: &Diagnosis, lang: Lang, config: &Config) -> Explanation {
         ),
         (Lang::Ja, Cause::IpChanged) => (
             format!(
-                "{} に別のアドレス（{other_ip}）から受信していますが、送信は {} からでした。受信と送信の間に接続のアドレスが変わっています。",
+                "{} に別のアドレス{other_ja}から受信していますが、送信は {} からでした。受信と送信の間に接続のアドレスが変わっています。",
                 hm(e.login_at),
                 d.ip
             ),

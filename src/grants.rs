@@ -8,6 +8,7 @@ use std::sync::RwLock;
 
 use ipnet::IpNet;
 
+use crate::causes::CauseIndex;
 use crate::domain::{ClientIp, Epoch, Event};
 
 /// What the index says about an address at a moment.
@@ -45,14 +46,25 @@ pub struct GrantIndex {
     window: i64,
     never_authorize: Vec<IpNet>,
     inner: RwLock<Inner>,
+    /// What a refusal's reply is worded from, fed by the same logins (and the failures).
+    pub causes: CauseIndex,
 }
+
+/// The lookback of an index made with `new`: the default `relay.lookback`.
+const LOOKBACK: i64 = 24 * 3600;
 
 impl GrantIndex {
     pub fn new(window: i64, never_authorize: Vec<IpNet>) -> Self {
+        GrantIndex::with_lookback(window, window.max(LOOKBACK), never_authorize)
+    }
+
+    /// An index whose cause memory reaches back `lookback` (`relay.lookback`).
+    pub fn with_lookback(window: i64, lookback: i64, never_authorize: Vec<IpNet>) -> Self {
         GrantIndex {
             window,
             never_authorize,
             inner: RwLock::default(),
+            causes: CauseIndex::new(window, lookback),
         }
     }
 
@@ -68,6 +80,7 @@ impl GrantIndex {
     /// `at + W`, unless the address is in `relay.never_authorize`, blocked, or the login
     /// suspended.
     pub fn login(&self, ip: ClientIp, login: &str, at: Epoch) {
+        self.causes.login(ip, login, at);
         if self.never_authorize.iter().any(|n| n.contains(&ip.addr())) {
             return;
         }
@@ -94,13 +107,23 @@ impl GrantIndex {
         }
     }
 
-    /// Feeds committed events: every successful login grants.
+    /// Feeds committed events: every successful login grants; failures are remembered for
+    /// the refusals' words.
     pub fn apply(&self, events: &[Event]) {
         for event in events {
-            if let Event::Login { at, user, ip, .. } = event {
-                self.login(*ip, user, *at);
+            match event {
+                Event::Login { at, user, ip, .. } => self.login(*ip, user, *at),
+                Event::LoginFailed { at, user, ip, .. } => {
+                    self.causes.failure(*ip, user.as_deref(), *at)
+                }
+                _ => {}
             }
         }
+    }
+
+    /// Is `login` suspended now?
+    pub fn is_suspended(&self, login: &str) -> bool {
+        self.read().restrictions.suspended.contains(login)
     }
 
     pub fn replace_restrictions(&self, restrictions: Restrictions) {
@@ -131,8 +154,10 @@ impl GrantIndex {
             })
     }
 
-    /// Drops expired grants; returns how many addresses still hold one.
+    /// Drops expired grants (and what the cause memory can no longer use); returns how many
+    /// addresses still hold a grant.
     pub fn prune(&self, now: Epoch) -> usize {
+        self.causes.prune(now);
         let mut inner = self.write();
         inner.by_ip.retain(|_, entries| {
             entries.retain(|e| e.until >= now);

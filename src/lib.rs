@@ -17,7 +17,8 @@
 //!   `ingest::parse`, the pure log parsers; one writer commits for all of them.
 //! - `store`     — SQLite and PostgreSQL: events, sessions, positions, grants, blocks, alerts,
 //!   staff, audit, notices. The only module with SQL.
-//! - `grants`    — the in-memory grant index: who may relay now.
+//! - `grants`    — the in-memory grant index: who may relay now; `causes` beside it remembers
+//!   enough of the recent mail checks to word a refusal by its cause.
 //! - `authz`     — loads the grant index and keeps it in step with the store and other nodes.
 //! - `policy`    — the Postfix SMTP access policy service.
 //! - `diagnose`  — the §6.2 rules: evidence in, cause out; also a connection's current state.
@@ -37,6 +38,7 @@ pub mod abuse;
 pub mod actions;
 pub mod alerts;
 pub mod authz;
+pub mod causes;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -3,9 +3,11 @@
 //! own `now` and hands over the `Verdict`.
 //!
 //! - A granted client gets `OK` (it may relay; Postfix then skips `reject_unauth_destination`).
-//! - Otherwise a recipient outside `relay.local_domains` gets `REJECT 5.7.1 <relay.reject_text>`,
-//!   so the customer reads what to do and where to look, instead of Postfix's bare "Relay access
-//!   denied". A blocked client is never granted, so it lands here too.
+//! - Otherwise a recipient outside `relay.local_domains` gets `REJECT 5.7.1 …` worded by the
+//!   cause memory can see (`relay.reject_texts`, `Rules::reject_text`) and ending with the link
+//!   to that refusal's explanation, so the customer's error dialog says what happened and what to
+//!   do, instead of Postfix's bare "Relay access denied". A blocked client is never granted, so
+//!   it lands here too.
 //! - Everything else is `DUNNO`: mail to local mailboxes, and recipients without a domain (Postfix
 //!   qualifies those itself; `reject_unauth_destination` still judges them).
 //!
@@ -13,8 +15,11 @@
 //! the service is harmless wherever else it is listed. A request without `protocol_state` is
 //! taken as RCPT (hand-written test clients omit it; Postfix always sends it).
 
+use chrono_tz::Tz;
+
 use crate::config::Config;
-use crate::domain::domain_of;
+use crate::diagnose::{Cause, Found};
+use crate::domain::{Epoch, domain_of};
 use crate::grants::Verdict;
 
 use super::protocol::Request;
@@ -51,54 +56,120 @@ pub struct Decision {
 pub struct Rules {
     /// Lowercase, without a trailing dot.
     local_domains: Vec<String>,
-    /// `REJECT 5.7.1 ` and the filled-in `relay.reject_text`.
-    reject_action: String,
+    /// Per cause, the REJECT text with `{window}` filled in and the refusal words in front.
+    texts: Texts,
+    /// `{public_url}/why/`, to which each refusal's code is appended.
+    why_url: String,
+    zone: Tz,
+}
+
+#[derive(Debug, Clone)]
+struct Texts {
+    expired: String,
+    ip_changed: String,
+    auth_failed: String,
+    never_checked: String,
+    suspended: String,
+    /// A sender who is no customer, and causes without a text of their own.
+    other: String,
 }
 
 /// The words every relay refusal carries, as Postfix's own does.
 pub const RELAY_DENIED: &str = "Relay access denied";
 
+/// RFC 5321 §4.5.3.1.5: a reply line, code and CRLF included.
+pub const MAX_REPLY_LINE: usize = 512;
+
+/// What Postfix writes around a policy service's REJECT text: `554 5.7.1 <rcpt>: Recipient
+/// address rejected: TEXT` and CRLF (smtpd_check.c, `access_map_reject_code` 554).
+fn reply_line_len(rcpt: &str, text: &str) -> usize {
+    "554 5.7.1 <".len() + rcpt.len() + ">: Recipient address rejected: ".len() + text.len() + 2
+}
+
+/// `text` with `{window}` filled in and, where an operator left them out, the refusal words in
+/// front: Postfix logs this text, and the log parsers know a refused relay by these words.
+fn prepared(text: &str, window_minutes: i64) -> String {
+    let text = text.replace("{window}", &window_minutes.to_string());
+    let text = text.trim();
+    if text.contains(RELAY_DENIED) {
+        text.to_string()
+    } else {
+        format!("{RELAY_DENIED}: {text}")
+    }
+}
+
 impl Rules {
-    /// `reject_text` with `{url}` → `public_url` and `{window}` → the window in whole minutes.
-    pub fn new(
-        local_domains: &[String],
-        reject_text: &str,
-        public_url: &str,
-        window_minutes: i64,
-    ) -> Rules {
-        let text = reject_text
-            .replace("{url}", public_url)
-            .replace("{window}", &window_minutes.to_string());
-        let text = text.trim();
-        // Postfix logs this text; the log parsers know a refused relay by these words, whatever
-        // an operator writes after them.
-        let text = if text.contains(RELAY_DENIED) {
-            text.to_string()
-        } else {
-            format!("{RELAY_DENIED}: {text}")
-        };
+    pub fn from_config(config: &Config) -> Rules {
+        let w = config.window_minutes();
+        let t = &config.relay.reject_texts;
         Rules {
-            local_domains: local_domains.iter().map(|d| normalize(d)).collect(),
-            reject_action: format!("REJECT 5.7.1 {text}"),
+            local_domains: config
+                .relay
+                .local_domains
+                .iter()
+                .map(|d| normalize(d))
+                .collect(),
+            texts: Texts {
+                expired: prepared(&t.expired, w),
+                ip_changed: prepared(&t.ip_changed, w),
+                auth_failed: prepared(&t.auth_failed, w),
+                never_checked: prepared(&t.never_checked, w),
+                suspended: prepared(&t.suspended, w),
+                other: prepared(&config.relay.reject_text, w),
+            },
+            why_url: format!("{}/why/", config.web.public_url.trim_end_matches('/')),
+            zone: config.timezone.0,
         }
     }
 
-    pub fn from_config(config: &Config) -> Rules {
-        Rules::new(
-            &config.relay.local_domains,
-            &config.relay.reject_text,
-            &config.web.public_url,
-            config.window_minutes(),
-        )
-    }
-
-    /// The reply's action text.
-    pub fn action_text(&self, action: Action) -> &str {
+    /// The reply's action text for OK and DUNNO; a REJECT is worded by `reject_text`.
+    pub fn action_text(&self, action: Action) -> &'static str {
         match action {
             Action::Ok => "OK",
-            Action::Reject => &self.reject_action,
+            Action::Reject => "REJECT 5.7.1 Relay access denied",
             Action::Dunno => "DUNNO",
         }
+    }
+
+    /// `REJECT 5.7.1 TEXT` for a refusal of `cause` (with the evidence `found`) to `rcpt` at
+    /// `now`, linked to `{public_url}/why/{code}`. One ASCII reply line within 512 octets once
+    /// Postfix has put its prefix before it: a text that would not fit falls back to the plain
+    /// refusal with the link, then to the refusal alone. A sender who is no customer gets the
+    /// plain text, which names nobody.
+    pub fn reject_text(
+        &self,
+        cause: Cause,
+        found: &Found,
+        code: &str,
+        rcpt: &str,
+        now: Epoch,
+    ) -> String {
+        let t = &self.texts;
+        let template = match cause {
+            Cause::Expired => &t.expired,
+            Cause::IpChanged => &t.ip_changed,
+            Cause::AuthFailed => &t.auth_failed,
+            Cause::NeverChecked => &t.never_checked,
+            Cause::Suspended => &t.suspended,
+            Cause::Authorized | Cause::UnknownSender => &t.other,
+        };
+        let url = format!("{}{code}", self.why_url);
+        let clock = |at: Option<Epoch>| {
+            at.map(|at| crate::time::clock(at, self.zone, now))
+                .unwrap_or_else(|| "?".into())
+        };
+        let mut text = template.replace("{url}", &url);
+        if text.contains("{time}") || text.contains("{until}") {
+            text = text
+                .replace("{time}", &clock(found.login_at))
+                .replace("{until}", &clock(found.expired_at));
+        }
+        for candidate in [text, t.other.replace("{url}", &url)] {
+            if reply_line_len(rcpt, &candidate) <= MAX_REPLY_LINE {
+                return format!("REJECT 5.7.1 {candidate}");
+            }
+        }
+        format!("REJECT 5.7.1 {RELAY_DENIED}")
     }
 
     /// Is mail to `recipient` a relay: a domain, and not one of ours?
@@ -139,27 +210,15 @@ pub fn decide(req: &Request, verdict: &Verdict, rules: &Rules) -> Decision {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_custom_reject_text_still_reads_as_a_relay_refusal() {
-        let rules = Rules::new(
-            &["example.jp".to_string()],
-            "Please receive first: {url}",
-            "https://s.example.jp",
-            30,
-        );
-        assert_eq!(
-            rules.action_text(Action::Reject),
-            "REJECT 5.7.1 Relay access denied: Please receive first: https://s.example.jp"
-        );
+    fn config() -> Config {
+        let mut c = Config::default();
+        c.relay.local_domains = vec!["example.jp".into(), "example.ne.jp.".into()];
+        c.web.public_url = "https://support.example.jp".into();
+        c
     }
 
     fn rules() -> Rules {
-        Rules::new(
-            &["Example.JP".to_string(), "example.ne.jp.".to_string()],
-            "Check mail first, then send within {window} minutes. Help: {url}",
-            "https://support.example.jp",
-            30,
-        )
+        Rules::from_config(&config())
     }
 
     fn rcpt(to: &str) -> Request {
@@ -198,7 +257,86 @@ mod tests {
     }
 
     #[test]
-    fn an_ungranted_relay_is_rejected_with_the_filled_in_text() {
+    fn each_cause_has_its_own_words_and_the_link() {
+        let rules = rules();
+        // 2026-03-13 05:12 in Tokyo.
+        let login = 1_773_346_320;
+        let found = Found {
+            login_at: Some(login),
+            expired_at: Some(login + 1800),
+            ..Found::default()
+        };
+        let now = login + 3600;
+        let mut seen = std::collections::HashSet::new();
+        for cause in Cause::ALL {
+            let text = rules.reject_text(cause, &found, "abcd", "friend@example.com", now);
+            assert!(
+                text.starts_with("REJECT 5.7.1 Relay access denied"),
+                "{text}"
+            );
+            assert!(
+                text.ends_with("https://support.example.jp/why/abcd"),
+                "{text}"
+            );
+            assert!(text.is_ascii() && !text.contains('{'), "{text}");
+            seen.insert(text);
+        }
+        // authorized and unknown_sender share the plain text.
+        assert_eq!(seen.len(), 6);
+        let expired = rules.reject_text(Cause::Expired, &found, "c", "a@b.c", now);
+        assert!(
+            expired.contains("at 05:12") && expired.contains("until 05:42"),
+            "{expired}"
+        );
+        let outsider = rules.reject_text(Cause::UnknownSender, &found, "c", "a@b.c", now);
+        assert_eq!(
+            outsider,
+            "REJECT 5.7.1 Relay access denied. Why: https://support.example.jp/why/c"
+        );
+    }
+
+    #[test]
+    fn a_reply_always_fits_one_line_with_postfix_prefix() {
+        let mut c = config();
+        c.relay.reject_texts.never_checked = "z".repeat(300);
+        c.web.public_url = format!("https://{}.example.jp", "s".repeat(60));
+        let rules = Rules::from_config(&c);
+        let mut plain = 0;
+        // RFC 5321 allows a 256-octet path; Postfix passes longer ones on.
+        for len in [10, 100, 150, 250, 400] {
+            let rcpt = format!("{}@example.com", "r".repeat(len));
+            let text =
+                rules.reject_text(Cause::NeverChecked, &Found::default(), "0123abcd", &rcpt, 0);
+            let text = text.strip_prefix("REJECT 5.7.1 ").unwrap();
+            assert!(
+                reply_line_len(&rcpt, text) <= MAX_REPLY_LINE,
+                "{len}: {text}"
+            );
+            assert!(text.starts_with(RELAY_DENIED), "{text}");
+            plain += usize::from(!text.contains('z'));
+        }
+        assert_eq!(plain, 3, "long recipients get the plain text");
+    }
+
+    #[test]
+    fn a_custom_text_still_reads_as_a_relay_refusal() {
+        let mut c = config();
+        c.relay.reject_texts.ip_changed = "Please receive first: {url}".into();
+        let text = Rules::from_config(&c).reject_text(
+            Cause::IpChanged,
+            &Found::default(),
+            "q",
+            "a@b.c",
+            0,
+        );
+        assert_eq!(
+            text,
+            "REJECT 5.7.1 Relay access denied: Please receive first: https://support.example.jp/why/q"
+        );
+    }
+
+    #[test]
+    fn an_ungranted_relay_is_rejected() {
         let d = decide(&rcpt("friend@example.com"), &Verdict::NotGranted, &rules());
         assert_eq!(
             d,
@@ -206,11 +344,6 @@ mod tests {
                 action: Action::Reject,
                 relay: true
             }
-        );
-        assert_eq!(
-            rules().action_text(Action::Reject),
-            "REJECT 5.7.1 Relay access denied: Check mail first, then send within 30 minutes. \
-             Help: https://support.example.jp"
         );
     }
 
@@ -276,16 +409,5 @@ mod tests {
         assert_eq!(action(&req, &Verdict::NotGranted), Action::Reject);
         req.protocol_state = None;
         assert_eq!(action(&req, &Verdict::NotGranted), Action::Reject);
-    }
-
-    #[test]
-    fn the_default_configuration_fills_url_and_window() {
-        let text = Rules::from_config(&Config::default())
-            .action_text(Action::Reject)
-            .to_string();
-        assert!(text.starts_with("REJECT 5.7.1 "), "{text}");
-        assert!(text.contains("https://support.example.jp"), "{text}");
-        assert!(text.contains("30 minutes"), "{text}");
-        assert!(!text.contains('{'), "{text}");
     }
 }

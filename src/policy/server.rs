@@ -11,6 +11,7 @@
 //! accepting, each connection finishes the reply it is writing and closes, and `serve` returns
 //! once every connection has ended.
 
+use std::borrow::Cow;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -26,7 +27,8 @@ use super::decide::{Action, Rules, decide};
 use super::protocol::{self, Malformed, Request};
 use super::recorder::Recorder;
 use crate::config::Config;
-use crate::domain::Epoch;
+use crate::diagnose::{Diagnosis, Restriction, diagnose, owner};
+use crate::domain::{ClientIp, Epoch, domain_of};
 use crate::grants::{GrantIndex, Verdict};
 use crate::store::decisions::PolicyDecision;
 
@@ -34,6 +36,8 @@ use crate::store::decisions::PolicyDecision;
 pub struct Policy {
     pub index: Arc<GrantIndex>,
     pub rules: Rules,
+    /// The §6.2 owner rule and windows, for wording refusals by their cause.
+    owners: Owners,
     pub recorder: Recorder,
     /// Most connections served at once (`policy.max_connections`).
     pub max_connections: usize,
@@ -48,6 +52,7 @@ impl Policy {
         Policy {
             index,
             rules: Rules::from_config(config),
+            owners: Owners::from_config(config),
             recorder,
             max_connections: config.policy.max_connections,
             idle_timeout: Duration::from_secs(config.policy.idle_timeout.0.max(1).unsigned_abs()),
@@ -57,11 +62,22 @@ impl Policy {
 
     /// The action for `req` at `now`, recording relay decisions; `None` when the request names
     /// no client address (the connection is then closed unanswered).
-    pub fn answer(&self, req: &Request, now: Epoch) -> Option<&str> {
+    pub fn answer(&self, req: &Request, now: Epoch) -> Option<Cow<'static, str>> {
         let ip = req.client_ip()?;
         let verdict = self.index.check(ip, now);
         let decision = decide(req, &verdict, &self.rules);
         self.metrics.decision(decision.action.as_str());
+        let rcpt = req.recipient.as_deref().unwrap_or_default();
+        let mut reply = Cow::Borrowed(self.rules.action_text(decision.action));
+        let (mut code, mut cause) = (None, None);
+        if decision.action == Action::Reject {
+            let sender = req.sender.as_deref().unwrap_or_default();
+            let d = refusal_cause(&self.index, &self.owners, ip, sender, &verdict, now);
+            let c = refusal_code();
+            reply = Cow::Owned(self.rules.reject_text(d.cause, &d.evidence, &c, rcpt, now));
+            cause = Some(d.cause.as_str().to_string());
+            code = Some(c);
+        }
         if decision.relay && decision.action != Action::Dunno {
             let login = match verdict {
                 Verdict::Granted { login, .. } => login,
@@ -71,13 +87,81 @@ impl Policy {
                 at: now,
                 ip: ip.to_string(),
                 sender: req.sender.clone().unwrap_or_default(),
-                rcpt: req.recipient.clone().unwrap_or_default(),
+                rcpt: rcpt.to_string(),
                 action: decision.action.as_str().to_string(),
                 login,
+                code,
+                cause,
             });
         }
-        Some(self.rules.action_text(decision.action))
+        Some(reply)
     }
+}
+
+/// What the owner rule and the diagnosis need from the configuration.
+pub struct Owners {
+    customer_domains: Vec<String>,
+    rules: crate::diagnose::Rules,
+}
+
+impl Owners {
+    pub fn from_config(config: &Config) -> Owners {
+        Owners {
+            customer_domains: config.relay.customer_domains.clone(),
+            rules: crate::explain::rules(config),
+        }
+    }
+}
+
+/// The §6.2 diagnosis of a refusal at `now` from `ip` with envelope `sender`, from what memory
+/// holds: the block (`verdict`) or the sender's owner's suspension the grant index has, else the
+/// cause memory's evidence. The owner is found by the §6.2 rule without an account list (the
+/// whole address when memory knows it as a login, else its local part).
+pub fn refusal_cause(
+    index: &GrantIndex,
+    owners: &Owners,
+    ip: ClientIp,
+    sender: &str,
+    verdict: &Verdict,
+    now: Epoch,
+) -> Diagnosis {
+    let customer = domain_of(sender).is_some_and(|d| {
+        owners
+            .customer_domains
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(&d))
+    });
+    let owner = customer
+        .then(|| {
+            owner(
+                sender,
+                &owners.customer_domains,
+                None,
+                index.causes.knows(sender),
+            )
+        })
+        .flatten();
+    let restriction = |subject: String| Restriction {
+        subject,
+        reason: String::new(),
+        since: now,
+    };
+    let block = (*verdict == Verdict::Blocked).then(|| restriction(ip.to_string()));
+    let suspension = owner
+        .as_deref()
+        .filter(|o| index.is_suspended(o))
+        .map(|o| restriction(o.to_string()));
+    let ev = index
+        .causes
+        .evidence(ip, owner.as_deref(), block, suspension);
+    diagnose(now, &ip.to_string(), owner.as_deref(), &ev, owners.rules)
+}
+
+/// A refusal's code: 80 random bits from the operating system, as 20 hex digits.
+fn refusal_code() -> String {
+    let mut bytes = [0u8; 10];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    crate::secrets::hex(&bytes)
 }
 
 /// A bound policy listener: TCP, or a unix socket (`listen = "unix:/path"`).
@@ -229,7 +313,7 @@ where
             return;
         };
         // Outside the select: a reply being written is finished even during shutdown.
-        match tokio::time::timeout(policy.idle_timeout, conn.write_reply(action)).await {
+        match tokio::time::timeout(policy.idle_timeout, conn.write_reply(&action)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "policy: write failed");

@@ -38,6 +38,24 @@ pub async fn recent_logins(
     Ok(logins)
 }
 
+/// `(ip, login, at)` of every failed mailbox login at or after `since`, for the policy's cause
+/// memory. Rows whose address does not parse are skipped.
+pub async fn recent_failures(
+    conn: &mut Conn,
+    since: Epoch,
+) -> Result<Vec<(ClientIp, Option<String>, Epoch)>> {
+    let rows: Vec<(String, Option<String>, Epoch)> = conn
+        .fetch_all(
+            "select ip, login, at from login_failures where at >= $1",
+            &[Value::Int(since)],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(ip, login, at)| Some((ClientIp::parse_lenient(&ip)?, login, at)))
+        .collect())
+}
+
 /// Blocks and suspensions in force at `now`, and staff grants not yet expired.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {

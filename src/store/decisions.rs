@@ -18,9 +18,15 @@ pub struct PolicyDecision {
     pub action: String,
     /// Whose login granted the relay (`None` for a staff grant or a rejection).
     pub login: Option<String>,
+    /// A refusal's code: its reply links to `/why/CODE`.
+    pub code: Option<String>,
+    /// The cause a refusal's reply was worded by (§6.2 names).
+    pub cause: Option<String>,
 }
 
-const COLUMNS: [&str; 6] = ["at", "ip", "sender", "rcpt", "action", "login"];
+const COLUMNS: [&str; 8] = [
+    "at", "ip", "sender", "rcpt", "action", "login", "code", "cause",
+];
 
 /// Appends `decisions`; call inside a transaction for one commit per batch.
 pub async fn insert_many(conn: &mut Conn, decisions: &[PolicyDecision]) -> Result<()> {
@@ -34,6 +40,8 @@ pub async fn insert_many(conn: &mut Conn, decisions: &[PolicyDecision]) -> Resul
                 (&d.rcpt).into(),
                 (&d.action).into(),
                 d.login.as_ref().into(),
+                d.code.as_ref().into(),
+                d.cause.as_ref().into(),
             ]
         })
         .collect();
@@ -49,10 +57,30 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<PolicyDecision>> {
     conn.fetch_all(
-        "select at, ip, sender, rcpt, action, login from policy_decisions
+        "select at, ip, sender, rcpt, action, login, code, cause from policy_decisions
          where ip = $1 and at >= $2
          order by at desc, id desc limit $3",
         &[ip.into(), Value::Int(since), Value::Int(limit)],
+    )
+    .await
+}
+
+/// The refusal whose reply carried `code`, if it is still kept.
+pub async fn by_code(conn: &mut Conn, code: &str) -> Result<Option<PolicyDecision>> {
+    conn.fetch_optional(
+        "select at, ip, sender, rcpt, action, login, code, cause from policy_decisions
+         where code = $1",
+        &[code.into()],
+    )
+    .await
+}
+
+/// Every recorded refusal with its code and cause, oldest first (the agreement test, reports).
+pub async fn refusals(conn: &mut Conn) -> Result<Vec<PolicyDecision>> {
+    conn.fetch_all(
+        "select at, ip, sender, rcpt, action, login, code, cause from policy_decisions
+         where action = 'reject' order by at, id",
+        &[],
     )
     .await
 }

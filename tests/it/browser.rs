@@ -499,6 +499,21 @@ async fn accessibility_sweep(client: &Client, base: &str, db: &relaydesk::store:
     for client_guide in relaydesk::web::customer::guide_texts::CLIENTS {
         pages.push(format!("/guide/{}", client_guide.slug));
     }
+    // A refusal's explanation, as its SMTP reply links to it.
+    let refusal = relaydesk::store::decisions::PolicyDecision {
+        at: chrono::Utc::now().timestamp() - 60,
+        ip: "203.0.113.13".into(),
+        sender: "jiro@example.jp".into(),
+        rcpt: "friend@example.net".into(),
+        action: "reject".into(),
+        login: None,
+        code: Some("0123456789abcdef0123".into()),
+        cause: Some("never_checked".into()),
+    };
+    db.run(async |c| relaydesk::store::decisions::insert_many(c, &[refusal]).await)
+        .await
+        .unwrap();
+    pages.push("/why/0123456789abcdef0123".into());
     let staff: Vec<String> = [
         "/staff",
         "/staff/search?q=taro",

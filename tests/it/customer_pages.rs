@@ -574,6 +574,8 @@ fn decision(at: i64, action: &str) -> PolicyDecision {
         rcpt: "friend@example.net".into(),
         action: action.into(),
         login: None,
+        code: None,
+        cause: None,
     }
 }
 
@@ -787,6 +789,75 @@ async fn the_status_api_reports_the_same_components_as_json() {
                     page.body.contains(&marker),
                     "{label}: the page agrees on {marker}"
                 );
+            }
+            web
+        },
+    )
+    .await;
+}
+
+/// A refusal's link, `/why/CODE`: that refusal's time, masked recipient, cause and fix in the
+/// visitor's language — and nothing of the other connection that explains it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusals_link_explains_that_refusal_and_nothing_else() {
+    on_each_database(
+        || isp(587),
+        |mut web, label| async move {
+            let now = now();
+            // taro checked mail from .10 a minute ago, then sent from .99: ip_changed.
+            let writer = Writer::new(web.db.clone(), 17 * 60);
+            let batch = Batch {
+                events: vec![Event::Login {
+                    at: now - 60,
+                    service: Service::Pop3,
+                    user: "taro".into(),
+                    ip: "203.0.113.10".parse().unwrap(),
+                }],
+                ..Batch::default()
+            };
+            writer.commit("test", "{}", &batch, None).await.unwrap();
+            let refusal = PolicyDecision {
+                at: now - 30,
+                ip: "203.0.113.99".into(),
+                sender: "taro@example.jp".into(),
+                rcpt: "friend@example.net".into(),
+                action: "reject".into(),
+                login: None,
+                code: Some("0123456789abcdef0123".into()),
+                cause: Some("ip_changed".into()),
+            };
+            web.db
+                .run(async |c| decisions::insert_many(c, &[refusal]).await)
+                .await
+                .unwrap();
+            let en = web.get_with("/why/0123456789abcdef0123", &lang("en")).await;
+            assert_eq!(en.status, 200, "{label}: {}", en.body);
+            assert!(en.body.contains(r#"data-cause="ip_changed""#), "{label}");
+            assert!(en.body.contains("f***@example.net"), "{label}");
+            assert!(
+                en.body.contains("another address, but"),
+                "{label}: {}",
+                en.body
+            );
+            for hidden in ["friend@", "203.0.113.10", "taro"] {
+                assert!(
+                    !en.body.contains(hidden),
+                    "{label}: the page shows {hidden}"
+                );
+            }
+            assert!(!en.body.contains(MISSING), "{label}");
+            // Japanese by default.
+            let ja = web.get("/why/0123456789abcdef0123").await;
+            assert!(ja.body.contains("送信できなかった理由"), "{label}");
+            assert!(ja.body.contains(r#"data-cause="ip_changed""#), "{label}");
+            for unknown in [
+                "/why/ffffffffffffffffffff",
+                "/why/0123",
+                "/why/%2e%2e%2fetc",
+            ] {
+                let r = web.get_with(unknown, &lang("en")).await;
+                assert_eq!(r.status, 404, "{label}: {unknown}");
+                assert!(r.body.contains("This page does not exist."), "{label}");
             }
             web
         },

@@ -188,3 +188,111 @@ async fn the_connection_page_diagnoses_each_refusal_as_the_reports_do() {
         );
     }
 }
+
+/// The policy words each refusal by the cause its memory sees at decision time; over a simulated
+/// day, replayed line by line into a grant index, those causes are the store's diagnoses of the
+/// same refusals (`relaydesk rejections`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_names_the_cause_the_store_diagnoses() {
+    use relaydesk::domain::Event;
+    use relaydesk::grants::{GrantIndex, Verdict};
+    use relaydesk::ingest::pipeline::{Batch, Pipeline};
+    use relaydesk::policy::server::{Owners, refusal_cause};
+
+    let dir = tempfile::tempdir().unwrap();
+    simulated_day(dir.path());
+    let log = dir.path().join("mail.log");
+    let t = crate::helpers::sqlite().await;
+    let config = imported(&t, &log.display().to_string()).await;
+
+    // The store's diagnosis of every relay rejection, by (time, address, recipient).
+    let relay = rejections::Filter {
+        kind: Some("relay".into()),
+        ..Default::default()
+    };
+    let stored =
+        t.db.run(async |c| {
+            let rows = rejections::list(c, &relay).await?;
+            let since = store::ingest::logs_since(c).await?;
+            let mut out: HashMap<(i64, String, String), Vec<&'static str>> = HashMap::new();
+            for r in &rows {
+                let d = explain::diagnose_rejection(c, &config, r, since).await?;
+                out.entry((r.at, r.ip.clone(), r.rcpt.clone()))
+                    .or_default()
+                    .push(d.cause.as_str());
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap();
+
+    // The day again, as the policy lives it: each refusal decided from what came before.
+    let index = GrantIndex::with_lookback(
+        config.relay.window.0,
+        config.relay.lookback.0,
+        config.relay.never_authorize.clone(),
+    );
+    let owners = Owners::from_config(&config);
+    let now = chrono::Utc::now().timestamp();
+    let mut pipeline = Pipeline::new(&config, now, "");
+    let mut batch = Batch::default();
+    let (mut refusals, mut agree) = (0, 0);
+    let mut disagreements = Vec::new();
+    let mut kinds = std::collections::BTreeSet::new();
+    for line in std::fs::read(&log).unwrap().split(|&b| b == b'\n') {
+        batch.clear();
+        pipeline.line(line, &mut batch);
+        for event in &batch.events {
+            if let Event::RelayRejected {
+                at,
+                ip,
+                sender,
+                rcpt,
+                ..
+            } = event
+            {
+                refusals += 1;
+                let verdict = index.check(*ip, *at);
+                let cause = match verdict {
+                    Verdict::Granted { .. } => "authorized",
+                    _ => refusal_cause(&index, &owners, *ip, sender, &verdict, *at)
+                        .cause
+                        .as_str(),
+                };
+                kinds.insert(cause);
+                let store = stored
+                    .get(&(*at, ip.to_string(), rcpt.clone()))
+                    .and_then(|v| v.first().copied());
+                if store == Some(cause) {
+                    agree += 1;
+                } else {
+                    disagreements.push(format!(
+                        "{at} {ip} {sender} → {rcpt}: policy {cause}, store {store:?}"
+                    ));
+                }
+            }
+        }
+        index.apply(&batch.events);
+    }
+    eprintln!("{agree}/{refusals} policy causes are the store's diagnoses");
+    assert!(refusals > 100, "the day has {refusals} refusals");
+    assert!(
+        agree as f64 >= 0.99 * refusals as f64,
+        "{agree}/{refusals} agree; first disagreements:\n{}",
+        disagreements
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for cause in [
+        "ip_changed",
+        "auth_failed",
+        "expired",
+        "never_checked",
+        "unknown_sender",
+    ] {
+        assert!(kinds.contains(cause), "the policy named no {cause}");
+    }
+}

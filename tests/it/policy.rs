@@ -434,6 +434,8 @@ async fn stored_decisions_come_back_newest_first() {
             rcpt: "a@example.com".into(),
             action: action.into(),
             login: (action == "ok").then(|| "taro".to_string()),
+            code: None,
+            cause: None,
         };
         let rows: Vec<_> = (0..20)
             .map(|i| {

@@ -49,6 +49,7 @@ fn real_postfix_relays_only_right_after_a_mailbox_login_from_the_same_address() 
     same_customer_from_another_address_is_refused_with_help(&relaydesk);
     dovecot_login_text_in_smtp_commands_grants_nothing(&relaydesk);
     inbound_mail_to_local_mailboxes_is_unaffected(&relaydesk);
+    each_refusal_says_its_cause_and_links_to_it(&relaydesk);
 }
 
 /// (a) POP3 and IMAP: a send refused before the login goes through ~0.5 s after it.
@@ -190,6 +191,110 @@ fn inbound_mail_to_local_mailboxes_is_unaffected(rd: &Relaydesk) {
     assert!(rejected.is_empty(), "{rejected:?}");
 }
 
+/// (e) Each cause the policy can see words its own reply, as the client reads it from the real
+/// Postfix, and the reply's link opens that refusal's page. taro's IMAP login from 127.0.0.2 is
+/// current, so his send from 127.0.0.11 is `ip_changed`; jiro's wrong password from .7 is
+/// `auth_failed`; saburo never checked mail (.8); shiro's last check from .9 was an hour ago
+/// (a Dovecot login line of that time appended to the log: the test cannot wait out the
+/// window); a stranger's sender (.10) names nobody.
+fn each_refusal_says_its_cause_and_links_to_it(rd: &Relaydesk) {
+    let ip = |n| Ipv4Addr::new(127, 0, 0, n);
+    mailbox_login_fails(Proto::Pop3, ip(7), "jiro", "wrong");
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(MAIL_LOG)
+        .unwrap();
+    writeln!(
+        log,
+        "{} localhost dovecot: pop3-login: Login: user=<shiro>, method=PLAIN, rip=127.0.0.9, \
+         lip=127.0.0.1, mpid=4243, session=<earlier>",
+        hour_ago.format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+    )
+    .unwrap();
+    drop(log);
+    poll("jiro's failure and shiro's earlier login", || {
+        let failures = rd.ndjson(&["history", "--ip", "127.0.0.7"]);
+        let earlier = rd.ndjson(&["history", "--ip", "127.0.0.9"]);
+        (!failures.is_empty() && !earlier.is_empty()).then_some(())
+    });
+    // auth_verbose: Dovecot logs the attempt twice (auth process, login process); one failure.
+    let failures: Vec<_> = rd
+        .ndjson(&["history", "--ip", "127.0.0.7"])
+        .into_iter()
+        .filter(|r| r["kind"] == "login_failed")
+        .collect();
+    assert_eq!(failures.len(), 1, "one attempt, one failure: {failures:?}");
+
+    let cases = [
+        (11, "taro@example.jp", "ip_changed", "different connection"),
+        (
+            7,
+            "jiro@example.jp",
+            "auth_failed",
+            "failed (user name or password)",
+        ),
+        (
+            8,
+            "saburo@example.jp",
+            "never_checked",
+            "check (receive) your mail first",
+        ),
+        (9, "shiro@example.jp", "expired", "allowed sending until"),
+        (10, "stranger@example.net", "unknown_sender", ""),
+    ];
+    for (n, sender, cause, words) in cases {
+        let refused = swaks(ip(n), sender, "someone@example.net", &[]);
+        let reply = &refused.rcpt;
+        assert!(
+            reply.starts_with(
+                "554 5.7.1 <someone@example.net>: Recipient address rejected: Relay access denied"
+            ),
+            "{cause}: {}",
+            refused.transcript
+        );
+        assert!(reply.contains(words), "{cause}: {reply}");
+        assert!(
+            reply.is_ascii() && reply.len() + 2 <= 512,
+            "{cause}: {reply}"
+        );
+        let code = reply
+            .split("/why/")
+            .nth(1)
+            .map(|c| c.trim().to_string())
+            .unwrap_or_else(|| panic!("{cause}: no link in {reply}"));
+        if cause == "unknown_sender" {
+            let text = reply.split("rejected: ").nth(1).unwrap();
+            assert_eq!(
+                text,
+                format!("Relay access denied. Why: {HELP_URL}/why/{code}"),
+                "an outsider's refusal names nobody"
+            );
+        }
+        let page = poll(&format!("the {cause} page"), || {
+            let (status, body) = rd.get(&format!("/why/{code}"));
+            (status == 200).then_some(body)
+        });
+        assert!(
+            page.contains(&format!("data-cause=\"{cause}\"")),
+            "{cause}: {page}"
+        );
+        assert!(
+            page.contains("s***@example.net"),
+            "{cause}: the recipient masked"
+        );
+        assert!(
+            !page.contains("someone@"),
+            "{cause}: the recipient unmasked"
+        );
+        for other in ["127.0.0.2", "taro", "jiro"] {
+            assert!(!page.contains(other), "{cause}: the page shows {other}");
+        }
+    }
+    assert_eq!(rd.get("/why/00000000000000000000").0, 404);
+    assert_eq!(rd.get("/why/not-a-code").0, 404);
+}
+
 /// The relay rejection from `ip` once relaydesk has stored it.
 fn rejection_from(rd: &Relaydesk, ip: Ipv4Addr) -> serde_json::Value {
     poll(&format!("the rejection from {ip}"), || {
@@ -202,6 +307,7 @@ fn rejection_from(rd: &Relaydesk, ip: Ipv4Addr) -> serde_json::Value {
 /// `relaydesk serve --only follow,policy` on a fresh database, stopped on drop.
 struct Relaydesk {
     child: Child,
+    web: String,
     config: PathBuf,
     stderr: PathBuf,
     _dir: tempfile::TempDir,
@@ -211,12 +317,13 @@ impl Relaydesk {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("relaydesk.toml");
+        let web = format!("127.0.0.1:{}", crate::helpers::free_port());
         std::fs::write(
             &config,
             format!(
                 "[database]\nurl = \"sqlite://{db}\"\n\
                  [relay]\ncustomer_domains = [\"example.jp\"]\nlocal_domains = [\"example.jp\"]\n\
-                 [web]\npublic_url = \"{HELP_URL}\"\n\
+                 [web]\npublic_url = \"{HELP_URL}\"\nlisten = \"{web}\"\n\
                  [policy]\nlisten = \"{POLICY}\"\n\
                  [[sources]]\npath = \"{MAIL_LOG}\"\n",
                 db = dir.path().join("relaydesk.db").display()
@@ -230,7 +337,7 @@ impl Relaydesk {
                 path(&config),
                 "serve",
                 "--only",
-                "follow,policy",
+                "follow,policy,web",
             ])
             .env_remove("RELAYDESK_DATABASE_URL")
             .env("RUST_LOG", "info")
@@ -242,12 +349,13 @@ impl Relaydesk {
             .unwrap();
         let mut rd = Relaydesk {
             child,
+            web,
             config,
             stderr,
             _dir: dir,
         };
         let started = Instant::now();
-        while !answers(POLICY) {
+        while !answers(POLICY) || !answers(&rd.web) {
             if let Ok(Some(status)) = rd.child.try_wait() {
                 panic!("relaydesk serve ended ({status})");
             }
@@ -278,6 +386,27 @@ impl Relaydesk {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
+    }
+
+    /// `GET path` from relaydesk's web server, in English: the status and the body.
+    fn get(&self, path: &str) -> (u16, String) {
+        use std::io::Read;
+        let mut stream = TcpStream::connect(&self.web).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept-Language: en\r\nConnection: close\r\n\r\n",
+            self.web
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, response)
     }
 
     /// relaydesk's own log and the end of the mail log, printed when the test fails.
@@ -342,6 +471,15 @@ enum Proto {
 
 /// A real mailbox login from source address `ip`, then a polite logout.
 fn mailbox_login(proto: Proto, ip: Ipv4Addr, user: &str, password: &str) {
+    let (accepted, replies) = mailbox_session(proto, ip, user, password);
+    assert!(
+        accepted,
+        "{proto:?} login as {user} from {ip} failed: {replies:?}"
+    );
+}
+
+/// A mailbox session from `ip`: whether the login was accepted, and the server's replies.
+fn mailbox_session(proto: Proto, ip: Ipv4Addr, user: &str, password: &str) -> (bool, Vec<String>) {
     let (server, script, login_step, ok) = match proto {
         Proto::Pop3 => (
             POP3,
@@ -390,9 +528,15 @@ fn mailbox_login(proto: Proto, ip: Ipv4Addr, user: &str, password: &str) {
         Ok(Err(e)) => panic!("{proto:?} login from {ip}: {e}"),
         Err(_) => panic!("{proto:?} login from {ip}: no answer within {PATIENCE:?}"),
     };
+    (replies[login_step].starts_with(ok), replies)
+}
+
+/// A mailbox login with a wrong password from `ip`: the server must refuse it.
+fn mailbox_login_fails(proto: Proto, ip: Ipv4Addr, user: &str, password: &str) {
+    let (accepted, replies) = mailbox_session(proto, ip, user, password);
     assert!(
-        replies[login_step].starts_with(ok),
-        "{proto:?} login as {user} from {ip} failed: {replies:?}"
+        !accepted,
+        "{proto:?} accepted {user} with a wrong password: {replies:?}"
     );
 }
 

@@ -11,6 +11,7 @@ pub mod notices;
 pub mod signin;
 pub mod status;
 pub mod verify;
+pub mod why;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/login", get(signin::form).post(signin::submit))
         .route("/logout", post(signin::logout))
         .route("/me", get(me::page))
+        .route("/why/{code}", get(why::page))
 }
 
 /// (key, Japanese, English): the customer site's words.
@@ -180,6 +182,21 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "See the settings for {client}",
     ),
     ("home.notices", "お知らせ", "Notices"),
+    (
+        "why.title",
+        "送信できなかった理由",
+        "Why your message was not sent",
+    ),
+    ("why.when", "拒否された時刻", "Refused at"),
+    ("why.rcpt", "宛先", "Recipient"),
+    ("why.cause", "原因", "Cause"),
+    ("why.what", "何が起きたか", "What happened"),
+    ("why.fix", "どうすればよいか", "What to do"),
+    (
+        "why.now",
+        "いまこの接続から送信できるかは、トップページで確認できます。",
+        "Whether this connection can send now is on the front page.",
+    ),
     (
         "home.me",
         "ログインすると、ご自分の受信記録と拒否された送信の理由を確認できます。",
