@@ -4,13 +4,15 @@
 //! grant index and turned into the §6.2 evidence for the one `diagnose` function, so the reply
 //! and the store's diagnosis of the same refusal follow the same rules.
 //!
-//! Compact by construction (about 60 bytes per address and login held, BENCHMARKS.md): times are
-//! `u32` seconds, login names live in one byte arena, and logins are found through a hash table
-//! of indexes into that arena rather than a map keyed by owned strings. Nothing here reads a
+//! Compact by construction (BENCHMARKS.md, "What the cause memory costs"): times are `u32`
+//! seconds, IPv4 addresses are 4-byte keys, login names live in one byte arena, and logins are
+//! found through a hash table of indexes into that arena rather than a map keyed by owned
+//! strings. Nothing here reads a
 //! clock: every method takes the event's or the decision's time.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::net::IpAddr;
 use std::sync::RwLock;
 
 use hashbrown::HashTable;
@@ -35,9 +37,42 @@ struct LoginFacts {
     ok_ip: ClientIp,
 }
 
+/// Per address, keyed by the address's bits: an IPv4 key is 4 bytes, not a 17-byte `IpAddr`
+/// (most of the memory is this map).
+#[derive(Default)]
+struct Addrs {
+    v4: HashMap<u32, AddrFacts>,
+    v6: HashMap<u128, AddrFacts>,
+}
+
+impl Addrs {
+    fn entry(&mut self, ip: ClientIp) -> &mut AddrFacts {
+        match ip.addr() {
+            IpAddr::V4(a) => self.v4.entry(a.to_bits()).or_default(),
+            IpAddr::V6(a) => self.v6.entry(a.to_bits()).or_default(),
+        }
+    }
+
+    fn get(&self, ip: ClientIp) -> Option<&AddrFacts> {
+        match ip.addr() {
+            IpAddr::V4(a) => self.v4.get(&a.to_bits()),
+            IpAddr::V6(a) => self.v6.get(&a.to_bits()),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&mut AddrFacts) -> bool) {
+        self.v4.retain(|_, a| keep(a));
+        self.v6.retain(|_, a| keep(a));
+    }
+
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    addrs: HashMap<ClientIp, AddrFacts>,
+    addrs: Addrs,
     /// Indexes into `logins`, hashed by name.
     table: HashTable<u32>,
     logins: Vec<LoginFacts>,
@@ -86,7 +121,7 @@ impl CauseIndex {
     pub fn login(&self, ip: ClientIp, login: &str, at: Epoch) {
         let at = t32(at);
         let mut inner = self.write();
-        let a = inner.addrs.entry(ip).or_default();
+        let a = inner.addrs.entry(ip);
         a.ok = a.ok.max(at);
         if let Some(l) = self.login_entry(&mut inner, login)
             && at >= l.ok
@@ -100,7 +135,7 @@ impl CauseIndex {
     pub fn failure(&self, ip: ClientIp, login: Option<&str>, at: Epoch) {
         let at = t32(at);
         let mut inner = self.write();
-        let a = inner.addrs.entry(ip).or_default();
+        let a = inner.addrs.entry(ip);
         a.failed = a.failed.max(at);
         if let Some(l) = login.and_then(|name| self.login_entry(&mut inner, name)) {
             l.failed = l.failed.max(at);
@@ -171,7 +206,7 @@ impl CauseIndex {
             logs_since: Some(Epoch::MIN),
             ..Evidence::default()
         };
-        if let Some(a) = inner.addrs.get(&ip) {
+        if let Some(a) = inner.addrs.get(ip) {
             if a.ok > 0 {
                 ev.ip_logins
                     .push(span(String::new(), ip_text.clone(), a.ok));
@@ -224,7 +259,7 @@ impl CauseIndex {
         let ok_from = t32(now - self.lookback);
         let failed_from = t32(now - self.window);
         let mut inner = self.write();
-        inner.addrs.retain(|_, a| {
+        inner.addrs.retain(|a| {
             if a.failed < failed_from {
                 a.failed = 0;
             }
