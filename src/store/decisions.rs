@@ -65,14 +65,27 @@ pub async fn recent(
     .await
 }
 
-/// The refusal whose reply carried `code`, if it is still kept.
+/// The refusal whose reply carried `code`, if it is still kept. A code is its decision's time
+/// as 8 hex digits and 16 random ones (`policy::server::refusal_code`); anything else is none.
 pub async fn by_code(conn: &mut Conn, code: &str) -> Result<Option<PolicyDecision>> {
+    let Some(at) = code_time(code) else {
+        return Ok(None);
+    };
     conn.fetch_optional(
         "select at, ip, sender, rcpt, action, login, code, cause from policy_decisions
-         where code = $1",
-        &[code.into()],
+         where at = $1 and code = $2",
+        &[Value::Int(at), code.into()],
     )
     .await
+}
+
+/// The decision time a well-formed code starts with: 24 lowercase hex digits.
+pub fn code_time(code: &str) -> Option<Epoch> {
+    let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if code.len() != 24 || !code.bytes().all(lower_hex) {
+        return None;
+    }
+    i64::from_str_radix(&code[..8], 16).ok()
 }
 
 /// Every recorded refusal with its code and cause, oldest first (the agreement test, reports).

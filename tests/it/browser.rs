@@ -500,20 +500,22 @@ async fn accessibility_sweep(client: &Client, base: &str, db: &relaydesk::store:
         pages.push(format!("/guide/{}", client_guide.slug));
     }
     // A refusal's explanation, as its SMTP reply links to it.
+    let at = chrono::Utc::now().timestamp() - 60;
+    let code = relaydesk::policy::server::refusal_code(at);
     let refusal = relaydesk::store::decisions::PolicyDecision {
-        at: chrono::Utc::now().timestamp() - 60,
+        at,
         ip: "203.0.113.13".into(),
         sender: "jiro@example.jp".into(),
         rcpt: "friend@example.net".into(),
         action: "reject".into(),
         login: None,
-        code: Some("0123456789abcdef0123".into()),
+        code: Some(code.clone()),
         cause: Some("never_checked".into()),
     };
     db.run(async |c| relaydesk::store::decisions::insert_many(c, &[refusal]).await)
         .await
         .unwrap();
-    pages.push("/why/0123456789abcdef0123".into());
+    pages.push(format!("/why/{code}"));
     let staff: Vec<String> = [
         "/staff",
         "/staff/search?q=taro",
@@ -522,6 +524,7 @@ async fn accessibility_sweep(client: &Client, base: &str, db: &relaydesk::store:
         "/staff/ips/203.0.113.10",
         "/staff/ips/203.0.113.13",
         "/staff/alerts",
+        "/staff/relay-methods",
         "/staff/audit",
         "/staff/notices",
         "/staff/accounts",

@@ -816,6 +816,7 @@ async fn a_refusals_link_explains_that_refusal_and_nothing_else() {
                 ..Batch::default()
             };
             writer.commit("test", "{}", &batch, None).await.unwrap();
+            let code = relaydesk::policy::server::refusal_code(now - 30);
             let refusal = PolicyDecision {
                 at: now - 30,
                 ip: "203.0.113.99".into(),
@@ -823,14 +824,14 @@ async fn a_refusals_link_explains_that_refusal_and_nothing_else() {
                 rcpt: "friend@example.net".into(),
                 action: "reject".into(),
                 login: None,
-                code: Some("0123456789abcdef0123".into()),
+                code: Some(code.clone()),
                 cause: Some("ip_changed".into()),
             };
             web.db
                 .run(async |c| decisions::insert_many(c, &[refusal]).await)
                 .await
                 .unwrap();
-            let en = web.get_with("/why/0123456789abcdef0123", &lang("en")).await;
+            let en = web.get_with(&format!("/why/{code}"), &lang("en")).await;
             assert_eq!(en.status, 200, "{label}: {}", en.body);
             assert!(en.body.contains(r#"data-cause="ip_changed""#), "{label}");
             assert!(en.body.contains("f***@example.net"), "{label}");
@@ -847,15 +848,18 @@ async fn a_refusals_link_explains_that_refusal_and_nothing_else() {
             }
             assert!(!en.body.contains(MISSING), "{label}");
             // Japanese by default.
-            let ja = web.get("/why/0123456789abcdef0123").await;
+            let ja = web.get(&format!("/why/{code}")).await;
             assert!(ja.body.contains("送信できなかった理由"), "{label}");
             assert!(ja.body.contains(r#"data-cause="ip_changed""#), "{label}");
+            let other_time = relaydesk::policy::server::refusal_code(now - 31);
+            let guessed = format!("{}{}", &code[..8], "0".repeat(16));
             for unknown in [
-                "/why/ffffffffffffffffffff",
-                "/why/0123",
-                "/why/%2e%2e%2fetc",
+                format!("/why/{other_time}"),
+                format!("/why/{guessed}"),
+                "/why/0123".into(),
+                "/why/%2e%2e%2fetc".into(),
             ] {
-                let r = web.get_with(unknown, &lang("en")).await;
+                let r = web.get_with(&unknown, &lang("en")).await;
                 assert_eq!(r.status, 404, "{label}: {unknown}");
                 assert!(r.body.contains("This page does not exist."), "{label}");
             }

@@ -291,7 +291,7 @@ fn each_refusal_says_its_cause_and_links_to_it(rd: &Relaydesk) {
             assert!(!page.contains(other), "{cause}: the page shows {other}");
         }
     }
-    assert_eq!(rd.get("/why/00000000000000000000").0, 404);
+    assert_eq!(rd.get("/why/000000000000000000000000").0, 404);
     assert_eq!(rd.get("/why/not-a-code").0, 404);
 }
 

@@ -24,12 +24,9 @@ use crate::web::error::WebError;
 use crate::web::i18n::{Lang, Tr};
 use crate::web::layout::Page;
 
-/// A code as the policy service makes them: 20 lowercase hex digits (80 bits).
+/// A code as the policy service makes them (`decisions::code_time`).
 fn well_formed(code: &str) -> bool {
-    code.len() == 20
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    decisions::code_time(code).is_some()
 }
 
 #[derive(Template)]
@@ -132,13 +129,16 @@ mod tests {
 
     #[test]
     fn only_codes_of_the_policy_shape_are_looked_up() {
-        assert!(well_formed("0123456789abcdef0123"));
+        let code = crate::policy::server::refusal_code(1_773_346_320);
+        assert!(code.starts_with("69b31e10") && code.len() == 24, "{code}");
+        assert!(well_formed(&code));
+        assert_ne!(code, crate::policy::server::refusal_code(1_773_346_320));
         for bad in [
             "",
-            "0123456789ABCDEF0123",
-            "0123456789abcdef012",
+            "69B315100123456789ABCDEF",
+            "69b31e100123456789abcde",
             "../../etc/passwd",
-            "0123456789abcdef012g",
+            "69b31e100123456789abcdeg",
         ] {
             assert!(!well_formed(bad), "{bad}");
         }
