@@ -246,6 +246,8 @@ mod tests {
                 ip: ip("198.18.5.5"),
                 sender: "taro@example.jp".into(),
                 rcpt: format!("m{i}@au.com"),
+                sasl_user: None,
+                queued_at: 20 + i,
             });
         }
         let bursts = d.observe(&events);

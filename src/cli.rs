@@ -74,6 +74,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Who relays how: per login, accepted relays by POP before SMTP and by SMTP AUTH
+    RelayMethods {
+        /// From this time [default: 30 days ago]
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time [default: now]
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Abuse alerts: bursts of relay attempts from one address, or through one login's grants
     Alerts {
         /// Include acknowledged alerts
@@ -239,6 +250,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 limit: None,
             };
             report::rejections(&db, &config, &query, format, &mut io::stdout().lock()).await
+        }
+        Command::RelayMethods {
+            since,
+            until,
+            format,
+        } => {
+            let db = open_db(&config).await?;
+            let now = chrono::Utc::now().timestamp();
+            let at = |t: Option<String>, default: i64| {
+                t.map(|t| time::parse(&t, config.timezone.0, now))
+                    .transpose()
+                    .map(|t| t.unwrap_or(default))
+            };
+            let since = at(since, now - 30 * 86400)?;
+            let until = at(until, now)?;
+            report::relay_methods(&db, &config, since, until, format, &mut io::stdout().lock())
+                .await
         }
         Command::History {
             login,

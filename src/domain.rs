@@ -269,6 +269,11 @@ pub enum Event {
         ip: ClientIp,
         sender: String,
         rcpt: String,
+        /// The SMTP AUTH user when the client had authenticated (Postfix's `sasl_username`):
+        /// relayed by SMTP AUTH. `None`: relayed by POP before SMTP (or mynetworks).
+        sasl_user: Option<String>,
+        /// When smtpd accepted the message (its `client=` line): when relaying was authorized.
+        queued_at: Epoch,
     },
 }
 

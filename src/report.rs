@@ -11,6 +11,8 @@ pub enum Format {
     #[default]
     Table,
     Ndjson,
+    /// RFC 4180, with a header line (spreadsheets, mailings).
+    Csv,
 }
 
 /// Treats a closed pipe (`| head`) as success.
@@ -464,6 +466,12 @@ fn write_records<R: Serialize>(
                 out.write_all(b"\n")?;
             }
         }
+        Format::Csv => {
+            write_csv_line(out, headers.iter().map(|h| h.to_ascii_lowercase()))?;
+            for r in records {
+                write_csv_line(out, cells(&r).into_iter())?;
+            }
+        }
         Format::Table => {
             let rows: Vec<Vec<String>> = records
                 .map(|r| {
@@ -493,9 +501,213 @@ fn write_records<R: Serialize>(
     Ok(())
 }
 
+/// One CSV line: fields quoted where they hold a comma, quote or line break (RFC 4180), and a
+/// field a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) prefixed with `'`.
+fn write_csv_line(out: &mut impl Write, cells: impl Iterator<Item = String>) -> io::Result<()> {
+    let mut first = true;
+    for cell in cells {
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        let cell = if cell.starts_with(['=', '+', '-', '@']) {
+            format!("'{cell}")
+        } else {
+            cell
+        };
+        if cell.contains([',', '"', '\n', '\r']) {
+            write!(out, "\"{}\"", cell.replace('"', "\"\""))?;
+        } else {
+            out.write_all(cell.as_bytes())?;
+        }
+    }
+    out.write_all(b"\r\n")
+}
+
+/// One `relay-methods` record: a login's accepted relays by method, times in RFC 3339.
+#[derive(Debug, Serialize)]
+pub struct RelayMethodsRecord {
+    pub login: String,
+    /// `pop_before_smtp`, `smtp_auth` or `mixed`.
+    pub uses: &'static str,
+    pub pop_before_smtp: i64,
+    pub smtp_auth: i64,
+    pub first_pop_before_smtp: Option<String>,
+    pub last_pop_before_smtp: Option<String>,
+    pub first_smtp_auth: Option<String>,
+    pub last_smtp_auth: Option<String>,
+}
+
+impl RelayMethodsRecord {
+    pub fn new(m: &store::relay_methods::LoginMethods, config: &Config) -> Self {
+        let t = |at: Option<Epoch>| at.map(|at| local_rfc3339(at, config.timezone.0));
+        RelayMethodsRecord {
+            login: m.login.clone(),
+            uses: m.kind(),
+            pop_before_smtp: m.pop_before_smtp,
+            smtp_auth: m.smtp_auth,
+            first_pop_before_smtp: t(m.first_pop_before_smtp),
+            last_pop_before_smtp: t(m.last_pop_before_smtp),
+            first_smtp_auth: t(m.first_smtp_auth),
+            last_smtp_auth: t(m.last_smtp_auth),
+        }
+    }
+}
+
+/// Relays on one day (in the configured zone) by method.
+#[derive(Debug, Serialize)]
+pub struct RelayMethodsDay {
+    pub day: String,
+    pub pop_before_smtp: i64,
+    pub smtp_auth: i64,
+}
+
+/// How many logins relay by SMTP AUTH only, by both, by POP before SMTP only.
+#[derive(Debug, Default, Serialize)]
+pub struct RelayMethodsSummary {
+    pub smtp_auth_only: usize,
+    pub mixed: usize,
+    pub pop_before_smtp_only: usize,
+}
+
+/// The relay-methods report as the API and the staff page give it.
+#[derive(Debug, Serialize)]
+pub struct RelayMethodsReport {
+    pub since: String,
+    pub until: String,
+    pub summary: RelayMethodsSummary,
+    pub days: Vec<RelayMethodsDay>,
+    pub logins: Vec<RelayMethodsRecord>,
+}
+
+/// Days shown at most (the page's chart, the API's series).
+const MAX_DAYS: usize = 400;
+
+pub async fn relay_methods_report(
+    conn: &mut store::Conn,
+    config: &Config,
+    since: Epoch,
+    until: Epoch,
+) -> store::Result<RelayMethodsReport> {
+    let logins = store::relay_methods::per_login(conn, since, until).await?;
+    let hours = store::relay_methods::per_hour(conn, since, until).await?;
+    let zone = config.timezone.0;
+    let day_of = |t: Epoch| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.with_timezone(&zone).format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let mut days: Vec<RelayMethodsDay> = Vec::new();
+    let mut add_day = |day: String| {
+        if days.len() < MAX_DAYS && days.last().is_none_or(|d: &RelayMethodsDay| d.day != day) {
+            days.push(RelayMethodsDay {
+                day,
+                pop_before_smtp: 0,
+                smtp_auth: 0,
+            });
+        }
+    };
+    let mut t = since;
+    while t <= until {
+        add_day(day_of(t));
+        t += 3600;
+    }
+    add_day(day_of(until));
+    for (hour, pop, auth) in hours {
+        let day = day_of(hour.max(since));
+        if let Some(d) = days.iter_mut().find(|d| d.day == day) {
+            d.pop_before_smtp += pop;
+            d.smtp_auth += auth;
+        }
+    }
+    let mut summary = RelayMethodsSummary::default();
+    for l in &logins {
+        match l.kind() {
+            "mixed" => summary.mixed += 1,
+            "smtp_auth" => summary.smtp_auth_only += 1,
+            _ => summary.pop_before_smtp_only += 1,
+        }
+    }
+    Ok(RelayMethodsReport {
+        since: local_rfc3339(since, zone),
+        until: local_rfc3339(until, zone),
+        summary,
+        days,
+        logins: logins
+            .iter()
+            .map(|m| RelayMethodsRecord::new(m, config))
+            .collect(),
+    })
+}
+
+/// `relay-methods`: per login, the accepted relays by POP before SMTP and by SMTP AUTH in
+/// [since, until], with the first and last of each.
+pub async fn relay_methods(
+    db: &Db,
+    config: &Config,
+    since: Epoch,
+    until: Epoch,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let rows = store::relay_methods::per_login(&mut db.conn().await?, since, until).await?;
+    print_ok(write_relay_methods(&rows, config, format, out))
+}
+
+/// `rows` as `relay-methods` prints them: a table, NDJSON or CSV.
+pub fn write_relay_methods(
+    rows: &[store::relay_methods::LoginMethods],
+    config: &Config,
+    format: Format,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let cells = |r: &RelayMethodsRecord| {
+        let t = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        vec![
+            r.login.clone(),
+            r.uses.to_string(),
+            r.pop_before_smtp.to_string(),
+            t(&r.last_pop_before_smtp),
+            r.smtp_auth.to_string(),
+            t(&r.last_smtp_auth),
+        ]
+    };
+    let headers = [
+        "LOGIN",
+        "USES",
+        "POP_BEFORE_SMTP",
+        "LAST_POP_BEFORE_SMTP",
+        "SMTP_AUTH",
+        "LAST_SMTP_AUTH",
+    ];
+    write_records(
+        out,
+        format,
+        rows.iter().map(|m| RelayMethodsRecord::new(m, config)),
+        cells,
+        &headers,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_defuses_formulas() {
+        let mut out = Vec::new();
+        write_csv_line(
+            &mut out,
+            ["taro", "a,b", "say \"hi\"", "=HYPERLINK(1)", "-"]
+                .iter()
+                .map(|s| s.to_string()),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "taro,\"a,b\",\"say \"\"hi\"\"\",'=HYPERLINK(1),'-\r\n"
+        );
+    }
 
     #[test]
     fn parse_records_are_one_json_object_per_line() {

@@ -37,6 +37,8 @@ struct Entry {
     at: Epoch,
     ip: String,
     sender: Option<String>,
+    #[serde(default)]
+    sasl_user: Option<String>,
 }
 
 impl Correlator {
@@ -53,7 +55,10 @@ impl Correlator {
     pub fn feed(&mut self, event: &Event, is_local: impl Fn(&str) -> bool) -> Option<Event> {
         match event {
             Event::QueueClient {
-                at, queue_id, ip, ..
+                at,
+                queue_id,
+                ip,
+                sasl_user,
             } => {
                 if self.open.len() >= MAX_OPEN {
                     self.expire(*at);
@@ -63,6 +68,7 @@ impl Correlator {
                         at: *at,
                         ip: ip.to_string(),
                         sender: None,
+                        sasl_user: sasl_user.clone(),
                     };
                     self.open.insert(queue_id.clone(), entry);
                 }
@@ -93,6 +99,8 @@ impl Correlator {
                     ip: entry.ip.parse::<ClientIp>().ok()?,
                     sender: entry.sender.clone().unwrap_or_default(),
                     rcpt: rcpt.clone(),
+                    sasl_user: entry.sasl_user.clone(),
+                    queued_at: entry.at,
                 })
             }
             Event::QueueRemoved { queue_id, .. } => {
@@ -219,7 +227,9 @@ mod tests {
                 at: 12,
                 ip: ip("203.0.113.7"),
                 sender: "taro@example.jp".into(),
-                rcpt: "a@example.net".into()
+                rcpt: "a@example.net".into(),
+                sasl_user: None,
+                queued_at: 10,
             })
         );
         assert!(c.is_empty(), "removed entries are forgotten");

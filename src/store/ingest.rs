@@ -99,6 +99,7 @@ async fn write_all(
     write_failures(&mut tx, batch.events).await?;
     write_rejections(&mut tx, batch.events).await?;
     write_relays(&mut tx, batch.events).await?;
+    write_login_relays(&mut tx, window, batch.events).await?;
     write_source(&mut tx, batch).await?;
     if batch
         .events
@@ -326,6 +327,7 @@ async fn write_relays(tx: &mut Conn, events: &[Event]) -> Result<()> {
             ip,
             sender,
             rcpt,
+            ..
         } = e
         {
             let entry = agg
@@ -354,6 +356,110 @@ async fn write_relays(tx: &mut Conn, events: &[Event]) -> Result<()> {
         &rows,
         "on conflict (minute, ip, sender) do update set
              count = relays.count + excluded.count, carrier = relays.carrier + excluded.carrier",
+    )
+    .await
+}
+
+/// How a relay was authorized, as `login_relays.method` names it.
+pub const POP_BEFORE_SMTP: &str = "pop_before_smtp";
+pub const SMTP_AUTH: &str = "smtp_auth";
+
+/// Accepted relays per customer login and method (`login_relays`), counted at delivery: by SMTP
+/// AUTH when the client had authenticated (its `sasl_username`); else by POP before SMTP for the
+/// login whose mail check from the client's address held the grant when smtpd accepted the
+/// message (t = `queued_at`) — a session from that address with a login in [t − W, t] (its
+/// first login at or before t, its last at or after t − W), the latest if several. A relay no
+/// session explains (mynetworks, a staff grant, a mail check in a source not read yet) is
+/// nobody's. Sessions of this batch are already written.
+async fn write_login_relays(tx: &mut Conn, window: i64, events: &[Event]) -> Result<()> {
+    let relays: Vec<(Epoch, Epoch, String, Option<&str>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Relayed {
+                at,
+                queued_at,
+                ip,
+                sasl_user,
+                ..
+            } => Some((*at, *queued_at, ip.to_string(), sasl_user.as_deref())),
+            _ => None,
+        })
+        .collect();
+    if relays.is_empty() {
+        return Ok(());
+    }
+    let ips: std::collections::BTreeSet<&str> = relays
+        .iter()
+        .filter(|r| r.3.is_none())
+        .map(|r| r.2.as_str())
+        .collect();
+    let (from, to) = relays.iter().fold((Epoch::MAX, Epoch::MIN), |(f, t), r| {
+        (f.min(r.1), t.max(r.1))
+    });
+    let mut sessions: HashMap<String, Vec<(String, Epoch, Epoch)>> = HashMap::new();
+    let ips: Vec<&str> = ips.into_iter().collect();
+    for chunk in ips.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "select ip, login, first_seen, last_seen from sessions
+             where last_seen >= $1 and first_seen <= $2 and ip in ({})",
+            list.join(", ")
+        );
+        let mut params = vec![Value::Int(from - window), Value::Int(to)];
+        params.extend(chunk.iter().map(|ip| Value::from(*ip)));
+        let rows: Vec<(String, String, Epoch, Epoch)> = tx.fetch_all(&sql, &params).await?;
+        for (ip, login, first, last) in rows {
+            sessions.entry(ip).or_default().push((login, first, last));
+        }
+    }
+    // (minute, login, method) → (count, first, last)
+    let mut agg: HashMap<(Epoch, String, &str), (i64, Epoch, Epoch)> = HashMap::new();
+    for (at, queued_at, ip, sasl_user) in &relays {
+        let t = *queued_at;
+        let (login, method) = match sasl_user {
+            Some(user) => (user.to_string(), SMTP_AUTH),
+            None => {
+                let holder = sessions.get(ip).and_then(|s| {
+                    s.iter()
+                        .filter(|(_, first, last)| *first <= t && *last >= t - window)
+                        .max_by_key(|(login, _, last)| ((*last).min(t), login.clone()))
+                });
+                match holder {
+                    Some((login, _, _)) => (login.clone(), POP_BEFORE_SMTP),
+                    None => continue,
+                }
+            }
+        };
+        let e = agg
+            .entry((at - at.rem_euclid(60), login, method))
+            .or_insert((0, *at, *at));
+        e.0 += 1;
+        e.1 = e.1.min(*at);
+        e.2 = e.2.max(*at);
+    }
+    let rows: Vec<Vec<Value>> = agg
+        .into_iter()
+        .map(|((minute, login, method), (count, first, last))| {
+            vec![
+                minute.into(),
+                login.into(),
+                method.into(),
+                count.into(),
+                first.into(),
+                last.into(),
+            ]
+        })
+        .collect();
+    tx.insert_many(
+        "login_relays",
+        &["minute", "login", "method", "count", "first_at", "last_at"],
+        &rows,
+        "on conflict (minute, login, method) do update set
+             count = login_relays.count + excluded.count,
+             first_at = case when excluded.first_at < login_relays.first_at
+                             then excluded.first_at else login_relays.first_at end,
+             last_at = case when excluded.last_at > login_relays.last_at
+                            then excluded.last_at else login_relays.last_at end",
     )
     .await
 }

@@ -18,6 +18,7 @@ pub mod notes;
 pub mod notices;
 pub mod own_records;
 pub mod rejections;
+pub mod relay_methods;
 pub mod restrictions;
 pub mod retention;
 pub mod search;

@@ -14,7 +14,7 @@ pub async fn purge(
     let events = now - r.events.0;
     let sessions = now - r.sessions.0;
     let records = now - r.records.0;
-    let statements: [(&str, &str, Epoch); 12] = [
+    let statements: [(&str, &str, Epoch); 13] = [
         (
             "login_failures",
             "delete from login_failures where at < $1",
@@ -27,6 +27,11 @@ pub async fn purge(
             events,
         ),
         ("relays", "delete from relays where minute < $1", events),
+        (
+            "login_relays",
+            "delete from login_relays where minute < $1",
+            sessions,
+        ),
         (
             "sessions",
             "delete from sessions where last_seen < $1",

@@ -205,6 +205,7 @@ async fn every_route_of_the_api_is_documented() {
         ("get", "/who"),
         ("get", "/alerts"),
         ("post", "/alerts/{id}/ack"),
+        ("get", "/relay-methods"),
         ("post", "/grants"),
         ("post", "/blocks"),
         ("delete", "/blocks/{ip}"),

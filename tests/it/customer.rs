@@ -169,3 +169,45 @@ async fn errors_are_pages_with_security_headers_and_never_500() {
     let wrong_method = web.post_form("/", &[("x", "1")]).await;
     assert_eq!(wrong_method.status, 405);
 }
+
+/// With SMTP AUTH offered, `/` shows a connection whose sends rely on POP before SMTP the way
+/// off it; without it, or for a connection that never tried, nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_front_page_shows_the_way_off_pop_before_smtp() {
+    for port in [587, 0] {
+        let mut config = Config::default();
+        config.service.submission_port = port;
+        let mut web = Web::new(blocking(crate::helpers::sqlite).await, config);
+        let now = now();
+        store(&web, vec![login(now - 60, "203.0.113.10")]).await;
+        web.set_peer("203.0.113.10");
+        let page = web
+            .get_with(
+                "/",
+                &[(
+                    "user-agent",
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",
+                )],
+            )
+            .await;
+        assert_eq!(
+            page.body.contains(r#"data-nudge="smtp-auth""#),
+            port > 0,
+            "port {port}"
+        );
+        if port > 0 {
+            assert!(
+                page.body.contains(r#"href="/guide/iphone#automatic""#),
+                "{}",
+                page.body
+            );
+        }
+        web.set_peer("198.51.100.99");
+        let page = web.get("/").await;
+        assert!(
+            !page.body.contains("data-nudge"),
+            "no attempt: port 25 may be blocked instead"
+        );
+        done(web).await;
+    }
+}

@@ -522,3 +522,63 @@ async fn user_names_from_logs_and_forms_are_escaped() {
         "its own records are found"
     );
 }
+
+/// When the service offers SMTP AUTH, `/me` shows a customer whose relays went by POP before
+/// SMTP how to switch, with the profile for their own address; one on SMTP AUTH is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn me_nudges_a_customer_who_relies_on_pop_before_smtp() {
+    use relaydesk::ingest::pipeline::Batch;
+    use relaydesk::ingest::writer::Writer;
+
+    let mail = fake_mail::pop3(&[("taro", "secret"), ("hanako", "secret")]).await;
+    let mut config = Config {
+        customer_auth: auth(CustomerAuthMethod::Pop3, &mail.addr.to_string()),
+        ..Config::default()
+    };
+    config.service.submission_port = 587;
+    let mut web = Web::new(sqlite().await, config);
+    let now = chrono::Utc::now().timestamp();
+    let home = "203.0.113.10".parse().unwrap();
+    let relayed = |ip, sasl_user: Option<&str>| Event::Relayed {
+        at: now - 500,
+        ip,
+        sender: "x@example.jp".into(),
+        rcpt: "friend@example.net".into(),
+        sasl_user: sasl_user.map(str::to_string),
+        queued_at: now - 501,
+    };
+    let batch = Batch {
+        events: vec![
+            Event::Login {
+                at: now - 600,
+                service: Service::Pop3,
+                user: "taro".into(),
+                ip: home,
+            },
+            relayed(home, None),
+            relayed("198.51.100.7".parse().unwrap(), Some("hanako")),
+        ],
+        ..Batch::default()
+    };
+    Writer::new(web.db.clone(), 1800)
+        .commit("test", "{}", &batch, None)
+        .await
+        .unwrap();
+    assert_eq!(sign_in(&mut web, "taro", "secret").await.status, 303);
+    let me = web.get_with("/me", &[("accept-language", "en")]).await;
+    assert!(me.body.contains(r#"data-nudge="smtp-auth""#), "{}", me.body);
+    assert!(me.body.contains("port 587"), "{}", me.body);
+    assert!(
+        me.body
+            .contains("/guide/mail.mobileconfig?email=taro@example.jp"),
+        "{}",
+        me.body
+    );
+    web.post_form("/logout", &[("csrf", &csrf_of(&me.body))])
+        .await;
+    assert_eq!(sign_in(&mut web, "hanako", "secret").await.status, 303);
+    let me = web.get("/me").await;
+    assert_eq!(me.status, 200);
+    assert!(!me.body.contains("data-nudge"), "SMTP AUTH already");
+    done(web).await;
+}

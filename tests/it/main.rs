@@ -21,6 +21,7 @@ mod layers;
 mod live;
 mod policy;
 mod real_mail;
+mod relay_methods;
 mod sources;
 mod staff;
 mod staff_actions;

@@ -135,12 +135,16 @@ async fn failures_rejections_and_relays_are_kept() {
                 ip,
                 sender: "jiro@example.jp".into(),
                 rcpt: "x@docomo.ne.jp".into(),
+                sasl_user: None,
+                queued_at: 70,
             },
             Event::Relayed {
                 at: 75,
                 ip,
                 sender: "jiro@example.jp".into(),
                 rcpt: "y@example.net".into(),
+                sasl_user: None,
+                queued_at: 75,
             },
         ];
         commit(&writer, events).await;

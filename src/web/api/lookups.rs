@@ -75,6 +75,36 @@ pub async fn rejections(
     })))
 }
 
+/// `GET /relay-methods?since=&until=`: per login, accepted relays by POP before SMTP and by
+/// SMTP AUTH, a summary and the relays per day by method (default: the last 30 days).
+pub async fn relay_methods(
+    staff: ApiStaff,
+    State(app): State<Arc<App>>,
+    q: Query,
+) -> Result<Json<report::RelayMethodsReport>, WebError> {
+    let now = app.now();
+    let config = app.config.clone();
+    let since = q.time("since", &config, now)?.unwrap_or(now - 30 * 86400);
+    let until = q.time("until", &config, now)?.unwrap_or(now);
+    let detail = format!("since={since} until={until}");
+    let report = app
+        .db
+        .run(async move |c: &mut crate::store::Conn| {
+            helpdesk::audit(
+                c,
+                &staff.name,
+                "api_relay_methods",
+                "*",
+                None,
+                Some(&detail),
+            )
+            .await?;
+            report::relay_methods_report(c, &config, since, until).await
+        })
+        .await?;
+    Ok(Json(report))
+}
+
 /// `GET /history?login=` or `?ip=`: sessions and failed logins, newest first.
 pub async fn history(
     staff: ApiStaff,

@@ -25,6 +25,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/who", get(lookups::who))
         .route("/alerts", get(lookups::alerts))
         .route("/alerts/{id}/ack", post(actions::acknowledge))
+        .route("/relay-methods", get(lookups::relay_methods))
         .route("/audit", get(lookups::audit))
         .route("/grants", post(actions::grant))
         .route("/blocks", post(actions::block))

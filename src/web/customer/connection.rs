@@ -186,6 +186,8 @@ struct HomePage {
     /// The guide suggested from the browser: its page, and the link's words with its name.
     guide: Option<(&'static str, String)>,
     notices: super::notices::HomeNotices,
+    /// For a connection whose sends rely on POP before SMTP, when SMTP AUTH is offered.
+    nudge: Option<super::Nudge>,
 }
 
 pub async fn page(
@@ -200,9 +202,19 @@ pub async fn page(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let page = Page::new(lang, &app, "/", Tr(lang).t("home.title")).current("home");
+    // Sends from here rely on POP before SMTP: a mail check's grant, or one to come.
+    let relies = match view.state {
+        "authorized" => view.login_at.is_some(),
+        "expired" | "never_checked" | "auth_failed" => true,
+        _ => false,
+    };
+    let nudge = relies
+        .then(|| super::Nudge::new(&app.config, lang, ua, None))
+        .flatten();
     Ok(Html(
         HomePage {
             page,
+            nudge,
             view,
             guide: guess_client(ua)
                 .and_then(super::guide_texts::find)

@@ -74,6 +74,9 @@ struct MePage {
     checks: Vec<Check>,
     ips: Vec<AddressUse>,
     refusals: Vec<Refusal>,
+    /// When the customer's relays of the last 30 days went by POP before SMTP and the service
+    /// offers SMTP AUTH.
+    nudge: Option<super::Nudge>,
 }
 
 type Facts = (
@@ -136,6 +139,7 @@ pub async fn page(
     State(app): State<Arc<App>>,
     lang: Lang,
     MaybeSession(session): MaybeSession,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
     let Some(session) = session.filter(|s| s.kind == Kind::Customer) else {
         return Ok(Redirect::to("/login").into_response());
@@ -143,8 +147,22 @@ pub async fn page(
     let login = session.subject.clone();
     let now = app.now();
     let (config, who) = (app.config.clone(), login.clone());
-    let (sessions, failures, states, refusals) =
-        gather(&mut app.db.conn().await?, &who, &config, now).await?;
+    let mut conn = app.db.conn().await?;
+    let (sessions, failures, states, refusals) = gather(&mut conn, &who, &config, now).await?;
+    let relies = app.config.service.submission_port > 0
+        && store::relay_methods::relies_on_pop_before_smtp(&mut conn, &login, now - 30 * 86400)
+            .await?;
+    drop(conn);
+    let ua = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let address = crate::explain::candidate_senders(&login, &app.config)
+        .into_iter()
+        .next();
+    let nudge = relies
+        .then(|| super::Nudge::new(&app.config, lang, ua, address.as_deref()))
+        .flatten();
     let config = &app.config;
     let tr = Tr(lang);
     let clock = |t: Epoch| time::clock(t, config.timezone.0, now);
@@ -207,6 +225,7 @@ pub async fn page(
             addresses,
             checks,
             ips: address_uses(&sessions, config),
+            nudge,
             refusals: refusals
                 .iter()
                 .map(|(r, d)| {

@@ -19,6 +19,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::App;
+use super::i18n::{Lang, Tr};
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -183,6 +184,26 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("home.notices", "お知らせ", "Notices"),
     (
+        "nudge.title",
+        "SMTP 認証に切り替えると、先に受信しなくても送信できます",
+        "Switch to SMTP AUTH and send without checking mail first",
+    ),
+    (
+        "nudge.text",
+        "送信サーバー {smtp} のポート {port} で SMTP 認証（メールのユーザー名とパスワード）を使うと、受信の順番や接続のアドレスに関係なく送信できます。",
+        "With SMTP AUTH (your mail user name and password) on {smtp}, port {port}, sending no longer depends on checking mail first or on your connection's address.",
+    ),
+    (
+        "nudge.profile",
+        "iPhone・iPad・Mac の設定プロファイル",
+        "Configuration profile for iPhone, iPad and Mac",
+    ),
+    (
+        "nudge.auto",
+        "Thunderbird と Outlook は、メールアドレスを入力するだけで新しい設定を見つけます。",
+        "Thunderbird and Outlook find the new settings by themselves from your mail address.",
+    ),
+    (
         "why.title",
         "送信できなかった理由",
         "Why your message was not sent",
@@ -224,6 +245,64 @@ pub const WORDS: &[(&str, &str, &str)] = &[
 ];
 
 /// Fills `{name}` placeholders in a catalog text.
+/// The way off POP before SMTP, shown to a customer whose sends rely on it when the service
+/// offers SMTP AUTH (`service.submission_port`): their client's guide, the Apple profile, and
+/// what finds the settings by itself.
+pub struct Nudge {
+    pub text: String,
+    /// The guide suggested from the browser: its page, and the link's words.
+    pub guide: Option<(&'static str, String)>,
+    /// The configuration profile, for the signed-in customer's address when known.
+    pub profile_href: String,
+}
+
+impl Nudge {
+    /// `None` when the service offers no SMTP AUTH.
+    pub fn new(
+        config: &crate::config::Config,
+        lang: Lang,
+        user_agent: &str,
+        address: Option<&str>,
+    ) -> Option<Nudge> {
+        let s = &config.service;
+        if s.submission_port == 0 {
+            return None;
+        }
+        let tr = Tr(lang);
+        let port = s.submission_port.to_string();
+        let profile_href = match address {
+            Some(a) => format!("/guide/mail.mobileconfig?email={}", form_encode(a)),
+            None => "/guide/iphone#automatic".to_string(),
+        };
+        Some(Nudge {
+            text: fill(
+                tr.t("nudge.text"),
+                &[("smtp", &s.smtp_server), ("port", &port)],
+            ),
+            guide: connection::guess_client(user_agent)
+                .and_then(guide_texts::find)
+                .map(|c| {
+                    let name = guides::pick(&c.name, lang);
+                    (c.slug, fill(tr.t("home.guide_see"), &[("client", name)]))
+                }),
+            profile_href,
+        })
+    }
+}
+
+/// `text` for a URL query value: letters, digits and `-._~@` as they are, the rest %-encoded.
+fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
     let mut out = text.to_string();
     for (name, value) in values {

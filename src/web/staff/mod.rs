@@ -14,6 +14,7 @@ pub mod forms;
 pub mod ip;
 pub mod notice_form;
 pub mod notices;
+pub mod relay_methods;
 pub mod search;
 pub mod second_factor;
 pub mod totp;
@@ -55,6 +56,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/staff/alerts", get(alerts::page))
         .route("/staff/alerts/{id}/ack", post(alerts::acknowledge))
         .route("/staff/audit", get(audit::page))
+        .route("/staff/relay-methods", get(relay_methods::page))
+        .route("/staff/relay-methods.csv", get(relay_methods::csv))
         .route("/staff/notices", get(notices::page).post(notices::create))
         .route(
             "/staff/notices/{id}",
