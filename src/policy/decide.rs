@@ -164,10 +164,12 @@ impl Rules {
                 .replace("{time}", &clock(found.login_at))
                 .replace("{until}", &clock(found.expired_at));
         }
-        for candidate in [text, t.other.replace("{url}", &url)] {
-            if reply_line_len(rcpt, &candidate) <= MAX_REPLY_LINE {
-                return format!("REJECT 5.7.1 {candidate}");
-            }
+        if reply_line_len(rcpt, &text) <= MAX_REPLY_LINE {
+            return format!("REJECT 5.7.1 {text}");
+        }
+        let plain = t.other.replace("{url}", &url);
+        if reply_line_len(rcpt, &plain) <= MAX_REPLY_LINE {
+            return format!("REJECT 5.7.1 {plain}");
         }
         format!("REJECT 5.7.1 {RELAY_DENIED}")
     }

@@ -293,7 +293,7 @@ impl Conn {
                             for v in row {
                                 match v {
                                     Value::Int(i) => r.push_bind(*i),
-                                    Value::Text(t) => r.push_bind(t.clone()),
+                                    Value::Text(t) => r.push_bind(t.as_str()),
                                     Value::NullInt => r.push_bind(None::<i64>),
                                     Value::NullText => r.push_bind(None::<String>),
                                 };
