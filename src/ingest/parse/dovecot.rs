@@ -163,6 +163,7 @@ fn auth_message(m: &str) -> Option<FailReason> {
     {
         Some(FailReason::UnknownUser)
     } else if m.starts_with("Password mismatch")
+        || m.starts_with("password mismatch")
         || m.starts_with("pam_authenticate() failed")
         || m.starts_with("Login failed (status=")
         || m.starts_with("invalid credentials")

@@ -20,6 +20,57 @@
 use super::{Parsed, bracket_ip, host_ip, strip_angle, user_name};
 use crate::domain::{ClientIp, Epoch, Event};
 
+/// An Exim line sent to syslog: by default (`syslog_timestamp = true`) it still starts with
+/// Exim's own `YYYY-MM-DD HH:MM:SS` (with `.mmm` under `log_selector = +millisec`, a zone offset
+/// under `log_timezone`) and `[pid] ` under `+pid`; log.c `log_write` writes that prefix before
+/// the text either way.
+pub(super) fn parse_syslog(msg: &str, at: Epoch) -> Parsed {
+    parse(strip_own_stamp(msg), at)
+}
+
+/// `msg` without a leading Exim timestamp and `[pid]`.
+fn strip_own_stamp(msg: &str) -> &str {
+    let b = msg.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let stamp = b.len() > 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b' '
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !stamp {
+        return msg;
+    }
+    let mut rest = &msg[19..];
+    if let Some(ms) = rest.strip_prefix('.') {
+        rest = ms.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    if let Some(zone) = rest.strip_prefix(' ')
+        && zone.len() > 5
+        && zone.as_bytes()[0].is_ascii()
+        && matches!(zone.as_bytes()[0], b'+' | b'-')
+        && zone.as_bytes()[1..5].iter().all(u8::is_ascii_digit)
+        && zone.as_bytes()[5] == b' '
+    {
+        rest = &zone[5..];
+    }
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    if let Some(pid) = rest.strip_prefix('[')
+        && let Some(end) = pid.find("] ")
+        && pid[..end].bytes().all(|c| c.is_ascii_digit())
+    {
+        return &pid[end + 2..];
+    }
+    rest
+}
+
 pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
     let (msg_id, body) = split_message_id(msg);
     if let Some(h) = body.strip_prefix("H=") {

@@ -111,7 +111,7 @@ fn dispatch(prog: &str, msg: &str, at: Epoch) -> Parsed {
         "ipop3d" => uw::parse(Service::Pop3, msg, at),
         "in.qpopper" | "qpopper" | "popper" => qpopper::parse(msg, at),
         "sm-mta" | "sendmail" => sendmail::parse(msg, at),
-        "exim" | "exim4" => exim::parse(msg, at),
+        "exim" | "exim4" => exim::parse_syslog(msg, at),
         // Names shared by Courier, Cyrus (older `pop3d[pid]` tags) and UW: the message decides.
         "pop3d" | "pop3d-ssl" | "pop3" | "pop3s" | "courierpop3login" | "courierpop3d" => {
             mailbox_by_content(Service::Pop3, msg, at)
@@ -143,7 +143,7 @@ fn dispatch_other(prog: &str, msg: &str, at: Epoch) -> Parsed {
         return sendmail::parse(msg, at);
     }
     if p.starts_with("exim") {
-        return exim::parse(msg, at);
+        return exim::parse_syslog(msg, at);
     }
     if p.starts_with("dovecot") {
         return dovecot::parse_syslog(msg, at);
