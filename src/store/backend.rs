@@ -301,7 +301,9 @@ impl Conn {
                         });
                         b.push(" ");
                         b.push(conflict);
-                        b.build().execute(&mut **c).await?;
+                        // One statement per row count: kept out of the connection's statement
+                        // cache, where it would only push out the statements that repeat.
+                        b.build().persistent(false).execute(&mut **c).await?;
                     }
                     Ok(())
                 }

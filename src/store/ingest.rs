@@ -360,6 +360,9 @@ async fn write_relays(tx: &mut Conn, events: &[Event]) -> Result<()> {
     .await
 }
 
+/// The lengths of the address lists `write_login_relays` asks sessions for.
+const IN_LIST: [usize; 4] = [8, 32, 128, 512];
+
 /// How a relay was authorized, as `login_relays.method` names it.
 pub const POP_BEFORE_SMTP: &str = "pop_before_smtp";
 pub const SMTP_AUTH: &str = "smtp_auth";
@@ -398,8 +401,15 @@ async fn write_login_relays(tx: &mut Conn, window: i64, events: &[Event]) -> Res
     });
     let mut sessions: HashMap<String, Vec<(String, Epoch, Epoch)>> = HashMap::new();
     let ips: Vec<&str> = ips.into_iter().collect();
-    for chunk in ips.chunks(500) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+    for chunk in ips.chunks(IN_LIST[IN_LIST.len() - 1]) {
+        // A list of one of a few lengths (the last address repeated), so the statement is
+        // prepared once per length, not once per batch.
+        let len = IN_LIST
+            .iter()
+            .copied()
+            .find(|&n| n >= chunk.len())
+            .unwrap_or(chunk.len());
+        let list: Vec<String> = (0..len).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
             "select ip, login, first_seen, last_seen from sessions
              where last_seen >= $1 and first_seen <= $2 and ip in ({})",
@@ -407,6 +417,8 @@ async fn write_login_relays(tx: &mut Conn, window: i64, events: &[Event]) -> Res
         );
         let mut params = vec![Value::Int(from - window), Value::Int(to)];
         params.extend(chunk.iter().map(|ip| Value::from(*ip)));
+        let last = chunk[chunk.len() - 1];
+        params.resize(len + 2, Value::from(last));
         let rows: Vec<(String, String, Epoch, Epoch)> = tx.fetch_all(&sql, &params).await?;
         for (ip, login, first, last) in rows {
             sessions.entry(ip).or_default().push((login, first, last));

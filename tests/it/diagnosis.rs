@@ -7,20 +7,12 @@ use relaydesk::config::Config;
 use relaydesk::explain;
 use relaydesk::ingest::import;
 use relaydesk::ingest::writer::Writer;
-use relaydesk::simulate::{self, SimOptions};
 use relaydesk::store::{self, rejections};
 
 use crate::helpers::databases;
 
-fn simulated_day(dir: &std::path::Path) -> simulate::Simulation {
-    let opts = SimOptions {
-        customers: 300,
-        hours: 24,
-        seed: 11,
-        ..SimOptions::default()
-    };
-    simulate::write_day(dir, &opts).unwrap();
-    simulate::generate(&opts)
+fn simulated_day(dir: &std::path::Path) -> relaydesk::simulate::Simulation {
+    crate::helpers::simulated_day(dir, 11)
 }
 
 /// The simulated day's log imported into `t`; the configuration it was read with.

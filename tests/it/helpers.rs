@@ -190,3 +190,16 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A simulated ISP day of 300 customers (seed `seed`) written to `dir` (`mail.log` and its
+/// truth files), and the simulation with its truth.
+pub fn simulated_day(dir: &Path, seed: u64) -> relaydesk::simulate::Simulation {
+    let opts = relaydesk::simulate::SimOptions {
+        customers: 300,
+        hours: 24,
+        seed,
+        ..relaydesk::simulate::SimOptions::default()
+    };
+    relaydesk::simulate::write_day(dir, &opts).unwrap();
+    relaydesk::simulate::generate(&opts)
+}

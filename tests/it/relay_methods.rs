@@ -9,20 +9,12 @@ use std::sync::Arc;
 use relaydesk::config::Config;
 use relaydesk::ingest::import;
 use relaydesk::ingest::writer::Writer;
-use relaydesk::simulate::{self, SimOptions};
 use relaydesk::store::relay_methods;
 
 use crate::helpers::{databases, run};
 
-fn day(dir: &std::path::Path) -> simulate::Simulation {
-    let opts = SimOptions {
-        customers: 300,
-        hours: 24,
-        seed: 23,
-        ..SimOptions::default()
-    };
-    simulate::write_day(dir, &opts).unwrap();
-    simulate::generate(&opts)
+fn day(dir: &std::path::Path) -> relaydesk::simulate::Simulation {
+    crate::helpers::simulated_day(dir, 23)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
