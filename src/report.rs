@@ -60,7 +60,33 @@ fn field(out: &mut impl Write, name: &str, value: Option<&str>) -> io::Result<()
 
 /// `,"ip":"a.b.c.d"`: an address needs no escaping.
 fn ip_field(out: &mut impl Write, ip: &ClientIp) -> io::Result<()> {
-    write!(out, ",\"ip\":\"{ip}\"")
+    match ip.addr() {
+        // Most records: written digit by digit, not through `fmt` (callgrind on `parse`: the
+        // formatter was 8 % of all instructions).
+        std::net::IpAddr::V4(a) => {
+            let mut buf = *b",\"ip\":\"255.255.255.255\"";
+            let mut n = 7;
+            for (k, octet) in a.octets().into_iter().enumerate() {
+                if k > 0 {
+                    buf[n] = b'.';
+                    n += 1;
+                }
+                if octet >= 100 {
+                    buf[n] = b'0' + octet / 100;
+                    n += 1;
+                }
+                if octet >= 10 {
+                    buf[n] = b'0' + octet / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + octet % 10;
+                n += 1;
+            }
+            buf[n] = b'"';
+            out.write_all(&buf[..=n])
+        }
+        std::net::IpAddr::V6(_) => write!(out, ",\"ip\":\"{ip}\""),
+    }
 }
 
 /// One `parse` record: `{"line":N,"kind":K,"at":RFC3339,...}`. Hot path of `parse` (§10): no
@@ -692,6 +718,23 @@ pub fn write_relay_methods(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for text in [
+            "0.0.0.0",
+            "10.0.0.9",
+            "192.0.2.25",
+            "255.255.255.255",
+            "100.64.1.10",
+            "2001:db8::7",
+        ] {
+            let ip: ClientIp = text.parse().unwrap();
+            let mut out = Vec::new();
+            ip_field(&mut out, &ip).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!(",\"ip\":\"{ip}\""));
+        }
+    }
 
     #[test]
     fn csv_quotes_what_needs_it_and_defuses_formulas() {

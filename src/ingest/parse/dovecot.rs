@@ -18,7 +18,7 @@ use crate::domain::{ClientIp, Epoch, Event, FailReason, Service};
 
 /// A `dovecot[pid]:` syslog message: `pop3-login: …`.
 pub(super) fn parse_syslog(msg: &str, at: Epoch) -> Parsed {
-    let Some(colon) = msg.find(": ") else {
+    let Some(colon) = super::find_colon_space(msg.as_bytes()) else {
         return Parsed::Unrelated;
     };
     let process = &msg[..colon];

@@ -104,7 +104,8 @@ fn smtpd(msg: &str, at: Epoch) -> Parsed {
 /// `, sasl_method=M, sasl_username=U[, sasl_sender=…][, orig_queue_id=…][, orig_client=…]` after
 /// the client (smtpd.c): the user up to the next fixed element. `Err` for control characters.
 fn sasl_username(after: &str) -> Result<Option<String>, ()> {
-    let Some(u) = after.find(", sasl_username=") else {
+    super::needle!(SASL_USERNAME = ", sasl_username=");
+    let Some(u) = SASL_USERNAME.find(after) else {
         return Ok(None);
     };
     let v = &after[u + 16..];
@@ -292,7 +293,8 @@ fn qmgr(msg: &str, at: Epoch) -> Parsed {
     }
     if let Some(r) = rest.strip_prefix("from=<") {
         // The sender is client-supplied; the fixed part follows it: `>, size=`.
-        let Some(end) = r.rfind(">, size=") else {
+        super::needle!(SIZE = ">, size=");
+        let Some(end) = SIZE.rfind(r) else {
             return Parsed::Unrelated; // `from=<…>, status=expired, returned to sender`
         };
         return Parsed::Event(Event::QueueFrom {
@@ -313,23 +315,24 @@ fn delivery(daemon: &str, msg: &str, at: Epoch) -> Parsed {
         return Parsed::Unrelated;
     };
     // The recipient ends before the first fixed element after it.
-    let end = [r.find(">, orig_to=<"), r.find(">, relay=")]
-        .into_iter()
-        .flatten()
-        .min();
+    super::needle!(ORIG_TO = ">, orig_to=<");
+    super::needle!(RELAY = ">, relay=");
+    super::needle!(RELAY_KEY = "relay=");
+    super::needle!(STATUS = ", status=");
+    let end = [ORIG_TO.find(r), RELAY.find(r)].into_iter().flatten().min();
     let Some(end) = end else {
         return Parsed::Malformed;
     };
     let rcpt = &r[..end];
     let after = &r[end + 3..];
-    let relay = match after.find("relay=") {
+    let relay = match RELAY_KEY.find(after) {
         Some(i) => {
             let v = &after[i + 6..];
             &v[..find_comma_space(v.as_bytes()).unwrap_or(v.len())]
         }
         None => "",
     };
-    let Some(s) = after.find(", status=") else {
+    let Some(s) = STATUS.find(after) else {
         return Parsed::Malformed;
     };
     let word = after[s + 9..].split(' ').next().unwrap_or("");
