@@ -284,7 +284,8 @@ impl Conn {
             }
             match self {
                 Conn::Sqlite(c) => {
-                    for chunk in rows.chunks((SQLITE_PARAMS / columns.len()).max(1)) {
+                    let full = (SQLITE_PARAMS / columns.len()).max(1);
+                    for chunk in rows.chunks(full) {
                         let mut b = sqlx::QueryBuilder::<Sqlite>::new(format!(
                             "insert into {table} ({}) ",
                             columns.join(", ")
@@ -301,9 +302,13 @@ impl Conn {
                         });
                         b.push(" ");
                         b.push(conflict);
-                        // One statement per row count: kept out of the connection's statement
-                        // cache, where it would only push out the statements that repeat.
-                        b.build().persistent(false).execute(&mut **c).await?;
+                        // A full chunk's statement repeats (the policy recorder's batches): kept
+                        // prepared. A shorter one has a row count of its own: kept out of the
+                        // connection's statement cache, where it would push out those that repeat.
+                        b.build()
+                            .persistent(chunk.len() == full)
+                            .execute(&mut **c)
+                            .await?;
                     }
                     Ok(())
                 }
