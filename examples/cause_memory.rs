@@ -52,7 +52,7 @@ fn main() {
     let mut held = 0usize;
     for i in 0..probes {
         let ip = ClientIp::from(Ipv4Addr::from(0x0a00_0000u32.wrapping_add(i as u32 * 7)));
-        let ev = index.evidence(ip, Some(&names[i % logins]), None, None);
+        let ev = index.evidence(ip, "", Some(&names[i % logins]), None, None);
         held += ev.ip_logins.len();
     }
     let per_probe = started.elapsed().as_nanos() as f64 / probes as f64;

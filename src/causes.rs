@@ -193,12 +193,12 @@ impl CauseIndex {
     pub fn evidence(
         &self,
         ip: ClientIp,
+        ip_text: &str,
         owner: Option<&str>,
         block: Option<Restriction>,
         suspension: Option<Restriction>,
     ) -> Evidence {
         let inner = self.read();
-        let ip_text = ip.to_string();
         let mut ev = Evidence {
             block,
             suspension,
@@ -209,13 +209,13 @@ impl CauseIndex {
         if let Some(a) = inner.addrs.get(ip) {
             if a.ok > 0 {
                 ev.ip_logins
-                    .push(span(String::new(), ip_text.clone(), a.ok));
+                    .push(span(String::new(), ip_text.to_string(), a.ok));
             }
             if a.failed > 0 {
                 ev.failures.push(FailureAt {
                     at: a.failed as Epoch,
                     login: None,
-                    ip: ip_text.clone(),
+                    ip: ip_text.to_string(),
                 });
             }
         }
@@ -224,7 +224,7 @@ impl CauseIndex {
         {
             if l.ok > 0 {
                 ev.owner_logins
-                    .push(span(owner.to_string(), l.ok_ip.to_string(), l.ok));
+                    .push(span(owner.to_string(), l.ok_ip.text(), l.ok));
             }
             if l.failed > 0 {
                 ev.failures.push(FailureAt {
@@ -350,7 +350,7 @@ mod tests {
     }
 
     fn cause(c: &CauseIndex, at: Epoch, addr: &str, owner: Option<&str>) -> Cause {
-        let ev = c.evidence(ip(addr), owner, None, None);
+        let ev = c.evidence(ip(addr), addr, owner, None, None);
         diagnose(
             at,
             &ip(addr).to_string(),

@@ -60,6 +60,35 @@ impl ClientIp {
     pub fn is_ipv6(self) -> bool {
         self.0.is_ipv6()
     }
+
+    /// The address as `Display` writes it; IPv4 digit by digit, without `fmt` (the policy's
+    /// refusal path and `parse` output write one per line).
+    pub fn write_text(self, out: &mut Vec<u8>) {
+        match self.0 {
+            IpAddr::V4(a) => {
+                for (k, octet) in a.octets().into_iter().enumerate() {
+                    if k > 0 {
+                        out.push(b'.');
+                    }
+                    if octet >= 100 {
+                        out.push(b'0' + octet / 100);
+                    }
+                    if octet >= 10 {
+                        out.push(b'0' + octet / 10 % 10);
+                    }
+                    out.push(b'0' + octet % 10);
+                }
+            }
+            IpAddr::V6(a) => out.extend_from_slice(a.to_string().as_bytes()),
+        }
+    }
+
+    /// `write_text` as a `String`.
+    pub fn text(self) -> String {
+        let mut out = Vec::with_capacity(15);
+        self.write_text(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
 }
 
 impl FromStr for ClientIp {

@@ -65,6 +65,7 @@ impl Policy {
     pub fn answer(&self, req: &Request, now: Epoch) -> Option<Cow<'static, str>> {
         let ip = req.client_ip()?;
         let verdict = self.index.check(ip, now);
+        let ip_text = ip.text();
         let decision = decide(req, &verdict, &self.rules);
         self.metrics.decision(decision.action.as_str());
         let rcpt = req.recipient.as_deref().unwrap_or_default();
@@ -72,7 +73,15 @@ impl Policy {
         let (mut code, mut cause) = (None, None);
         if decision.action == Action::Reject {
             let sender = req.sender.as_deref().unwrap_or_default();
-            let d = refusal_cause(&self.index, &self.owners, ip, sender, &verdict, now);
+            let d = refusal_cause(
+                &self.index,
+                &self.owners,
+                ip,
+                &ip_text,
+                sender,
+                &verdict,
+                now,
+            );
             let c = refusal_code(now);
             reply = Cow::Owned(self.rules.reject_text(d.cause, &d.evidence, &c, rcpt, now));
             cause = Some(d.cause.as_str().to_string());
@@ -85,7 +94,7 @@ impl Policy {
             };
             self.recorder.record(PolicyDecision {
                 at: now,
-                ip: ip.to_string(),
+                ip: ip_text,
                 sender: req.sender.clone().unwrap_or_default(),
                 rcpt: rcpt.to_string(),
                 action: decision.action.as_str().to_string(),
@@ -121,6 +130,7 @@ pub fn refusal_cause(
     index: &GrantIndex,
     owners: &Owners,
     ip: ClientIp,
+    ip_text: &str,
     sender: &str,
     verdict: &Verdict,
     now: Epoch,
@@ -146,15 +156,15 @@ pub fn refusal_cause(
         reason: String::new(),
         since: now,
     };
-    let block = (*verdict == Verdict::Blocked).then(|| restriction(ip.to_string()));
+    let block = (*verdict == Verdict::Blocked).then(|| restriction(ip_text.to_string()));
     let suspension = owner
         .as_deref()
         .filter(|o| index.is_suspended(o))
         .map(|o| restriction(o.to_string()));
     let ev = index
         .causes
-        .evidence(ip, owner.as_deref(), block, suspension);
-    diagnose(now, &ip.to_string(), owner.as_deref(), &ev, owners.rules)
+        .evidence(ip, ip_text, owner.as_deref(), block, suspension);
+    diagnose(now, ip_text, owner.as_deref(), &ev, owners.rules)
 }
 
 /// A refusal's code: its decision time as 8 hex digits (how the page finds it, through the

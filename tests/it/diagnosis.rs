@@ -247,9 +247,11 @@ async fn the_policy_names_the_cause_the_store_diagnoses() {
                 let verdict = index.check(*ip, *at);
                 let cause = match verdict {
                     Verdict::Granted { .. } => "authorized",
-                    _ => refusal_cause(&index, &owners, *ip, sender, &verdict, *at)
-                        .cause
-                        .as_str(),
+                    _ => {
+                        refusal_cause(&index, &owners, *ip, &ip.to_string(), sender, &verdict, *at)
+                            .cause
+                            .as_str()
+                    }
                 };
                 kinds.insert(cause);
                 let store = stored
