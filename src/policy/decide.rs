@@ -65,13 +65,72 @@ pub struct Rules {
 
 #[derive(Debug, Clone)]
 struct Texts {
-    expired: String,
-    ip_changed: String,
-    auth_failed: String,
-    never_checked: String,
-    suspended: String,
+    expired: Template,
+    ip_changed: Template,
+    auth_failed: Template,
+    never_checked: Template,
+    suspended: Template,
     /// A sender who is no customer, and causes without a text of their own.
-    other: String,
+    other: Template,
+}
+
+/// A REJECT text cut at its placeholders once, at start, so a refusal is one pass of appends
+/// (`REJECT 5.7.1 ` first) instead of a search and a copy per placeholder.
+#[derive(Debug, Clone)]
+struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    Url,
+    Time,
+    Until,
+}
+
+impl Template {
+    fn new(text: &str) -> Template {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('{') {
+            let (part, len) = if rest[i..].starts_with("{url}") {
+                (Part::Url, 5)
+            } else if rest[i..].starts_with("{time}") {
+                (Part::Time, 6)
+            } else if rest[i..].starts_with("{until}") {
+                (Part::Until, 7)
+            } else {
+                parts.push(Part::Text(rest[..=i].to_string()));
+                rest = &rest[i + 1..];
+                continue;
+            };
+            if i > 0 {
+                parts.push(Part::Text(rest[..i].to_string()));
+            }
+            parts.push(part);
+            rest = &rest[i + len..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_string()));
+        }
+        Template { parts }
+    }
+
+    /// `REJECT 5.7.1 ` and the text with `url`, and `time`/`until` when it has them.
+    fn render(&self, url: &str, times: impl Fn(bool) -> String) -> String {
+        let mut out = String::with_capacity(256);
+        out.push_str("REJECT 5.7.1 ");
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Url => out.push_str(url),
+                Part::Time => out.push_str(&times(false)),
+                Part::Until => out.push_str(&times(true)),
+            }
+        }
+        out
+    }
 }
 
 /// The words every relay refusal carries, as Postfix's own does.
@@ -110,12 +169,12 @@ impl Rules {
                 .map(|d| normalize(d))
                 .collect(),
             texts: Texts {
-                expired: prepared(&t.expired, w),
-                ip_changed: prepared(&t.ip_changed, w),
-                auth_failed: prepared(&t.auth_failed, w),
-                never_checked: prepared(&t.never_checked, w),
-                suspended: prepared(&t.suspended, w),
-                other: prepared(&config.relay.reject_text, w),
+                expired: Template::new(&prepared(&t.expired, w)),
+                ip_changed: Template::new(&prepared(&t.ip_changed, w)),
+                auth_failed: Template::new(&prepared(&t.auth_failed, w)),
+                never_checked: Template::new(&prepared(&t.never_checked, w)),
+                suspended: Template::new(&prepared(&t.suspended, w)),
+                other: Template::new(&prepared(&config.relay.reject_text, w)),
             },
             why_url: format!("{}/why/", config.web.public_url.trim_end_matches('/')),
             zone: config.timezone.0,
@@ -153,23 +212,27 @@ impl Rules {
             Cause::Suspended => &t.suspended,
             Cause::Authorized | Cause::UnknownSender => &t.other,
         };
-        let url = format!("{}{code}", self.why_url);
-        let clock = |at: Option<Epoch>| {
+        let mut url = String::with_capacity(self.why_url.len() + code.len());
+        url.push_str(&self.why_url);
+        url.push_str(code);
+        let times = |until: bool| {
+            let at = if until {
+                found.expired_at
+            } else {
+                found.login_at
+            };
             at.map(|at| crate::time::clock(at, self.zone, now))
                 .unwrap_or_else(|| "?".into())
         };
-        let mut text = template.replace("{url}", &url);
-        if text.contains("{time}") || text.contains("{until}") {
-            text = text
-                .replace("{time}", &clock(found.login_at))
-                .replace("{until}", &clock(found.expired_at));
+        // The action's own `REJECT 5.7.1 ` is not part of Postfix's reply line.
+        let prefix = "REJECT 5.7.1 ".len();
+        let text = template.render(&url, times);
+        if reply_line_len(rcpt, &text[prefix..]) <= MAX_REPLY_LINE {
+            return text;
         }
-        if reply_line_len(rcpt, &text) <= MAX_REPLY_LINE {
-            return format!("REJECT 5.7.1 {text}");
-        }
-        let plain = t.other.replace("{url}", &url);
-        if reply_line_len(rcpt, &plain) <= MAX_REPLY_LINE {
-            return format!("REJECT 5.7.1 {plain}");
+        let plain = t.other.render(&url, |_| String::new());
+        if reply_line_len(rcpt, &plain[prefix..]) <= MAX_REPLY_LINE {
+            return plain;
         }
         format!("REJECT 5.7.1 {RELAY_DENIED}")
     }

@@ -189,7 +189,16 @@ pub fn refusal_code(at: Epoch) -> String {
         *used += 8;
         u64::from_le_bytes(r)
     });
-    format!("{:08x}{random:016x}", at.clamp(0, u32::MAX as i64))
+    let mut code = String::with_capacity(24);
+    let hex = |out: &mut String, value: u64, digits: u32| {
+        for k in (0..digits).rev() {
+            let d = (value >> (4 * k)) & 0xf;
+            out.push(char::from_digit(d as u32, 16).unwrap_or('0'));
+        }
+    };
+    hex(&mut code, at.clamp(0, u32::MAX as i64) as u64, 8);
+    hex(&mut code, random, 16);
+    code
 }
 
 /// A bound policy listener: TCP, or a unix socket (`listen = "unix:/path"`).

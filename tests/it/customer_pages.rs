@@ -525,7 +525,8 @@ fn events(now: i64) -> Vec<Event> {
     let mut events = Vec::new();
     for (i, user) in ["taro", "hanako", "jiro"].iter().enumerate() {
         events.push(Event::Login {
-            at: now - 60 - i as i64,
+            // In this hour even in its first minute.
+            at: (now - 60 - i as i64).max(hour),
             service: Service::Pop3,
             user: user.to_string(),
             ip: format!("203.0.113.{}", 10 + i).parse().unwrap(),
