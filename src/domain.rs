@@ -61,32 +61,40 @@ impl ClientIp {
         self.0.is_ipv6()
     }
 
-    /// The address as `Display` writes it; IPv4 digit by digit, without `fmt` (the policy's
-    /// refusal path and `parse` output write one per line).
-    pub fn write_text(self, out: &mut Vec<u8>) {
+    /// The address as `Display` writes it; IPv4 digit by digit into a stack buffer, without
+    /// `fmt` or an allocation (`parse` writes one per record, the policy one per refusal).
+    pub fn write_text(self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         match self.0 {
             IpAddr::V4(a) => {
+                let mut buf = [0u8; 15];
+                let mut n = 0;
                 for (k, octet) in a.octets().into_iter().enumerate() {
                     if k > 0 {
-                        out.push(b'.');
+                        buf[n] = b'.';
+                        n += 1;
                     }
                     if octet >= 100 {
-                        out.push(b'0' + octet / 100);
+                        buf[n] = b'0' + octet / 100;
+                        n += 1;
                     }
                     if octet >= 10 {
-                        out.push(b'0' + octet / 10 % 10);
+                        buf[n] = b'0' + octet / 10 % 10;
+                        n += 1;
                     }
-                    out.push(b'0' + octet % 10);
+                    buf[n] = b'0' + octet % 10;
+                    n += 1;
                 }
+                out.write_all(&buf[..n])
             }
-            IpAddr::V6(a) => out.extend_from_slice(a.to_string().as_bytes()),
+            IpAddr::V6(a) => write!(out, "{a}"),
         }
     }
 
     /// `write_text` as a `String`.
     pub fn text(self) -> String {
         let mut out = Vec::with_capacity(15);
-        self.write_text(&mut out);
+        // Writing to a Vec cannot fail.
+        let _ = self.write_text(&mut out);
         String::from_utf8(out).unwrap_or_default()
     }
 }
