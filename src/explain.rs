@@ -80,19 +80,32 @@ pub async fn diagnose_rejection(
         .ip
         .parse()
         .map_err(|e| store::StoreError::Other(format!("stored rejection {}: {e}", rejection.id)))?;
-    let owner = owner_of(conn, &rejection.sender, config).await?;
-    let ev = evidence::gather(
+    diagnose_refusal(
         conn,
+        config,
         rejection.at,
         ip,
-        owner.as_deref(),
-        rules(config),
+        &rejection.sender,
         logs_since,
     )
-    .await?;
+    .await
+}
+
+/// Diagnoses a refused relay at `at` from `ip` with envelope `sender` (a stored rejection, or a
+/// policy decision the `/why` page explains).
+pub async fn diagnose_refusal(
+    conn: &mut Conn,
+    config: &Config,
+    at: Epoch,
+    ip: ClientIp,
+    sender: &str,
+    logs_since: Option<Epoch>,
+) -> store::Result<Diagnosis> {
+    let owner = owner_of(conn, sender, config).await?;
+    let ev = evidence::gather(conn, at, ip, owner.as_deref(), rules(config), logs_since).await?;
     Ok(diagnose::diagnose(
-        rejection.at,
-        &rejection.ip,
+        at,
+        &ip.to_string(),
         owner.as_deref(),
         &ev,
         rules(config),

@@ -12,12 +12,12 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Html;
 
-use super::connection::guess_client;
-use super::{fill, mask_address};
-use crate::diagnose::{self, Cause, Diagnosis};
+use super::connection::suggested_guide;
+use super::mask_address;
+use crate::diagnose::{Cause, Diagnosis};
 use crate::domain::ClientIp;
 use crate::explain;
-use crate::store::{self, decisions, evidence};
+use crate::store::{self, decisions};
 use crate::time::{self, local_rfc3339};
 use crate::web::App;
 use crate::web::error::WebError;
@@ -53,7 +53,6 @@ pub async fn page(
         return Err(WebError::NotFound);
     }
     let config = &app.config;
-    let rules = explain::rules(config);
     let found = app
         .db
         .run(async |c: &mut store::Conn| {
@@ -63,10 +62,9 @@ pub async fn page(
             let Ok(ip) = d.ip.parse::<ClientIp>() else {
                 return Ok(None);
             };
-            let owner = explain::owner_of(c, &d.sender, config).await?;
             let logs_since = store::ingest::logs_since(c).await?;
-            let ev = evidence::gather(c, d.at, ip, owner.as_deref(), rules, logs_since).await?;
-            let diagnosis = diagnose::diagnose(d.at, &d.ip, owner.as_deref(), &ev, rules);
+            let diagnosis =
+                explain::diagnose_refusal(c, config, d.at, ip, &d.sender, logs_since).await?;
             Ok(Some((d, diagnosis)))
         })
         .await?;
@@ -98,12 +96,7 @@ pub async fn page(
             rcpt: mask_address(&decision.rcpt),
             what,
             fix,
-            guide: guess_client(ua)
-                .and_then(super::guide_texts::find)
-                .map(|c| {
-                    let name = super::guides::pick(&c.name, lang);
-                    (c.slug, fill(tr.t("home.guide_see"), &[("client", name)]))
-                }),
+            guide: suggested_guide(ua, lang),
         }
         .render()?,
     ))
