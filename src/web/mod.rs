@@ -168,3 +168,17 @@ pub async fn serve(
     }
     Ok(())
 }
+
+/// `text` percent-encoded: RFC 3986 unreserved characters stay, and those of `keep` (`@` may
+/// stand as it is in a query value); every other byte is `%XX`.
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -160,6 +160,20 @@ pub async fn view(
     })
 }
 
+/// The guide to suggest from the browser's `user_agent`: its page, and the link's words with
+/// the client's name.
+pub fn suggested_guide(user_agent: &str, lang: Lang) -> Option<(&'static str, String)> {
+    guess_client(user_agent)
+        .and_then(super::guide_texts::find)
+        .map(|c| {
+            let name = super::guides::pick(&c.name, lang);
+            (
+                c.slug,
+                fill(Tr(lang).t("home.guide_see"), &[("client", name)]),
+            )
+        })
+}
+
 /// A guide to suggest from the browser: the same device usually holds the mail program.
 pub fn guess_client(user_agent: &str) -> Option<&'static str> {
     let ua = user_agent.to_ascii_lowercase();
@@ -216,15 +230,7 @@ pub async fn page(
             page,
             nudge,
             view,
-            guide: guess_client(ua)
-                .and_then(super::guide_texts::find)
-                .map(|c| {
-                    let name = super::guides::pick(&c.name, lang);
-                    (
-                        c.slug,
-                        fill(Tr(lang).t("home.guide_see"), &[("client", name)]),
-                    )
-                }),
+            guide: suggested_guide(ua, lang),
             notices: super::notices::for_home(&app, lang).await?,
         }
         .render()?,

@@ -271,7 +271,10 @@ impl Nudge {
         let tr = Tr(lang);
         let port = s.submission_port.to_string();
         let profile_href = match address {
-            Some(a) => format!("/guide/mail.mobileconfig?email={}", form_encode(a)),
+            Some(a) => format!(
+                "/guide/mail.mobileconfig?email={}",
+                super::percent_encode(a, b"@")
+            ),
             None => "/guide/iphone#automatic".to_string(),
         };
         Some(Nudge {
@@ -279,28 +282,10 @@ impl Nudge {
                 tr.t("nudge.text"),
                 &[("smtp", &s.smtp_server), ("port", &port)],
             ),
-            guide: connection::guess_client(user_agent)
-                .and_then(guide_texts::find)
-                .map(|c| {
-                    let name = guides::pick(&c.name, lang);
-                    (c.slug, fill(tr.t("home.guide_see"), &[("client", name)]))
-                }),
+            guide: connection::suggested_guide(user_agent, lang),
             profile_href,
         })
     }
-}
-
-/// `text` for a URL query value: letters, digits and `-._~@` as they are, the rest %-encoded.
-fn form_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 pub fn fill(text: &str, values: &[(&str, &str)]) -> String {

@@ -132,16 +132,7 @@ const DONE: &[&str] = &[
 
 /// Percent-encodes one path segment or query value (RFC 3986 unreserved characters stay).
 pub fn path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    crate::web::percent_encode(text, b"")
 }
 
 /// The staff page of a customer login.

@@ -49,8 +49,8 @@ struct RelayMethodsPage {
     days: i64,
     report: RelayMethodsReport,
     charts: Vec<Chart>,
-    /// Logins that relay by POP before SMTP, the most relays first.
-    dependent: Vec<report::RelayMethodsRecord>,
+    /// Logins that relay by POP before SMTP, the most relays first, with their staff page.
+    dependent: Vec<(String, report::RelayMethodsRecord)>,
 }
 
 async fn load(app: &Arc<App>, days: i64) -> Result<RelayMethodsReport, WebError> {
@@ -115,6 +115,10 @@ pub async fn page(
             .cmp(&a.pop_before_smtp)
             .then(a.login.cmp(&b.login))
     });
+    let dependent = dependent
+        .into_iter()
+        .map(|l| (super::customer_href(&l.login), l))
+        .collect();
     let page = RelayMethodsPage {
         frame: Frame::new(
             &app,
