@@ -38,19 +38,7 @@ pub async fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<Grant
     let now = chrono::Utc::now().timestamp();
     // The cause memory reaches back the lookback: the last mail check of a customer whose
     // permission expired hours ago is what words that customer's refusal.
-    let mut c = writer
-        .db()
-        .conn()
-        .await
-        .context("cannot load current grants")?;
-    let logins = store::authz::recent_logins(&mut c, now - config.relay.lookback.0)
-        .await
-        .context("cannot load recent mail checks")?;
-    drop(c);
-    for (ip, login, last_seen) in &logins {
-        index.causes.login(*ip, login, *last_seen);
-    }
-    refresh(&index, writer.db(), now - config.relay.window.0, now)
+    refresh(&index, writer.db(), now - config.relay.lookback.0, now)
         .await
         .context("cannot load current grants")?;
     tracing::info!(
@@ -88,7 +76,12 @@ pub async fn refresh(
     index.replace_restrictions(restrictions);
     index.replace_staff_grants(&snapshot.staff_grants, now);
     for (ip, login, last_seen) in &logins {
-        index.login(*ip, login, *last_seen);
+        if last_seen + index.window() >= now {
+            index.login(*ip, login, *last_seen);
+        } else {
+            // Too old to grant: only the refusals' words need it.
+            index.causes.login(*ip, login, *last_seen);
+        }
     }
     Ok(())
 }

@@ -68,6 +68,11 @@ impl GrantIndex {
         }
     }
 
+    /// W, in seconds.
+    pub fn window(&self) -> i64 {
+        self.window
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
