@@ -136,6 +136,9 @@ impl Template {
 /// The words every relay refusal carries, as Postfix's own does.
 pub const RELAY_DENIED: &str = "Relay access denied";
 
+/// The refusal alone: what a reply falls back to when not even the plain text with its link fits.
+const BARE_REJECT: &str = "REJECT 5.7.1 Relay access denied";
+
 /// RFC 5321 §4.5.3.1.5: a reply line, code and CRLF included.
 pub const MAX_REPLY_LINE: usize = 512;
 
@@ -185,7 +188,7 @@ impl Rules {
     pub fn action_text(&self, action: Action) -> &'static str {
         match action {
             Action::Ok => "OK",
-            Action::Reject => "REJECT 5.7.1 Relay access denied",
+            Action::Reject => BARE_REJECT,
             Action::Dunno => "DUNNO",
         }
     }
@@ -234,7 +237,7 @@ impl Rules {
         if reply_line_len(rcpt, &plain[prefix..]) <= MAX_REPLY_LINE {
             return plain;
         }
-        format!("REJECT 5.7.1 {RELAY_DENIED}")
+        BARE_REJECT.to_string()
     }
 
     /// Is mail to `recipient` a relay: a domain, and not one of ours?
