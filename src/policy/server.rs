@@ -65,9 +65,13 @@ impl Policy {
     pub fn answer(&self, req: &Request, now: Epoch) -> Option<Cow<'static, str>> {
         let ip = req.client_ip()?;
         let verdict = self.index.check(ip, now);
-        let ip_text = ip.text();
         let decision = decide(req, &verdict, &self.rules);
         self.metrics.decision(decision.action.as_str());
+        if !decision.relay || decision.action == Action::Dunno {
+            // Not a relay decision: nothing to word or record.
+            return Some(Cow::Borrowed(self.rules.action_text(decision.action)));
+        }
+        let ip_text = ip.text();
         let rcpt = req.recipient.as_deref().unwrap_or_default();
         let mut reply = Cow::Borrowed(self.rules.action_text(decision.action));
         let (mut code, mut cause) = (None, None);
@@ -87,22 +91,20 @@ impl Policy {
             cause = Some(d.cause.as_str().to_string());
             code = Some(c);
         }
-        if decision.relay && decision.action != Action::Dunno {
-            let login = match verdict {
-                Verdict::Granted { login, .. } => login,
-                Verdict::Blocked | Verdict::NotGranted => None,
-            };
-            self.recorder.record(PolicyDecision {
-                at: now,
-                ip: ip_text,
-                sender: req.sender.clone().unwrap_or_default(),
-                rcpt: rcpt.to_string(),
-                action: decision.action.as_str().to_string(),
-                login,
-                code,
-                cause,
-            });
-        }
+        let login = match verdict {
+            Verdict::Granted { login, .. } => login,
+            Verdict::Blocked | Verdict::NotGranted => None,
+        };
+        self.recorder.record(PolicyDecision {
+            at: now,
+            ip: ip_text,
+            sender: req.sender.clone().unwrap_or_default(),
+            rcpt: rcpt.to_string(),
+            action: decision.action.as_str().to_string(),
+            login,
+            code,
+            cause,
+        });
         Some(reply)
     }
 }
