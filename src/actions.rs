@@ -5,7 +5,7 @@
 use anyhow::bail;
 use ipnet::IpNet;
 
-use crate::domain::ClientIp;
+use crate::domain::{ClientIp, Login, LoginRule};
 use crate::store::Db;
 use crate::store::changes::{self, Change};
 use crate::store::restrictions::{self, Kind};
@@ -65,7 +65,7 @@ pub fn any_network_in(field: &str, text: &str) -> anyhow::Result<IpNet> {
     let net: IpNet = text
         .parse()
         .map_err(|_| anyhow::anyhow!("{field}: {text:?} is not an address or network (CIDR)"))?;
-    Ok(net.trunc())
+    Ok(crate::domain::client_net(net))
 }
 
 pub async fn grant(
@@ -100,12 +100,22 @@ pub async fn unblock(db: &Db, ip: &str, by: &str) -> anyhow::Result<String> {
     lift(db, Kind::Block, &net.to_string(), by).await
 }
 
-pub async fn suspend(db: &Db, login: &str, reason: &str, by: &str) -> anyhow::Result<String> {
-    restrict(db, Kind::Suspension, login_of(login)?, reason, by).await
+/// Suspends `login` in its canonical form (`rule`): every spelling of the account is stopped.
+pub async fn suspend(
+    db: &Db,
+    rule: &LoginRule,
+    login: &str,
+    reason: &str,
+    by: &str,
+) -> anyhow::Result<String> {
+    let login = Login::parse(login, rule)?;
+    restrict(db, Kind::Suspension, login.as_str(), reason, by).await
 }
 
-pub async fn unsuspend(db: &Db, login: &str, by: &str) -> anyhow::Result<String> {
-    lift(db, Kind::Suspension, login_of(login)?, by).await
+/// Lifts the suspension of `login`'s account, however it is spelled.
+pub async fn unsuspend(db: &Db, rule: &LoginRule, login: &str, by: &str) -> anyhow::Result<String> {
+    let login = Login::parse(login, rule)?;
+    lift(db, Kind::Suspension, login.as_str(), by).await
 }
 
 /// A staff action, as the CLI, the staff pages and the API name it.
@@ -119,22 +129,21 @@ pub enum Action {
 }
 
 /// Carries out `action` for `by` with `reason` (lifting takes none); returns what to say.
-pub async fn perform(db: &Db, action: &Action, reason: &str, by: &str) -> anyhow::Result<String> {
+/// Logins are taken in their canonical form by `rule`.
+pub async fn perform(
+    db: &Db,
+    rule: &LoginRule,
+    action: &Action,
+    reason: &str,
+    by: &str,
+) -> anyhow::Result<String> {
     match action {
         Action::Grant { ip, minutes } => grant(db, ip, *minutes, reason, by).await,
         Action::Block { ip } => block(db, ip, reason, by).await,
         Action::Unblock { ip } => unblock(db, ip, by).await,
-        Action::Suspend { login } => suspend(db, login, reason, by).await,
-        Action::Unsuspend { login } => unsuspend(db, login, by).await,
+        Action::Suspend { login } => suspend(db, rule, login, reason, by).await,
+        Action::Unsuspend { login } => unsuspend(db, rule, login, by).await,
     }
-}
-
-fn login_of(login: &str) -> anyhow::Result<&str> {
-    let login = login.trim();
-    if login.is_empty() || login.len() > 256 || login.chars().any(char::is_control) {
-        bail!("login: 1-256 printable characters");
-    }
-    Ok(login)
 }
 
 async fn restrict(
@@ -197,6 +206,17 @@ mod tests {
             "2001:db8::/48"
         );
         assert!(network("example").is_err());
+        // Mapped IPv6 is the IPv4 network clients are compared with, and no wider.
+        assert_eq!(
+            network("::ffff:203.0.113.66/128").unwrap().to_string(),
+            "203.0.113.66/32"
+        );
+        assert_eq!(
+            network("::ffff:203.0.113.0/120").unwrap().to_string(),
+            "203.0.113.0/24"
+        );
+        assert!(network("::ffff:0:0/96").is_err());
+        assert!(network("::ffff:10.0.0.0/104").is_err());
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub async fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<Grant
         config.relay.window.0,
         config.relay.lookback.0,
         config.relay.never_authorize.clone(),
-    ));
+    )
+    .with_logins(config.relay.login_rule()));
     // Subscribe before loading: a login committed in between is then applied twice, which is
     // harmless, rather than missed.
     let feed = index.clone();
@@ -69,7 +70,7 @@ pub async fn refresh(
         blocks: snapshot
             .blocks
             .iter()
-            .filter_map(|b| b.parse::<IpNet>().ok())
+            .filter_map(|b| b.parse::<IpNet>().ok().map(crate::domain::client_net))
             .collect(),
         suspended: snapshot.suspended.into_iter().collect(),
     };

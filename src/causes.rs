@@ -237,7 +237,7 @@ impl CauseIndex {
         ev
     }
 
-    /// Whether `login` is a login memory has seen (the §6.2 owner rule's "known login").
+    /// Whether `login` is a login memory has seen.
     pub fn knows(&self, login: &str) -> bool {
         let inner = self.read();
         self.find(&inner, login).is_some()

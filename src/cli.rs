@@ -246,7 +246,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|t| time::parse(&t, config.timezone.0, now))
                     .transpose()?,
                 ip: ip.map(|ip| ip.parse()).transpose()?,
-                login,
+                login: login
+                    .map(|l| {
+                        crate::domain::Login::parse(&l, &config.relay.login_rule())
+                            .map(crate::domain::Login::into_string)
+                    })
+                    .transpose()?,
                 limit: None,
             };
             report::rejections(&db, &config, &query, format, &mut io::stdout().lock()).await
@@ -281,7 +286,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => now - config.relay.lookback.0 * 7,
             };
             let who = match (login, ip) {
-                (Some(login), _) => report::Who::Login(login),
+                (Some(login), _) => report::Who::Login(
+                    crate::domain::Login::parse(&login, &config.relay.login_rule())?.into_string(),
+                ),
                 (None, Some(ip)) => report::Who::Ip(ip.parse()?),
                 (None, None) => bail!("give --login or --ip"),
             };
@@ -473,7 +480,14 @@ async fn act_audited(
 ) -> anyhow::Result<()> {
     let db = open_db(config).await?;
     let who = actor();
-    let said = crate::actions::perform(&db, &action, reason.as_deref().unwrap_or(""), &who).await?;
+    let said = crate::actions::perform(
+        &db,
+        &config.relay.login_rule(),
+        &action,
+        reason.as_deref().unwrap_or(""),
+        &who,
+    )
+    .await?;
     crate::helpdesk::audit(
         &mut db.conn().await?,
         &who,

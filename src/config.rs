@@ -147,6 +147,18 @@ pub struct RelayConfig {
     pub reject_text: String,
     /// The REJECT text per cause the policy service can see (§6.3).
     pub reject_texts: RejectTexts,
+    /// Whether letters' case tells logins apart: `"insensitive"` (the default: `U00065` and
+    /// `u00065` are one account, as for most mail services) or `"sensitive"`.
+    pub login_case: LoginCase,
+}
+
+/// `relay.login_case`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginCase {
+    #[default]
+    Insensitive,
+    Sensitive,
 }
 
 /// REJECT texts per cause, in ASCII (SMTP replies are). `{url}` becomes the refusal's own
@@ -211,11 +223,20 @@ impl Default for RelayConfig {
             never_authorize: Vec::new(),
             reject_text: "Relay access denied. Why: {url}".into(),
             reject_texts: RejectTexts::default(),
+            login_case: LoginCase::Insensitive,
         }
     }
 }
 
 impl RelayConfig {
+    /// How logins compare: one account, one name (`domain::LoginRule`).
+    pub fn login_rule(&self) -> crate::domain::LoginRule {
+        crate::domain::LoginRule {
+            case_sensitive: self.login_case == LoginCase::Sensitive,
+            customer_domains: self.customer_domains.clone(),
+        }
+    }
+
     pub fn is_local_domain(&self, domain: &str) -> bool {
         self.local_domains
             .iter()
@@ -563,6 +584,15 @@ impl Config {
             .chain(config.relay.local_domains.iter_mut())
         {
             *d = d.trim().to_ascii_lowercase();
+        }
+        // Networks compare against normalized clients: `::ffff:a.b.c.d/N` is the IPv4 network.
+        for n in config
+            .relay
+            .never_authorize
+            .iter_mut()
+            .chain(config.web.trusted_proxies.iter_mut())
+        {
+            *n = crate::domain::client_net(*n);
         }
         config.check()?;
         Ok(config)

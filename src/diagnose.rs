@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Epoch, domain_of};
+use crate::domain::{Epoch, LoginRule, domain_of};
 
 /// The cause of a refused relay, in the order the rules are tried (§6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -142,29 +142,74 @@ pub struct Diagnosis {
 }
 
 /// Who owns sender address `sender` (§6.2). `accounts` is the imported account list's answer
-/// when one is configured (`Some(None)`: configured, address not in it); `known_login` says
-/// whether the whole address has been seen as a login.
+/// when one is configured (`Some(None)`: configured, address not in it). Otherwise a sender in a
+/// customer domain is owned by its account: `Taro@EXAMPLE.JP` and a login `taro@example.jp`
+/// are both the account `taro` (`LoginRule::canonical`).
 pub fn owner(
     sender: &str,
-    customer_domains: &[String],
+    rule: &LoginRule,
     accounts: Option<Option<String>>,
-    known_login: bool,
 ) -> Option<String> {
     let domain = domain_of(sender)?;
-    if !customer_domains
+    if !rule
+        .customer_domains
         .iter()
         .any(|d| d.eq_ignore_ascii_case(&domain))
     {
         return None;
     }
     if let Some(listed) = accounts {
-        return listed;
-    }
-    if known_login {
-        return Some(sender.to_string());
+        return listed.map(|l| rule.canonical(&l).into_owned());
     }
     let (local, _) = sender.rsplit_once('@')?;
-    (!local.is_empty()).then(|| local.to_string())
+    if local.trim().is_empty() {
+        return None;
+    }
+    Some(rule.canonical(sender).into_owned())
+}
+
+/// What a public surface — the SMTP reply, `/why` — may rest a refusal's words on (§6.3, the
+/// rule is written out in docs/PUBLIC_SURFACES.md): facts about the client address `ip` that
+/// asked. Unless that address's own history ties it to the sender's owner `login` (a mail check
+/// or a failed login by that owner from `ip`), the owner's mail checks from other addresses,
+/// failures elsewhere and suspension are left out, so a refusal for a real customer's sender
+/// is diagnosed exactly as one for a made-up sender in a customer domain would be. A block of
+/// `ip` itself stays: it is a fact about the address. Borrowed when nothing needs leaving out.
+pub fn public_evidence<'a>(
+    ev: &'a Evidence,
+    ip: &str,
+    login: Option<&str>,
+) -> std::borrow::Cow<'a, Evidence> {
+    use std::borrow::Cow;
+    let Some(u) = login else {
+        return Cow::Borrowed(ev);
+    };
+    let elsewhere = !ev.owner_logins.is_empty()
+        || ev.suspension.is_some()
+        || ev.failures.iter().any(|f| f.ip != ip);
+    if !elsewhere {
+        return Cow::Borrowed(ev);
+    }
+    let tied = ev
+        .ip_logins
+        .iter()
+        .chain(&ev.owner_logins)
+        .any(|s| s.ip == ip && s.login == u)
+        || ev
+            .failures
+            .iter()
+            .any(|f| f.ip == ip && f.login.as_deref() == Some(u));
+    if tied {
+        return Cow::Borrowed(ev);
+    }
+    Cow::Owned(Evidence {
+        ip_logins: ev.ip_logins.clone(),
+        owner_logins: Vec::new(),
+        failures: ev.failures.iter().filter(|f| f.ip == ip).cloned().collect(),
+        block: ev.block.clone(),
+        suspension: None,
+        logs_since: ev.logs_since,
+    })
 }
 
 /// Applies the §6.2 rules, first match wins.

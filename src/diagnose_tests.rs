@@ -192,32 +192,22 @@ fn missing_logs_are_admitted_not_guessed_away() {
 
 #[test]
 fn owners_come_from_customer_domains() {
-    let domains = vec!["example.jp".to_string()];
+    let rule = LoginRule {
+        case_sensitive: false,
+        customer_domains: vec!["example.jp".to_string()],
+    };
+    for sender in ["taro@example.jp", "Taro@EXAMPLE.JP", " taro@example.jp"] {
+        assert_eq!(owner(sender, &rule, None).as_deref(), Some("taro"), "{sender}");
+    }
+    assert_eq!(owner("x@example.net", &rule, None), None);
+    assert_eq!(owner("", &rule, None), None);
+    assert_eq!(owner("@example.jp", &rule, None), None);
+    let listed = Some(Some("T0001".to_string()));
     assert_eq!(
-        owner("taro@example.jp", &domains, None, false).as_deref(),
-        Some("taro")
-    );
-    assert_eq!(
-        owner("Taro@EXAMPLE.JP", &domains, None, false).as_deref(),
-        Some("Taro")
-    );
-    assert_eq!(
-        owner("taro@example.jp", &domains, None, true).as_deref(),
-        Some("taro@example.jp")
-    );
-    assert_eq!(owner("x@example.net", &domains, None, false), None);
-    assert_eq!(owner("", &domains, None, false), None);
-    assert_eq!(owner("@example.jp", &domains, None, false), None);
-    let listed = Some(Some("t0001".to_string()));
-    assert_eq!(
-        owner("taro@example.jp", &domains, listed, false).as_deref(),
+        owner("taro@example.jp", &rule, listed).as_deref(),
         Some("t0001")
     );
-    assert_eq!(
-        owner("taro@example.jp", &domains, Some(None), true),
-        None,
-        "not in the account list"
-    );
+    assert_eq!(owner("taro@example.jp", &rule, Some(None)), None);
 }
 
 fn state(ev: &Evidence, grant: Option<Epoch>, smtp_seen: bool) -> ConnectionState {
@@ -270,4 +260,56 @@ fn failures_and_blocks_are_the_connections_state() {
         since: 1,
     });
     assert_eq!(state(&ev, Some(T + 60), true).state, State::Blocked);
+}
+
+#[test]
+fn strangers_learn_nothing_about_the_owner_from_a_public_refusal() {
+    let public = |ev: &Evidence, login: &str| {
+        diagnose(T, X, Some(login), &public_evidence(ev, X, Some(login)), RULES)
+    };
+    let made_up = public(&full_logs(), "nobody");
+    assert_eq!(made_up.cause, Cause::NeverChecked);
+    // The owner checked mail elsewhere, failed elsewhere, or is suspended: from an address
+    // with no history of theirs, each is worded as the made-up sender is.
+    let mut elsewhere = full_logs();
+    elsewhere.owner_logins = vec![span("taro", "198.51.100.9", T - 60, T - 60)];
+    let mut failed = full_logs();
+    failed.failures = vec![FailureAt {
+        at: T - 60,
+        login: Some("taro".into()),
+        ip: "198.51.100.9".into(),
+    }];
+    let mut suspended = full_logs();
+    suspended.suspension = Some(Restriction {
+        subject: "taro".into(),
+        reason: "stolen".into(),
+        since: 1,
+    });
+    for ev in [&elsewhere, &failed, &suspended] {
+        assert_ne!(cause(ev, X, Some("taro")), Cause::NeverChecked, "{ev:?}");
+        let d = public(ev, "taro");
+        assert_eq!((d.cause, &d.evidence), (made_up.cause, &made_up.evidence));
+    }
+    // The address's own facts stay: its expired check, its own failure, its block.
+    let mut own = elsewhere.clone();
+    own.ip_logins = vec![span("hanako", X, T - 5000, T - 4000)];
+    assert_eq!(public(&own, "taro").cause, Cause::Expired);
+    let mut blocked = elsewhere.clone();
+    blocked.block = Some(Restriction {
+        subject: X.into(),
+        reason: "spam".into(),
+        since: 1,
+    });
+    assert_eq!(public(&blocked, "taro").cause, Cause::Suspended);
+    // Tied to the owner by this address's history: the customer learns the whole cause.
+    let mut tied = elsewhere.clone();
+    tied.ip_logins = vec![span("taro", X, T - 9000, T - 8000)];
+    assert_eq!(public(&tied, "taro").cause, Cause::IpChanged);
+    let mut tied = suspended.clone();
+    tied.failures = vec![FailureAt {
+        at: T - 60,
+        login: Some("taro".into()),
+        ip: X.into(),
+    }];
+    assert_eq!(public(&tied, "taro").cause, Cause::Suspended);
 }

@@ -134,6 +134,136 @@ impl From<Ipv6Addr> for ClientIp {
 #[error("not an IP address: {0:?}")]
 pub struct ParseIpError(String);
 
+/// How logins compare (`relay.login_case`, `relay.customer_domains`): one account, one name.
+/// `U00065`, ` u00065` and `u00065@example.jp` are the account `u00065` when logins are case
+/// insensitive and `example.jp` is a customer domain; `u00065@elsewhere.example` stays itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginRule {
+    /// Letters' case tells accounts apart (`relay.login_case = "sensitive"`).
+    pub case_sensitive: bool,
+    /// Domains whose `user@domain` is the account `user`.
+    pub customer_domains: Vec<String>,
+}
+
+impl LoginRule {
+    /// The canonical form of `raw`: surrounding space trimmed, lowercased unless logins are
+    /// case sensitive, and `@domain` dropped for a customer domain. Borrowed when `raw` is
+    /// already canonical (ingest calls this for every login line).
+    pub fn canonical<'a>(&self, raw: &'a str) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
+        let t = raw.trim();
+        let t = match t.rsplit_once('@') {
+            Some((local, domain))
+                if !local.is_empty()
+                    && self
+                        .customer_domains
+                        .iter()
+                        .any(|d| d.eq_ignore_ascii_case(domain)) =>
+            {
+                local.trim()
+            }
+            _ => t,
+        };
+        let fold = !self.case_sensitive && t.chars().any(char::is_uppercase);
+        match (fold, t.len() == raw.len()) {
+            (false, true) => Cow::Borrowed(raw),
+            (false, false) => Cow::Borrowed(t),
+            (true, _) => Cow::Owned(t.to_lowercase()),
+        }
+    }
+
+    /// Puts every login in `event` in canonical form.
+    pub fn canonicalize(&self, event: &mut Event) {
+        let fix = |login: &mut String| {
+            let c = self.canonical(login);
+            if c.as_ref() != login.as_str() {
+                let c = c.into_owned();
+                *login = c;
+            }
+        };
+        match event {
+            Event::Login { user, .. } | Event::SmtpAuth { user, .. } => fix(user),
+            Event::LoginFailed { user, .. } | Event::SmtpAuthFailed { user, .. } => {
+                if let Some(u) = user {
+                    fix(u);
+                }
+            }
+            Event::QueueClient { sasl_user, .. } | Event::Relayed { sasl_user, .. } => {
+                if let Some(u) = sasl_user {
+                    fix(u);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A customer's login in canonical form (`LoginRule::canonical`), parsed once at the edge: what
+/// suspensions, grants, sender owners, search and relay methods compare.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Login(String);
+
+/// Why text is not a login.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("login: 1-256 printable characters")]
+pub struct LoginError;
+
+impl Login {
+    /// `raw` in canonical form; 1 to 256 characters, no control characters.
+    pub fn parse(raw: &str, rule: &LoginRule) -> Result<Login, LoginError> {
+        let c = rule.canonical(raw);
+        if c.is_empty() || c.len() > 256 || c.chars().any(char::is_control) {
+            return Err(LoginError);
+        }
+        Ok(Login(c.into_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Login {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A network as clients are compared against it: an IPv4-mapped IPv6 network
+/// (`::ffff:203.0.113.0/120`) is the IPv4 network it maps (`203.0.113.0/24`), since every
+/// client address is normalized to plain IPv4 (`ClientIp`); host bits are cleared.
+pub fn client_net(net: ipnet::IpNet) -> ipnet::IpNet {
+    use ipnet::{IpNet, Ipv4Net};
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map(|n| IpNet::V4(n.trunc()))
+                .unwrap_or(net.trunc()),
+            None => net.trunc(),
+        },
+        _ => net.trunc(),
+    }
+}
+
+/// Whether the block `subject` as stored (`203.0.113.0/24`, `::ffff:203.0.113.66/128`) covers
+/// client `ip`: the one test of a stored network against a client.
+pub fn net_holds(subject: &str, ip: ClientIp) -> bool {
+    subject
+        .parse::<ipnet::IpNet>()
+        .is_ok_and(|n| client_net(n).contains(&ip.addr()))
+}
+
 /// The mailbox protocol a login used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -405,6 +535,43 @@ pub fn is_carrier_address(address: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mapped_networks_are_the_ipv4_networks_they_map() {
+        let net = |s: &str| client_net(s.parse().unwrap()).to_string();
+        assert_eq!(net("::ffff:203.0.113.66/128"), "203.0.113.66/32");
+        assert_eq!(net("::ffff:203.0.113.0/120"), "203.0.113.0/24");
+        assert_eq!(net("::ffff:0:0/96"), "0.0.0.0/0");
+        assert_eq!(net("2001:db8::1/48"), "2001:db8::/48");
+        assert_eq!(net("203.0.113.9/24"), "203.0.113.0/24");
+        // Not mapped, though it is near: stays IPv6.
+        assert_eq!(net("::fffe:0:0/96"), "::fffe:0:0/96");
+    }
+
+    #[test]
+    fn one_login_has_one_name() {
+        let rule = LoginRule {
+            case_sensitive: false,
+            customer_domains: vec!["example.jp".into()],
+        };
+        for spelling in ["u00065", "U00065", " u00065", "u00065@example.jp", "U00065@EXAMPLE.JP "] {
+            assert_eq!(rule.canonical(spelling), "u00065", "{spelling:?}");
+            assert_eq!(Login::parse(spelling, &rule).unwrap().as_str(), "u00065");
+        }
+        // Another domain's user is another account.
+        assert_eq!(rule.canonical("u00065@elsewhere.example"), "u00065@elsewhere.example");
+        assert_eq!(rule.canonical("@example.jp"), "@example.jp");
+        let sensitive = LoginRule {
+            case_sensitive: true,
+            ..rule.clone()
+        };
+        assert_eq!(sensitive.canonical("U00065@example.jp"), "U00065");
+        assert!(Login::parse("  ", &rule).is_err());
+        assert!(Login::parse("a\u{1b}b", &rule).is_err());
+        assert!(Login::parse(&"x".repeat(257), &rule).is_err());
+        // Already canonical: no copy.
+        assert!(matches!(rule.canonical("taro"), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn delivery_status_names_are_the_serialized_ones() {

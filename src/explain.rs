@@ -44,12 +44,10 @@ pub async fn owner_of(
         return Ok(None);
     }
     let accounts = evidence::account_owner(conn, sender).await?;
-    let known = accounts.is_none() && evidence::known_login(conn, sender).await?;
     Ok(diagnose::owner(
         sender,
-        &config.relay.customer_domains,
+        &config.relay.login_rule(),
         accounts,
-        known,
     ))
 }
 
@@ -101,15 +99,39 @@ pub async fn diagnose_refusal(
     sender: &str,
     logs_since: Option<Epoch>,
 ) -> store::Result<Diagnosis> {
+    refusal(conn, config, at, ip, sender, logs_since, false).await
+}
+
+/// `diagnose_refusal` as a public page (`/why`) may state it: from the facts about `ip` alone,
+/// unless `ip`'s own history ties it to the sender's owner (`diagnose::public_evidence`).
+pub async fn diagnose_refusal_publicly(
+    conn: &mut Conn,
+    config: &Config,
+    at: Epoch,
+    ip: ClientIp,
+    sender: &str,
+    logs_since: Option<Epoch>,
+) -> store::Result<Diagnosis> {
+    refusal(conn, config, at, ip, sender, logs_since, true).await
+}
+
+async fn refusal(
+    conn: &mut Conn,
+    config: &Config,
+    at: Epoch,
+    ip: ClientIp,
+    sender: &str,
+    logs_since: Option<Epoch>,
+    public: bool,
+) -> store::Result<Diagnosis> {
     let owner = owner_of(conn, sender, config).await?;
     let ev = evidence::gather(conn, at, ip, owner.as_deref(), rules(config), logs_since).await?;
-    Ok(diagnose::diagnose(
-        at,
-        &ip.to_string(),
-        owner.as_deref(),
-        &ev,
-        rules(config),
-    ))
+    let ip = ip.to_string();
+    let ev = match public {
+        true => diagnose::public_evidence(&ev, &ip, owner.as_deref()),
+        false => std::borrow::Cow::Borrowed(&ev),
+    };
+    Ok(diagnose::diagnose(at, &ip, owner.as_deref(), &ev, rules(config)))
 }
 
 /// A diagnosis in words: what happened, and what to do.

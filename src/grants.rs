@@ -9,7 +9,7 @@ use std::sync::RwLock;
 use ipnet::IpNet;
 
 use crate::causes::CauseIndex;
-use crate::domain::{ClientIp, Epoch, Event};
+use crate::domain::{ClientIp, Epoch, Event, LoginRule};
 
 /// What the index says about an address at a moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +45,8 @@ struct Inner {
 pub struct GrantIndex {
     window: i64,
     never_authorize: Vec<IpNet>,
+    /// Logins compare in canonical form: a suspension holds for every spelling of its login.
+    logins: LoginRule,
     inner: RwLock<Inner>,
     /// What a refusal's reply is worded from, fed by the same logins (and the failures).
     pub causes: CauseIndex,
@@ -63,9 +65,17 @@ impl GrantIndex {
         GrantIndex {
             window,
             never_authorize,
+            logins: LoginRule::default(),
             inner: RwLock::default(),
             causes: CauseIndex::new(window, lookback),
         }
+    }
+
+    /// Compares logins by `rule` (`relay.login_case`, `relay.customer_domains`) instead of
+    /// exactly as written.
+    pub fn with_logins(mut self, rule: LoginRule) -> Self {
+        self.logins = rule;
+        self
     }
 
     /// W, in seconds.
@@ -85,6 +95,7 @@ impl GrantIndex {
     /// `at + W`, unless the address is in `relay.never_authorize`, blocked, or the login
     /// suspended.
     pub fn login(&self, ip: ClientIp, login: &str, at: Epoch) {
+        let login = &*self.logins.canonical(login);
         self.causes.login(ip, login, at);
         if self.never_authorize.iter().any(|n| n.contains(&ip.addr())) {
             return;
@@ -119,6 +130,7 @@ impl GrantIndex {
             match event {
                 Event::Login { at, user, ip, .. } => self.login(*ip, user, *at),
                 Event::LoginFailed { at, user, ip, .. } => {
+                    let user = user.as_deref().map(|u| self.logins.canonical(u));
                     self.causes.failure(*ip, user.as_deref(), *at)
                 }
                 _ => {}
@@ -128,10 +140,18 @@ impl GrantIndex {
 
     /// Is `login` suspended now?
     pub fn is_suspended(&self, login: &str) -> bool {
-        self.read().restrictions.suspended.contains(login)
+        let login = self.logins.canonical(login);
+        self.read().restrictions.suspended.contains(&*login)
     }
 
-    pub fn replace_restrictions(&self, restrictions: Restrictions) {
+    /// Blocks and suspensions as the store now has them; suspensions of any spelling hold
+    /// for the login's canonical form.
+    pub fn replace_restrictions(&self, mut restrictions: Restrictions) {
+        restrictions.suspended = restrictions
+            .suspended
+            .into_iter()
+            .map(|l| self.logins.canonical(&l).into_owned())
+            .collect();
         self.write().restrictions = restrictions;
     }
 

@@ -292,7 +292,7 @@ async fn start_network_parts(
             .await
             .context("hook: cannot listen")?;
         tracing::info!(%addr, "login hook");
-        let app = crate::ingest::hook::router(shared.writer.clone(), token);
+        let app = crate::ingest::hook::router(shared.writer.clone(), token, config.relay.login_rule());
         let serve = axum::serve(listener, app).with_graceful_shutdown(run.stopped());
         run.spawn("hook", async move { serve.await });
     }

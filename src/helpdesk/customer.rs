@@ -135,9 +135,7 @@ pub async fn customer(
     let blocked = |ip: &str| {
         ip.parse::<ClientIp>().is_ok_and(|ip| {
             blocks.iter().any(|b| {
-                b.subject
-                    .parse::<ipnet::IpNet>()
-                    .is_ok_and(|n| n.contains(&ip.addr()))
+                crate::domain::net_holds(&b.subject, ip)
             })
         })
     };
@@ -253,9 +251,7 @@ pub async fn address(
         .await?
         .into_iter()
         .filter(|b| {
-            b.subject
-                .parse::<ipnet::IpNet>()
-                .is_ok_and(|n| n.contains(&ip.addr()))
+            crate::domain::net_holds(&b.subject, ip)
         })
         .collect();
     let grants = timeline::grants_for_ip(conn, &text, since, ROWS).await?;

@@ -50,17 +50,7 @@ impl Query {
             let net: IpNet = q
                 .parse()
                 .map_err(|_| format!("q: {q:?} is not an address or network (CIDR)"))?;
-            let net = match net {
-                IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
-                    Some(v4) if v6.prefix_len() >= 96 => {
-                        IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96)
-                            .map_err(|e| e.to_string())?
-                    }
-                    _ => net,
-                },
-                v4 => v4,
-            }
-            .trunc();
+            let net = crate::domain::client_net(net);
             match net {
                 IpNet::V4(n) if n.prefix_len() < MIN_V4_PREFIX => {
                     return Err(format!(
@@ -182,6 +172,7 @@ pub async fn run(
             out.rejections = search::rejections_between(conn, since, until, limit).await?;
         }
         Query::Login(login) => {
+            let login = &config.relay.login_rule().canonical(login).into_owned();
             out.customers.push(Hit {
                 key: login.clone(),
                 last_seen: None,

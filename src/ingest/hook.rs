@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::pipeline::Batch;
 use super::writer::Writer;
-use crate::domain::{ClientIp, Event, Service};
+use crate::domain::{ClientIp, Event, LoginRule, Service};
 
 /// The source name hook logins are committed under.
 pub const SOURCE: &str = "hook";
@@ -21,6 +21,7 @@ pub const SOURCE: &str = "hook";
 struct Hook {
     writer: Arc<Writer>,
     token: Arc<str>,
+    logins: Arc<LoginRule>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,10 +32,12 @@ struct LoginForm {
     service: Option<String>,
 }
 
-pub fn router(writer: Arc<Writer>, token: &str) -> Router {
+/// The hook's routes; `logins` puts each reported login in its canonical form, as ingest does.
+pub fn router(writer: Arc<Writer>, token: &str, logins: LoginRule) -> Router {
     Router::new().route("/login", post(login)).with_state(Hook {
         writer,
         token: token.into(),
+        logins: Arc::new(logins),
     })
 }
 
@@ -57,12 +60,13 @@ async fn login(
             "expected form fields user, ip and service\n",
         );
     };
-    let Some(event) = login_event(&form, chrono::Utc::now().timestamp()) else {
+    let Some(mut event) = login_event(&form, chrono::Utc::now().timestamp()) else {
         return (
             StatusCode::BAD_REQUEST,
             "user must be 1-256 printable characters, ip an address, service pop3 or imap\n",
         );
     };
+    hook.logins.canonicalize(&mut event);
     let batch = Batch {
         counts: crate::store::ingest::LineCounts {
             lines: 1,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::correlate::Correlator;
 use super::parse::{LineParser, Parsed};
 use crate::config::Config;
-use crate::domain::Event;
+use crate::domain::{Event, LoginRule};
 use crate::store::ingest::LineCounts;
 
 /// Events and counters gathered since the last commit.
@@ -30,6 +30,8 @@ pub struct Pipeline {
     pub parser: LineParser,
     pub correlator: Correlator,
     local_domains: Vec<String>,
+    /// Logins are stored in their canonical form: one account, one name.
+    logins: LoginRule,
 }
 
 impl Pipeline {
@@ -38,6 +40,7 @@ impl Pipeline {
             parser: LineParser::new(config.timezone.0, now),
             correlator: Correlator::restore(state),
             local_domains: config.relay.local_domains.clone(),
+            logins: config.relay.login_rule(),
         }
     }
 
@@ -45,7 +48,8 @@ impl Pipeline {
     pub fn line(&mut self, line: &[u8], batch: &mut Batch) {
         batch.counts.lines += 1;
         match self.parser.parse(line) {
-            Parsed::Event(event) => {
+            Parsed::Event(mut event) => {
+                self.logins.canonicalize(&mut event);
                 if self.correlator.repeats(&event) {
                     // Counted already, from the auth process's lines of the same attempts.
                     batch.counts.skipped += 1;

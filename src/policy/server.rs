@@ -27,7 +27,7 @@ use super::decide::{Action, Rules, decide};
 use super::protocol::{self, Malformed, Request};
 use super::recorder::Recorder;
 use crate::config::Config;
-use crate::diagnose::{Diagnosis, Restriction, diagnose, owner};
+use crate::diagnose::{Diagnosis, Evidence, Restriction, diagnose, owner, public_evidence};
 use crate::domain::{ClientIp, Epoch, domain_of};
 use crate::grants::{GrantIndex, Verdict};
 use crate::store::decisions::PolicyDecision;
@@ -77,7 +77,7 @@ impl Policy {
         let (mut code, mut cause) = (None, None);
         if decision.action == Action::Reject {
             let sender = req.sender.as_deref().unwrap_or_default();
-            let d = refusal_cause(
+            let d = public_refusal_cause(
                 &self.index,
                 &self.owners,
                 ip,
@@ -111,14 +111,14 @@ impl Policy {
 
 /// What the owner rule and the diagnosis need from the configuration.
 pub struct Owners {
-    customer_domains: Vec<String>,
+    logins: crate::domain::LoginRule,
     rules: crate::diagnose::Rules,
 }
 
 impl Owners {
     pub fn from_config(config: &Config) -> Owners {
         Owners {
-            customer_domains: config.relay.customer_domains.clone(),
+            logins: config.relay.login_rule(),
             rules: crate::explain::rules(config),
         }
     }
@@ -127,7 +127,7 @@ impl Owners {
 /// The §6.2 diagnosis of a refusal at `now` from `ip` with envelope `sender`, from what memory
 /// holds: the block (`verdict`) or the sender's owner's suspension the grant index has, else the
 /// cause memory's evidence. The owner is found by the §6.2 rule without an account list (the
-/// whole address when memory knows it as a login, else its local part).
+/// sender's account, `LoginRule::canonical`).
 pub fn refusal_cause(
     index: &GrantIndex,
     owners: &Owners,
@@ -137,21 +137,46 @@ pub fn refusal_cause(
     verdict: &Verdict,
     now: Epoch,
 ) -> Diagnosis {
+    let (owner, ev) = refusal_evidence(index, owners, ip, ip_text, sender, verdict, now);
+    diagnose(now, ip_text, owner.as_deref(), &ev, owners.rules)
+}
+
+/// `refusal_cause` as the SMTP reply may state it to whoever opened the connection: from the
+/// facts about `ip` alone, unless `ip`'s own history ties it to the sender's owner
+/// (`diagnose::public_evidence`).
+pub fn public_refusal_cause(
+    index: &GrantIndex,
+    owners: &Owners,
+    ip: ClientIp,
+    ip_text: &str,
+    sender: &str,
+    verdict: &Verdict,
+    now: Epoch,
+) -> Diagnosis {
+    let (owner, ev) = refusal_evidence(index, owners, ip, ip_text, sender, verdict, now);
+    let ev = public_evidence(&ev, ip_text, owner.as_deref());
+    diagnose(now, ip_text, owner.as_deref(), &ev, owners.rules)
+}
+
+/// The sender's owner and the evidence memory holds for a refusal.
+fn refusal_evidence(
+    index: &GrantIndex,
+    owners: &Owners,
+    ip: ClientIp,
+    ip_text: &str,
+    sender: &str,
+    verdict: &Verdict,
+    now: Epoch,
+) -> (Option<String>, Evidence) {
     let customer = domain_of(sender).is_some_and(|d| {
         owners
+            .logins
             .customer_domains
             .iter()
             .any(|c| c.eq_ignore_ascii_case(&d))
     });
     let owner = customer
-        .then(|| {
-            owner(
-                sender,
-                &owners.customer_domains,
-                None,
-                index.causes.knows(sender),
-            )
-        })
+        .then(|| owner(sender, &owners.logins, None))
         .flatten();
     let restriction = |subject: String| Restriction {
         subject,
@@ -166,7 +191,7 @@ pub fn refusal_cause(
     let ev = index
         .causes
         .evidence(ip, ip_text, owner.as_deref(), block, suspension);
-    diagnose(now, ip_text, owner.as_deref(), &ev, owners.rules)
+    (owner, ev)
 }
 
 /// A refusal's code: its decision time as 8 hex digits (how the page finds it, through the

@@ -3,7 +3,7 @@
 //! are what that one is checked against), and the tally of accepted relays per login and method
 //! (`RelayTally`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 
 use super::generator::Gen;
@@ -38,6 +38,7 @@ impl MethodCount {
 impl RelayTally {
     /// One accepted relay at `at` for `login` by `method`.
     pub(super) fn record(&mut self, login: &str, method: Method, at: Epoch) {
+        let login = &account(login);
         if !self.by_login.contains_key(login) {
             let entry = RelayMethods {
                 login: login.to_string(),
@@ -78,8 +79,6 @@ pub(super) struct History {
     ok_user: HashMap<String, Vec<(Epoch, ClientIp)>>,
     fail_ip: HashMap<ClientIp, Vec<Epoch>>,
     fail_user: HashMap<String, Vec<Epoch>>,
-    /// Every login name seen, to tell a full-address login from a local-part one.
-    known: HashSet<String>,
 }
 
 /// Whether the sorted `v` has a time in [a, b].
@@ -103,26 +102,20 @@ where
 
 impl History {
     pub(super) fn success(&mut self, t: Epoch, user: &str, ip: ClientIp) {
+        let user = &account(user);
         self.ok_ip.entry(ip).or_default().push(t);
         self.ok_user
             .entry(user.to_string())
             .or_default()
             .push((t, ip));
-        self.remember(user);
     }
 
     pub(super) fn failure(&mut self, t: Epoch, user: &str, ip: ClientIp) {
+        let user = &account(user);
         self.fail_ip.entry(ip).or_default().push(t);
         self.fail_user.entry(user.to_string()).or_default().push(t);
-        self.remember(user);
     }
 
-    fn remember(&mut self, user: &str) {
-        // Look first: most logins are of known users, and this saves the allocation.
-        if !self.known.contains(user) {
-            self.known.insert(user.to_string());
-        }
-    }
 
     pub(super) fn sort(&mut self) {
         self.ok_ip.values_mut().for_each(|v| v.sort_unstable());
@@ -144,15 +137,12 @@ impl History {
         any_in(self.ok_ip.get(&ip), t - w, t)
     }
 
-    /// The owner login u of `sender`: the full address if it logs in as such, else its local part.
+    /// The owner login u of `sender`: its account (`account`), whether it logs in with the
+    /// local part or the whole address.
     fn owner(&self, sender: &str, domain: &str) -> Option<String> {
         match sender.rsplit_once('@') {
-            Some((local, d)) if d.eq_ignore_ascii_case(domain) => {
-                if self.known.contains(sender) {
-                    Some(sender.to_string())
-                } else {
-                    Some(local.to_string())
-                }
+            Some((_, d)) if d.eq_ignore_ascii_case(domain) => {
+                Some(account(sender))
             }
             _ => None,
         }
@@ -229,9 +219,9 @@ impl Gen {
         Truth {
             rejections,
             spammer_ips: self.spammer_ips.clone(),
-            stolen_logins: self.stolen.clone(),
+            stolen_logins: self.stolen.iter().map(|l| account(l)).collect(),
             thief_ips: self.thief_ips.clone(),
-            customers: self.customers.iter().map(|c| c.login.clone()).collect(),
+            customers: self.customers.iter().map(|c| account(&c.login)).collect(),
             relay_methods: self.relays.table(),
         }
     }
@@ -239,6 +229,7 @@ impl Gen {
 
 #[cfg(test)]
 mod tests {
+    use super::account;
     use super::super::tests::{default_day, default_sim, small};
     use super::super::{MethodCount, RelayMethods, generate};
     use crate::domain::Event;
@@ -289,7 +280,7 @@ mod tests {
         for l in &sim.lines {
             let t = &l.text;
             if t.contains("-login: Login: ") || t.contains("-login: Logged in: ") {
-                let user = field(t, "user=<", '>').unwrap();
+                let user = account(&field(t, "user=<", '>').unwrap());
                 let ip = field(t, "rip=", ',').unwrap();
                 logins.entry(ip).or_default().push((l.at, user));
             } else if let Some(client) = field(t, ": client=", ',') {
@@ -303,7 +294,7 @@ mod tests {
                 let qid = t.split(": ").nth(1).unwrap();
                 let (ip, sasl) = &clients[qid];
                 let (login, auth) = match sasl {
-                    Some(u) => (u.clone(), true),
+                    Some(u) => (account(u), true),
                     None => {
                         let held = logins[ip].iter().rev().find(|(at, _)| *at <= l.at);
                         (held.unwrap().1.clone(), false)
@@ -370,4 +361,11 @@ mod tests {
         }
         assert!(!causes.contains_key("suspended"));
     }
+}
+
+/// The account a simulated login names, as relaydesk compares logins (`domain::LoginRule`):
+/// every simulated login is in the customer domain, so `u00010@example.jp` is `u00010`.
+pub(super) fn account(login: &str) -> String {
+    let local = login.rsplit_once('@').map_or(login, |(l, _)| l);
+    local.trim().to_lowercase()
 }

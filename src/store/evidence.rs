@@ -70,9 +70,7 @@ pub async fn gather(
         .await?
         .into_iter()
         .find(|b| {
-            b.subject
-                .parse::<ipnet::IpNet>()
-                .is_ok_and(|n| n.contains(&ip.addr()))
+            crate::domain::net_holds(&b.subject, ip)
         })
         .map(|b| Restriction {
             subject: b.subject,
@@ -114,24 +112,6 @@ async fn spans(conn: &mut Conn, sql: &str, params: &[Value]) -> Result<Vec<Login
         .collect())
 }
 
-/// Whether `login` has been seen in any login event, successful or failed.
-pub async fn known_login(conn: &mut Conn, login: &str) -> Result<bool> {
-    if conn
-        .exists(
-            "select 1 from sessions where login = $1 limit 1",
-            &[login.into()],
-        )
-        .await?
-    {
-        return Ok(true);
-    }
-    conn.exists(
-        "select 1 from login_failures where login = $1 limit 1",
-        &[login.into()],
-    )
-    .await
-}
-
 /// The imported account list's answer for `address`: None when no list is configured (the
 /// table is empty), Some(None) when the address is not in it.
 pub async fn account_owner(conn: &mut Conn, address: &str) -> Result<Option<Option<String>>> {
@@ -170,10 +150,11 @@ pub async fn for_connection(
     now: Epoch,
     rules: Rules,
 ) -> Result<ConnectionFacts> {
+    let no_owners = crate::domain::LoginRule::default();
     let nothing = Recent {
         since: now,
         count: 0,
-        customer_domains: &[],
+        logins: &no_owners,
     };
     for_connection_with_refusals(conn, ip, now, rules, nothing).await
 }
@@ -184,8 +165,8 @@ pub struct Recent<'a> {
     pub since: Epoch,
     /// At most this many, the newest.
     pub count: i64,
-    /// `relay.customer_domains`: whose senders have an owner.
-    pub customer_domains: &'a [String],
+    /// How senders' owners are named (`relay.customer_domains`, `relay.login_case`).
+    pub logins: &'a crate::domain::LoginRule,
 }
 
 /// The connection's facts and its recent refusals with their evidence, in one query (two when
@@ -220,7 +201,6 @@ pub async fn for_connection_with_refusals(
     let (mut staff_grant_until, mut smtp_seen, mut logs_since) = (None, false, None);
     let mut accounts_kept = false;
     let mut listed: Vec<(String, String)> = Vec::new();
-    let mut known: Vec<String> = Vec::new();
     let mut refusals: Vec<StoredRejection> = Vec::new();
     for f in rows {
         match f.kind.as_str() {
@@ -229,7 +209,6 @@ pub async fn for_connection_with_refusals(
             "logs" => logs_since = f.x,
             "accounts" => accounts_kept = f.x == Some(1),
             "account" => listed.extend(f.a.zip(f.b)),
-            "known" => known.extend(f.a),
             "rejection" => refusals.push(StoredRejection {
                 id: f.x.unwrap_or_default(),
                 at: f.y.unwrap_or_default(),
@@ -253,8 +232,7 @@ pub async fn for_connection_with_refusals(
                     .find(|(address, _)| *address == lower)
                     .map(|(_, login)| login.clone())
             });
-            let is_known = !accounts_kept && known.contains(&r.sender);
-            crate::diagnose::owner(&r.sender, recent.customer_domains, accounts, is_known)
+            crate::diagnose::owner(&r.sender, recent.logins, accounts)
         })
         .collect();
     let mut wanted: Vec<&str> = owners.iter().flatten().map(String::as_str).collect();
@@ -354,11 +332,6 @@ select 'accounts', null, null, null,
 union all
 select 'account', address, login, null, null, null, null from accounts
 where address in (select lower(sender) from recent)
-union all
-select 'known', r.sender, null, null, null, null, null
-from (select distinct sender from recent) r
-where exists (select 1 from sessions where login = r.sender)
-   or exists (select 1 from login_failures where login = r.sender)
 union all
 select 'rejection', sender, rcpt, reply, id, at, null from recent";
 
@@ -488,15 +461,13 @@ impl Neighbourhood {
             .collect();
         failures.sort_by_key(|f| std::cmp::Reverse(f.at));
         failures.truncate(LIMIT as usize);
-        let addr: Option<std::net::IpAddr> = ip.parse().ok();
+        let addr: Option<ClientIp> = ip.parse().ok();
         let mut blocks: Vec<&Held> = self.blocks.iter().filter(|b| b.in_force(t)).collect();
         blocks.sort_by_key(|b| b.created);
         let block = blocks
             .into_iter()
             .find(|b| {
-                b.subject
-                    .parse::<ipnet::IpNet>()
-                    .is_ok_and(|n| addr.is_some_and(|a| n.contains(&a)))
+                addr.is_some_and(|a| crate::domain::net_holds(&b.subject, a))
             })
             .map(Held::restriction);
         let suspension = owner.and_then(|o| {

@@ -139,11 +139,12 @@ async fn the_connection_page_diagnoses_each_refusal_as_the_reports_do() {
         ips.sort_unstable();
         ips.dedup();
         let (mut compared, mut with_owner) = (0, 0);
+        let logins = config.relay.login_rule();
         for ip in ips {
             let recent = evidence::Recent {
                 since: start,
                 count: 100_000,
-                customer_domains: &config.relay.customer_domains,
+                logins: &logins,
             };
             let facts = evidence::for_connection_with_refusals(
                 &mut c,

@@ -169,7 +169,7 @@ async fn the_login_hook_needs_its_token_and_stores_the_login() {
     use tower::ServiceExt;
     let t = sqlite().await;
     let writer = Arc::new(Writer::new(t.db.clone(), 1800));
-    let app = relaydesk::ingest::hook::router(writer, "s3cret");
+    let app = relaydesk::ingest::hook::router(writer, "s3cret", Default::default());
     let post = |token: &str, body: &str| {
         Request::post("/login")
             .header("authorization", format!("Bearer {token}"))

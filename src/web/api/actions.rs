@@ -35,7 +35,13 @@ async fn act(
     action: Action,
     reason: String,
 ) -> Result<Json<Value>, WebError> {
-    let message = actions::perform(&app.db, &action, &reason, &staff.name)
+    let message = actions::perform(
+        &app.db,
+        &app.config.relay.login_rule(),
+        &action,
+        &reason,
+        &staff.name,
+    )
         .await
         .map_err(|e| match e.downcast_ref::<StoreError>() {
             Some(store) => WebError::Internal(store.to_string()),

@@ -32,7 +32,7 @@ pub async fn rejections(
     let now = app.now();
     let config = app.config.clone();
     let ip = q.ip("ip")?;
-    let login = q.text("login")?;
+    let login = q.login("login", &config)?;
     let since = q.time("since", &config, now)?.unwrap_or(now - DEFAULT_SPAN);
     let until = q.time("until", &config, now)?.unwrap_or(now);
     let limit = q.limit("limit", 1000, 10_000)?;
@@ -113,7 +113,7 @@ pub async fn history(
 ) -> Result<Json<Value>, WebError> {
     let now = app.now();
     let config = app.config.clone();
-    let who = match (q.text("login")?, q.ip("ip")?) {
+    let who = match (q.login("login", &config)?, q.ip("ip")?) {
         (Some(login), _) => Who::Login(login),
         (None, Some(ip)) => Who::Ip(ip),
         (None, None) => return Err(WebError::BadRequest("login: give login or ip".into())),

@@ -63,6 +63,17 @@ impl Query {
         self.get(field).map(|v| text(field, v)).transpose()
     }
 
+    /// A login in its canonical form (`relay.login_case`, customer domains).
+    pub fn login(&self, field: &str, config: &Config) -> Result<Option<String>, WebError> {
+        self.get(field)
+            .map(|v| {
+                crate::domain::Login::parse(v, &config.relay.login_rule())
+                    .map(crate::domain::Login::into_string)
+                    .map_err(|_| bad(field, "1-256 printable characters"))
+            })
+            .transpose()
+    }
+
     /// A time: RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` in the configured zone, or a duration ago
     /// (`2h`) — as on the command line.
     pub fn time(

@@ -62,10 +62,11 @@ pub async fn view(
 ) -> Result<ConnectionView, WebError> {
     let now = app.now();
     let rules = explain::rules(&app.config);
+    let logins = app.config.relay.login_rule();
     let recent = evidence::Recent {
         since: now - RECENT,
         count: SHOWN,
-        customer_domains: &app.config.relay.customer_domains,
+        logins: &logins,
     };
     let facts = app
         .db
@@ -77,11 +78,13 @@ pub async fn view(
         .recent
         .iter()
         .map(|r| {
+            // A public page: worded from this address's own facts (§6.3).
+            let ev = diagnose::public_evidence(&r.evidence, &r.rejection.ip, r.owner.as_deref());
             let d = diagnose::diagnose(
                 r.rejection.at,
                 &r.rejection.ip,
                 r.owner.as_deref(),
-                &r.evidence,
+                &ev,
                 rules,
             );
             (r.rejection.at, r.rejection.rcpt.clone(), d.cause)

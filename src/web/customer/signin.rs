@@ -157,11 +157,17 @@ pub async fn submit(
     if login.is_empty() || form.password.is_empty() {
         return again("login.missing", form.login.trim().to_string());
     }
+    // The account the login names (`U00065@example.jp` is `u00065`): what is throttled, and
+    // whose data the session shows. The mail server is asked with the login as typed.
+    let Ok(account) = crate::domain::Login::parse(&login, &app.config.relay.login_rule()) else {
+        return again("login.missing", form.login.trim().to_string());
+    };
+    let account = account.into_string();
     let ip_text = ip.to_string();
     // The attempt is reserved before the password is checked, so parallel tries cannot pass
     // the count together; a throttled account is not checked at all (a right password does
     // not lift the lock early).
-    let reserved = match crate::web::client::reserve_attempt(&app, "customer", &login, ip, LIMITS)
+    let reserved = match crate::web::client::reserve_attempt(&app, "customer", &account, ip, LIMITS)
         .await
     {
         Err(WebError::TooMany(secs)) => {
@@ -186,13 +192,12 @@ pub async fn submit(
         }
     }
     {
-        let account = login.clone();
         signin::clear_account(&mut app.db.conn().await?, "customer", &account).await?;
     }
     if let Some(old) = old {
         old.end(&app).await?;
     }
-    let (_, id) = Session::start(&app, Kind::Customer, &login).await?;
+    let (_, id) = Session::start(&app, Kind::Customer, &account).await?;
     tracing::info!(login = %one_line(&login), ip = %ip_text, "customer signed in");
     let mut response = Redirect::to("/me").into_response();
     response.headers_mut().append(

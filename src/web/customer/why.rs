@@ -64,7 +64,8 @@ pub async fn page(
             };
             let logs_since = store::ingest::logs_since(c).await?;
             let diagnosis =
-                explain::diagnose_refusal(c, config, d.at, ip, &d.sender, logs_since).await?;
+                explain::diagnose_refusal_publicly(c, config, d.at, ip, &d.sender, logs_since)
+                    .await?;
             Ok(Some((d, diagnosis)))
         })
         .await?;

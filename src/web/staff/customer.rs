@@ -147,7 +147,7 @@ pub async fn page(
     Path(login): Path<String>,
     Query(q): Query<Done>,
 ) -> Result<Html<String>, WebError> {
-    let login = forms::login(&login)?;
+    let login = forms::login(&app.config, &login)?;
     let now = app.now();
     let (config, who, subject) = (app.config.clone(), user.name.clone(), login.clone());
     let c = app
@@ -235,7 +235,7 @@ pub async fn grant(
     Form(form): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let login = forms::login(&login)?;
+    let login = forms::login(&app.config, &login)?;
     let ip = forms::ip("ip", &form.ip)?.to_string();
     let minutes = forms::minutes(&form.minutes)?;
     forms::act_audited(
@@ -257,7 +257,7 @@ pub async fn suspend(
     Form(form): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let login = forms::login(&login)?;
+    let login = forms::login(&app.config, &login)?;
     let l = login.clone();
     forms::act_audited(
         &app,
@@ -278,7 +278,7 @@ pub async fn unsuspend(
     Form(form): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let login = forms::login(&login)?;
+    let login = forms::login(&app.config, &login)?;
     let l = login.clone();
     forms::act_audited(
         &app,
@@ -299,7 +299,7 @@ pub async fn note(
     Form(form): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let login = forms::login(&login)?;
+    let login = forms::login(&app.config, &login)?;
     let body = forms::note(&form.note)?;
     let now = app.now();
     let (l, who) = (login.clone(), user.name.clone());

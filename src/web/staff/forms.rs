@@ -61,12 +61,12 @@ pub fn ip(field: &str, text: &str) -> Result<ClientIp, WebError> {
     ClientIp::parse_lenient(text.trim()).ok_or_else(|| bad(format!("{field}: not an IP address")))
 }
 
-/// A login from a URL or form: 1–256 printable characters.
-pub fn login(text: &str) -> Result<String, WebError> {
-    if text.is_empty() || text.len() > 256 || text.chars().any(char::is_control) {
-        return Err(bad("login: 1-256 printable characters"));
-    }
-    Ok(text.to_string())
+/// A login from a URL or form, in its canonical form (`relay.login_case`, customer domains):
+/// 1–256 printable characters.
+pub fn login(config: &Config, text: &str) -> Result<String, WebError> {
+    crate::domain::Login::parse(text, &config.relay.login_rule())
+        .map(crate::domain::Login::into_string)
+        .map_err(|e| bad(&e.to_string()))
 }
 
 /// A time as staff type it, in the configured zone: `2026-03-13T05:12` (what a
@@ -162,7 +162,13 @@ pub async fn act_audited(
     what: Action,
 ) -> Result<(), WebError> {
     let why = reason(reason_field)?;
-    let said = act(actions::perform(&app.db, &what, &why, &user.name)).await?;
+    let said = act(actions::perform(
+        &app.db,
+        &app.config.relay.login_rule(),
+        &what,
+        &why,
+        &user.name,
+    )).await?;
     audit(app, user, action, subject, Some(why), Some(said)).await
 }
 
