@@ -145,11 +145,7 @@ pub struct Diagnosis {
 /// when one is configured (`Some(None)`: configured, address not in it). Otherwise a sender in a
 /// customer domain is owned by its account: `Taro@EXAMPLE.JP` and a login `taro@example.jp`
 /// are both the account `taro` (`LoginRule::canonical`).
-pub fn owner(
-    sender: &str,
-    rule: &LoginRule,
-    accounts: Option<Option<String>>,
-) -> Option<String> {
+pub fn owner(sender: &str, rule: &LoginRule, accounts: Option<Option<String>>) -> Option<String> {
     let domain = domain_of(sender)?;
     if !rule
         .customer_domains

@@ -197,7 +197,11 @@ fn owners_come_from_customer_domains() {
         customer_domains: vec!["example.jp".to_string()],
     };
     for sender in ["taro@example.jp", "Taro@EXAMPLE.JP", " taro@example.jp"] {
-        assert_eq!(owner(sender, &rule, None).as_deref(), Some("taro"), "{sender}");
+        assert_eq!(
+            owner(sender, &rule, None).as_deref(),
+            Some("taro"),
+            "{sender}"
+        );
     }
     assert_eq!(owner("x@example.net", &rule, None), None);
     assert_eq!(owner("", &rule, None), None);
@@ -265,7 +269,13 @@ fn failures_and_blocks_are_the_connections_state() {
 #[test]
 fn strangers_learn_nothing_about_the_owner_from_a_public_refusal() {
     let public = |ev: &Evidence, login: &str| {
-        diagnose(T, X, Some(login), &public_evidence(ev, X, Some(login)), RULES)
+        diagnose(
+            T,
+            X,
+            Some(login),
+            &public_evidence(ev, X, Some(login)),
+            RULES,
+        )
     };
     let made_up = public(&full_logs(), "nobody");
     assert_eq!(made_up.cause, Cause::NeverChecked);

@@ -494,6 +494,34 @@ pub fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// Whether `c` must not reach a page or a spreadsheet as itself: a control character (C0 but
+/// line feed and tab, DEL, C1) or a bidirectional control, which would make a value display as
+/// another (U+202E shows `moc.elpmaxe@evil` reversed) or forge a line.
+pub fn is_unshowable(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Untrusted text (from logs) as it may be shown: each unshowable character (`is_unshowable`)
+/// written visibly as `[U+XXXX]`. Borrowed when there is none, which is nearly always.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unshowable) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unshowable(c) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The six main mail domains of Japan's mobile carriers today.
 pub const CARRIER_DOMAINS_CURRENT: [&str; 6] = [
     "docomo.ne.jp",
@@ -537,6 +565,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn controls_and_bidi_overrides_are_shown_escaped() {
+        assert_eq!(shown("taro@example.jp"), "taro@example.jp");
+        assert_eq!(shown("a\u{202E}pj.elpmaxe"), "a[U+202E]pj.elpmaxe");
+        assert_eq!(shown("x\u{1b}[31m\r\0"), "x[U+001B][31m[U+000D][U+0000]");
+        assert_eq!(shown("two\tcells\nlines"), "two\tcells\nlines");
+        assert_eq!(shown("\u{2067}\u{200F}"), "[U+2067][U+200F]");
+    }
+
+    #[test]
     fn mapped_networks_are_the_ipv4_networks_they_map() {
         let net = |s: &str| client_net(s.parse().unwrap()).to_string();
         assert_eq!(net("::ffff:203.0.113.66/128"), "203.0.113.66/32");
@@ -554,12 +591,21 @@ mod tests {
             case_sensitive: false,
             customer_domains: vec!["example.jp".into()],
         };
-        for spelling in ["u00065", "U00065", " u00065", "u00065@example.jp", "U00065@EXAMPLE.JP "] {
+        for spelling in [
+            "u00065",
+            "U00065",
+            " u00065",
+            "u00065@example.jp",
+            "U00065@EXAMPLE.JP ",
+        ] {
             assert_eq!(rule.canonical(spelling), "u00065", "{spelling:?}");
             assert_eq!(Login::parse(spelling, &rule).unwrap().as_str(), "u00065");
         }
         // Another domain's user is another account.
-        assert_eq!(rule.canonical("u00065@elsewhere.example"), "u00065@elsewhere.example");
+        assert_eq!(
+            rule.canonical("u00065@elsewhere.example"),
+            "u00065@elsewhere.example"
+        );
         assert_eq!(rule.canonical("@example.jp"), "@example.jp");
         let sensitive = LoginRule {
             case_sensitive: true,
@@ -570,7 +616,10 @@ mod tests {
         assert!(Login::parse("a\u{1b}b", &rule).is_err());
         assert!(Login::parse(&"x".repeat(257), &rule).is_err());
         // Already canonical: no copy.
-        assert!(matches!(rule.canonical("taro"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            rule.canonical("taro"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

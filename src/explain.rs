@@ -131,7 +131,13 @@ async fn refusal(
         true => diagnose::public_evidence(&ev, &ip, owner.as_deref()),
         false => std::borrow::Cow::Borrowed(&ev),
     };
-    Ok(diagnose::diagnose(at, &ip, owner.as_deref(), &ev, rules(config)))
+    Ok(diagnose::diagnose(
+        at,
+        &ip,
+        owner.as_deref(),
+        &ev,
+        rules(config),
+    ))
 }
 
 /// A diagnosis in words: what happened, and what to do.

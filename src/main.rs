@@ -23,7 +23,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(relaydesk::cli::run(cli)) {
+    let result = runtime.block_on(relaydesk::cli::run(cli));
+    // Work that did not stop with its part (a task that never yields) must not keep the
+    // process alive past its grace period.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relaydesk: {e:#}");

@@ -503,8 +503,11 @@ fn write_records<R: Serialize>(
     Ok(())
 }
 
-/// One CSV line: fields quoted where they hold a comma, quote or line break (RFC 4180), and a
-/// field a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) prefixed with `'`.
+/// One CSV line: control and bidirectional characters written visibly (`domain::shown`),
+/// fields quoted where they hold a comma, quote or line break (RFC 4180), and a field a
+/// spreadsheet might run as a formula prefixed with `'`: one that starts with `=`, `+`, `-`,
+/// `@`, their full-width forms, or any space (spreadsheets skip leading space, NBSP and the
+/// ideographic space before they look for a formula).
 fn write_csv_line(out: &mut impl Write, cells: impl Iterator<Item = String>) -> io::Result<()> {
     let mut first = true;
     for cell in cells {
@@ -512,11 +515,14 @@ fn write_csv_line(out: &mut impl Write, cells: impl Iterator<Item = String>) -> 
             out.write_all(b",")?;
         }
         first = false;
-        let cell = if cell.starts_with(['=', '+', '-', '@']) {
-            format!("'{cell}")
-        } else {
-            cell
-        };
+        let cell = crate::domain::shown(&cell).into_owned();
+        let risky = cell.starts_with(|c: char| {
+            matches!(
+                c,
+                '=' | '+' | '-' | '@' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}'
+            ) || c.is_whitespace()
+        });
+        let cell = if risky { format!("'{cell}") } else { cell };
         if cell.contains([',', '"', '\n', '\r']) {
             write!(out, "\"{}\"", cell.replace('"', "\"\""))?;
         } else {
@@ -609,10 +615,15 @@ pub async fn relay_methods_report(
             });
         }
     };
+    // Every local day from `since`'s to `until`'s, at most MAX_DAYS of them: steps of 20 hours
+    // meet every day even across a 25-hour one, and stop at the cap whatever the range.
     let mut t = since;
-    while t <= until {
+    for _ in 0..MAX_DAYS * 6 / 5 + 1 {
+        if t > until {
+            break;
+        }
         add_day(day_of(t));
-        t += 3600;
+        t = t.saturating_add(20 * 3600);
     }
     add_day(day_of(until));
     for (hour, pop, auth) in hours {
@@ -725,6 +736,20 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "taro,\"a,b\",\"say \"\"hi\"\"\",'=HYPERLINK(1),'-\r\n"
+        );
+        let mut out = Vec::new();
+        let cells = [
+            " =1+1",
+            "\u{a0}=1",
+            "\u{FF1D}SUM(A1)",
+            "\u{3000}@x",
+            "a\u{202E}b",
+            "c\rd",
+        ];
+        write_csv_line(&mut out, cells.iter().map(|s| s.to_string())).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "' =1+1,'\u{a0}=1,'\u{FF1D}SUM(A1),'\u{3000}@x,a[U+202E]b,c[U+000D]d\r\n"
         );
     }
 

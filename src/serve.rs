@@ -17,7 +17,7 @@ use crate::grants::GrantIndex;
 use crate::ingest::follow::Follower;
 use crate::ingest::writer::Writer;
 use crate::policy::recorder::{self, Recorder};
-use crate::policy::server::{Policy, PolicyListener};
+use crate::policy::server::Policy;
 use crate::store::Db;
 
 pub const PARTS: &[&str] = &["web", "policy", "follow", "syslog", "hook", "alerts"];
@@ -254,17 +254,20 @@ async fn start_network_parts(
     }
     if parts.wants("policy") {
         let listen = &config.policy.listen;
-        let listener = PolicyListener::bind(listen)
-            .await
-            .with_context(|| format!("policy: cannot listen on {listen}"))?;
-        tracing::info!(addr = %listener.local_addr()?, "policy service");
         let (recorder, writing) = Recorder::start(db.clone(), recorder::CAPACITY);
-        run.spawn("policy recorder", writing);
         let mut policy = Policy::new(&config, shared.index.clone(), recorder);
         policy.metrics = shared.metrics.clone();
         let policy = Arc::new(policy);
-        let serve = crate::policy::server::serve(listener, policy, run.stop_rx.clone());
-        run.spawn("policy", serve);
+        let (addr, serving) = crate::policy::server::serve_on_own_threads(
+            listen.clone(),
+            policy,
+            run.stop_rx.clone(),
+        )
+        .await
+        .with_context(|| format!("policy: cannot listen on {listen}"))?;
+        tracing::info!(%addr, "policy service");
+        run.spawn("policy recorder", writing);
+        run.spawn("policy", serving);
     }
     if parts.wants("syslog") && (config.syslog.udp.is_some() || config.syslog.tcp.is_some()) {
         let (udp, tcp) = crate::ingest::syslog::bind(&config)
@@ -292,7 +295,8 @@ async fn start_network_parts(
             .await
             .context("hook: cannot listen")?;
         tracing::info!(%addr, "login hook");
-        let app = crate::ingest::hook::router(shared.writer.clone(), token, config.relay.login_rule());
+        let app =
+            crate::ingest::hook::router(shared.writer.clone(), token, config.relay.login_rule());
         let serve = axum::serve(listener, app).with_graceful_shutdown(run.stopped());
         run.spawn("hook", async move { serve.await });
     }

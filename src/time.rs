@@ -13,6 +13,19 @@ use crate::domain::Epoch;
 /// A time someone typed: RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` in `zone`, or a duration before
 /// `now` (`90m`, `2h`, `7d`).
 pub fn parse(text: &str, zone: Tz, now: Epoch) -> anyhow::Result<Epoch> {
+    let t = parse_any(text, zone, now)?;
+    if !(EARLIEST..=LATEST).contains(&t) {
+        bail!("{:?} is outside 1970-01-01 to 9999-12-31", text.trim());
+    }
+    Ok(t)
+}
+
+/// The earliest and latest times anyone may type: the store holds nothing before the epoch,
+/// and nothing can be after the year 9999.
+pub const EARLIEST: Epoch = 0;
+pub const LATEST: Epoch = 253_402_300_799;
+
+fn parse_any(text: &str, zone: Tz, now: Epoch) -> anyhow::Result<Epoch> {
     let text = text.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp());
@@ -34,7 +47,9 @@ pub fn parse(text: &str, zone: Tz, now: Epoch) -> anyhow::Result<Epoch> {
             .with_context(|| format!("{text:?} does not exist in {zone}"));
     }
     if let Ok(ago) = text.parse::<Seconds>() {
-        return Ok(now - ago.0);
+        return now
+            .checked_sub(ago.0)
+            .with_context(|| format!("{text:?} is too long ago"));
     }
     bail!("{text:?} is not a time: use RFC 3339, YYYY-MM-DD HH:MM, or a duration ago like 2h")
 }

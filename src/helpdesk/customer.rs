@@ -134,9 +134,9 @@ pub async fn customer(
     let blocks = restrictions::in_force(conn, Kind::Block, now).await?;
     let blocked = |ip: &str| {
         ip.parse::<ClientIp>().is_ok_and(|ip| {
-            blocks.iter().any(|b| {
-                crate::domain::net_holds(&b.subject, ip)
-            })
+            blocks
+                .iter()
+                .any(|b| crate::domain::net_holds(&b.subject, ip))
         })
     };
 
@@ -250,9 +250,7 @@ pub async fn address(
     let blocks = restrictions::in_force(conn, Kind::Block, now)
         .await?
         .into_iter()
-        .filter(|b| {
-            crate::domain::net_holds(&b.subject, ip)
-        })
+        .filter(|b| crate::domain::net_holds(&b.subject, ip))
         .collect();
     let grants = timeline::grants_for_ip(conn, &text, since, ROWS).await?;
     Ok(Address {

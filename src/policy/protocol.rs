@@ -77,26 +77,69 @@ impl std::error::Error for Malformed {}
 /// `buf` holds only part of a request (read more and call again with the whole buffer), or
 /// `Err` for garbage, which is reported as soon as a complete line shows it.
 pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, Malformed> {
-    let mut req = Request::default();
-    let mut seen_request = false;
-    let mut attributes = 0;
-    let mut pos = 0;
-    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-        let end = pos + nl + 1;
-        if end > MAX_REQUEST_BYTES {
+    Parser::default().parse(buf)
+}
+
+/// A request being read: the lines already taken and what they said. Fed the same buffer as
+/// it grows, it looks only at the bytes after the last whole line it took, so a request sent
+/// a byte at a time costs time linear in its length (the first version re-read the buffer
+/// from its start on every read: quadratic). After a request or an error, start afresh with
+/// `Parser::default()` on the bytes after the request.
+#[derive(Debug, Default)]
+pub struct Parser {
+    req: Request,
+    seen_request: bool,
+    attributes: usize,
+    /// Bytes of the buffer taken as whole lines so far.
+    pos: usize,
+    /// Bytes of the buffer known to hold no line end after `pos`: a long line dribbled in is
+    /// searched once, not from its start on every call.
+    searched: usize,
+    /// Bytes looked at in all, for the tests of the above.
+    examined: usize,
+}
+
+impl Parser {
+    /// `parse` from where the last call left off; `buf` must start with the same bytes.
+    pub fn parse(&mut self, buf: &[u8]) -> Result<Option<(Request, usize)>, Malformed> {
+        loop {
+            let from = self.searched.max(self.pos).min(buf.len());
+            let Some(nl) = memchr::memchr(b'\n', &buf[from..]) else {
+                self.examined += buf.len() - from;
+                self.searched = buf.len();
+                break;
+            };
+            self.examined += nl + 1;
+            let start = self.pos;
+            let end = from + nl + 1;
+            if end > MAX_REQUEST_BYTES {
+                return Err(Malformed::TooLarge);
+            }
+            let line = &buf[start..end - 1];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            self.pos = end;
+            if line.is_empty() {
+                if !self.seen_request {
+                    return Err(Malformed::NotAPolicyRequest);
+                }
+                let req = std::mem::take(&mut self.req);
+                let examined = self.examined;
+                *self = Parser::default();
+                self.examined = examined;
+                return Ok(Some((req, end)));
+            }
+            self.line(line)?;
+        }
+        if buf.len() >= MAX_REQUEST_BYTES {
             return Err(Malformed::TooLarge);
         }
-        let line = &buf[pos..pos + nl];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        pos = end;
-        if line.is_empty() {
-            if !seen_request {
-                return Err(Malformed::NotAPolicyRequest);
-            }
-            return Ok(Some((req, end)));
-        }
-        attributes += 1;
-        if attributes > MAX_ATTRIBUTES {
+        Ok(None)
+    }
+
+    /// One attribute line, without its line end.
+    fn line(&mut self, line: &[u8]) -> Result<(), Malformed> {
+        self.attributes += 1;
+        if self.attributes > MAX_ATTRIBUTES {
             return Err(Malformed::TooManyAttributes);
         }
         let line = std::str::from_utf8(line).map_err(|_| Malformed::NotUtf8)?;
@@ -104,16 +147,17 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, Malformed> {
         if name.is_empty() {
             return Err(Malformed::NotAnAttribute);
         }
+        let req = &mut self.req;
         let slot = match name {
             "request" => {
-                if !seen_request {
+                if !self.seen_request {
                     if value != REQUEST_NAME {
                         return Err(Malformed::NotAPolicyRequest);
                     }
-                    seen_request = true;
+                    self.seen_request = true;
                     req.request = value.to_string();
                 }
-                continue;
+                return Ok(());
             }
             "protocol_state" => &mut req.protocol_state,
             "client_address" => &mut req.client_address,
@@ -123,16 +167,18 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, Malformed> {
             "sasl_username" => &mut req.sasl_username,
             "instance" => &mut req.instance,
             "queue_id" => &mut req.queue_id,
-            _ => continue,
+            _ => return Ok(()),
         };
         if slot.is_none() {
             *slot = Some(value.to_string());
         }
+        Ok(())
     }
-    if buf.len() >= MAX_REQUEST_BYTES {
-        return Err(Malformed::TooLarge);
+
+    /// Bytes looked at since this parser was made (tests hold the reading linear with it).
+    pub fn examined(&self) -> usize {
+        self.examined
     }
-    Ok(None)
 }
 
 /// Appends the reply `action=<action>\n\n` to `out`. Control characters (CR, LF, NUL, …) in
@@ -261,6 +307,43 @@ mod tests {
         }
         at_limit.push('\n');
         assert!(parse(at_limit.as_bytes()).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_request_fed_a_byte_at_a_time_is_read_once() {
+        let mut parser = Parser::default();
+        let bytes = FULL.as_bytes();
+        for cut in 1..bytes.len() {
+            assert_eq!(parser.parse(&bytes[..cut]), Ok(None), "cut at {cut}");
+        }
+        let (req, used) = parser.parse(bytes).unwrap().unwrap();
+        assert_eq!((req, used), ok(FULL));
+        // 60 KB a byte at a time: every byte is looked at once, not once per read.
+        let mut big = String::from("request=smtpd_access_policy\n");
+        let mut i = 0;
+        while big.len() < 59 * 1024 {
+            big.push_str(&format!("x{i}={}\n", "p".repeat(240)));
+            i += 1;
+        }
+        big.push('\n');
+        let mut parser = Parser::default();
+        for cut in 1..big.len() {
+            assert_eq!(parser.parse(&big.as_bytes()[..cut]), Ok(None));
+        }
+        assert!(parser.parse(big.as_bytes()).unwrap().is_some());
+        assert!(
+            parser.examined() <= big.len(),
+            "{} bytes looked at for {}",
+            parser.examined(),
+            big.len()
+        );
+        // Garbage is still found as soon as its line ends.
+        let mut parser = Parser::default();
+        assert_eq!(parser.parse(b"request=smtpd_access_policy\nno"), Ok(None));
+        assert_eq!(
+            parser.parse(b"request=smtpd_access_policy\nno equals\n"),
+            Err(Malformed::NotAnAttribute)
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! The policy listener and its connection handler, shaped like mini-redis: a semaphore caps the
-//! connections served at once (further ones wait in the accept queue), and each connection is a
-//! loop of `select! { read a request, shutdown }`. Postfix keeps a connection for many requests.
+//! The policy listener and its connection handler, shaped like mini-redis: a cap on the
+//! connections open at once (the one silent longest makes room for a new one), and each
+//! connection is a loop of `select! { read a request, make room, shutdown }` with an idle
+//! timeout between requests and a short one within a request. Postfix keeps a connection for
+//! many requests. It runs on a runtime of its own (`serve_on_own_threads`): nothing the web
+//! server or the store does can delay an answer.
 //!
 //! Failure is always silence: on a malformed request, a missing client address, an idle or
 //! stuck peer, or any internal trouble (a panic included: the task's stream is dropped), the
@@ -12,6 +15,7 @@
 //! once every connection has ended.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -20,7 +24,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::decide::{Action, Rules, decide};
@@ -290,20 +294,21 @@ enum Accepted {
 }
 
 /// Serves `listener` until `shutdown` turns true, then waits for open connections to finish.
+///
+/// At most `max_connections` are open at once. A connection beyond the cap is still accepted,
+/// and the open connection that has been silent longest is closed to make room: Postfix
+/// reconnects an idle policy connection by itself, and a handful of peers that connect and
+/// say nothing cannot lock Postfix out (the first version let new connections wait in the
+/// kernel's queue behind them until their idle timeout, five minutes).
 pub async fn serve(
     listener: PolicyListener,
     policy: Arc<Policy>,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    let limit = Arc::new(Semaphore::new(policy.max_connections.max(1)));
+    let open = Arc::new(OpenConnections::new(policy.max_connections.max(1)));
     let mut handlers = JoinSet::new();
     loop {
         while handlers.try_join_next().is_some() {}
-        // Take a slot first: beyond the cap, connections wait in the kernel's accept queue.
-        let permit = tokio::select! {
-            p = limit.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            () = stopped(&mut shutdown) => break,
-        };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             () = stopped(&mut shutdown) => break,
@@ -319,15 +324,16 @@ pub async fn serve(
                 }
             }
         };
-        let (policy, shutdown) = (policy.clone(), shutdown.clone());
+        let slot = open.admit();
+        let (policy, shutdown, open) = (policy.clone(), shutdown.clone(), open.clone());
         match stream {
             Accepted::Tcp(s) => handlers.spawn(async move {
-                handle(s, &policy, shutdown).await;
-                drop(permit);
+                handle(s, &policy, &slot, shutdown).await;
+                open.leave(&slot);
             }),
             Accepted::Unix(s) => handlers.spawn(async move {
-                handle(s, &policy, shutdown).await;
-                drop(permit);
+                handle(s, &policy, &slot, shutdown).await;
+                open.leave(&slot);
             }),
         };
     }
@@ -339,32 +345,159 @@ pub async fn serve(
     Ok(())
 }
 
+/// The open connections, each with when it last received a byte, so the silent longest can be
+/// closed when a new one needs its place.
+struct OpenConnections {
+    cap: usize,
+    started: std::time::Instant,
+    slots: std::sync::Mutex<(u64, std::collections::HashMap<u64, Arc<Slot>>)>,
+}
+
+/// One open connection's bookkeeping.
+struct Slot {
+    id: u64,
+    /// Milliseconds after `OpenConnections::started` of the last byte received (or the accept).
+    active_ms: std::sync::atomic::AtomicU64,
+    /// Told to close to make room.
+    evict: tokio::sync::Notify,
+    started: std::time::Instant,
+}
+
+impl Slot {
+    fn touch(&self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.active_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl OpenConnections {
+    fn new(cap: usize) -> Self {
+        OpenConnections {
+            cap,
+            started: std::time::Instant::now(),
+            slots: std::sync::Mutex::default(),
+        }
+    }
+
+    /// A slot for a new connection; at the cap, the one silent longest is told to close.
+    fn admit(&self) -> Arc<Slot> {
+        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let (next, slots) = &mut *guard;
+        while slots.len() >= self.cap {
+            let quietest = slots
+                .values()
+                .min_by_key(|s| s.active_ms.load(std::sync::atomic::Ordering::Relaxed))
+                .map(|s| s.id);
+            let Some(id) = quietest.and_then(|id| slots.remove(&id)) else {
+                break;
+            };
+            id.evict.notify_one();
+        }
+        *next += 1;
+        let slot = Arc::new(Slot {
+            id: *next,
+            active_ms: std::sync::atomic::AtomicU64::new(0),
+            evict: tokio::sync::Notify::new(),
+            started: self.started,
+        });
+        slot.touch();
+        slots.insert(slot.id, slot.clone());
+        slot
+    }
+
+    fn leave(&self, slot: &Slot) {
+        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1.remove(&slot.id);
+    }
+}
+
+/// Binds `listen` and serves it on threads of the policy service's own: a runtime that no web
+/// handler, report or database wait shares, so nothing else in the process can delay an
+/// answer to Postfix (the listener is registered with that runtime's reactor, too). Returns
+/// once the listener is bound (its address, or why it could not be), and a future that ends
+/// when the service has stopped.
+pub async fn serve_on_own_threads(
+    listen: String,
+    policy: Arc<Policy>,
+    shutdown: watch::Receiver<bool>,
+) -> io::Result<(
+    String,
+    impl Future<Output = io::Result<()>> + Send + 'static,
+)> {
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("policy".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(POLICY_THREADS)
+                .thread_name("policy-worker")
+                .enable_all()
+                .build();
+            let runtime = match runtime {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = bound_tx.send(Err(e));
+                    return;
+                }
+            };
+            let ended = runtime.block_on(async move {
+                let listener = match PolicyListener::bind(&listen).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = bound_tx.send(Err(e));
+                        return Ok(());
+                    }
+                };
+                let addr = listener.local_addr();
+                let _ = bound_tx.send(addr);
+                serve(listener, policy, shutdown).await
+            });
+            // Connections still open were told to stop; none may hold the process.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+            let _ = done_tx.send(ended);
+        })?;
+    let addr = bound_rx
+        .await
+        .map_err(|_| io::Error::other("the policy thread ended before binding"))??;
+    let done = async move {
+        done_rx
+            .await
+            .unwrap_or_else(|_| Err(io::Error::other("the policy thread ended")))
+    };
+    Ok((addr, done))
+}
+
+/// Worker threads of the policy service's runtime: two, like the machines it is measured on.
+const POLICY_THREADS: usize = 2;
+
 /// Resolves once shutdown is asked for, or when nobody can ask any more.
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 /// One connection: requests in, replies out, until the peer leaves, falls silent, sends garbage,
-/// or shutdown comes.
-async fn handle<S>(stream: S, policy: &Policy, mut shutdown: watch::Receiver<bool>)
+/// is closed to make room for another, or shutdown comes.
+async fn handle<S>(stream: S, policy: &Policy, slot: &Slot, mut shutdown: watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut conn = Connection::new(stream);
+    let mut conn = Connection::new(stream, policy.idle_timeout);
     loop {
         let read = tokio::select! {
-            r = tokio::time::timeout(policy.idle_timeout, conn.read_request()) => r,
+            r = conn.read_request(slot) => r,
+            () = slot.evict.notified() => {
+                tracing::debug!("policy: closed the quietest connection to make room");
+                return;
+            }
             () = stopped(&mut shutdown) => return,
         };
         let req = match read {
-            Ok(Ok(Some(req))) => req,
-            Ok(Ok(None)) => return,
-            Ok(Err(e)) => {
+            Ok(Some(req)) => req,
+            Ok(None) => return,
+            Err(e) => {
                 tracing::debug!(error = %e, "policy: closing connection");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!("policy: idle connection closed");
                 return;
             }
         };
@@ -391,6 +524,10 @@ where
     }
 }
 
+/// How long a request may take to arrive once its first byte has: Postfix writes a request
+/// (about 1 KiB) at once, so a peer that dribbles one for longer is holding a slot, not asking.
+const REQUEST_TIME: Duration = Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 enum ReadError {
     #[error("malformed request: {0}")]
@@ -399,42 +536,65 @@ enum ReadError {
     Io(#[from] io::Error),
     #[error("connection closed in the middle of a request")]
     Truncated,
+    #[error("silent past the idle timeout, or a request not complete in time")]
+    Timeout,
 }
 
 /// A stream with its read buffer: whole requests out, replies in.
 struct Connection<S> {
     stream: S,
     buffer: Vec<u8>,
+    /// The request being read, resumed where the last read left it.
+    parser: protocol::Parser,
+    /// When the request being read began to arrive.
+    begun: Option<tokio::time::Instant>,
+    idle: Duration,
     out: Vec<u8>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
-    fn new(stream: S) -> Self {
+    fn new(stream: S, idle: Duration) -> Self {
         Connection {
             stream,
             buffer: Vec::with_capacity(4096),
+            parser: protocol::Parser::default(),
+            begun: None,
+            idle,
             out: Vec::with_capacity(256),
         }
     }
 
-    /// The next whole request; `None` when the peer closed cleanly between requests.
-    /// Cancel safe: bytes read stay in the buffer.
-    async fn read_request(&mut self) -> Result<Option<Request>, ReadError> {
+    /// The next whole request; `None` when the peer closed cleanly between requests. Between
+    /// requests the peer may be silent for the idle timeout; a request, once begun, must be
+    /// whole within `REQUEST_TIME`. Cancel safe: bytes read stay in the buffer, and the parser
+    /// keeps what it has taken of them.
+    async fn read_request(&mut self, slot: &Slot) -> Result<Option<Request>, ReadError> {
         loop {
             if !self.buffer.is_empty()
-                && let Some((req, used)) = protocol::parse(&self.buffer)?
+                && let Some((req, used)) = self.parser.parse(&self.buffer)?
             {
                 self.buffer.drain(..used);
+                // A pipelined request may have begun already.
+                self.begun = (!self.buffer.is_empty()).then(tokio::time::Instant::now);
                 return Ok(Some(req));
             }
+            let deadline = match self.begun {
+                Some(begun) => begun + REQUEST_TIME.min(self.idle),
+                None => tokio::time::Instant::now() + self.idle,
+            };
             self.buffer.reserve(4096);
-            if self.stream.read_buf(&mut self.buffer).await? == 0 {
+            let read = tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buffer))
+                .await
+                .map_err(|_| ReadError::Timeout)??;
+            if read == 0 {
                 return if self.buffer.is_empty() {
                     Ok(None)
                 } else {
                     Err(ReadError::Truncated)
                 };
             }
+            slot.touch();
+            self.begun.get_or_insert_with(tokio::time::Instant::now);
         }
     }
 

@@ -116,7 +116,6 @@ impl History {
         self.fail_user.entry(user.to_string()).or_default().push(t);
     }
 
-
     pub(super) fn sort(&mut self) {
         self.ok_ip.values_mut().for_each(|v| v.sort_unstable());
         self.ok_user.values_mut().for_each(|v| v.sort_unstable());
@@ -141,9 +140,7 @@ impl History {
     /// local part or the whole address.
     fn owner(&self, sender: &str, domain: &str) -> Option<String> {
         match sender.rsplit_once('@') {
-            Some((_, d)) if d.eq_ignore_ascii_case(domain) => {
-                Some(account(sender))
-            }
+            Some((_, d)) if d.eq_ignore_ascii_case(domain) => Some(account(sender)),
             _ => None,
         }
     }
@@ -227,11 +224,18 @@ impl Gen {
     }
 }
 
+/// The account a simulated login names, as relaydesk compares logins (`domain::LoginRule`):
+/// every simulated login is in the customer domain, so `u00010@example.jp` is `u00010`.
+pub(super) fn account(login: &str) -> String {
+    let local = login.rsplit_once('@').map_or(login, |(l, _)| l);
+    local.trim().to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::account;
     use super::super::tests::{default_day, default_sim, small};
     use super::super::{MethodCount, RelayMethods, generate};
+    use super::account;
     use crate::domain::Event;
     use crate::ingest::pipeline::{Batch, Pipeline};
     use std::collections::{BTreeMap, HashMap};
@@ -361,11 +365,4 @@ mod tests {
         }
         assert!(!causes.contains_key("suspended"));
     }
-}
-
-/// The account a simulated login names, as relaydesk compares logins (`domain::LoginRule`):
-/// every simulated login is in the customer domain, so `u00010@example.jp` is `u00010`.
-pub(super) fn account(login: &str) -> String {
-    let local = login.rsplit_once('@').map_or(login, |(l, _)| l);
-    local.trim().to_lowercase()
 }

@@ -69,9 +69,7 @@ pub async fn gather(
     let block = restrictions::in_force(conn, Kind::Block, t)
         .await?
         .into_iter()
-        .find(|b| {
-            crate::domain::net_holds(&b.subject, ip)
-        })
+        .find(|b| crate::domain::net_holds(&b.subject, ip))
         .map(|b| Restriction {
             subject: b.subject,
             reason: b.reason,
@@ -466,9 +464,7 @@ impl Neighbourhood {
         blocks.sort_by_key(|b| b.created);
         let block = blocks
             .into_iter()
-            .find(|b| {
-                addr.is_some_and(|a| crate::domain::net_holds(&b.subject, a))
-            })
+            .find(|b| addr.is_some_and(|a| crate::domain::net_holds(&b.subject, a)))
             .map(Held::restriction);
         let suspension = owner.and_then(|o| {
             self.suspensions

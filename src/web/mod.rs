@@ -8,6 +8,7 @@ pub mod chart;
 pub mod client;
 pub mod customer;
 pub mod error;
+pub mod escape;
 pub mod i18n;
 pub mod layers;
 pub mod layout;
@@ -39,7 +40,13 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The notices, held in memory.
     pub notices: NoticeCache,
+    /// `/why/CODE` lookups per client and minute (`WHY_PER_MINUTE`).
+    pub why_budget: client::Budget,
 }
+
+/// `/why/CODE` pages one client may open in a minute: a customer opens their link a few
+/// times; a guesser of codes is slowed to this.
+pub const WHY_PER_MINUTE: u32 = 30;
 
 impl App {
     pub fn new(config: Arc<Config>, db: Db, grants: Option<Arc<GrantIndex>>) -> Arc<App> {
@@ -71,6 +78,7 @@ impl App {
             db,
             grants,
             metrics,
+            why_budget: client::Budget::new(WHY_PER_MINUTE),
             notices,
         })
     }

@@ -805,15 +805,24 @@ async fn a_refusals_link_explains_that_refusal_and_nothing_else() {
         || isp(587),
         |mut web, label| async move {
             let now = now();
-            // taro checked mail from .10 a minute ago, then sent from .99: ip_changed.
+            // taro checked mail from .10 a minute ago, then sent from .99, an address taro
+            // checked mail from this morning: ip_changed, which taro's own address may learn.
             let writer = Writer::new(web.db.clone(), 17 * 60);
             let batch = Batch {
-                events: vec![Event::Login {
-                    at: now - 60,
-                    service: Service::Pop3,
-                    user: "taro".into(),
-                    ip: "203.0.113.10".parse().unwrap(),
-                }],
+                events: vec![
+                    Event::Login {
+                        at: now - 60,
+                        service: Service::Pop3,
+                        user: "taro".into(),
+                        ip: "203.0.113.10".parse().unwrap(),
+                    },
+                    Event::Login {
+                        at: now - 3 * 3600,
+                        service: Service::Pop3,
+                        user: "taro".into(),
+                        ip: "203.0.113.99".parse().unwrap(),
+                    },
+                ],
                 ..Batch::default()
             };
             writer.commit("test", "{}", &batch, None).await.unwrap();

@@ -19,6 +19,7 @@ mod follow;
 mod helpers;
 mod layers;
 mod live;
+mod outsiders;
 mod policy;
 mod real_mail;
 mod relay_methods;

@@ -301,20 +301,87 @@ async fn a_request_without_a_usable_client_address_closes_the_connection() {
     }
 }
 
+/// At the cap, a new connection is served at once and the one silent longest is closed (Postfix
+/// reconnects an idle policy connection by itself).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_connection_cap_makes_extra_clients_wait() {
+async fn at_the_connection_cap_the_quietest_connection_makes_room() {
     let p = spawn_policy_with("127.0.0.1:0", |policy| policy.max_connections = 2).await;
     let request = rcpt("203.0.113.7", "", "hanako@example.jp");
     let mut first = p.connect().await;
     let mut second = p.connect().await;
     assert_eq!(ask(&mut first, &request).await, "action=DUNNO\n\n");
+    tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(ask(&mut second, &request).await, "action=DUNNO\n\n");
     let mut third = p.connect().await;
-    third.write_all(request.as_bytes()).await.unwrap();
-    silent_for(&mut third, Duration::from_millis(300)).await;
-    drop(first);
-    assert_eq!(read_reply(&mut third).await, "action=DUNNO\n\n");
+    assert_eq!(ask(&mut third, &request).await, "action=DUNNO\n\n");
+    closed_silently(&mut first).await;
     assert_eq!(ask(&mut second, &request).await, "action=DUNNO\n\n");
+}
+
+/// Peers that connect and say nothing, or one line, cannot lock Postfix out: 300 of them are
+/// open (more than the cap of 256) and a real request is still answered within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_request_is_answered_while_300_idle_connections_are_open() {
+    let p = spawn_policy().await;
+    let mut idle = Vec::new();
+    for i in 0..300 {
+        let mut c = p.connect().await;
+        if i % 2 == 0 {
+            c.write_all(b"request=smtpd_access_policy\n").await.unwrap();
+        }
+        idle.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    p.grant("203.0.113.7", "taro");
+    let started = Instant::now();
+    let mut postfix = p.connect().await;
+    let reply = timeout(
+        Duration::from_secs(1),
+        ask(
+            &mut postfix,
+            &rcpt("203.0.113.7", "taro@example.jp", "a@example.com"),
+        ),
+    )
+    .await
+    .expect("answered within a second");
+    assert_eq!(reply, "action=OK\n\n");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // And again on the same connection: it was not the one closed to make room.
+    let reply = ask(
+        &mut postfix,
+        &rcpt("203.0.113.7", "taro@example.jp", "b@example.com"),
+    )
+    .await;
+    assert_eq!(reply, "action=OK\n\n");
+}
+
+/// A request dribbled in a byte at a time is read once (the parser resumes where it stopped),
+/// and answered; one that takes longer than the request time is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_60_kb_request_sent_a_byte_at_a_time_is_answered() {
+    let p = spawn_policy().await;
+    let mut request = String::from("request=smtpd_access_policy\nclient_address=203.0.113.7\n");
+    request.push_str("recipient=hanako@example.jp\n");
+    let mut i = 0;
+    while request.len() < 60 * 1024 - 300 {
+        request.push_str(&format!("x_padding_{i}={}\n", "p".repeat(230)));
+        i += 1;
+    }
+    request.push('\n');
+    assert!(
+        request.len() < 64 * 1024 && i < 256,
+        "{} bytes, {i} lines",
+        request.len()
+    );
+    let mut c = p.connect().await;
+    c.set_nodelay(true).unwrap();
+    let started = Instant::now();
+    for byte in request.as_bytes() {
+        c.write_all(std::slice::from_ref(byte)).await.unwrap();
+    }
+    assert_eq!(read_reply(&mut c).await, "action=DUNNO\n\n");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -193,7 +193,9 @@ fn inbound_mail_to_local_mailboxes_is_unaffected(rd: &Relaydesk) {
 
 /// (e) Each cause the policy can see words its own reply, as the client reads it from the real
 /// Postfix, and the reply's link opens that refusal's page. taro's IMAP login from 127.0.0.2 is
-/// current, so his send from 127.0.0.11 is `ip_changed`; jiro's wrong password from .7 is
+/// current, but his send from 127.0.0.11, an address without his history, is worded as anyone's
+/// from there would be (`never_checked`: a stranger learns nothing of taro, docs/
+/// PUBLIC_SURFACES.md; staff see `ip_changed`); jiro's wrong password from .7 is
 /// `auth_failed`; saburo never checked mail (.8); shiro's last check from .9 was an hour ago
 /// (a Dovecot login line of that time appended to the log: the test cannot wait out the
 /// window); a stranger's sender (.10) names nobody.
@@ -227,7 +229,12 @@ fn each_refusal_says_its_cause_and_links_to_it(rd: &Relaydesk) {
     assert_eq!(failures.len(), 1, "one attempt, one failure: {failures:?}");
 
     let cases = [
-        (11, "taro@example.jp", "ip_changed", "different connection"),
+        (
+            11,
+            "taro@example.jp",
+            "never_checked",
+            "check (receive) your mail first",
+        ),
         (
             7,
             "jiro@example.jp",

@@ -42,11 +42,11 @@ async fn act(
         &reason,
         &staff.name,
     )
-        .await
-        .map_err(|e| match e.downcast_ref::<StoreError>() {
-            Some(store) => WebError::Internal(store.to_string()),
-            None => WebError::BadRequest(e.to_string()),
-        })?;
+    .await
+    .map_err(|e| match e.downcast_ref::<StoreError>() {
+        Some(store) => WebError::Internal(store.to_string()),
+        None => WebError::BadRequest(e.to_string()),
+    })?;
     helpdesk::audit(
         &mut app.db.conn().await?,
         &staff.name,

@@ -21,6 +21,10 @@ use crate::web::error::WebError;
 
 /// How far back lookups reach when `since` is not given.
 const DEFAULT_SPAN: i64 = 7 * 24 * 3600;
+/// The longest period a report by day covers (relay methods): 400 days, beyond any retention
+/// worth asking about. Longer is a 400, so no request makes a report walk decades. Lookups
+/// that return rows are bounded by their `limit` instead.
+pub const MAX_SPAN: i64 = 400 * 86400;
 
 /// `GET /rejections?ip=&login=&since=&until=&limit=`: relay rejections, oldest first, each with
 /// its cause and evidence.
@@ -33,8 +37,7 @@ pub async fn rejections(
     let config = app.config.clone();
     let ip = q.ip("ip")?;
     let login = q.login("login", &config)?;
-    let since = q.time("since", &config, now)?.unwrap_or(now - DEFAULT_SPAN);
-    let until = q.time("until", &config, now)?.unwrap_or(now);
+    let (since, until) = q.period(&config, now, DEFAULT_SPAN, i64::MAX)?;
     let limit = q.limit("limit", 1000, 10_000)?;
     let subject = match (&login, ip) {
         (Some(login), _) => login.clone(),
@@ -84,8 +87,7 @@ pub async fn relay_methods(
 ) -> Result<Json<report::RelayMethodsReport>, WebError> {
     let now = app.now();
     let config = app.config.clone();
-    let since = q.time("since", &config, now)?.unwrap_or(now - 30 * 86400);
-    let until = q.time("until", &config, now)?.unwrap_or(now);
+    let (since, until) = q.period(&config, now, 30 * 86400, MAX_SPAN)?;
     let detail = format!("since={since} until={until}");
     let report = app
         .db
@@ -118,10 +120,7 @@ pub async fn history(
         (None, Some(ip)) => Who::Ip(ip),
         (None, None) => return Err(WebError::BadRequest("login: give login or ip".into())),
     };
-    let since = q
-        .time("since", &config, now)?
-        .unwrap_or(now - config.relay.lookback.0 * 7);
-    let until = q.time("until", &config, now)?.unwrap_or(now);
+    let (since, until) = q.period(&config, now, config.relay.lookback.0 * 7, i64::MAX)?;
     let limit = q.limit("limit", 1000, 10_000)?;
     let (kind, subject) = match &who {
         Who::Login(login) => ("login", login.clone()),

@@ -94,6 +94,36 @@ impl Query {
             .transpose()
     }
 
+    /// The period `since`..`until`: `until` defaults to `now`, `since` to `default_span`
+    /// before `until`. A 400 when `since` is after `until` or the period up to `until` (or to
+    /// tomorrow, when `until` is later: nothing is stored in the future) is longer than
+    /// `max_span` seconds: no request can make a report walk years of hours.
+    pub fn period(
+        &self,
+        config: &Config,
+        now: Epoch,
+        default_span: i64,
+        max_span: i64,
+    ) -> Result<(Epoch, Epoch), WebError> {
+        let until = self.time("until", config, now)?.unwrap_or(now);
+        let since = self
+            .time("since", config, now)?
+            .unwrap_or(until.saturating_sub(default_span));
+        if since > until {
+            return Err(bad("since", "must not be after until"));
+        }
+        if until.min(now + 86400).saturating_sub(since) > max_span {
+            return Err(bad(
+                "since",
+                format!(
+                    "the period from since to until may be at most {} days",
+                    max_span / 86400
+                ),
+            ));
+        }
+        Ok((since, until))
+    }
+
     /// A count between 1 and `max`, `default` when absent.
     pub fn limit(&self, field: &str, default: i64, max: i64) -> Result<i64, WebError> {
         match self.get(field) {

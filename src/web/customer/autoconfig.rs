@@ -46,11 +46,20 @@ fn xml(text: &str) -> String {
     out
 }
 
+/// Whether `c` may stand in an address written into a setup document: a character XML 1.0
+/// allows (not U+FFFE, U+FFFF), no Unicode noncharacter (U+FDD0–U+FDEF, U+nFFFE, U+nFFFF),
+/// no control, space or bidirectional control.
+fn fits_address(c: char) -> bool {
+    let n = c as u32;
+    let noncharacter = (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE;
+    !noncharacter && !c.is_whitespace() && !crate::domain::is_unshowable(c) && !c.is_control()
+}
+
 /// A customer's address: `local@domain` with a customer domain, printable, not too long.
 fn customer_address(config: &Config, address: &str) -> Result<(String, String), WebError> {
     let address = address.trim().to_ascii_lowercase();
     let bad = || WebError::BadRequest("email: not an address of this service".into());
-    if address.len() > 254 || address.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if address.len() > 254 || !address.chars().all(fits_address) {
         return Err(bad());
     }
     let (local, domain) = address.rsplit_once('@').ok_or_else(bad)?;
@@ -391,6 +400,24 @@ fn xml_response(content_type: &'static str, body: String) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_that_xml_cannot_carry_are_refused() {
+        let config = Config::default();
+        assert!(customer_address(&config, "taro@example.jp").is_ok());
+        assert!(customer_address(&config, "たろう@example.jp").is_ok());
+        for bad in [
+            "\u{FFFE}@example.jp",
+            "a\u{FFFF}@example.jp",
+            "a\u{FDD0}@example.jp",
+            "a\u{1FFFE}@example.jp",
+            "a\u{202E}@example.jp",
+            "a\u{1b}@example.jp",
+            "a b@example.jp",
+        ] {
+            assert!(customer_address(&config, bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn autodiscover_requests_are_read_with_or_without_prefixes() {

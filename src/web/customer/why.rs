@@ -20,13 +20,16 @@ use crate::explain;
 use crate::store::{self, decisions};
 use crate::time::{self, local_rfc3339};
 use crate::web::App;
+use crate::web::client::{ClientAddr, throttle_key};
 use crate::web::error::WebError;
 use crate::web::i18n::{Lang, Tr};
 use crate::web::layout::Page;
 
-/// A code as the policy service makes them (`decisions::code_time`).
-fn well_formed(code: &str) -> bool {
-    decisions::code_time(code).is_some()
+/// Whether `code` is of the shape the policy service makes (`decisions::code_time`) and its
+/// time could be a decision still kept: not in the future, not past the retention of policy
+/// decisions. Other codes are answered without asking the store.
+fn could_exist(code: &str, now: i64, kept: i64) -> bool {
+    decisions::code_time(code).is_some_and(|at| at <= now + 60 && at >= now - kept)
 }
 
 #[derive(Template)]
@@ -47,12 +50,18 @@ pub async fn page(
     State(app): State<Arc<App>>,
     lang: Lang,
     headers: HeaderMap,
+    ClientAddr(client): ClientAddr,
     Path(code): Path<String>,
 ) -> Result<Html<String>, WebError> {
-    if !well_formed(&code) {
+    // Every lookup counts, found or not: guessing codes costs the guesser, not the store.
+    app.why_budget.take(
+        &throttle_key(client, app.config.web.throttle_ipv6_prefix),
+        app.now(),
+    )?;
+    let config = &app.config;
+    if !could_exist(&code, app.now(), config.retention.events.0) {
         return Err(WebError::NotFound);
     }
-    let config = &app.config;
     let found = app
         .db
         .run(async |c: &mut store::Conn| {
@@ -125,7 +134,8 @@ mod tests {
     fn only_codes_of_the_policy_shape_are_looked_up() {
         let code = crate::policy::server::refusal_code(1_773_346_320);
         assert!(code.starts_with("69b31e10") && code.len() == 24, "{code}");
-        assert!(well_formed(&code));
+        let now = 1_773_346_320;
+        assert!(could_exist(&code, now, 86400));
         assert_ne!(code, crate::policy::server::refusal_code(1_773_346_320));
         for bad in [
             "",
@@ -134,7 +144,10 @@ mod tests {
             "../../etc/passwd",
             "69b31e100123456789abcdeg",
         ] {
-            assert!(!well_formed(bad), "{bad}");
+            assert!(!could_exist(bad, now, 86400), "{bad}");
         }
+        let refusal_code = crate::policy::server::refusal_code;
+        assert!(!could_exist(&refusal_code(now + 3600), now, 86400));
+        assert!(!could_exist(&refusal_code(now - 2 * 86400), now, 86400));
     }
 }

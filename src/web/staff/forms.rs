@@ -66,7 +66,7 @@ pub fn ip(field: &str, text: &str) -> Result<ClientIp, WebError> {
 pub fn login(config: &Config, text: &str) -> Result<String, WebError> {
     crate::domain::Login::parse(text, &config.relay.login_rule())
         .map(crate::domain::Login::into_string)
-        .map_err(|e| bad(&e.to_string()))
+        .map_err(|e| bad(e.to_string()))
 }
 
 /// A time as staff type it, in the configured zone: `2026-03-13T05:12` (what a
@@ -168,7 +168,8 @@ pub async fn act_audited(
         &what,
         &why,
         &user.name,
-    )).await?;
+    ))
+    .await?;
     audit(app, user, action, subject, Some(why), Some(said)).await
 }
 

@@ -53,13 +53,18 @@ struct RelayMethodsPage {
     dependent: Vec<(String, report::RelayMethodsRecord)>,
 }
 
-async fn load(app: &Arc<App>, days: i64) -> Result<RelayMethodsReport, WebError> {
+/// The report for the last `days`, and the look at every customer's logins it is, audited
+/// (`view_relay_methods`) in the same store call that reads it.
+async fn load(app: &Arc<App>, user: &StaffUser, days: i64) -> Result<RelayMethodsReport, WebError> {
     let now = app.now();
     let since = now - days * 86400;
     let config = app.config.clone();
+    let name = user.name.clone();
     Ok(app
         .db
         .run(async move |c: &mut crate::store::Conn| {
+            let detail = format!("days={days}");
+            helpdesk::audit(c, &name, "view_relay_methods", "*", None, Some(&detail)).await?;
             report::relay_methods_report(c, &config, since, now).await
         })
         .await?)
@@ -72,7 +77,7 @@ pub async fn page(
     Query(q): Query<Period>,
 ) -> Result<Html<String>, WebError> {
     let days = q.days()?;
-    let mut report = load(&app, days).await?;
+    let mut report = load(&app, &user, days).await?;
     let tr = crate::web::i18n::Tr(lang);
     let series = |pick: fn(&report::RelayMethodsDay) -> i64| -> Vec<(String, i64)> {
         report
