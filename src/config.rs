@@ -350,7 +350,7 @@ impl Default for StaffConfig {
 pub struct PolicyConfig {
     /// `127.0.0.1:10040`, or `unix:/var/spool/postfix/private/relaydesk`.
     pub listen: String,
-    /// Most connections served at once; more wait for a free slot.
+    /// Most connections open at once; a new one beyond this closes the one silent longest.
     pub max_connections: usize,
     /// A connection idle this long is closed (Postfix reconnects). Default 300 s.
     pub idle_timeout: Seconds,
