@@ -5,7 +5,7 @@
 //! and screenshots at a phone's size (`target/browser-artifacts/*.png`).
 //!
 //! Skipped with a note when chromium or chromedriver is not installed on a developer's machine;
-//! under `CI=true` (which `.ci/run` sets, and which installs both) a missing browser fails.
+//! under `CI=true` (which `scripts/test-all` sets, and which installs both) a missing browser fails.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -219,12 +219,25 @@ fn installed() -> bool {
     Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()
 }
 
+/// axe-core's script where the browser tests read it (`npm ci` puts it there).
+fn axe_path() -> PathBuf {
+    std::env::var("AXE_CORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js")
+        })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customer_site_works_in_a_real_browser() {
     if !crate::helpers::available(
         "chromium and chromedriver",
         installed(),
         "apt-get install chromium chromium-driver",
+    ) || !crate::helpers::available(
+        "axe-core",
+        axe_path().exists(),
+        "run `npm ci` in the repository, as scripts/test-all does",
     ) {
         return;
     }
@@ -435,16 +448,12 @@ async fn agent_journey(client: &Client, base: &str, db: &relaydesk::store::Db) {
     assert!(console_errors(client).await.is_empty());
 }
 
-/// axe-core (the npm package `.ci/run` installs: `npm ci`) as the browser tests inject it.
+/// axe-core (the npm package `scripts/test-all` installs: `npm ci`) as the browser tests inject it.
 fn axe_source() -> String {
-    let path = std::env::var("AXE_CORE_JS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js")
-        });
+    let path = axe_path();
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "axe-core at {}: {e} (run `npm ci` in the repository, as .ci/run does)",
+            "axe-core at {}: {e} (run `npm ci` in the repository, as scripts/test-all does)",
             path.display()
         )
     })

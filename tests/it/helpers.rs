@@ -176,7 +176,7 @@ pub fn postgres_url() -> Option<String> {
     available(
         "PostgreSQL",
         url.is_some(),
-        "set RELAYDESK_TEST_POSTGRES_URL, as .ci/run does",
+        "set RELAYDESK_TEST_POSTGRES_URL, as scripts/test-all does",
     )
     .then_some(url)
     .flatten()
