@@ -1,11 +1,13 @@
 //! Staff actions on relay authorization — grant an address for N minutes, block or unblock an
-//! address or network, suspend or unsuspend a login — checked here once for the CLI, the staff
-//! pages and the API. Each returns the sentence to show the person who acted.
+//! address or network, suspend or unsuspend a login. State changes one way: the CLI, the staff
+//! pages and the API parse their input into a typed `Action` and call `perform`, which writes
+//! the change, its audit record and its change notice in one transaction and returns the
+//! sentence to show the person who acted.
 
 use anyhow::bail;
 use ipnet::IpNet;
 
-use crate::domain::{ClientIp, Login, LoginRule};
+use crate::domain::{ClientIp, Login};
 use crate::store::Db;
 use crate::store::changes::{self, Change};
 use crate::store::restrictions::{self, Kind};
@@ -17,12 +19,22 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn reason_of(reason: &str) -> anyhow::Result<&str> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.len() > 500 || reason.chars().any(char::is_control) {
-        bail!("reason: give a short reason (1-500 characters, one line)");
+/// Why staff acted: one line of 1 to 500 characters, read once at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    pub fn parse(text: &str) -> anyhow::Result<Reason> {
+        let text = text.trim();
+        if text.is_empty() || text.len() > 500 || text.chars().any(char::is_control) {
+            bail!("reason: give a short reason (1-500 characters, one line)");
+        }
+        Ok(Reason(text.to_string()))
     }
-    Ok(reason)
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The widest network one block may cover: an IPv4 /16, an IPv6 /48. A slip of the keyboard
@@ -68,119 +80,137 @@ pub fn any_network_in(field: &str, text: &str) -> anyhow::Result<IpNet> {
     Ok(crate::domain::client_net(net))
 }
 
-pub async fn grant(
-    db: &Db,
-    ip: &str,
-    minutes: i64,
-    reason: &str,
-    by: &str,
-) -> anyhow::Result<String> {
-    let ip: ClientIp = ip.parse()?;
-    if !(1..=MAX_GRANT_MINUTES).contains(&minutes) {
-        bail!("minutes: between 1 and {MAX_GRANT_MINUTES}");
-    }
-    let reason = reason_of(reason)?;
-    let now = now();
-    let until = now + minutes * 60;
-    let mut conn = db.conn().await?;
-    let mut tx = conn.begin().await?;
-    restrictions::add_grant(&mut tx, &ip.to_string(), None, reason, by, now, until).await?;
-    changes::notify(&mut tx, Change::Authorization).await?;
-    tx.commit().await?;
-    Ok(format!("{ip} may relay for {minutes} minutes"))
-}
-
-pub async fn block(db: &Db, ip: &str, reason: &str, by: &str) -> anyhow::Result<String> {
-    let net = network(ip)?;
-    restrict(db, Kind::Block, &net.to_string(), reason, by).await
-}
-
-pub async fn unblock(db: &Db, ip: &str, by: &str) -> anyhow::Result<String> {
-    let net = any_network(ip)?;
-    lift(db, Kind::Block, &net.to_string(), by).await
-}
-
-/// Suspends `login` in its canonical form (`rule`): every spelling of the account is stopped.
-pub async fn suspend(
-    db: &Db,
-    rule: &LoginRule,
-    login: &str,
-    reason: &str,
-    by: &str,
-) -> anyhow::Result<String> {
-    let login = Login::parse(login, rule)?;
-    restrict(db, Kind::Suspension, login.as_str(), reason, by).await
-}
-
-/// Lifts the suspension of `login`'s account, however it is spelled.
-pub async fn unsuspend(db: &Db, rule: &LoginRule, login: &str, by: &str) -> anyhow::Result<String> {
-    let login = Login::parse(login, rule)?;
-    lift(db, Kind::Suspension, login.as_str(), by).await
-}
-
-/// A staff action, as the CLI, the staff pages and the API name it.
+/// A staff action, its values parsed at the edge (`ClientIp`, `network`, `Login`): the CLI,
+/// the staff pages and the API build one and hand it to `perform`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Grant { ip: String, minutes: i64 },
-    Block { ip: String },
-    Unblock { ip: String },
-    Suspend { login: String },
-    Unsuspend { login: String },
+    /// `ip` may relay for `minutes`; `login` when granted on a customer's behalf (their page).
+    Grant {
+        ip: ClientIp,
+        minutes: i64,
+        login: Option<Login>,
+    },
+    Block {
+        net: IpNet,
+    },
+    Unblock {
+        net: IpNet,
+    },
+    Suspend {
+        login: Login,
+    },
+    Unsuspend {
+        login: Login,
+    },
 }
 
-/// Carries out `action` for `by` with `reason` (lifting takes none); returns what to say.
-/// Logins are taken in their canonical form by `rule`.
-pub async fn perform(
-    db: &Db,
-    rule: &LoginRule,
-    action: &Action,
-    reason: &str,
-    by: &str,
-) -> anyhow::Result<String> {
-    match action {
-        Action::Grant { ip, minutes } => grant(db, ip, *minutes, reason, by).await,
-        Action::Block { ip } => block(db, ip, reason, by).await,
-        Action::Unblock { ip } => unblock(db, ip, by).await,
-        Action::Suspend { login } => suspend(db, rule, login, reason, by).await,
-        Action::Unsuspend { login } => unsuspend(db, rule, login, by).await,
+impl Action {
+    /// A grant, its length checked.
+    pub fn grant(ip: ClientIp, minutes: i64, login: Option<Login>) -> anyhow::Result<Action> {
+        if !(1..=MAX_GRANT_MINUTES).contains(&minutes) {
+            bail!("minutes: between 1 and {MAX_GRANT_MINUTES}");
+        }
+        Ok(Action::Grant { ip, minutes, login })
+    }
+
+    /// Whether the action needs a reason (lifting one does not).
+    fn needs_reason(&self) -> bool {
+        !matches!(self, Action::Unblock { .. } | Action::Unsuspend { .. })
     }
 }
 
-async fn restrict(
-    db: &Db,
-    kind: Kind,
-    subject: &str,
-    reason: &str,
-    by: &str,
-) -> anyhow::Result<String> {
-    let reason = reason_of(reason)?;
-    let now = now();
-    let mut conn = db.conn().await?;
-    let mut tx = conn.begin().await?;
-    let added = restrictions::add(&mut tx, kind, subject, reason, by, now, None).await?;
-    changes::notify(&mut tx, Change::Authorization).await?;
-    tx.commit().await?;
-    Ok(match (kind, added) {
-        (Kind::Block, true) => format!("{subject} is blocked"),
-        (Kind::Block, false) => format!("{subject} was already blocked"),
-        (Kind::Suspension, true) => format!("{subject} is suspended"),
-        (Kind::Suspension, false) => format!("{subject} was already suspended"),
-    })
+/// Who acted and how the audit log names the action and its subject: the pages and the
+/// command line write `grant`, `block`, …, the API `api_grant`, …; the subject is the address,
+/// network or login acted on (the customer's login for a grant made from their page).
+pub struct Audit<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub subject: String,
 }
 
-async fn lift(db: &Db, kind: Kind, subject: &str, by: &str) -> anyhow::Result<String> {
+/// Carries out `action` with `reason` for `audit.actor`: the change, its audit record and the
+/// change notice (which every node's grant index hears) are written in **one transaction**,
+/// so an action whose audit cannot be written is not performed. Returns what to say.
+pub async fn perform(
+    db: &Db,
+    action: &Action,
+    reason: Option<&Reason>,
+    audit: Audit<'_>,
+) -> anyhow::Result<String> {
+    let reason = match (action.needs_reason(), reason) {
+        (true, None) => bail!("reason: give a short reason (1-500 characters, one line)"),
+        (_, r) => r.map(Reason::as_str),
+    };
     let now = now();
     let mut conn = db.conn().await?;
     let mut tx = conn.begin().await?;
-    let lifted = restrictions::lift(&mut tx, kind, subject, by, now).await?;
+    let said = match action {
+        Action::Grant { ip, minutes, login } => {
+            let until = now + minutes * 60;
+            let login = login.as_ref().map(Login::as_str);
+            let r = reason.unwrap_or_default();
+            restrictions::add_grant(&mut tx, &ip.to_string(), login, r, audit.actor, now, until)
+                .await?;
+            format!("{ip} may relay for {minutes} minutes")
+        }
+        Action::Block { net } => {
+            let subject = net.to_string();
+            let r = reason.unwrap_or_default();
+            let added =
+                restrictions::add(&mut tx, Kind::Block, &subject, r, audit.actor, now, None)
+                    .await?;
+            match added {
+                true => format!("{subject} is blocked"),
+                false => format!("{subject} was already blocked"),
+            }
+        }
+        Action::Suspend { login } => {
+            let r = reason.unwrap_or_default();
+            let added = restrictions::add(
+                &mut tx,
+                Kind::Suspension,
+                login.as_str(),
+                r,
+                audit.actor,
+                now,
+                None,
+            )
+            .await?;
+            match added {
+                true => format!("{login} is suspended"),
+                false => format!("{login} was already suspended"),
+            }
+        }
+        Action::Unblock { net } => {
+            let subject = net.to_string();
+            match restrictions::lift(&mut tx, Kind::Block, &subject, audit.actor, now).await? {
+                0 => format!("{subject} was not blocked"),
+                _ => format!("{subject} is unblocked"),
+            }
+        }
+        Action::Unsuspend { login } => {
+            let lifted =
+                restrictions::lift(&mut tx, Kind::Suspension, login.as_str(), audit.actor, now)
+                    .await?;
+            match lifted {
+                0 => format!("{login} was not suspended"),
+                _ => format!("{login} is unsuspended"),
+            }
+        }
+    };
+    crate::store::audit::record(
+        &mut tx,
+        now,
+        audit.actor,
+        audit.action,
+        &audit.subject,
+        reason,
+        Some(&said),
+    )
+    .await?;
     changes::notify(&mut tx, Change::Authorization).await?;
     tx.commit().await?;
-    Ok(match (kind, lifted) {
-        (Kind::Block, 0) => format!("{subject} was not blocked"),
-        (Kind::Block, _) => format!("{subject} is unblocked"),
-        (Kind::Suspension, 0) => format!("{subject} was not suspended"),
-        (Kind::Suspension, _) => format!("{subject} is unsuspended"),
-    })
+    Ok(said)
 }
 
 #[cfg(test)]
@@ -221,9 +251,12 @@ mod tests {
 
     #[test]
     fn reasons_are_required_and_single_line() {
-        assert!(reason_of("  ").is_err());
-        assert!(reason_of("a\\nb").is_ok());
-        assert!(reason_of("a\nb").is_err());
-        assert_eq!(reason_of(" on the phone ").unwrap(), "on the phone");
+        assert!(Reason::parse("  ").is_err());
+        assert!(Reason::parse("a\\nb").is_ok());
+        assert!(Reason::parse("a\nb").is_err());
+        assert_eq!(
+            Reason::parse(" on the phone ").unwrap().as_str(),
+            "on the phone"
+        );
     }
 }

@@ -343,32 +343,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             minutes,
             reason,
         } => {
-            let subject = ip.parse::<crate::domain::ClientIp>()?.to_string();
-            let action = Action::Grant { ip, minutes };
-            act_audited(&config, "grant", subject, action, Some(reason)).await
+            let ip: crate::domain::ClientIp = ip.parse()?;
+            let action = Action::grant(ip, minutes, None)?;
+            act_audited(&config, "grant", ip.to_string(), action, Some(reason)).await
         }
         Command::Block { ip, reason } => {
-            let subject = crate::actions::network(&ip)?.to_string();
-            act_audited(
-                &config,
-                "block",
-                subject,
-                Action::Block { ip },
-                Some(reason),
-            )
-            .await
+            let net = crate::actions::network(&ip)?;
+            let action = Action::Block { net };
+            act_audited(&config, "block", net.to_string(), action, Some(reason)).await
         }
         Command::Unblock { ip } => {
-            let subject = crate::actions::any_network(&ip)?.to_string();
-            act_audited(&config, "unblock", subject, Action::Unblock { ip }, None).await
+            let net = crate::actions::any_network(&ip)?;
+            let action = Action::Unblock { net };
+            act_audited(&config, "unblock", net.to_string(), action, None).await
         }
         Command::Suspend { login, reason } => {
-            let subject = login.trim().to_string();
+            let login = crate::domain::Login::parse(&login, &config.relay.login_rule())?;
+            let subject = login.to_string();
             let action = Action::Suspend { login };
             act_audited(&config, "suspend", subject, action, Some(reason)).await
         }
         Command::Unsuspend { login } => {
-            let subject = login.trim().to_string();
+            let login = crate::domain::Login::parse(&login, &config.relay.login_rule())?;
+            let subject = login.to_string();
             let action = Action::Unsuspend { login };
             act_audited(&config, "unsuspend", subject, action, None).await
         }
@@ -468,9 +465,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Who a command-line action is recorded as made by.
-/// Carries out a staff action from the command line and audits it as the pages and the API
-/// do (same action name, subject, reason and what it said), with `cli:USER` as the actor.
+/// Carries out a staff action from the command line through the one `actions::perform`,
+/// audited as the pages do (same action name and subject, the reason and what it said), with
+/// `cli:USER` as the actor, in the action's own transaction.
 async fn act_audited(
     config: &Config,
     name: &str,
@@ -480,27 +477,21 @@ async fn act_audited(
 ) -> anyhow::Result<()> {
     let db = open_db(config).await?;
     let who = actor();
-    let said = crate::actions::perform(
-        &db,
-        &config.relay.login_rule(),
-        &action,
-        reason.as_deref().unwrap_or(""),
-        &who,
-    )
-    .await?;
-    crate::helpdesk::audit(
-        &mut db.conn().await?,
-        &who,
-        name,
-        &subject,
-        reason.as_deref().map(str::trim),
-        Some(&said),
-    )
-    .await?;
+    let reason = reason
+        .as_deref()
+        .map(crate::actions::Reason::parse)
+        .transpose()?;
+    let audit = crate::actions::Audit {
+        actor: &who,
+        action: name,
+        subject,
+    };
+    let said = crate::actions::perform(&db, &action, reason.as_ref(), audit).await?;
     println!("{said}");
     Ok(())
 }
 
+/// Who a command-line action is recorded as made by.
 fn actor() -> String {
     format!(
         "cli:{}",

@@ -312,11 +312,23 @@ pub enum State {
     NeverChecked,
     AuthFailed,
     Blocked,
+    /// Mail was checked from the address, by a login that is suspended: it grants nothing.
+    Suspended,
     /// No SMTP connection from this address was ever logged: its provider may block port 25.
     NoAttempt,
 }
 
 impl State {
+    pub const ALL: [State; 7] = [
+        State::Authorized,
+        State::Expired,
+        State::NeverChecked,
+        State::AuthFailed,
+        State::Blocked,
+        State::Suspended,
+        State::NoAttempt,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Authorized => "authorized",
@@ -324,9 +336,21 @@ impl State {
             State::NeverChecked => "never_checked",
             State::AuthFailed => "auth_failed",
             State::Blocked => "blocked",
+            State::Suspended => "suspended",
             State::NoAttempt => "no_attempt",
         }
     }
+}
+
+/// What lets an authorized address send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    /// A mail check from the address (whose login is for staff and the customer, never for
+    /// public surfaces: `ConnectionState::by_login`).
+    MailCheck,
+    /// A staff grant of the address.
+    StaffGrant,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -334,19 +358,41 @@ pub struct ConnectionState {
     pub state: State,
     /// Authorized until (authorized), or expired at (expired).
     pub until: Option<Epoch>,
+    /// What the authorization rests on (authorized only): the longest-lasting of a mail check
+    /// and a staff grant.
+    pub by: Option<By>,
     /// The mail check it rests on.
     pub login_at: Option<Epoch>,
     pub failure_at: Option<Epoch>,
     pub restriction: Option<Restriction>,
+    /// Whose mail check authorizes the address (or was refused for suspension): never shown
+    /// on a public surface.
+    #[serde(skip)]
+    pub by_login: Option<String>,
 }
 
-/// The state of address `ip` at `now`: the §6.2 evidence read forward. `staff_grant_until` is a
-/// staff grant in force; `smtp_seen` whether any SMTP attempt from `ip` was ever logged.
+/// What grants an address besides its mail checks, and what takes them away, at one moment:
+/// the policy's rule (§6.1) reads the same.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Grants<'a> {
+    /// A staff grant of the address in force, until then.
+    pub staff_until: Option<Epoch>,
+    /// Logins suspended at that moment: their mail checks grant nothing.
+    pub suspended: &'a [String],
+    /// The address is in `relay.never_authorize`: its mail checks grant nothing.
+    pub never_authorized: bool,
+}
+
+/// The state of address `ip` at `now`, by the rule the policy service applies (§6.1, the grant
+/// index): blocked, else authorized by a staff grant or by a mail check from `ip` within the
+/// window whose login is not suspended now (and `ip` not in `never_authorize`), the longer of
+/// the two; else the §6.2 evidence read forward — a check by a suspended login, a failed check,
+/// an expired one, none. `smtp_seen` says whether any SMTP attempt from `ip` was logged.
 pub fn connection_state(
     now: Epoch,
     ip: &str,
     ev: &Evidence,
-    staff_grant_until: Option<Epoch>,
+    grants: Grants<'_>,
     smtp_seen: bool,
     rules: Rules,
 ) -> ConnectionState {
@@ -354,36 +400,56 @@ pub fn connection_state(
     let mut out = ConnectionState {
         state: State::NeverChecked,
         until: None,
+        by: None,
         login_at: None,
         failure_at: None,
         restriction: None,
+        by_login: None,
     };
     if let Some(b) = &ev.block {
         out.state = State::Blocked;
         out.restriction = Some(b.clone());
         return out;
     }
-    let from_ip = |from: Epoch, to: Epoch| {
+    let suspended = |login: &str| grants.suspended.iter().any(|s| s == login);
+    // The latest check from `ip` in [from, to] among the logins `keep` accepts.
+    let latest = |from: Epoch, to: Epoch, keep: &dyn Fn(&LoginSpan) -> bool| {
         ev.ip_logins
             .iter()
-            .filter(|s| s.ip == ip && s.overlaps(from, to))
-            .map(|s| s.latest_by(to))
-            .max()
+            .filter(|s| s.ip == ip && s.overlaps(from, to) && keep(s))
+            .map(|s| (s.latest_by(to), s))
+            .max_by_key(|(t, _)| *t)
     };
-    let recent = from_ip(now - w, now);
-    let granted = recent
-        .map(|t| t + w)
-        .max(staff_grant_until.filter(|&u| u >= now));
-    if let Some(until) = granted {
+    let granting = latest(now - w, now, &|s| {
+        !grants.never_authorized && !suspended(&s.login)
+    });
+    let by_check = granting.map(|(t, _)| t + w);
+    let by_staff = grants.staff_until.filter(|&u| u >= now);
+    if by_check.is_some() || by_staff.is_some() {
         out.state = State::Authorized;
-        out.until = Some(until);
-        out.login_at = recent;
+        if by_staff > by_check {
+            out.until = by_staff;
+            out.by = Some(By::StaffGrant);
+        } else {
+            out.until = by_check;
+            out.by = Some(By::MailCheck);
+        }
+        if let Some((t, s)) = granting {
+            out.login_at = Some(t);
+            out.by_login = Some(s.login.clone());
+        }
+        return out;
+    }
+    if let Some((t, s)) = latest(now - w, now, &|s| suspended(&s.login)) {
+        out.state = State::Suspended;
+        out.login_at = Some(t);
+        out.by_login = Some(s.login.clone());
         return out;
     }
     let failure = ev
         .failures
         .iter()
-        .filter(|f| f.ip == ip && f.at >= now - w)
+        .filter(|f| f.ip == ip && f.at >= now - w && f.at <= now)
         .map(|f| f.at)
         .max();
     if let Some(at) = failure {
@@ -391,10 +457,11 @@ pub fn connection_state(
         out.failure_at = Some(at);
         return out;
     }
-    if let Some(at) = from_ip(now - rules.lookback, now - w - 1) {
+    if let Some((at, s)) = latest(now - rules.lookback, now - w - 1, &|_| true) {
         out.state = State::Expired;
         out.login_at = Some(at);
         out.until = Some(at + w);
+        out.by_login = Some(s.login.clone());
         return out;
     }
     if !smtp_seen {

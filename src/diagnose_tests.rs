@@ -215,7 +215,43 @@ fn owners_come_from_customer_domains() {
 }
 
 fn state(ev: &Evidence, grant: Option<Epoch>, smtp_seen: bool) -> ConnectionState {
-    connection_state(T, X, ev, grant, smtp_seen, RULES)
+    let grants = Grants {
+        staff_until: grant,
+        ..Grants::default()
+    };
+    connection_state(T, X, ev, grants, smtp_seen, RULES)
+}
+
+#[test]
+fn a_suspended_logins_check_grants_nothing_as_the_policy_says() {
+    let mut ev = full_logs();
+    ev.ip_logins = vec![span("taro", X, T - 600, T - 60)];
+    let suspended = ["taro".to_string()];
+    let grants = Grants {
+        suspended: &suspended,
+        ..Grants::default()
+    };
+    let s = connection_state(T, X, &ev, grants, true, RULES);
+    assert_eq!((s.state, s.login_at), (State::Suspended, Some(T - 60)));
+    // Another login's check from the same address still grants.
+    ev.ip_logins.push(span("hanako", X, T - 900, T - 900));
+    let s = connection_state(T, X, &ev, grants, true, RULES);
+    assert_eq!((s.state, s.until), (State::Authorized, Some(T - 900 + W)));
+    assert_eq!(s.by_login.as_deref(), Some("hanako"));
+    // A staff grant outlasting the check is what the address rests on.
+    let grants = Grants {
+        staff_until: Some(T + 4 * W),
+        ..grants
+    };
+    let s = connection_state(T, X, &ev, grants, true, RULES);
+    assert_eq!((s.by, s.until), (Some(By::StaffGrant), Some(T + 4 * W)));
+    // never_authorize: checks from the address grant nothing.
+    let grants = Grants {
+        never_authorized: true,
+        ..Grants::default()
+    };
+    let s = connection_state(T, X, &ev, grants, true, RULES);
+    assert_ne!(s.state, State::Authorized);
 }
 
 #[test]

@@ -92,19 +92,17 @@ impl GrantIndex {
     }
 
     /// A successful mailbox login by `login` from `ip` at `at`: relaying is allowed until
-    /// `at + W`, unless the address is in `relay.never_authorize`, blocked, or the login
-    /// suspended.
+    /// `at + W`, unless the address is in `relay.never_authorize`. Blocks and suspensions are
+    /// applied when the address asks (`check`), by those in force then: the rule every
+    /// surface states (`diagnose::connection_state`) reads the same, and it holds the same
+    /// after a restart, which loads the window's logins under the restrictions of that moment.
     pub fn login(&self, ip: ClientIp, login: &str, at: Epoch) {
         let login = &*self.logins.canonical(login);
         self.causes.login(ip, login, at);
         if self.never_authorize.iter().any(|n| n.contains(&ip.addr())) {
             return;
         }
-        let mut inner = self.write();
-        if inner.restrictions.suspended.contains(login) || blocked(&inner.restrictions, ip) {
-            return;
-        }
-        add(&mut inner, ip, Some(login), at + self.window, at);
+        add(&mut self.write(), ip, Some(login), at + self.window, at);
     }
 
     /// A staff grant: `ip` may relay until `until`.
@@ -289,9 +287,14 @@ mod tests {
         );
         index.login(ip("203.0.113.20"), "thief", 1100);
         assert_eq!(index.check(ip("203.0.113.20"), 1100), Verdict::NotGranted);
+        // Lifted: the checks of the window count again, as every page says they do.
         index.replace_restrictions(Restrictions::default());
         assert!(matches!(
             index.check(ip("203.0.113.7"), 1000),
+            Verdict::Granted { .. }
+        ));
+        assert!(matches!(
+            index.check(ip("203.0.113.20"), 1100),
             Verdict::Granted { .. }
         ));
     }

@@ -23,6 +23,8 @@
 //! - `policy`    — the Postfix SMTP access policy service.
 //! - `diagnose`  — the §6.2 rules: evidence in, cause out; also a connection's current state.
 //! - `explain`   — gathers evidence for a rejection and words the diagnosis in Japanese and English.
+//! - `state`     — the one answer to "may this address send now, and why": for an address and a
+//!   customer, by the policy's rule; every page, the API and the CLI render it.
 //! - `abuse`     — burst detection over the event stream; `alerts` records and acts on it.
 //! - `actions`   — staff actions: grant, block, suspend, and their undo.
 //! - `secrets`   — random tokens, their hashes, comparison that leaks nothing.
@@ -55,6 +57,7 @@ pub mod secrets;
 pub mod serve;
 pub mod simulate;
 pub mod staff;
+pub mod state;
 pub mod store;
 pub mod time;
 pub mod web;

@@ -60,22 +60,14 @@ pub struct Diagnosed {
     pub diagnosis: Diagnosis,
 }
 
-/// An address allowed to relay now, and until when.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Authorized {
-    pub ip: String,
-    pub until: Epoch,
-    /// `login` (a mail check) or `staff` (a grant).
-    pub by: &'static str,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Customer {
     pub login: String,
     /// The sender addresses this login owns, by the §6.2 rule.
     pub senders: Vec<String>,
     pub suspension: Option<Restriction>,
-    pub authorized: Vec<Authorized>,
+    /// The customer's state and each address's now, as every surface says it.
+    pub state: crate::state::Customer,
     pub ips: Vec<IpUse>,
     /// Newest first.
     pub timeline: Vec<Event>,
@@ -127,42 +119,16 @@ pub async fn customer(
     let sessions = history::sessions_for_login(conn, login, since, now, ROWS).await?;
     let failures = history::failures(conn, Some(login), None, since, now, ROWS).await?;
     let ips = timeline::ip_history(conn, login, since, ROWS).await?;
-    let suspension = restrictions::in_force(conn, Kind::Suspension, now)
-        .await?
-        .into_iter()
-        .find(|s| s.subject == login);
-    let blocks = restrictions::in_force(conn, Kind::Block, now).await?;
-    let blocked = |ip: &str| {
-        ip.parse::<ClientIp>().is_ok_and(|ip| {
-            blocks
-                .iter()
-                .any(|b| crate::domain::net_holds(&b.subject, ip))
-        })
-    };
-
-    let mut authorized: Vec<Authorized> = Vec::new();
-    if suspension.is_none() {
-        for s in sessions.iter().filter(|s| s.last_seen + w >= now) {
-            if !blocked(&s.ip) && !authorized.iter().any(|a| a.ip == s.ip) {
-                authorized.push(Authorized {
-                    ip: s.ip.clone(),
-                    until: s.last_seen + w,
-                    by: "login",
-                });
-            }
-        }
-    }
+    let state = crate::state::customer(conn, config, login, now).await?;
+    let suspension = state.suspension.clone();
     let mut grants = Vec::new();
     for ip in ips.iter().take(RELAY_SESSIONS) {
         grants.extend(timeline::grants_for_ip(conn, &ip.ip, since, ROWS).await?);
     }
-    for g in grants.iter().filter(|g| g.expires_at >= now) {
-        if !blocked(&g.ip) {
-            authorized.push(Authorized {
-                ip: g.ip.clone(),
-                until: g.expires_at,
-                by: "staff",
-            });
+    // Grants made on this customer's behalf, from addresses they never checked mail from.
+    for g in restrictions::active_grants(conn, now).await? {
+        if g.login.as_deref() == Some(login) && !grants.iter().any(|h| h.id == g.id) {
+            grants.push(g);
         }
     }
 
@@ -206,7 +172,7 @@ pub async fn customer(
         login: login.to_string(),
         senders,
         suspension,
-        authorized,
+        state,
         ips,
         timeline: events,
         latest_rejection,

@@ -129,6 +129,9 @@ pub async fn account_owner(conn: &mut Conn, address: &str) -> Result<Option<Opti
 pub struct ConnectionFacts {
     pub evidence: Evidence,
     pub staff_grant_until: Option<Epoch>,
+    /// Logins with a mail check from the address within the window that are suspended now:
+    /// those checks grant nothing (§6.1).
+    pub suspended: Vec<String>,
     pub smtp_seen: bool,
     /// The newest relay refusals of sends from the address (newest first), each with the
     /// evidence around it and its sender's owner, ready for `diagnose::diagnose`.
@@ -200,11 +203,13 @@ pub async fn for_connection_with_refusals(
     let mut accounts_kept = false;
     let mut listed: Vec<(String, String)> = Vec::new();
     let mut refusals: Vec<StoredRejection> = Vec::new();
+    let mut suspended: Vec<String> = Vec::new();
     for f in rows {
         match f.kind.as_str() {
             "grant" => staff_grant_until = f.x,
             "smtp" => smtp_seen = f.x == Some(1),
             "logs" => logs_since = f.x,
+            "suspended" => suspended.extend(f.a),
             "accounts" => accounts_kept = f.x == Some(1),
             "account" => listed.extend(f.a.zip(f.b)),
             "rejection" => refusals.push(StoredRejection {
@@ -269,6 +274,7 @@ pub async fn for_connection_with_refusals(
     Ok(ConnectionFacts {
         evidence,
         staff_grant_until,
+        suspended,
         smtp_seen,
         recent,
     })
@@ -315,6 +321,10 @@ union all
 select 'grant', null, null, null,
        (select max(expires_at) from grants
         where ip = $1 and expires_at >= $2 and revoked_at is null), null, null
+union all
+select 'suspended', login, null, null, null, null, null from suspensions
+where login in (select login from sessions where ip = $1 and last_seen >= $2 - $5 and first_seen <= $2)
+  and created_at <= $2 and (lifted_at is null or lifted_at > $2) and (until is null or until > $2)
 union all
 select 'smtp', null, null, null,
        case when exists (select 1 from rejections where ip = $1)

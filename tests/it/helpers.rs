@@ -203,3 +203,18 @@ pub fn simulated_day(dir: &Path, seed: u64) -> relaydesk::simulate::Simulation {
     relaydesk::simulate::write_day(dir, &opts).unwrap();
     relaydesk::simulate::generate(&opts)
 }
+
+/// Carries out a staff action through the one `actions::perform`, as staff member `test`.
+pub async fn staff_action(
+    db: &relaydesk::store::Db,
+    action: relaydesk::actions::Action,
+    reason: &str,
+) -> anyhow::Result<String> {
+    let reason = relaydesk::actions::Reason::parse(reason)?;
+    let audit = relaydesk::actions::Audit {
+        actor: "test",
+        action: "test",
+        subject: String::new(),
+    };
+    relaydesk::actions::perform(db, &action, Some(&reason), audit).await
+}

@@ -16,9 +16,11 @@ use relaydesk::policy::recorder::Recorder;
 use relaydesk::policy::server::Policy;
 
 use crate::api_helpers::audited;
-use crate::helpers::{binary, free_port, run};
+use crate::helpers::{binary, free_port, run, staff_action};
 use crate::staff::{add_staff, login_event, now, sign_in};
 use crate::web_helpers::{Web, dbs, done, store_events};
+use relaydesk::actions::Action;
+use relaydesk::domain::Login;
 
 /// A RCPT-stage request as Postfix 3.x sends it.
 fn rcpt(ip: &str, sender: &str, to: &str) -> String {
@@ -244,7 +246,8 @@ async fn strangers_cannot_tell_real_made_up_and_suspended_customers_apart() {
         )
         .await;
         let rule = web.app.config.relay.login_rule();
-        relaydesk::actions::suspend(&web.db, &rule, "jiro", "stolen password", "test")
+        let jiro = Login::parse("jiro", &rule).unwrap();
+        staff_action(&web.db, Action::Suspend { login: jiro }, "stolen password")
             .await
             .unwrap();
         let index = loaded_index(&web).await;
@@ -319,7 +322,8 @@ async fn a_suspended_login_relays_under_no_spelling() {
         let label = t.label;
         let web = Web::new(t, Config::default());
         let rule = web.app.config.relay.login_rule();
-        relaydesk::actions::suspend(&web.db, &rule, " U00065@EXAMPLE.JP ", "stolen", "test")
+        let login = Login::parse(" U00065@EXAMPLE.JP ", &rule).unwrap();
+        staff_action(&web.db, Action::Suspend { login }, "stolen")
             .await
             .unwrap();
         let index = loaded_index(&web).await;
@@ -374,7 +378,8 @@ async fn a_suspended_login_relays_under_no_spelling() {
             "{label}"
         );
         // Lifting it by yet another spelling lifts it.
-        relaydesk::actions::unsuspend(&web.db, &rule, "u00065", "test")
+        let login = Login::parse("u00065", &rule).unwrap();
+        staff_action(&web.db, Action::Unsuspend { login }, "recovered")
             .await
             .unwrap();
         let index = loaded_index(&web).await;
@@ -399,7 +404,10 @@ async fn mapped_ipv6_blocks_block_the_ipv4_clients_they_name() {
         let mut web = Web::new(t, Config::default());
         let block = |net: &'static str| {
             let db = web.db.clone();
-            async move { relaydesk::actions::block(&db, net, "spam", "test").await }
+            async move {
+                let net = relaydesk::actions::network(net)?;
+                staff_action(&db, Action::Block { net }, "spam").await
+            }
         };
         block("::ffff:203.0.113.66/128").await.unwrap();
         block("::ffff:198.51.100.0/120").await.unwrap();

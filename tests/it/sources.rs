@@ -232,7 +232,8 @@ async fn other_nodes_hear_of_changes_at_commit() {
             .is_empty(),
         "nothing happened yet"
     );
-    relaydesk::actions::block(&t.db, "198.51.100.9", "spam run", "test")
+    let net = relaydesk::actions::network("198.51.100.9").unwrap();
+    crate::helpers::staff_action(&t.db, relaydesk::actions::Action::Block { net }, "spam run")
         .await
         .unwrap();
     let started = Instant::now();

@@ -12,51 +12,59 @@ use serde_json::{Value, json};
 
 use super::auth::ApiStaff;
 use super::params::{self, Body};
-use crate::actions::{self, Action};
+use crate::actions::{self, Action, Reason};
+use crate::domain::Login;
 use crate::helpdesk;
 use crate::store::{self, StoreError};
 use crate::web::App;
 use crate::web::error::WebError;
 
-/// What to audit about an action: its name, subject, reason and detail.
-struct Audit {
-    action: &'static str,
-    subject: String,
-    reason: Option<String>,
-    detail: Option<String>,
-}
-
-/// Runs a blocking action of `crate::actions` and audits it. Its errors are the caller's
-/// (they name the field), except store failures.
+/// Carries out `action` through the one `crate::actions::perform` (change, audit record
+/// `api_<name>` and notice in one transaction). Its errors are the caller's (they name the
+/// field), except store failures.
 async fn act(
     app: &Arc<App>,
     staff: ApiStaff,
-    audit: Audit,
+    name: &'static str,
     action: Action,
-    reason: String,
+    reason: Option<Reason>,
 ) -> Result<Json<Value>, WebError> {
-    let message = actions::perform(
-        &app.db,
-        &app.config.relay.login_rule(),
-        &action,
-        &reason,
-        &staff.name,
-    )
-    .await
-    .map_err(|e| match e.downcast_ref::<StoreError>() {
+    let subject = subject_of(&action);
+    let audit = actions::Audit {
+        actor: &staff.name,
+        action: name,
+        subject,
+    };
+    let message = actions::perform(&app.db, &action, reason.as_ref(), audit)
+        .await
+        .map_err(refused)?;
+    Ok(Json(json!({ "message": message })))
+}
+
+/// What an API action is about, as its audit record names it.
+fn subject_of(action: &Action) -> String {
+    match action {
+        Action::Grant { ip, .. } => ip.to_string(),
+        Action::Block { net } | Action::Unblock { net } => net.to_string(),
+        Action::Suspend { login } | Action::Unsuspend { login } => login.to_string(),
+    }
+}
+
+/// An action's error: a store failure is ours (5xx); anything else names the bad field (400).
+fn refused(e: anyhow::Error) -> WebError {
+    match e.downcast_ref::<StoreError>() {
         Some(store) => WebError::Internal(store.to_string()),
         None => WebError::BadRequest(e.to_string()),
-    })?;
-    helpdesk::audit(
-        &mut app.db.conn().await?,
-        &staff.name,
-        audit.action,
-        &audit.subject,
-        audit.reason.as_deref(),
-        audit.detail.as_deref(),
-    )
-    .await?;
-    Ok(Json(json!({ "message": message })))
+    }
+}
+
+fn reason_in(body: &Body) -> Result<Reason, WebError> {
+    Reason::parse(&body.string("reason")?).map_err(refused)
+}
+
+fn login_in(app: &App, text: &str) -> Result<Login, WebError> {
+    Login::parse(text, &app.config.relay.login_rule())
+        .map_err(|e| WebError::BadRequest(e.to_string()))
 }
 
 /// `POST /grants {ip, minutes, reason}`: the address may relay for that long.
@@ -66,23 +74,11 @@ pub async fn grant(
     body: Bytes,
 ) -> Result<Json<Value>, WebError> {
     let body = Body::parse(&body)?;
-    let ip = body.ip("ip")?.to_string();
+    let ip = body.ip("ip")?;
     let minutes = body.int("minutes")?;
-    let reason = body.string("reason")?;
-    let audit = Audit {
-        action: "api_grant",
-        subject: ip.clone(),
-        reason: Some(reason.clone()),
-        detail: Some(format!("minutes={minutes}")),
-    };
-    act(&app, staff, audit, Action::Grant { ip, minutes }, reason).await
-}
-
-/// An address or network as blocks take it, or a 400 naming `ip`.
-fn network(text: &str) -> Result<String, WebError> {
-    actions::network_in("ip", text)
-        .map(|n| n.to_string())
-        .map_err(|e| WebError::BadRequest(e.to_string()))
+    let reason = reason_in(&body)?;
+    let action = Action::grant(ip, minutes, None).map_err(refused)?;
+    act(&app, staff, "api_grant", action, Some(reason)).await
 }
 
 /// `POST /blocks {ip, reason}`: no relaying from the address or network.
@@ -92,15 +88,16 @@ pub async fn block(
     body: Bytes,
 ) -> Result<Json<Value>, WebError> {
     let body = Body::parse(&body)?;
-    let net = network(&body.string("ip")?)?;
-    let reason = body.string("reason")?;
-    let audit = Audit {
-        action: "api_block",
-        subject: net.clone(),
-        reason: Some(reason.clone()),
-        detail: None,
-    };
-    act(&app, staff, audit, Action::Block { ip: net }, reason).await
+    let net = actions::network_in("ip", &body.string("ip")?).map_err(refused)?;
+    let reason = reason_in(&body)?;
+    act(
+        &app,
+        staff,
+        "api_block",
+        Action::Block { net },
+        Some(reason),
+    )
+    .await
 }
 
 /// `DELETE /blocks/{ip}` (a network's `/` percent-encoded as `%2F`).
@@ -109,23 +106,8 @@ pub async fn unblock(
     State(app): State<Arc<App>>,
     Path(ip): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let net = actions::any_network_in("ip", &ip)
-        .map(|n| n.to_string())
-        .map_err(|e| WebError::BadRequest(e.to_string()))?;
-    let audit = Audit {
-        action: "api_unblock",
-        subject: net.clone(),
-        reason: None,
-        detail: None,
-    };
-    act(
-        &app,
-        staff,
-        audit,
-        Action::Unblock { ip: net },
-        String::new(),
-    )
-    .await
+    let net = actions::any_network_in("ip", &ip).map_err(refused)?;
+    act(&app, staff, "api_unblock", Action::Unblock { net }, None).await
 }
 
 /// `POST /suspensions {login, reason}`: the login's logins grant nothing.
@@ -135,15 +117,16 @@ pub async fn suspend(
     body: Bytes,
 ) -> Result<Json<Value>, WebError> {
     let body = Body::parse(&body)?;
-    let login = body.string("login")?;
-    let reason = body.string("reason")?;
-    let audit = Audit {
-        action: "api_suspend",
-        subject: login.trim().to_string(),
-        reason: Some(reason.clone()),
-        detail: None,
-    };
-    act(&app, staff, audit, Action::Suspend { login }, reason).await
+    let login = login_in(&app, &body.string("login")?)?;
+    let reason = reason_in(&body)?;
+    act(
+        &app,
+        staff,
+        "api_suspend",
+        Action::Suspend { login },
+        Some(reason),
+    )
+    .await
 }
 
 /// `DELETE /suspensions/{login}`.
@@ -152,18 +135,13 @@ pub async fn unsuspend(
     State(app): State<Arc<App>>,
     Path(login): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let audit = Audit {
-        action: "api_unsuspend",
-        subject: login.trim().to_string(),
-        reason: None,
-        detail: None,
-    };
+    let login = login_in(&app, &login)?;
     act(
         &app,
         staff,
-        audit,
+        "api_unsuspend",
         Action::Unsuspend { login },
-        String::new(),
+        None,
     )
     .await
 }

@@ -33,6 +33,8 @@ pub struct ConnectionView {
     pub state: &'static str,
     /// Authorized until, or expired at (RFC 3339).
     pub until: Option<String>,
+    /// What an authorization rests on: `mail_check` or `staff_grant`.
+    pub by: Option<diagnose::By>,
     pub login_at: Option<String>,
     pub failure_at: Option<String>,
     pub window_minutes: i64,
@@ -91,15 +93,7 @@ pub async fn view(
         })
         .collect();
     let config = &app.config;
-    let rules = explain::rules(config);
-    let s = diagnose::connection_state(
-        now,
-        &ip.to_string(),
-        &facts.evidence,
-        facts.staff_grant_until,
-        facts.smtp_seen,
-        rules,
-    );
+    let s = crate::state::of_address(config, ip, now, &facts);
     let tr = Tr(lang);
     let clock = |t: Option<i64>| {
         t.map(|t| time::clock(t, config.timezone.0, now))
@@ -120,7 +114,9 @@ pub async fn view(
     let text = |key: &str| fill(tr.t(key), &values);
     let state = s.state.as_str();
     let detail_key = match s.state {
-        ConnState::Authorized if s.login_at.is_none() => "state.authorized.staff".to_string(),
+        ConnState::Authorized if s.by == Some(diagnose::By::StaffGrant) => {
+            "state.authorized.staff".to_string()
+        }
         other => format!("state.{}.detail", other.as_str()),
     };
     let mut fix = Vec::new();
@@ -153,6 +149,7 @@ pub async fn view(
         ip: ip.to_string(),
         state,
         until: s.until.map(|t| local_rfc3339(t, config.timezone.0)),
+        by: s.by.clone(),
         login_at: s.login_at.map(|t| local_rfc3339(t, config.timezone.0)),
         failure_at: s.failure_at.map(|t| local_rfc3339(t, config.timezone.0)),
         window_minutes: config.window_minutes(),

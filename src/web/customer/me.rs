@@ -14,9 +14,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::mask_address;
 use crate::config::Config;
 use crate::diagnose::{self, State as ConnState};
-use crate::domain::{ClientIp, Epoch};
+use crate::domain::Epoch;
 use crate::explain;
-use crate::store::{self, evidence, history, own_records};
+use crate::store::{self, history, own_records};
 use crate::time::{self, local_rfc3339, local_short};
 use crate::web::App;
 use crate::web::error::WebError;
@@ -68,8 +68,9 @@ pub struct Refusal {
 struct MePage {
     page: Page,
     csrf: String,
-    /// "You can send from {ip} until {until}", for the address authorized longest.
-    authorized: Option<String>,
+    /// The customer's state (`state::customer`), and the sentence that says it.
+    state: &'static str,
+    headline: String,
     addresses: Vec<AddressNow>,
     checks: Vec<Check>,
     ips: Vec<AddressUse>,
@@ -80,47 +81,28 @@ struct MePage {
 }
 
 type Facts = (
+    crate::state::Customer,
     Vec<history::Session>,
     Vec<history::Failure>,
-    Vec<(String, diagnose::ConnectionState)>,
     Vec<(store::rejections::StoredRejection, diagnose::Diagnosis)>,
 );
 
-/// Everything the page shows, read for `login` only.
+/// Everything the page shows, read for `login` only: its state (the one answer every surface
+/// gives, `state::customer`), its mail checks and addresses, its refused sends diagnosed.
 async fn gather(
     c: &mut store::Conn,
     login: &str,
     config: &Config,
     now: Epoch,
 ) -> store::Result<Facts> {
-    let rules = explain::rules(config);
+    let state = crate::state::customer(c, config, login, now).await?;
     let sessions = history::sessions_for_login(c, login, now - HISTORY, now, 200).await?;
-    let failures = history::failures(c, Some(login), None, now - HISTORY, now, ROWS as i64).await?;
-    let mut recent_ips: Vec<&str> = Vec::new();
-    for s in sessions
-        .iter()
-        .filter(|s| s.last_seen >= now - rules.lookback)
-    {
-        if !recent_ips.contains(&s.ip.as_str()) && recent_ips.len() < 5 {
-            recent_ips.push(&s.ip);
-        }
-    }
-    let mut states = Vec::new();
-    for ip in recent_ips {
-        let Ok(addr) = ip.parse::<ClientIp>() else {
-            continue;
-        };
-        let mut facts = evidence::for_connection(c, addr, now, rules).await?;
-        // Others' logins and failures from a shared address are theirs, not this customer's.
-        facts.evidence.ip_logins.retain(|s| s.login == login);
-        facts
-            .evidence
-            .failures
-            .retain(|f| f.login.as_deref() == Some(login));
-        let state =
-            diagnose::connection_state(now, ip, &facts.evidence, None, facts.smtp_seen, rules);
-        states.push((ip.to_string(), state));
-    }
+    // Mail checks only: SMTP AUTH failures are sends, not checks.
+    let failures = history::failures(c, Some(login), None, now - HISTORY, now, ROWS as i64)
+        .await?
+        .into_iter()
+        .filter(|f| f.service != "smtp")
+        .collect();
     let since = store::ingest::logs_since(c).await?;
     let mut refusals = Vec::new();
     let senders = crate::explain::candidate_senders(login, config);
@@ -132,7 +114,7 @@ async fn gather(
         let d = explain::diagnose_rejection(c, config, &r, since).await?;
         refusals.push((r, d));
     }
-    Ok((sessions, failures, states, refusals))
+    Ok((state, sessions, failures, refusals))
 }
 
 pub async fn page(
@@ -148,7 +130,7 @@ pub async fn page(
     let now = app.now();
     let (config, who) = (app.config.clone(), login.clone());
     let mut conn = app.db.conn().await?;
-    let (sessions, failures, states, refusals) = gather(&mut conn, &who, &config, now).await?;
+    let (state, sessions, failures, refusals) = gather(&mut conn, &who, &config, now).await?;
     let relies = app.config.service.submission_port > 0
         && store::relay_methods::relies_on_pop_before_smtp(&mut conn, &login, now - 30 * 86400)
             .await?;
@@ -166,26 +148,39 @@ pub async fn page(
     let config = &app.config;
     let tr = Tr(lang);
     let clock = |t: Epoch| time::clock(t, config.timezone.0, now);
-    let addresses: Vec<AddressNow> = states
+    let addresses: Vec<AddressNow> = state
+        .addresses
         .iter()
-        .map(|(ip, s)| AddressNow {
-            ip: ip.clone(),
-            state: s.state.as_str(),
-            title: tr.t(&format!("state.{}", s.state.as_str())),
-            until: s.until.map(clock),
+        .map(|a| AddressNow {
+            ip: a.ip.clone(),
+            state: a.state.state.as_str(),
+            title: tr.t(&format!("state.{}", a.state.state.as_str())),
+            until: a.state.until.map(clock),
         })
         .collect();
-    let authorized = states
-        .iter()
-        .filter(|(_, s)| s.state == ConnState::Authorized)
-        .filter_map(|(ip, s)| Some((s.until?, ip)))
-        .max()
-        .map(|(until, ip)| {
+    let headline = match state.state {
+        ConnState::Authorized => {
+            let (ip, until) = state
+                .addresses
+                .iter()
+                .find(|a| a.state.state == ConnState::Authorized)
+                .map(|a| (a.ip.clone(), a.state.until.map(clock).unwrap_or_default()))
+                .unwrap_or_default();
+            crate::web::customer::fill(tr.t("me.now.authorized"), &[("ip", &ip), ("until", &until)])
+        }
+        other => {
+            let at = state
+                .last_check
+                .as_ref()
+                .map(|c| clock(c.at))
+                .unwrap_or_default();
+            let until = state.until.map(clock).unwrap_or_default();
             crate::web::customer::fill(
-                tr.t("me.now.authorized"),
-                &[("ip", ip), ("until", &clock(until))],
+                tr.t(&format!("me.now.{}", other.as_str())),
+                &[("at", &at), ("until", &until)],
             )
-        });
+        }
+    };
     let mut checks: Vec<(Epoch, Check)> = sessions
         .iter()
         .map(|s| {
@@ -221,10 +216,11 @@ pub async fn page(
         MePage {
             page,
             csrf: crate::web::session::masked(&session.csrf),
-            authorized,
+            state: state.state.as_str(),
+            headline,
             addresses,
             checks,
-            ips: address_uses(&sessions, config),
+            ips: address_uses(&sessions, &failures, config),
             nudge,
             refusals: refusals
                 .iter()
@@ -259,14 +255,24 @@ fn check(at: Epoch, ip: &str, service: &str, ok: bool, result: String, config: &
     }
 }
 
-/// Sessions grouped by address, most recently used first.
-fn address_uses(sessions: &[history::Session], config: &Config) -> Vec<AddressUse> {
+/// The addresses mail was checked from (successfully or not), most recently used first, with
+/// the successful logins from each.
+fn address_uses(
+    sessions: &[history::Session],
+    failures: &[history::Failure],
+    config: &Config,
+) -> Vec<AddressUse> {
     let mut by_ip: HashMap<&str, (Epoch, Epoch, i64)> = HashMap::new();
     for s in sessions {
         let e = by_ip.entry(&s.ip).or_insert((s.first_seen, s.last_seen, 0));
         e.0 = e.0.min(s.first_seen);
         e.1 = e.1.max(s.last_seen);
         e.2 += s.logins;
+    }
+    for f in failures {
+        let e = by_ip.entry(&f.ip).or_insert((f.at, f.at, 0));
+        e.0 = e.0.min(f.at);
+        e.1 = e.1.max(f.at);
     }
     let mut rows: Vec<_> = by_ip.into_iter().collect();
     rows.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
@@ -292,7 +298,32 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "You can send from {ip} until {until}.",
     ),
     (
-        "me.now.none",
+        "me.now.never_checked",
+        "いま送信が許可されているアドレスはありません。メールソフトで受信すると、そのアドレスから送信できるようになります。",
+        "No address of yours may send right now. Receive mail in your mail program, and its address may send.",
+    ),
+    (
+        "me.now.expired",
+        "送信の許可は {until} に切れました。メールソフトで受信すると、そのアドレスから再び送信できます。",
+        "Your permission to send ended at {until}. Receive mail in your mail program, and its address may send again.",
+    ),
+    (
+        "me.now.auth_failed",
+        "{at} の受信でパスワードが認証されませんでした。メールソフトのパスワードを確かめてから受信してください。",
+        "Your mail check at {at} failed: the password was not accepted. Check the password in your mail program, then receive.",
+    ),
+    (
+        "me.now.suspended",
+        "このアカウントからの送信は停止されています。サポートまでご連絡ください。",
+        "Sending is stopped for this account. Please contact support.",
+    ),
+    (
+        "me.now.blocked",
+        "最後に受信したアドレスからの送信は停止されています。サポートまでご連絡ください。",
+        "Sending from the address of your last mail check is stopped. Please contact support.",
+    ),
+    (
+        "me.now.no_attempt",
         "いま送信が許可されているアドレスはありません。メールソフトで受信すると、そのアドレスから送信できるようになります。",
         "No address of yours may send right now. Receive mail in your mail program, and its address may send.",
     ),

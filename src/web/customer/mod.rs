@@ -128,6 +128,21 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "If you do not know why, please contact {contact}.",
     ),
     (
+        "state.suspended",
+        "このアカウントからの送信は停止されています",
+        "Sending is stopped for this account",
+    ),
+    (
+        "state.suspended.detail",
+        "この接続からの受信（{login_at}）は、送信を停止中のアカウントによるものでした。停止中は受信しても送信は許可されません。",
+        "The mail check from this connection at {login_at} was by an account whose sending is stopped: while it is, checking mail does not allow sending.",
+    ),
+    (
+        "state.suspended.fix",
+        "{contact} までご連絡ください。",
+        "Please contact {contact}.",
+    ),
+    (
         "state.no_attempt",
         "この接続からの送信はまだ届いていません",
         "No sending attempt from this connection has reached us",

@@ -111,6 +111,16 @@ pub fn row(event: &Event, tr: Tr, config: &Config) -> Row {
     r
 }
 
+/// One of the customer's addresses with its state now.
+pub struct AddressRow {
+    pub ip: String,
+    pub href: String,
+    pub state: &'static str,
+    pub title: &'static str,
+    pub until: String,
+    pub by: String,
+}
+
 pub struct Linked {
     pub text: String,
     pub href: String,
@@ -125,7 +135,9 @@ struct CustomerPage {
     base: String,
     senders: String,
     suspended: Option<String>,
-    authorized: Vec<Linked>,
+    /// The customer's state (`state::customer`) and each address's.
+    state: &'static str,
+    addresses: Vec<AddressRow>,
     ips: Vec<Linked>,
     rows: Vec<Row>,
     copy_ja: Option<String>,
@@ -170,13 +182,26 @@ pub async fn page(
             .suspension
             .as_ref()
             .map(|s| format!("{} · {} · {}", t(s.created_at), s.created_by, s.reason)),
-        authorized: c
-            .authorized
+        state: c.state.state.as_str(),
+        addresses: c
+            .state
+            .addresses
             .iter()
-            .map(|a| Linked {
-                text: a.ip.clone(),
+            .map(|a| AddressRow {
+                ip: a.ip.clone(),
                 href: ip_href(&a.ip),
-                detail: format!("→ {} ({})", t(a.until), tr.t(&format!("staff.by.{}", a.by))),
+                state: a.state.state.as_str(),
+                title: tr.t(&format!("state.{}", a.state.state.as_str())),
+                until: a.state.until.map(t).unwrap_or_default(),
+                by: match a.state.by {
+                    Some(crate::diagnose::By::MailCheck) => format!(
+                        "{} {}",
+                        tr.t("staff.by.login"),
+                        a.state.by_login.as_deref().unwrap_or("")
+                    ),
+                    Some(crate::diagnose::By::StaffGrant) => tr.t("staff.by.staff").to_string(),
+                    None => String::new(),
+                },
             })
             .collect(),
         ips: c
@@ -235,18 +260,14 @@ pub async fn grant(
     Form(form): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let login = forms::login(&app.config, &login)?;
-    let ip = forms::ip("ip", &form.ip)?.to_string();
+    let account = forms::account(&app.config, &login)?;
+    let login = account.to_string();
+    let ip = forms::ip("ip", &form.ip)?;
     let minutes = forms::minutes(&form.minutes)?;
-    forms::act_audited(
-        &app,
-        &user,
-        "grant",
-        login.clone(),
-        &form.reason,
-        actions::Action::Grant { ip, minutes },
-    )
-    .await?;
+    // Granted on the customer's behalf: their page and `/me` list the address as theirs.
+    let what = actions::Action::grant(ip, minutes, Some(account))
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    forms::act_audited(&app, &user, "grant", login.clone(), &form.reason, what).await?;
     Ok(back(&login, "grant"))
 }
 
@@ -257,17 +278,10 @@ pub async fn suspend(
     Form(form): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let login = forms::login(&app.config, &login)?;
-    let l = login.clone();
-    forms::act_audited(
-        &app,
-        &user,
-        "suspend",
-        login.clone(),
-        &form.reason,
-        actions::Action::Suspend { login: l },
-    )
-    .await?;
+    let account = forms::account(&app.config, &login)?;
+    let login = account.to_string();
+    let what = actions::Action::Suspend { login: account };
+    forms::act_audited(&app, &user, "suspend", login.clone(), &form.reason, what).await?;
     Ok(back(&login, "suspend"))
 }
 
@@ -278,17 +292,10 @@ pub async fn unsuspend(
     Form(form): Form<ActionForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let login = forms::login(&app.config, &login)?;
-    let l = login.clone();
-    forms::act_audited(
-        &app,
-        &user,
-        "unsuspend",
-        login.clone(),
-        &form.reason,
-        actions::Action::Unsuspend { login: l },
-    )
-    .await?;
+    let account = forms::account(&app.config, &login)?;
+    let login = account.to_string();
+    let what = actions::Action::Unsuspend { login: account };
+    forms::act_audited(&app, &user, "unsuspend", login.clone(), &form.reason, what).await?;
     Ok(back(&login, "unsuspend"))
 }
 

@@ -64,9 +64,12 @@ pub fn ip(field: &str, text: &str) -> Result<ClientIp, WebError> {
 /// A login from a URL or form, in its canonical form (`relay.login_case`, customer domains):
 /// 1–256 printable characters.
 pub fn login(config: &Config, text: &str) -> Result<String, WebError> {
-    crate::domain::Login::parse(text, &config.relay.login_rule())
-        .map(crate::domain::Login::into_string)
-        .map_err(|e| bad(e.to_string()))
+    account(config, text).map(crate::domain::Login::into_string)
+}
+
+/// `login`, typed.
+pub fn account(config: &Config, text: &str) -> Result<crate::domain::Login, WebError> {
+    crate::domain::Login::parse(text, &config.relay.login_rule()).map_err(|e| bad(e.to_string()))
 }
 
 /// A time as staff type it, in the configured zone: `2026-03-13T05:12` (what a
@@ -150,9 +153,9 @@ pub async fn audit(
     Ok(())
 }
 
-/// An action form's last steps, once its other fields are read: checks the `reason` field,
-/// runs `f(db, reason, staff name)` (a `crate::actions` function) and audits it about
-/// `subject` with the reason and what the action said.
+/// An action form's last steps, once its other fields are read: checks the `reason` field
+/// and carries `what` out through the one `actions::perform`, audited as `action` about
+/// `subject` in the same transaction.
 pub async fn act_audited(
     app: &Arc<App>,
     user: &StaffUser,
@@ -161,16 +164,14 @@ pub async fn act_audited(
     reason_field: &str,
     what: Action,
 ) -> Result<(), WebError> {
-    let why = reason(reason_field)?;
-    let said = act(actions::perform(
-        &app.db,
-        &app.config.relay.login_rule(),
-        &what,
-        &why,
-        &user.name,
-    ))
-    .await?;
-    audit(app, user, action, subject, Some(why), Some(said)).await
+    let why = actions::Reason::parse(&reason(reason_field)?).map_err(|e| bad(e.to_string()))?;
+    let audit = actions::Audit {
+        actor: &user.name,
+        action,
+        subject,
+    };
+    act(actions::perform(&app.db, &what, Some(&why), audit)).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -168,18 +168,15 @@ fn back(ip: &str, done: &str) -> Redirect {
 }
 
 /// The network a block form names: the page's address unless another network is given.
-fn network(ip: &str, field: &str) -> Result<String, WebError> {
+fn network(ip: &str, field: &str) -> Result<ipnet::IpNet, WebError> {
     let text = if field.trim().is_empty() { ip } else { field };
-    let net = crate::actions::network(text).map_err(|e| WebError::BadRequest(e.to_string()))?;
-    Ok(net.to_string())
+    crate::actions::network(text).map_err(|e| WebError::BadRequest(e.to_string()))
 }
 
 /// The network an unblock form names: any width (a wide block made earlier must be liftable).
-fn lifted(ip: &str, field: &str) -> Result<String, WebError> {
+fn lifted(ip: &str, field: &str) -> Result<ipnet::IpNet, WebError> {
     let text = if field.trim().is_empty() { ip } else { field };
-    crate::actions::any_network(text)
-        .map(|n| n.to_string())
-        .map_err(|e| WebError::BadRequest(e.to_string()))
+    crate::actions::any_network(text).map_err(|e| WebError::BadRequest(e.to_string()))
 }
 
 pub async fn grant(
@@ -189,18 +186,12 @@ pub async fn grant(
     Form(form): Form<IpForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let ip = forms::ip("ip", &ip)?.to_string();
+    let addr = forms::ip("ip", &ip)?;
+    let ip = addr.to_string();
     let minutes = forms::minutes(&form.minutes)?;
-    let i = ip.clone();
-    forms::act_audited(
-        &app,
-        &user,
-        "grant",
-        ip.clone(),
-        &form.reason,
-        actions::Action::Grant { ip: i, minutes },
-    )
-    .await?;
+    let what = actions::Action::grant(addr, minutes, None)
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    forms::act_audited(&app, &user, "grant", ip.clone(), &form.reason, what).await?;
     Ok(back(&ip, "grant"))
 }
 
@@ -213,16 +204,8 @@ pub async fn block(
     user.check_csrf(&form.csrf)?;
     let ip = forms::ip("ip", &ip)?.to_string();
     let net = network(&ip, &form.network)?;
-    let n = net.clone();
-    forms::act_audited(
-        &app,
-        &user,
-        "block",
-        net,
-        &form.reason,
-        actions::Action::Block { ip: n },
-    )
-    .await?;
+    let what = actions::Action::Block { net };
+    forms::act_audited(&app, &user, "block", net.to_string(), &form.reason, what).await?;
     Ok(back(&ip, "block"))
 }
 
@@ -235,15 +218,7 @@ pub async fn unblock(
     user.check_csrf(&form.csrf)?;
     let ip = forms::ip("ip", &ip)?.to_string();
     let net = lifted(&ip, &form.network)?;
-    let n = net.clone();
-    forms::act_audited(
-        &app,
-        &user,
-        "unblock",
-        net,
-        &form.reason,
-        actions::Action::Unblock { ip: n },
-    )
-    .await?;
+    let what = actions::Action::Unblock { net };
+    forms::act_audited(&app, &user, "unblock", net.to_string(), &form.reason, what).await?;
     Ok(back(&ip, "unblock"))
 }
