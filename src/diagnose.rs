@@ -13,6 +13,10 @@ use crate::domain::{Epoch, LoginRule, domain_of};
 pub enum Cause {
     Suspended,
     Authorized,
+    /// The mail program sent before it received: a mail check from the address followed
+    /// within `SENT_BEFORE` seconds. Only pages, reports and the API can see this; the policy's
+    /// reply, decided before the check, cannot.
+    SentBeforeReceiving,
     IpChanged,
     AuthFailed,
     Expired,
@@ -21,9 +25,10 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 7] = [
+    pub const ALL: [Cause; 8] = [
         Cause::Suspended,
         Cause::Authorized,
+        Cause::SentBeforeReceiving,
         Cause::IpChanged,
         Cause::AuthFailed,
         Cause::Expired,
@@ -35,6 +40,7 @@ impl Cause {
         match self {
             Cause::Suspended => "suspended",
             Cause::Authorized => "authorized",
+            Cause::SentBeforeReceiving => "sent_before_receiving",
             Cause::IpChanged => "ip_changed",
             Cause::AuthFailed => "auth_failed",
             Cause::Expired => "expired",
@@ -47,6 +53,10 @@ impl Cause {
         Cause::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
+
+/// How soon after a refusal a mail check from the same address shows that the program sent
+/// before it received (§6.2 `sent_before_receiving`).
+pub const SENT_BEFORE: Epoch = 60;
 
 /// W and L, in seconds.
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +108,7 @@ pub struct Restriction {
 /// Everything the rules look at for a rejection at `at` from `ip` with sender `sender`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
-    /// Sessions from the client IP overlapping [t−L, t].
+    /// Sessions from the client IP overlapping [t−L, t + SENT_BEFORE].
     pub ip_logins: Vec<LoginSpan>,
     /// Sessions of the owner login overlapping [t−W, t].
     pub owner_logins: Vec<LoginSpan>,
@@ -251,6 +261,21 @@ pub fn diagnose(
         found.expired_at = Some(when + w);
         found.logs_incomplete = false;
         return done(Cause::Authorized, found);
+    }
+    // The program sent first: a mail check from the address (by the owner, or by anyone when
+    // the sender has none) began within a minute after the refusal.
+    let next = ev
+        .ip_logins
+        .iter()
+        .filter(|s| s.ip == ip && s.first > t && s.first <= t + SENT_BEFORE)
+        .filter(|s| login.is_none_or(|u| s.login == u))
+        .min_by_key(|s| s.first);
+    if let Some(s) = next {
+        found.login_at = Some(s.first);
+        found.login_ip = Some(s.ip.clone());
+        found.login_user = Some(s.login.clone());
+        found.logs_incomplete = false;
+        return done(Cause::SentBeforeReceiving, found);
     }
     if let Some(u) = login {
         let elsewhere = latest(

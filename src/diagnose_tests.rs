@@ -359,3 +359,22 @@ fn strangers_learn_nothing_about_the_owner_from_a_public_refusal() {
     }];
     assert_eq!(public(&tied, "taro").cause, Cause::Suspended);
 }
+
+#[test]
+fn a_check_just_after_the_refusal_means_the_program_sent_before_receiving() {
+    let mut ev = full_logs();
+    ev.ip_logins = vec![span("taro", X, T + 3, T + 3)];
+    let d = diagnose(T, X, Some("taro"), &ev, RULES);
+    assert_eq!(d.cause, Cause::SentBeforeReceiving);
+    assert_eq!(d.evidence.login_at, Some(T + 3));
+    // A minute is the limit; another customer's check does not count for taro's sender.
+    ev.ip_logins = vec![span("taro", X, T + SENT_BEFORE + 1, T + SENT_BEFORE + 1)];
+    assert_eq!(cause(&ev, X, Some("taro")), Cause::NeverChecked);
+    ev.ip_logins = vec![span("hanako", X, T + 3, T + 3)];
+    assert_eq!(cause(&ev, X, Some("taro")), Cause::NeverChecked);
+    // A sender with no owner: anyone's check from the address.
+    assert_eq!(cause(&ev, X, None), Cause::SentBeforeReceiving);
+    // Authorized still comes first.
+    ev.ip_logins.push(span("taro", X, T - 60, T - 60));
+    assert_eq!(cause(&ev, X, Some("taro")), Cause::Authorized);
+}

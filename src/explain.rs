@@ -203,6 +203,27 @@ pub fn explain(d: &Diagnosis, lang: Lang, config: &Config) -> Explanation {
             ),
             format!("エラーが出た時刻を {contact} までお知らせください。"),
         ),
+        (Lang::En, Cause::SentBeforeReceiving) => (
+            format!(
+                "The message was sent before mail was checked: this address checked mail at {}, \
+                 just after the refused send. Your mail program sends first, then receives.",
+                hm(e.login_at)
+            ),
+            "Receive first, then send. In Outlook Express and Windows Live Mail use Send/Receive \
+             ▼ → Receive All (the Send/Receive button sends first), and untick \"Send messages \
+             immediately\" under Tools → Options → Send. In Becky! Internet Mail, turn on \
+             \"POP before SMTP\" in the account's Advanced settings; in Thunderbird, click Get \
+             Messages before Send."
+                .to_string(),
+        ),
+        (Lang::Ja, Cause::SentBeforeReceiving) => (
+            format!(
+                "受信より先に送信されました。このアドレスからの受信は、拒否された送信の直後の {} でした。お使いのメールソフトは先に送信し、その後に受信しています。",
+                hm(e.login_at)
+            ),
+            "先に受信してから送信してください。Outlook Express と Windows Live Mail では「送受信」ボタンが先に送信するため「送受信 ▼」→「すべて受信」を使い、「オプション」→「送信」の「メッセージを直ちに送信する」のチェックを外してください。Becky! Internet Mail ではアカウントの「詳細」で「POP before SMTP」を有効にし、Thunderbird では「受信」を押してから送信してください。"
+                .to_string(),
+        ),
         (Lang::En, Cause::IpChanged) => (
             format!(
                 "Mail was checked at {} from another address{other_en}, but the message was sent \

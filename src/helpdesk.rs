@@ -24,9 +24,33 @@ pub struct Holder {
     pub held_at: bool,
 }
 
+/// Who held an address at a moment: the sessions around it, and when nobody held it then,
+/// the nearest holders before and after.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Who {
+    pub holders: Vec<Holder>,
+    /// The session whose last login came last before the moment (nobody held it then).
+    pub before: Option<history::Session>,
+    /// The session whose first login came first after the moment (nobody held it then).
+    pub after: Option<history::Session>,
+}
+
 /// Who held `ip` at `at`: sessions active within one window either side, those that held it
-/// at that very moment first.
-pub async fn who(
+/// at that very moment first; when none did, the nearest holders before and after.
+pub async fn who(conn: &mut Conn, config: &Config, ip: ClientIp, at: Epoch) -> store::Result<Who> {
+    let holders = holders(conn, config, ip, at).await?;
+    let (before, after) = match holders.iter().any(|h| h.held_at) {
+        true => (None, None),
+        false => history::around(conn, &ip.to_string(), at).await?,
+    };
+    Ok(Who {
+        holders,
+        before,
+        after,
+    })
+}
+
+async fn holders(
     conn: &mut Conn,
     config: &Config,
     ip: ClientIp,

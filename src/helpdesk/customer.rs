@@ -185,7 +185,7 @@ pub struct Address {
     pub ip: String,
     /// The moment asked about.
     pub at: Epoch,
-    pub holders: Vec<super::Holder>,
+    pub who: super::Who,
     /// Sessions from this address, newest first.
     pub sessions: Vec<Session>,
     pub failures: Vec<Failure>,
@@ -206,7 +206,7 @@ pub async fn address(
 ) -> store::Result<Address> {
     let text = ip.to_string();
     let since = now - HISTORY;
-    let holders = super::who(conn, config, ip, at).await?;
+    let who = super::who(conn, config, ip, at).await?;
     let sessions = history::sessions_for_ip(conn, &text, since, now, ROWS).await?;
     let failures = history::failures(conn, None, Some(&text), since, now, ROWS).await?;
     let rows = timeline::relay_rejections_from(conn, &text, since, now, DIAGNOSED).await?;
@@ -222,7 +222,7 @@ pub async fn address(
     Ok(Address {
         ip: text,
         at,
-        holders,
+        who,
         sessions,
         failures,
         rejections,

@@ -213,7 +213,7 @@ impl Rules {
             Cause::AuthFailed => &t.auth_failed,
             Cause::NeverChecked => &t.never_checked,
             Cause::Suspended => &t.suspended,
-            Cause::Authorized | Cause::UnknownSender => &t.other,
+            Cause::Authorized | Cause::SentBeforeReceiving | Cause::UnknownSender => &t.other,
         };
         let mut url = String::with_capacity(self.why_url.len() + code.len());
         url.push_str(&self.why_url);

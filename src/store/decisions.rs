@@ -79,6 +79,29 @@ pub async fn by_code(conn: &mut Conn, code: &str) -> Result<Option<PolicyDecisio
     .await
 }
 
+/// Refusals from `ip` in [since, until] with their codes, newest first: (time, recipient,
+/// code), so a page listing refused sends can link each to its `/why` page.
+pub async fn refusal_codes(
+    conn: &mut Conn,
+    ip: &str,
+    since: Epoch,
+    until: Epoch,
+    limit: i64,
+) -> Result<Vec<(Epoch, String, String)>> {
+    conn.fetch_all(
+        "select at, rcpt, code from policy_decisions
+         where ip = $1 and at >= $2 and at <= $3 and code is not null
+         order by at desc limit $4",
+        &[
+            ip.into(),
+            Value::Int(since),
+            Value::Int(until),
+            Value::Int(limit),
+        ],
+    )
+    .await
+}
+
 /// The decision time a well-formed code starts with: 24 lowercase hex digits.
 pub fn code_time(code: &str) -> Option<Epoch> {
     let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);

@@ -30,7 +30,8 @@ pub async fn gather(
         &[
             ip_text.as_str().into(),
             (t - rules.lookback).into(),
-            t.into(),
+            // A check just after the refusal: the program sent before it received.
+            (t + crate::diagnose::SENT_BEFORE).into(),
             LIMIT.into(),
         ],
     )
@@ -443,7 +444,11 @@ impl Neighbourhood {
         let ip_logins = newest(
             self.sessions
                 .iter()
-                .filter(|s| s.ip == ip && s.last >= t - rules.lookback && s.first <= t)
+                .filter(|s| {
+                    s.ip == ip
+                        && s.last >= t - rules.lookback
+                        && s.first <= t + crate::diagnose::SENT_BEFORE
+                })
                 .cloned()
                 .collect(),
         );

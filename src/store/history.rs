@@ -94,6 +94,34 @@ pub async fn failures(
     .await
 }
 
+/// The session from `ip` whose last login came last before `at`, and the one whose first
+/// login came first after it: who held the address before and after a moment nobody did.
+pub async fn around(
+    conn: &mut Conn,
+    ip: &str,
+    at: Epoch,
+) -> Result<(Option<Session>, Option<Session>)> {
+    let before = conn
+        .fetch_optional(
+            &format!(
+                "select {SESSION_COLUMNS} from sessions
+                 where ip = $1 and last_seen < $2 order by last_seen desc limit 1"
+            ),
+            &[ip.into(), Value::Int(at)],
+        )
+        .await?;
+    let after = conn
+        .fetch_optional(
+            &format!(
+                "select {SESSION_COLUMNS} from sessions
+                 where ip = $1 and first_seen > $2 order by first_seen limit 1"
+            ),
+            &[ip.into(), Value::Int(at)],
+        )
+        .await?;
+    Ok((before, after))
+}
+
 /// Sessions from `ip` that held it around `at`: active within [at − slack, at + slack].
 pub async fn holders(
     conn: &mut Conn,

@@ -42,6 +42,20 @@ impl From<String> for NoticeKind {
     }
 }
 
+/// The status page's components, by id: what an incident may touch.
+pub const COMPONENTS: [&str; 4] = [
+    "relay_authorization",
+    "mailbox_logins",
+    "log_freshness",
+    "policy_service",
+];
+
+/// How bad an open incident is.
+pub const IMPACTS: [&str; 2] = ["degraded", "outage"];
+
+/// An incident's statuses; `resolved` ends it.
+pub const STATUSES: [&str; 3] = ["investigating", "identified", "resolved"];
+
 /// A stored notice.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Notice {
@@ -62,6 +76,22 @@ pub struct Notice {
     /// Incidents: investigating | identified | resolved.
     pub status: Option<String>,
     pub created_by: String,
+    /// Incidents: how bad, while open — `degraded` or `outage`.
+    pub impact: Option<String>,
+    /// Incidents: the status page components it touches, comma-separated ids.
+    pub components: Option<String>,
+}
+
+impl Notice {
+    /// The ids of the components an incident touches.
+    pub fn component_ids(&self) -> impl Iterator<Item = &str> {
+        self.components
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+    }
 }
 
 /// What staff write: a new notice, or the new text of one.
@@ -76,10 +106,12 @@ pub struct NoticeDraft {
     pub starts_at: Option<Epoch>,
     pub ends_at: Option<Epoch>,
     pub status: Option<String>,
+    pub impact: Option<String>,
+    pub components: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, title_ja, title_en, body_ja, body_en, published_at, updated_at, \
-                       starts_at, ends_at, status, created_by";
+                       starts_at, ends_at, status, created_by, impact, components";
 
 fn draft_values(d: &NoticeDraft) -> Vec<Value> {
     vec![
@@ -92,6 +124,8 @@ fn draft_values(d: &NoticeDraft) -> Vec<Value> {
         d.starts_at.into(),
         d.ends_at.into(),
         d.status.as_ref().into(),
+        d.impact.as_ref().into(),
+        d.components.as_ref().into(),
     ]
 }
 
@@ -103,8 +137,9 @@ pub async fn insert(conn: &mut Conn, draft: &NoticeDraft, by: &str, now: Epoch) 
     let row: Option<(i64,)> = conn
         .fetch_optional(
             "insert into notices (kind, title_ja, title_en, body_ja, body_en, published_at,
-                              starts_at, ends_at, status, updated_at, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
+                              starts_at, ends_at, status, impact, components, updated_at,
+                              created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id",
             &params,
         )
         .await?;
@@ -118,11 +153,54 @@ pub async fn update(conn: &mut Conn, id: i64, draft: &NoticeDraft, now: Epoch) -
     params.push(id.into());
     let n = conn.execute(
         "update notices set kind = $1, title_ja = $2, title_en = $3, body_ja = $4, body_en = $5,
-                published_at = $6, starts_at = $7, ends_at = $8, status = $9, updated_at = $10
-         where id = $11",
+                published_at = $6, starts_at = $7, ends_at = $8, status = $9, impact = $10,
+                components = $11, updated_at = $12
+         where id = $13",
         &params,
     ).await?;
     Ok(n > 0)
+}
+
+/// A status update of an incident at `now`: its new status, the update's text appended to
+/// each language's body under the time, a new impact when given; `resolved` ends it. False
+/// when there is no such incident.
+pub async fn update_incident(
+    conn: &mut Conn,
+    id: i64,
+    status: &str,
+    text: (&str, &str),
+    impact: Option<&str>,
+    stamp: &str,
+    now: Epoch,
+) -> Result<bool> {
+    let Some(n) = get(conn, id).await? else {
+        return Ok(false);
+    };
+    if n.kind != NoticeKind::Incident {
+        return Ok(false);
+    }
+    let add = |body: &str, text: &str| match text.trim() {
+        "" => body.to_string(),
+        t => format!("{body}\n\n**{stamp}** {t}"),
+    };
+    let ends_at = (status == "resolved").then_some(now).or(n.ends_at);
+    let changed = conn
+        .execute(
+            "update notices set status = $1, body_ja = $2, body_en = $3, impact = $4,
+                    ends_at = $5, updated_at = $6
+             where id = $7",
+            &[
+                status.into(),
+                add(&n.body_ja, text.0).into(),
+                add(&n.body_en, text.1).into(),
+                impact.map(str::to_string).or(n.impact).into(),
+                ends_at.into(),
+                now.into(),
+                id.into(),
+            ],
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 /// Removes a notice; false when there is none.

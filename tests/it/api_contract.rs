@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::api_helpers::{backends, blocking, call, done, seed, staff_token};
 use crate::web_helpers::Web;
 
-const METHODS: [&str; 4] = ["get", "post", "put", "delete"];
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// Follows a `$ref` within the document.
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
@@ -77,7 +77,7 @@ struct Operation<'a> {
     op: &'a Value,
 }
 
-fn operations(doc: &Value, alert_id: i64) -> Vec<Operation<'_>> {
+fn operations(doc: &Value, alert_id: i64, incident_id: i64) -> Vec<Operation<'_>> {
     let mut ops = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in METHODS {
@@ -95,6 +95,10 @@ fn operations(doc: &Value, alert_id: i64) -> Vec<Operation<'_>> {
                     // The seeded alert, whatever id the backend gave it.
                     "path" if name == "id" => {
                         url = url.replace("{id}", &alert_id.to_string());
+                    }
+                    // An open incident, seeded likewise.
+                    "path" if name == "incident" => {
+                        url = url.replace("{incident}", &incident_id.to_string());
                     }
                     "path" => url = url.replace(&format!("{{{name}}}"), &sample),
                     "query" => query.push(format!("{name}={sample}")),
@@ -119,12 +123,36 @@ fn operations(doc: &Value, alert_id: i64) -> Vec<Operation<'_>> {
     ops
 }
 
+/// An open incident for `PATCH /incidents/{incident}` to update; its id.
+async fn open_incident(web: &Web) -> i64 {
+    use relaydesk::store::notices::{self, NoticeDraft, NoticeKind};
+    let now = chrono::Utc::now().timestamp();
+    let draft = NoticeDraft {
+        kind: NoticeKind::Incident,
+        title_ja: "遅延".into(),
+        title_en: "Delays".into(),
+        body_ja: "調査中".into(),
+        body_en: "Investigating".into(),
+        published_at: now,
+        starts_at: Some(now),
+        ends_at: None,
+        status: Some("investigating".into()),
+        impact: Some("degraded".into()),
+        components: None,
+    };
+    web.db
+        .run(async |c| notices::insert(c, &draft, "test", now).await)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_operation_answers_as_documented() {
     for t in backends().await {
         let label = t.label;
         let mut web = Web::new(t, Config::default());
         let alert_id = seed(&web.db).await;
+        let incident_id = open_incident(&web).await;
         let token = staff_token(&web.db, "boss", "admin").await;
         let doc = web.get("/api/v1/openapi.json").await;
         assert_eq!(doc.status, 200);
@@ -134,7 +162,7 @@ async fn every_documented_operation_answers_as_documented() {
             doc["components"]["securitySchemes"]["bearer"]["scheme"],
             "bearer"
         );
-        let ops = operations(&doc, alert_id);
+        let ops = operations(&doc, alert_id, incident_id);
         assert!(ops.len() >= 14, "{} operations", ops.len());
         for o in &ops {
             let body =

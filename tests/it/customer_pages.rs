@@ -181,6 +181,8 @@ fn draft(kind: NoticeKind, title: &str, body: &str, published_at: i64) -> Notice
         starts_at: None,
         ends_at: None,
         status: None,
+        impact: None,
+        components: None,
     }
 }
 

@@ -19,6 +19,7 @@ mod follow;
 mod helpers;
 mod layers;
 mod live;
+mod one_truth;
 mod outsiders;
 mod policy;
 mod real_mail;

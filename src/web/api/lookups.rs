@@ -107,6 +107,61 @@ pub async fn relay_methods(
     Ok(Json(report))
 }
 
+/// `GET /customers/{login}`: the customer's state now and each address's, as the policy
+/// service decides and every page says it (`state::customer`). Audited as `api_customer`.
+pub async fn customer(
+    staff: ApiStaff,
+    State(app): State<Arc<App>>,
+    axum::extract::Path(login): axum::extract::Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let now = app.now();
+    let config = app.config.clone();
+    let login = crate::domain::Login::parse(&login, &config.relay.login_rule())
+        .map_err(|e| WebError::BadRequest(e.to_string()))?
+        .into_string();
+    let subject = login.clone();
+    let c = app
+        .db
+        .run(async move |c: &mut crate::store::Conn| {
+            helpdesk::audit(c, &staff.name, "api_customer", &subject, None, None).await?;
+            crate::state::customer(c, &config, &subject, now).await
+        })
+        .await?;
+    let zone = app.config.timezone.0;
+    let t = |at: Option<i64>| at.map(|at| local_rfc3339(at, zone));
+    let by = |b: &Option<crate::diagnose::By>| {
+        b.as_ref().map(|b| match b {
+            crate::diagnose::By::MailCheck => "mail_check",
+            crate::diagnose::By::StaffGrant => "staff_grant",
+        })
+    };
+    Ok(Json(json!({
+        "login": c.login,
+        "state": c.state.as_str(),
+        "until": t(c.until),
+        "suspended": c.suspension.is_some(),
+        "suspension": c.suspension.as_ref().map(|s| json!({
+            "reason": s.reason,
+            "by": s.created_by,
+            "since": local_rfc3339(s.created_at, zone),
+            "until": t(s.until),
+        })),
+        "addresses": c.addresses.iter().map(|a| json!({
+            "ip": a.ip,
+            "state": a.state.state.as_str(),
+            "until": t(a.state.until),
+            "by": by(&a.state.by),
+            "login_at": t(a.state.login_at),
+        })).collect::<Vec<_>>(),
+        "last_check": c.last_check.as_ref().map(|l| json!({
+            "at": local_rfc3339(l.at, zone),
+            "ip": l.ip,
+            "service": l.service,
+            "ok": l.ok,
+        })),
+    })))
+}
+
 /// `GET /history?login=` or `?ip=`: sessions and failed logins, newest first.
 pub async fn history(
     staff: ApiStaff,
@@ -167,7 +222,7 @@ pub async fn who(
         .ip("ip")?
         .ok_or_else(|| WebError::BadRequest("ip: required".into()))?;
     let at = q.time("at", &config, now)?.unwrap_or(now);
-    let holders = app
+    let who = app
         .db
         .run(async move |c: &mut crate::store::Conn| {
             let detail = format!("at={at}");
@@ -177,7 +232,21 @@ pub async fn who(
         })
         .await?;
     let config = &app.config;
-    let holders: Vec<HolderRecord> = holders
+    let zone = config.timezone.0;
+    let near = |s: &Option<crate::store::history::Session>| {
+        s.as_ref().map(|s| {
+            json!({
+                "login": s.login,
+                "service": s.service,
+                "first_seen": local_rfc3339(s.first_seen, zone),
+                "last_seen": local_rfc3339(s.last_seen, zone),
+                "logins": s.logins,
+            })
+        })
+    };
+    let (before, after) = (near(&who.before), near(&who.after));
+    let holders: Vec<HolderRecord> = who
+        .holders
         .into_iter()
         .map(|h| HolderRecord {
             login: h.login,
@@ -192,6 +261,8 @@ pub async fn who(
         "ip": ip.to_string(),
         "at": local_rfc3339(at, config.timezone.0),
         "holders": holders,
+        "before": before,
+        "after": after,
     })))
 }
 

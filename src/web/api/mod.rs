@@ -3,6 +3,7 @@
 
 mod actions;
 pub mod auth;
+mod incidents;
 mod lookups;
 mod openapi;
 mod params;
@@ -10,7 +11,7 @@ mod params;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 
 use super::App;
 use super::customer::{connection, status};
@@ -22,6 +23,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/openapi.json", get(openapi::document))
         .route("/rejections", get(lookups::rejections))
         .route("/history", get(lookups::history))
+        .route("/customers/{login}", get(lookups::customer))
         .route("/who", get(lookups::who))
         .route("/alerts", get(lookups::alerts))
         .route("/alerts/{id}/ack", post(actions::acknowledge))
@@ -32,4 +34,6 @@ pub fn router() -> Router<Arc<App>> {
         .route("/blocks/{ip}", delete(actions::unblock))
         .route("/suspensions", post(actions::suspend))
         .route("/suspensions/{login}", delete(actions::unsuspend))
+        .route("/incidents", post(incidents::open))
+        .route("/incidents/{incident}", patch(incidents::update))
 }

@@ -174,6 +174,30 @@ impl Body {
         ip(field, &self.string(field)?)
     }
 
+    /// An optional string: absent or null is `None`.
+    pub fn maybe_string(&self, field: &str) -> Result<Option<String>, WebError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(field, "a string")),
+        }
+    }
+
+    /// An optional list of strings: absent or null is empty.
+    pub fn strings(&self, field: &str) -> Result<Vec<String>, WebError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(bad(field, "a list of strings")),
+                })
+                .collect(),
+            Some(_) => Err(bad(field, "a list of strings")),
+        }
+    }
+
     pub fn int(&self, field: &str) -> Result<i64, WebError> {
         self.get(field)?
             .as_i64()

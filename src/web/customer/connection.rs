@@ -54,6 +54,18 @@ pub struct RecentRejection {
     pub cause: &'static str,
     #[serde(skip)]
     pub cause_text: &'static str,
+    /// The refusal's own page (`/why/CODE`), when the policy service decided it.
+    pub why: Option<String>,
+}
+
+/// The decision a refused send from the log was: same recipient, within two seconds (Postfix
+/// logs the refusal in the second it asked).
+fn code_of(codes: &[(i64, String, String)], at: i64, rcpt: &str) -> Option<String> {
+    codes
+        .iter()
+        .filter(|(t, r, _)| r == rcpt && (t - at).abs() <= 2)
+        .min_by_key(|(t, _, _)| (t - at).abs())
+        .map(|(_, _, code)| format!("/why/{code}"))
 }
 
 /// The view of `ip`'s connection now, in `lang`.
@@ -70,10 +82,20 @@ pub async fn view(
         count: SHOWN,
         logins: &logins,
     };
-    let facts = app
+    let (facts, codes) = app
         .db
         .run(async move |c: &mut crate::store::Conn| {
-            evidence::for_connection_with_refusals(c, ip, now, rules, recent).await
+            let facts = evidence::for_connection_with_refusals(c, ip, now, rules, recent).await?;
+            // Their `/why` pages: one more query, only when there is something to link.
+            let codes = match facts.recent.is_empty() {
+                true => Vec::new(),
+                false => {
+                    let ip = ip.to_string();
+                    crate::store::decisions::refusal_codes(c, &ip, now - RECENT - 2, now, 100)
+                        .await?
+                }
+            };
+            Ok((facts, codes))
         })
         .await?;
     let recent: Vec<(i64, String, diagnose::Cause)> = facts
@@ -140,6 +162,7 @@ pub async fn view(
         .map(|(at, rcpt, cause)| RecentRejection {
             at: local_rfc3339(at, config.timezone.0),
             time: time::clock(at, config.timezone.0, now),
+            why: code_of(&codes, at, &rcpt),
             rcpt: mask_address(&rcpt),
             cause: cause.as_str(),
             cause_text: tr.t(&format!("cause.{}", cause.as_str())),

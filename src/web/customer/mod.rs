@@ -244,6 +244,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "許可済み（別の原因）",
         "allowed (another cause)",
     ),
+    (
+        "cause.sent_before_receiving",
+        "受信より先に送信した",
+        "sent before receiving",
+    ),
     ("cause.ip_changed", "アドレスが変わった", "address changed"),
     ("cause.auth_failed", "パスワード不一致", "password failed"),
     ("cause.expired", "許可の期限切れ", "permission expired"),

@@ -19,6 +19,7 @@ use super::notices::{self, NoticeItem};
 use crate::config::Config;
 use crate::domain::Epoch;
 use crate::store::ingest;
+use crate::store::notices::{Notice, NoticeKind};
 use crate::store::stats;
 use crate::time::local_rfc3339;
 use crate::web::App;
@@ -101,6 +102,42 @@ async fn gather(app: &Arc<App>) -> Result<(Facts, Series, Series), WebError> {
     Ok(read)
 }
 
+/// The components as their facts judge them, each made as bad as the worst open incident
+/// that touches it, and the overall state: the worst component or open incident (one without
+/// components touches the service as a whole).
+fn board(facts: &Facts, open: &[Notice], tr: Tr) -> (Vec<Component>, &'static str) {
+    let incidents: Vec<&Notice> = open
+        .iter()
+        .filter(|n| n.kind == NoticeKind::Incident)
+        .collect();
+    let impact = |n: &Notice| match n.impact.as_deref() {
+        Some("outage") => "outage",
+        Some("degraded") => "degraded",
+        _ => "operational",
+    };
+    let mut components = components(facts, tr);
+    for c in &mut components {
+        for n in incidents
+            .iter()
+            .filter(|n| n.component_ids().any(|id| id == c.id))
+        {
+            let state = overall(&[c.state, impact(n)]);
+            if state != c.state {
+                c.state = state;
+                c.state_text = tr.t(&format!("status.state.{state}"));
+                c.detail = match tr.0 {
+                    Lang::Ja => n.title_ja.clone(),
+                    Lang::En => n.title_en.clone(),
+                };
+            }
+        }
+    }
+    let mut states: Vec<&'static str> = components.iter().map(|c| c.state).collect();
+    states.extend(incidents.iter().map(|n| impact(n)));
+    let overall = overall(&states);
+    (components, overall)
+}
+
 fn components(facts: &Facts, tr: Tr) -> Vec<Component> {
     [
         ("relay_authorization", relay_authorization(facts)),
@@ -151,9 +188,8 @@ pub async fn page(State(app): State<Arc<App>>, lang: Lang) -> Result<Html<String
     let tr = Tr(lang);
     let (facts, logins, rejections) = gather(&app).await?;
     let config = &app.config;
-    let components = components(&facts, tr);
-    let states: Vec<&'static str> = components.iter().map(|c| c.state).collect();
-    let overall = overall(&states);
+    let open = app.notices.open_events(facts.now).await?;
+    let (components, overall) = board(&facts, &open, tr);
     let page = Page::new(lang, &app, "/status", tr.t("status.title")).current("status");
     let charts = vec![
         chart::hourly(
@@ -191,8 +227,8 @@ pub async fn api(State(app): State<Arc<App>>, lang: Lang) -> Result<Json<StatusJ
     let tr = Tr(lang);
     let (facts, logins, rejections) = gather(&app).await?;
     let config = &app.config;
-    let components = components(&facts, tr);
-    let states: Vec<&'static str> = components.iter().map(|c| c.state).collect();
+    let open = app.notices.open_events(facts.now).await?;
+    let (components, overall) = board(&facts, &open, tr);
     let base = config.web.public_url.trim_end_matches('/');
     let incidents = notices::open_events(&app, lang)
         .await?
@@ -207,7 +243,7 @@ pub async fn api(State(app): State<Arc<App>>, lang: Lang) -> Result<Json<StatusJ
         .collect();
     Ok(Json(StatusJson {
         updated: local_rfc3339(facts.now, config.timezone.0),
-        overall: overall(&states),
+        overall,
         components,
         incidents,
         logins_per_hour: hours(&logins, config),

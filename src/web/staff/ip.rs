@@ -36,6 +36,13 @@ pub struct AlertRow {
     pub open: bool,
 }
 
+/// "Nobody at 05:12; before: u00438 until 03:58; after: u00438 from 05:35."
+struct Nobody {
+    text: String,
+    before: Option<Linked>,
+    after: Option<Linked>,
+}
+
 #[derive(Template)]
 #[template(path = "staff/ip.html")]
 struct IpPage {
@@ -45,6 +52,8 @@ struct IpPage {
     at_input: String,
     at_text: String,
     holders: Vec<Linked>,
+    /// Nobody held the address at the moment asked: that, and who did before and after.
+    nobody: Option<Nobody>,
     /// Sessions, failures, relays, grants and rejections, newest first.
     rows: Vec<Row>,
     alerts: Vec<AlertRow>,
@@ -92,7 +101,30 @@ pub async fn page(
             .done(q.done.as_deref()),
         at_input: forms::local_input(at, config),
         at_text: t(at),
+        nobody: (!a.who.holders.iter().any(|h| h.held_at)).then(|| {
+            let who = |s: &Option<crate::store::history::Session>, key: &str, at: i64| {
+                s.as_ref().map(|s| Linked {
+                    text: s.login.clone(),
+                    href: customer_href(&s.login),
+                    detail: crate::web::customer::fill(tr.t(key), &[("time", &t(at))]),
+                })
+            };
+            Nobody {
+                text: crate::web::customer::fill(tr.t("staff.ip.nobody"), &[("time", &t(at))]),
+                before: who(
+                    &a.who.before,
+                    "staff.ip.before",
+                    a.who.before.as_ref().map_or(0, |s| s.last_seen),
+                ),
+                after: who(
+                    &a.who.after,
+                    "staff.ip.after",
+                    a.who.after.as_ref().map_or(0, |s| s.first_seen),
+                ),
+            }
+        }),
         holders: a
+            .who
             .holders
             .iter()
             .map(|h| Linked {

@@ -11,7 +11,7 @@ use crate::web::error::WebError;
 
 const MAX_TITLE: usize = 200;
 const MAX_BODY: usize = 20_000;
-const STATUSES: &[&str] = &["investigating", "identified", "resolved"];
+use crate::store::notices::{COMPONENTS, IMPACTS, STATUSES};
 
 /// The editor's form as submitted, and as shown again (times as `datetime-local` values).
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +36,18 @@ pub struct NoticeForm {
     pub ends_at: String,
     #[serde(default)]
     pub status: String,
+    /// Incidents: `degraded` or `outage` (empty: none).
+    #[serde(default)]
+    pub impact: String,
+    /// Incidents: the components touched, one checkbox each.
+    #[serde(default)]
+    pub relay_authorization: Option<String>,
+    #[serde(default)]
+    pub mailbox_logins: Option<String>,
+    #[serde(default)]
+    pub log_freshness: Option<String>,
+    #[serde(default)]
+    pub policy_service: Option<String>,
     /// `preview` shows the rendered bodies instead of saving.
     #[serde(default)]
     pub intent: String,
@@ -54,6 +66,23 @@ impl NoticeForm {
             starts_at: time(n.starts_at),
             ends_at: time(n.ends_at),
             status: n.status.clone().unwrap_or_default(),
+            impact: n.impact.clone().unwrap_or_default(),
+            relay_authorization: n
+                .component_ids()
+                .any(|c| c == "relay_authorization")
+                .then(|| "on".into()),
+            mailbox_logins: n
+                .component_ids()
+                .any(|c| c == "mailbox_logins")
+                .then(|| "on".into()),
+            log_freshness: n
+                .component_ids()
+                .any(|c| c == "log_freshness")
+                .then(|| "on".into()),
+            policy_service: n
+                .component_ids()
+                .any(|c| c == "policy_service")
+                .then(|| "on".into()),
             ..NoticeForm::default()
         }
     }
@@ -71,6 +100,28 @@ impl NoticeForm {
             }
             _ => return Err(bad("status: investigating, identified or resolved")),
         };
+        let impact = match self.impact.trim() {
+            "" => None,
+            i if kind == NoticeKind::Incident && IMPACTS.contains(&i) => Some(i.to_string()),
+            _ if kind != NoticeKind::Incident => {
+                return Err(bad("impact: only incidents have one"));
+            }
+            _ => return Err(bad("impact: degraded or outage")),
+        };
+        let ticked = [
+            &self.relay_authorization,
+            &self.mailbox_logins,
+            &self.log_freshness,
+            &self.policy_service,
+        ];
+        let components: Vec<&str> = COMPONENTS
+            .iter()
+            .zip(ticked)
+            .filter(|(_, on)| on.as_deref().is_some_and(|v| !v.is_empty()))
+            .map(|(id, _)| *id)
+            .collect();
+        let components =
+            (kind == NoticeKind::Incident && !components.is_empty()).then(|| components.join(","));
         let starts_at = forms::when("starts_at", &self.starts_at, config)?;
         let ends_at = forms::when("ends_at", &self.ends_at, config)?;
         if let (Some(from), Some(to)) = (starts_at, ends_at)
@@ -88,6 +139,8 @@ impl NoticeForm {
             starts_at,
             ends_at,
             status,
+            impact,
+            components,
         })
     }
 }

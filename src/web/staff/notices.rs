@@ -275,6 +275,16 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "状況（障害のみ）",
         "Status (incidents only)",
     ),
+    (
+        "staff.notices.impact",
+        "影響（障害のみ）",
+        "Impact (incidents only)",
+    ),
+    (
+        "staff.notices.components",
+        "影響する機能（障害のみ）",
+        "Affected components (incidents only)",
+    ),
     ("staff.notices.scheduled", "掲載予定", "Scheduled"),
     ("staff.notices.preview", "プレビュー", "Preview"),
     ("staff.notices.save", "保存", "Save"),
