@@ -99,6 +99,7 @@ async fn write_all(
     write_failures(&mut tx, batch.events).await?;
     write_rejections(&mut tx, batch.events).await?;
     write_relays(&mut tx, batch.events).await?;
+    write_activity(&mut tx, batch.events).await?;
     write_login_relays(&mut tx, window, batch.events).await?;
     write_source(&mut tx, batch).await?;
     if batch
@@ -356,6 +357,39 @@ async fn write_relays(tx: &mut Conn, events: &[Event]) -> Result<()> {
         &rows,
         "on conflict (minute, ip, sender) do update set
              count = relays.count + excluded.count, carrier = relays.carrier + excluded.carrier",
+    )
+    .await
+}
+
+/// What each event counts as in `activity` (the one definition of the counts every page shows).
+fn activity_kind(e: &Event) -> Option<&'static str> {
+    match e {
+        Event::Login { .. } => Some("mail_check"),
+        Event::LoginFailed { .. } => Some("login_failed"),
+        Event::RelayRejected { .. } => Some("relay_refused"),
+        Event::Relayed { .. } => Some("relay_accepted"),
+        _ => None,
+    }
+}
+
+/// Adds the batch's events to the per-minute counts, in the batch's transaction.
+async fn write_activity(tx: &mut Conn, events: &[Event]) -> Result<()> {
+    let mut agg: HashMap<(Epoch, &'static str), i64> = HashMap::new();
+    for e in events {
+        if let Some(kind) = activity_kind(e) {
+            let at = e.at();
+            *agg.entry((at - at.rem_euclid(60), kind)).or_default() += 1;
+        }
+    }
+    let rows: Vec<Vec<Value>> = agg
+        .into_iter()
+        .map(|((minute, kind), count)| vec![minute.into(), kind.into(), count.into()])
+        .collect();
+    tx.insert_many(
+        "activity",
+        &["minute", "kind", "count"],
+        &rows,
+        "on conflict (minute, kind) do update set count = activity.count + excluded.count",
     )
     .await
 }

@@ -14,7 +14,7 @@ pub async fn purge(
     let events = now - r.events.0;
     let sessions = now - r.sessions.0;
     let records = now - r.records.0;
-    let statements: [(&str, &str, Epoch); 13] = [
+    let statements: [(&str, &str, Epoch); 14] = [
         (
             "login_failures",
             "delete from login_failures where at < $1",
@@ -27,6 +27,12 @@ pub async fn purge(
             events,
         ),
         ("relays", "delete from relays where minute < $1", events),
+        // Counts name nobody: kept as long as the records the dashboards are read beside.
+        (
+            "activity",
+            "delete from activity where minute < $1",
+            records,
+        ),
         (
             "login_relays",
             "delete from login_relays where minute < $1",

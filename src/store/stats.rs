@@ -26,51 +26,60 @@ async fn per_hour(conn: &mut Conn, sql: &str, now: Epoch, hours: i64) -> Result<
     Ok(series)
 }
 
-/// Mail-check sessions started per hour: a session is one login's run of POP/IMAP logins from
-/// one address, so a client polling every few minutes counts once, not every poll.
-pub async fn sessions_per_hour(
+/// What the per-minute counts (`activity`) count: one successful mailbox login line, one
+/// failed attempt, one refused relay, one accepted relay (a recipient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    MailCheck,
+    LoginFailed,
+    RelayRefused,
+    RelayAccepted,
+}
+
+impl Activity {
+    fn kind(self) -> &'static str {
+        match self {
+            Activity::MailCheck => "mail_check",
+            Activity::LoginFailed => "login_failed",
+            Activity::RelayRefused => "relay_refused",
+            Activity::RelayAccepted => "relay_accepted",
+        }
+    }
+}
+
+/// `what` per hour for the `hours` whole hours ending with the one holding `now`, each counted
+/// in the hour it happened in: the one definition the dashboard, `/status` and the API share.
+pub async fn activity_per_hour(
     conn: &mut Conn,
+    what: Activity,
     now: Epoch,
     hours: i64,
 ) -> Result<Vec<(Epoch, i64)>> {
-    per_hour(
-        conn,
-        "select first_seen - first_seen % 3600 as hour, count(*) from sessions
-         where first_seen >= $1 and first_seen < $2
-         group by first_seen - first_seen % 3600",
-        now,
-        hours,
-    )
-    .await
+    let sql = format!(
+        "select minute - minute % 3600 as hour, cast(sum(count) as bigint) from activity
+         where kind = '{}' and minute >= $1 and minute < $2
+         group by minute - minute % 3600",
+        what.kind()
+    );
+    per_hour(conn, &sql, now, hours).await
 }
 
-/// Mailbox logins per hour, counted in the hour of their session's last login (the staff
-/// dashboard's activity, where every poll counts).
-pub async fn logins_per_hour(conn: &mut Conn, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
-    per_hour(
-        conn,
-        "select last_seen - last_seen % 3600 as hour, cast(sum(logins) as bigint) from sessions
-         where last_seen >= $1 and last_seen < $2
-         group by last_seen - last_seen % 3600",
-        now,
-        hours,
-    )
-    .await
-}
-
-/// Refused relay attempts per hour.
-pub async fn relay_rejections_per_hour(
+/// `what` in the minutes from `from`'s to `to`'s, both included.
+pub async fn activity_between(
     conn: &mut Conn,
-    now: Epoch,
-    hours: i64,
-) -> Result<Vec<(Epoch, i64)>> {
-    per_hour(
+    what: Activity,
+    from: Epoch,
+    to: Epoch,
+) -> Result<i64> {
+    one(
         conn,
-        "select at - at % 3600 as hour, count(*) from rejections
-         where kind = 'relay' and at >= $1 and at < $2
-         group by at - at % 3600",
-        now,
-        hours,
+        "select cast(sum(count) as bigint) from activity
+         where kind = $1 and minute >= $2 and minute <= $3",
+        &[
+            what.kind().into(),
+            Value::Int(from - from.rem_euclid(60)),
+            Value::Int(to),
+        ],
     )
     .await
 }
@@ -135,10 +144,10 @@ pub async fn policy_unavailable_between(conn: &mut Conn, from: Epoch, to: Epoch)
     .await
 }
 
-/// Activity since a time.
+/// Activity since a time, from the per-minute counts (`activity`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Counters {
-    /// Mailbox logins in sessions whose last login is in the period.
+    /// Mail checks: successful mailbox login lines.
     pub logins: i64,
     pub failed_logins: i64,
     pub relay_rejections: i64,
@@ -147,42 +156,17 @@ pub struct Counters {
     pub policy_decisions: i64,
 }
 
-/// How many of the newest failed logins are looked at for the counter: the table has no index
-/// on time alone, so the count walks the newest rows by id and stops here.
-pub const FAILURE_SCAN: i64 = 100_000;
-
 pub async fn counters(conn: &mut Conn, since: Epoch) -> Result<Counters> {
-    let s = Value::Int(since);
+    let now = Epoch::MAX;
     Ok(Counters {
-        logins: one(
-            &mut *conn,
-            "select cast(sum(logins) as bigint) from sessions where last_seen >= $1",
-            std::slice::from_ref(&s),
-        )
-        .await?,
-        failed_logins: one(
-            &mut *conn,
-            "select count(*) from (select at from login_failures order by id desc limit $2) f
-             where at >= $1",
-            &[s.clone(), Value::Int(FAILURE_SCAN)],
-        )
-        .await?,
-        relay_rejections: one(
-            &mut *conn,
-            "select count(*) from rejections where kind = 'relay' and at >= $1",
-            std::slice::from_ref(&s),
-        )
-        .await?,
-        accepted_relays: one(
-            &mut *conn,
-            "select cast(sum(count) as bigint) from relays where minute >= $1",
-            std::slice::from_ref(&s),
-        )
-        .await?,
+        logins: activity_between(conn, Activity::MailCheck, since, now).await?,
+        failed_logins: activity_between(conn, Activity::LoginFailed, since, now).await?,
+        relay_rejections: activity_between(conn, Activity::RelayRefused, since, now).await?,
+        accepted_relays: activity_between(conn, Activity::RelayAccepted, since, now).await?,
         policy_decisions: one(
             &mut *conn,
             "select count(*) from policy_decisions where at >= $1",
-            &[s],
+            &[Value::Int(since)],
         )
         .await?,
     })

@@ -599,12 +599,13 @@ async fn hourly_aggregates_count_the_same_on_both_backends() {
                 &[decision(now - 100, "ok"), decision(now - 90, "reject")],
             )
             .await?;
-            let logins = stats::sessions_per_hour(c, now, 24).await?;
+            let logins = stats::activity_per_hour(c, stats::Activity::MailCheck, now, 24).await?;
             assert_eq!(logins.len(), 24, "{label}");
             assert_eq!(logins[23], (now - now % 3600, 3), "{label}: this hour");
             assert_eq!(logins[18].1, 1, "{label}: five hours ago");
             assert_eq!(logins.iter().map(|h| h.1).sum::<i64>(), 4, "{label}");
-            let rejections = stats::relay_rejections_per_hour(c, now, 24).await?;
+            let rejections =
+                stats::activity_per_hour(c, stats::Activity::RelayRefused, now, 24).await?;
             assert_eq!((rejections[21].1, rejections[20].1), (4, 2), "{label}");
             assert_eq!(rejections.iter().map(|h| h.1).sum::<i64>(), 6, "{label}");
             assert_eq!(

@@ -467,3 +467,66 @@ async fn nobody_at_a_moment_names_who_held_the_address_before_and_after() {
         done(web).await;
     }
 }
+
+/// Counts have one definition: on a simulated day that ends where the current hour begins,
+/// the status API's count of mail checks for every complete hour, and the dashboard's 24-hour
+/// count, equal the successful mailbox login lines in the log for those periods, on both
+/// backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_checks_per_hour_are_the_login_lines_of_the_log() {
+    use relaydesk::ingest::import;
+    use relaydesk::ingest::parse::{LineParser, Parsed};
+    let dir = tempfile::tempdir().unwrap();
+    let now = now();
+    let this_hour = now - now % 3600;
+    let opts = relaydesk::simulate::SimOptions {
+        customers: 200,
+        hours: 23,
+        seed: 5,
+        start: this_hour - 23 * 3600,
+        ..relaydesk::simulate::SimOptions::default()
+    };
+    relaydesk::simulate::write_day(dir.path(), &opts).unwrap();
+    let log = dir.path().join("mail.log");
+    // The log's own count: its successful mailbox login lines, per hour.
+    let mut parser = LineParser::new(Config::default().timezone.0, now);
+    let mut per_hour: std::collections::BTreeMap<i64, i64> = Default::default();
+    for line in std::fs::read(&log).unwrap().split(|&b| b == b'\n') {
+        if let Parsed::Event(e @ Event::Login { .. }) = parser.parse(line) {
+            *per_hour.entry(e.at() - e.at() % 3600).or_default() += 1;
+        }
+    }
+    let total: i64 = per_hour.values().sum();
+    assert!(total > 1000, "{total} login lines");
+    for t in dbs().await {
+        let label = format!("{:?}", t.db.backend());
+        let mut web = Web::new(t, Config::default());
+        let writer = Writer::new(web.db.clone(), web.app.config.relay.window.0);
+        import::run(
+            &[log.display().to_string()],
+            web.app.config.clone(),
+            &writer,
+        )
+        .await
+        .unwrap();
+        let status = web.get("/api/v1/status").await.json();
+        let hours = status["logins_per_hour"].as_array().unwrap();
+        assert_eq!(hours.len(), 24, "{label}");
+        for (i, h) in hours.iter().enumerate().take(23) {
+            let hour = this_hour - (23 - i as i64) * 3600;
+            assert_eq!(
+                h["count"].as_i64(),
+                Some(per_hour.get(&hour).copied().unwrap_or(0)),
+                "{label}: the hour of {}",
+                h["hour"]
+            );
+        }
+        let day = web
+            .db
+            .run(async |c| relaydesk::store::stats::counters(c, this_hour - 23 * 3600).await)
+            .await
+            .unwrap();
+        assert_eq!(day.logins, total, "{label}: the dashboard's day");
+        done(web).await;
+    }
+}

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::domain::Epoch;
 use crate::store::ingest;
 use crate::store::notices::{Notice, NoticeKind};
-use crate::store::stats;
+use crate::store::stats::{self, Activity};
 use crate::time::local_rfc3339;
 use crate::web::App;
 use crate::web::chart::{self, Chart};
@@ -63,7 +63,8 @@ pub struct StatusJson {
     pub overall: &'static str,
     pub components: Vec<Component>,
     pub incidents: Vec<OpenEvent>,
-    /// Mail-check sessions started, per hour, the last 24 hours.
+    /// Mail checks (successful mailbox login lines) per hour, the last 24 hours, each counted
+    /// in the hour it happened in: the counts the staff dashboard shows.
     pub logins_per_hour: Vec<HourCount>,
     pub relay_rejections_per_hour: Vec<HourCount>,
 }
@@ -94,8 +95,8 @@ async fn gather(app: &Arc<App>) -> Result<(Facts, Series, Series), WebError> {
                 policy_here,
                 sources: ingest::all_sources(c).await?,
             };
-            let logins = stats::sessions_per_hour(c, now, 24).await?;
-            let rejections = stats::relay_rejections_per_hour(c, now, 24).await?;
+            let logins = stats::activity_per_hour(c, Activity::MailCheck, now, 24).await?;
+            let rejections = stats::activity_per_hour(c, Activity::RelayRefused, now, 24).await?;
             Ok((facts, logins, rejections))
         })
         .await?;
@@ -269,8 +270,8 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("status.charts", "この 24 時間の推移", "The last 24 hours"),
     (
         "status.chart.logins",
-        "1 時間ごとの受信確認（新しいセッション）",
-        "Mail checks per hour (new sessions)",
+        "1 時間ごとの受信確認（ログイン成功）",
+        "Mail checks per hour (successful logins)",
     ),
     (
         "status.chart.rejections",

@@ -12,7 +12,7 @@ use super::alerts::{AlertRow, alert_row};
 use super::customer::Done;
 use super::{Frame, StaffUser};
 use crate::explain::Lang;
-use crate::store::stats::{self, Counters};
+use crate::store::stats::{self, Activity, Counters};
 use crate::store::{self, alerts};
 use crate::time::local_short;
 use crate::web::App;
@@ -70,8 +70,8 @@ pub async fn page(
             Ok((
                 stats::counters(c, now - 3600).await?,
                 stats::counters(c, day_ago).await?,
-                stats::logins_per_hour(c, now, 24).await?,
-                stats::relay_rejections_per_hour(c, now, 24).await?,
+                stats::activity_per_hour(c, Activity::MailCheck, now, 24).await?,
+                stats::activity_per_hour(c, Activity::RelayRefused, now, 24).await?,
                 alerts::list(c, true, 50).await?,
                 store::ingest::all_sources(c).await?,
                 stats::last_decision(c).await?,

@@ -89,7 +89,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("staff.dashboard.activity", "最近の動き", "Recent activity"),
     ("staff.dashboard.hour", "直近 1 時間", "Last hour"),
     ("staff.dashboard.day", "直近 24 時間", "Last 24 hours"),
-    ("staff.dashboard.logins", "受信ログイン", "Mailbox logins"),
+    (
+        "staff.dashboard.logins",
+        "受信確認（ログイン成功）",
+        "Mail checks (successful logins)",
+    ),
     ("staff.dashboard.failed", "ログイン失敗", "Failed logins"),
     (
         "staff.dashboard.rejections",
@@ -125,8 +129,16 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("staff.dashboard.source", "ソース", "Source"),
     ("staff.dashboard.lag", "遅れ", "Lag"),
     ("staff.dashboard.lines", "行数", "Lines"),
-    ("staff.dashboard.skipped", "対象外", "Skipped"),
-    ("staff.dashboard.malformed", "解析不能", "Malformed"),
+    (
+        "staff.dashboard.skipped",
+        "不要（読んだが記録しない行）",
+        "Not needed (read, nothing to keep)",
+    ),
+    (
+        "staff.dashboard.malformed",
+        "解析できない行",
+        "Not recognized",
+    ),
     ("staff.dashboard.error", "最後のエラー", "Last error"),
     ("staff.search.title", "検索", "Search"),
     (
