@@ -215,6 +215,21 @@ async fn open_db(config: &Config) -> anyhow::Result<Db> {
     Ok(Db::open_config(&config.database).await?)
 }
 
+/// The store a report reads: an SQLite file that is not there is an error saying where it was
+/// looked for (a report on a store made just now for it would print nothing, silently).
+async fn open_existing_db(config: &Config) -> anyhow::Result<Db> {
+    if let Some(path) = config.database.url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if !path.is_empty() && path != ":memory:" && !std::path::Path::new(path).exists() {
+            bail!(
+                "no database at {path}: give its URL with --db (or RELAYDESK_DATABASE_URL); \
+                 the demo prints its own"
+            );
+        }
+    }
+    open_db(config).await
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Arc::new(load_config(&cli)?);
     match cli.command {
@@ -236,7 +251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             login,
             format,
         } => {
-            let db = open_db(&config).await?;
+            let db = open_existing_db(&config).await?;
             let now = chrono::Utc::now().timestamp();
             let query = report::RejectionQuery {
                 since: since
@@ -261,7 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             until,
             format,
         } => {
-            let db = open_db(&config).await?;
+            let db = open_existing_db(&config).await?;
             let now = chrono::Utc::now().timestamp();
             let at = |t: Option<String>, default: i64| {
                 t.map(|t| time::parse(&t, config.timezone.0, now))
@@ -279,7 +294,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             format,
         } => {
-            let db = open_db(&config).await?;
+            let db = open_existing_db(&config).await?;
             let now = chrono::Utc::now().timestamp();
             let since = match since {
                 Some(t) => time::parse(&t, config.timezone.0, now)?,
@@ -370,7 +385,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             act_audited(&config, "unsuspend", subject, action, None).await
         }
         Command::Alerts { all, format } => {
-            let db = open_db(&config).await?;
+            let db = open_existing_db(&config).await?;
             report::alerts(&db, &config, all, format, &mut io::stdout().lock()).await
         }
         Command::Staff { command } => {

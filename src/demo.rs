@@ -11,16 +11,17 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::config::{Config, SourceConfig};
-use crate::diagnose::Cause;
 use crate::domain::Event;
 use crate::ingest::follow::Follower;
 use crate::ingest::pipeline::{Batch, Pipeline};
 use crate::ingest::writer::Writer;
-use crate::simulate::{self, SimOptions};
-use crate::store::{self, Db, rejections};
+use crate::simulate::{self, SimOptions, showcase};
+use crate::store::{self, Db};
 
 pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
+    // Absolute, so the database URL it prints works from any directory.
+    let dir = &std::path::absolute(dir)?;
     let db_path = dir.join("relaydesk.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
@@ -33,6 +34,21 @@ pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<
     config.database.url = format!("sqlite://{}", db_path.display());
     config.sources = vec![SourceConfig { path: log.clone() }];
     config.web.demo = true;
+    // Customer sign-in, with accounts for the scripted customers (their password printed).
+    let password = demo_password();
+    let users = dir.join("users");
+    std::fs::write(
+        &users,
+        showcase::ALL
+            .iter()
+            .map(|c| format!("{}:{{PLAIN}}{password}::\n", c.login))
+            .collect::<String>(),
+    )?;
+    config.customer_auth = crate::config::CustomerAuthConfig {
+        method: crate::config::CustomerAuthMethod::PasswdFile,
+        passwd_file: users,
+        ..crate::config::CustomerAuthConfig::default()
+    };
     // The demo's own policy service, on a socket in its directory: it never takes the port of
     // a policy service already running on this machine.
     let socket = dir.join("policy.sock");
@@ -48,6 +64,7 @@ pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<
         window: config.relay.window.0,
         lookback: config.relay.lookback.0,
         tz: config.timezone.0,
+        showcase: Some(now),
         ..SimOptions::default()
     };
     println!(
@@ -56,7 +73,8 @@ pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<
     );
     let summary = simulate::write_day(dir, &opts)?;
     // Yesterday's log as logrotate leaves it; today's is written live below.
-    std::fs::rename(&log, dir.join("mail.log.1"))?;
+    let yesterday = dir.join("mail.log.1");
+    std::fs::rename(&log, &yesterday)?;
     std::fs::File::create(&log)?;
     let db = Db::open_config(&config.database).await?;
     let writer = Arc::new(Writer::new(db.clone(), config.relay.window.0));
@@ -65,8 +83,10 @@ pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<
         .await?
         .poll()
         .await?;
+    // The policy service decided yesterday's sends as they happened: its decisions and the
+    // refusals' `/why` pages exist for the past day too.
+    decide_the_day(&yesterday, &db, &config).await?;
     println!("  {summary}");
-    let password = demo_password();
     crate::staff::add(&db, "demo", "admin", &password).await?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -84,14 +104,36 @@ pub async fn run(config: Arc<Config>, dir: &Path, speed: f64) -> anyhow::Result<
         })
     };
     let base = format!("http://{}", config.web.listen);
-    println!("\nOpen {base}/ — the support site as a customer sees it. Try it as these addresses:");
-    for (label, ip) in samples(&db, &config).await? {
-        println!("  {label:<16} {base}/?as={ip}");
+    println!(
+        "\nOpen {base}/ — the support site as a customer sees it. Try it as these connections \
+         (each keeps its state while the demo runs):"
+    );
+    for c in [&showcase::TARO, &showcase::HANAKO, &showcase::SABURO] {
+        println!("  {:<22} {base}/?as={}", c.state, c.check_ip);
     }
+    println!("  {:<22} {base}/?as=192.0.2.200", "no_attempt");
+    println!("\nWhy a send was refused — the page the link in the mail program's error opens:");
+    for (cause, code) in refusal_pages(&db, &config).await? {
+        println!("  {cause:<22} {base}/why/{code}");
+    }
+    println!("\nThe customers' own page, {base}/login (password {password} for each):");
+    println!(
+        "  {}",
+        showcase::ALL
+            .iter()
+            .map(|c| c.login)
+            .collect::<Vec<_>>()
+            .join("  ")
+    );
     println!(
         "\nThe helpdesk and operators' console, with a staff account made for this demo only:"
     );
     println!("  staff  {base}/staff  name demo  password {password}");
+    println!(
+        "\nThe command line beside the demo reads its database:\n  \
+         relaydesk --db {} rejections --since 1h",
+        config.database.url
+    );
     println!(
         "\nThe simulated mail log grows in {}; Ctrl-C stops the demo.",
         log.display()
@@ -155,27 +197,9 @@ async fn ask_for_each_send(log: PathBuf, socket: PathBuf, config: Arc<Config>) {
         }
         pending.drain(..complete);
         for event in batch.events.drain(..) {
-            let (ip, sender, rcpt) = match event {
-                Event::QueueClient {
-                    ip,
-                    sasl_user: Some(_),
-                    ..
-                } => {
-                    with_auth.insert(ip.to_string());
-                    continue;
-                }
-                Event::Relayed {
-                    ip, sender, rcpt, ..
-                } if !with_auth.contains(&ip.to_string()) => (ip, sender, rcpt),
-                Event::RelayRejected {
-                    ip, sender, rcpt, ..
-                } => (ip, sender, rcpt),
-                _ => continue,
+            let Some((_, request)) = relay_attempt(&event, &mut with_auth) else {
+                continue;
             };
-            let request = format!(
-                "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n\
-                 client_address={ip}\nclient_name=unknown\nsender={sender}\nrecipient={rcpt}\n\n"
-            );
             if policy.is_none() {
                 policy = tokio::net::UnixStream::connect(&socket).await.ok();
             }
@@ -186,9 +210,6 @@ async fn ask_for_each_send(log: PathBuf, socket: PathBuf, config: Arc<Config>) {
             }
         }
         batch.clear();
-        if with_auth.len() > 100_000 {
-            with_auth.clear();
-        }
     }
 }
 
@@ -207,34 +228,113 @@ async fn ask(stream: &mut tokio::net::UnixStream, request: &str) -> std::io::Res
     Ok(())
 }
 
-/// An address for each state worth seeing: a fresh login, and the latest rejection of each cause.
-async fn samples(db: &Db, config: &Config) -> anyhow::Result<Vec<(String, String)>> {
+/// The newest refusal of each scripted customer whose `/why` page names the cause they stand
+/// for, as the store diagnoses it (the page's own words), by cause.
+async fn refusal_pages(db: &Db, config: &Config) -> anyhow::Result<Vec<(&'static str, String)>> {
     let mut c = db.conn().await?;
-    let mut out = Vec::new();
-    if let Some(ip) = store::history::latest_login_ip(&mut c).await? {
-        out.push(("authorized".to_string(), ip));
-    }
-    let relay = rejections::Filter {
-        kind: Some("relay".into()),
-        ..Default::default()
-    };
-    let mut rows = rejections::list(&mut c, &relay).await?;
-    rows.reverse();
     let since = store::ingest::logs_since(&mut c).await?;
-    for cause in [
-        Cause::Expired,
-        Cause::IpChanged,
-        Cause::AuthFailed,
-        Cause::NeverChecked,
+    let now = chrono::Utc::now().timestamp();
+    let mut out = Vec::new();
+    for who in [
+        &showcase::HANAKO,
+        &showcase::JIRO,
+        &showcase::SABURO,
+        &showcase::SHIRO,
     ] {
-        for r in rows.iter().take(400) {
-            let d = crate::explain::diagnose_rejection(&mut c, config, r, since).await?;
-            if d.cause == cause {
-                out.push((format!("refused: {}", cause.as_str()), r.ip.clone()));
+        let sender = format!("{}@{}", who.login, config.relay.customer_domains[0]);
+        let codes =
+            store::decisions::refusal_codes(&mut c, who.send_ip, now - 86400, now, 20).await?;
+        for (at, _, code) in codes {
+            let ip: crate::domain::ClientIp = who.send_ip.parse()?;
+            let d =
+                crate::explain::diagnose_refusal_publicly(&mut c, config, at, ip, &sender, since)
+                    .await?;
+            if d.cause.as_str() == who.state {
+                out.push((who.state, code));
                 break;
             }
         }
     }
-    out.push(("never seen".to_string(), "192.0.2.200".to_string()));
     Ok(out)
+}
+
+/// Runs yesterday's log through the policy service as Postfix would have asked it: every
+/// relay attempt it logs (not those sent with SMTP AUTH) is decided in time order from a grant
+/// index fed by the same lines, and recorded with its code.
+async fn decide_the_day(log: &Path, db: &Db, config: &Arc<Config>) -> anyhow::Result<()> {
+    use crate::grants::GrantIndex;
+    use crate::policy::recorder::Recorder;
+    use crate::policy::server::Policy;
+    let index = Arc::new(
+        GrantIndex::with_lookback(
+            config.relay.window.0,
+            config.relay.lookback.0,
+            config.relay.never_authorize.clone(),
+        )
+        .with_logins(config.relay.login_rule()),
+    );
+    let (recorder, writing) = Recorder::start(db.clone(), 1 << 20);
+    let writing = tokio::spawn(writing);
+    let policy = Policy::new(config, index.clone(), recorder);
+    let mut pipeline = Pipeline::new(config, chrono::Utc::now().timestamp(), "");
+    let mut batch = Batch::default();
+    let mut with_auth: HashSet<String> = HashSet::new();
+    for line in std::fs::read(log)?.split(|&b| b == b'\n') {
+        batch.clear();
+        pipeline.line(line, &mut batch);
+        for event in &batch.events {
+            let Some((at, text)) = relay_attempt(event, &mut with_auth) else {
+                continue;
+            };
+            if let Ok(Some((request, _))) = crate::policy::protocol::parse(text.as_bytes()) {
+                policy.answer(&request, at);
+            }
+        }
+        index.apply(&batch.events);
+    }
+    drop(policy);
+    writing.await??;
+    Ok(())
+}
+
+/// What Postfix's `check_policy_service` asks for a relay attempt the log shows, and when:
+/// accepted or refused, but not one sent with SMTP AUTH (`with_auth` remembers those clients),
+/// which Postfix permits before asking.
+fn relay_attempt(event: &Event, with_auth: &mut HashSet<String>) -> Option<(i64, String)> {
+    let (at, ip, sender, rcpt) = match event {
+        Event::QueueClient {
+            ip,
+            sasl_user: Some(_),
+            ..
+        } => {
+            with_auth.insert(ip.to_string());
+            return None;
+        }
+        Event::Relayed {
+            at,
+            ip,
+            sender,
+            rcpt,
+            ..
+        } if !with_auth.contains(&ip.to_string()) => (*at, ip, sender, rcpt),
+        Event::RelayRejected {
+            at,
+            ip,
+            sender,
+            rcpt,
+            ..
+        } => (*at, ip, sender, rcpt),
+        _ => return None,
+    };
+    if with_auth.len() > 100_000 {
+        with_auth.clear();
+    }
+    Some((at, request_text(&ip.to_string(), sender, rcpt)))
+}
+
+fn request_text(ip: &str, sender: &str, rcpt: &str) -> String {
+    format!(
+        "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n\
+         client_address={ip}\nclient_name=unknown\nsender={sender}\nrecipient={rcpt}\n\n"
+    )
 }

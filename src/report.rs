@@ -240,6 +240,13 @@ pub async fn rejections(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let records = rejection_records(&mut db.conn().await?, config, query).await?;
+    if records.is_empty() {
+        // Said on stderr: the output stays a clean (empty) table or NDJSON stream.
+        eprintln!(
+            "no relay rejections in {} for that period",
+            crate::config::redact_url(&config.database.url)
+        );
+    }
     let cells = |r: &RejectionRecord| {
         vec![
             r.at.clone(),

@@ -130,6 +130,9 @@ impl Gen {
             let t = self.rng.i64(start * US..end * US);
             self.outside_attempt(t, &mut intents);
         }
+        if let Some(live_at) = self.opts.showcase {
+            self.showcase(start, end, live_at, &mut intents);
+        }
         self.noise(start, end);
         self.decide_relays(start, end, intents, live.is_some());
         self.background_inbound(start, end);

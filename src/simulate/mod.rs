@@ -39,6 +39,7 @@ mod noise;
 mod output;
 mod postfix;
 mod scenarios;
+pub mod showcase;
 mod truth;
 
 use std::collections::BTreeMap;
@@ -79,6 +80,9 @@ pub struct SimOptions {
     /// Choose the number of customers (instead of `customers`) so the period has about this
     /// many lines, in the same mix.
     pub target_lines: Option<usize>,
+    /// The demo's scripted customers (`showcase`), whose state stays what the demo prints for
+    /// as long as it runs; `Some(t)`: the demo went live at `t`.
+    pub showcase: Option<Epoch>,
 }
 
 impl Default for SimOptions {
@@ -100,6 +104,7 @@ impl Default for SimOptions {
             tz,
             host: "mail".into(),
             target_lines: None,
+            showcase: None,
         }
     }
 }

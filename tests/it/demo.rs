@@ -93,7 +93,8 @@ async fn the_demo_prints_a_staff_sign_in_that_works_and_runs_the_policy_service(
             let _ = tx.send(line);
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut printed = Vec::new();
     let staff_line = loop {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -101,7 +102,19 @@ async fn the_demo_prints_a_staff_sign_in_that_works_and_runs_the_policy_service(
         if line.trim_start().starts_with("staff ") {
             break line;
         }
+        printed.push(line);
     };
+    // The rest of what it prints, up to how to stop it.
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the demo says how to stop it");
+        let last = line.contains("Ctrl-C");
+        printed.push(line);
+        if last {
+            break;
+        }
+    }
     let words: Vec<&str> = staff_line.split_whitespace().collect();
     assert_eq!(
         (words[0], words[1], words[2], words[3], words[4]),
@@ -158,6 +171,91 @@ async fn the_demo_prints_a_staff_sign_in_that_works_and_runs_the_policy_service(
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    // Every example printed shows what it names, while the live simulation runs on (at this
+    // speed, the demo's first hour passes in half a minute): each connection its state, each
+    // refusal's page its cause.
+    let examples: Vec<(String, String)> = printed
+        .iter()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let (label, url) = (words.next()?, words.next()?);
+            let path = url.strip_prefix(&format!("http://127.0.0.1:{port}"))?;
+            (path.starts_with("/?as=") || path.starts_with("/why/"))
+                .then(|| (label.to_string(), path.to_string()))
+        })
+        .collect();
+    let labels: Vec<&str> = examples.iter().map(|(l, _)| l.as_str()).collect();
+    for want in [
+        "authorized",
+        "expired",
+        "auth_failed",
+        "no_attempt",
+        "ip_changed",
+        "sent_before_receiving",
+    ] {
+        assert!(labels.contains(&want), "no {want} example in {printed:#?}");
+    }
+    assert_eq!(
+        examples
+            .iter()
+            .filter(|(_, p)| p.starts_with("/why/"))
+            .count(),
+        4,
+        "{printed:#?}"
+    );
+    for round in 0..3 {
+        for (label, path) in &examples {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let page = http(port, "GET", &format!("{path}{sep}lang=en"), &[], "");
+            let attribute = match path.starts_with("/why/") {
+                true => format!("data-cause=\"{label}\""),
+                false => format!("data-state=\"{label}\""),
+            };
+            assert!(
+                page.contains(&attribute),
+                "round {round}: {path} does not show {label}: {page}"
+            );
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    // The printed customer accounts sign in, and see their own state.
+    let login_line = printed
+        .iter()
+        .position(|l| l.contains("/login (password"))
+        .expect("the customers' sign-in is printed");
+    let customer_password = printed[login_line]
+        .split("password ")
+        .nth(1)
+        .and_then(|p| p.split(' ').next())
+        .unwrap()
+        .to_string();
+    let form = http(port, "GET", "/login?lang=en", &[], "");
+    let jar = cookies(&form);
+    let csrf = field(&form, "csrf").to_string();
+    let body = format!("csrf={csrf}&login=demo-hanako&password={customer_password}");
+    let signed = http(port, "POST", "/login", &[("Cookie", &jar)], &body);
+    assert!(signed.starts_with("HTTP/1.1 303"), "{signed}");
+    let me = http(
+        port,
+        "GET",
+        "/me?lang=en",
+        &[("Cookie", &format!("{jar}; {}", cookies(&signed)))],
+        "",
+    );
+    assert!(me.contains("data-state=\"expired\""), "{me}");
+    // The command line beside it finds the demo's database, as printed.
+    let cli_line = printed
+        .iter()
+        .find(|l| l.contains(" rejections --since"))
+        .expect("the CLI line");
+    let args: Vec<&str> = cli_line.split_whitespace().skip(1).collect();
+    let out = Command::new(binary())
+        .args(&args)
+        .env_remove("RELAYDESK_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!out.stdout.is_empty(), "{out:?}");
     let status = http(port, "GET", "/api/v1/status", &[], "");
     let json = &status[status.find("\r\n\r\n").unwrap() + 4..];
     let json: serde_json::Value = serde_json::from_str(json.trim()).unwrap_or_else(|e| {

@@ -238,7 +238,12 @@ pub async fn page(
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let page = Page::new(lang, &app, "/", Tr(lang).t("home.title")).current("home");
+    // The demo's `?as=` stays when the language changes.
+    let path = match app.config.web.demo {
+        true => format!("/?as={ip}"),
+        false => "/".to_string(),
+    };
+    let page = Page::new(lang, &app, &path, Tr(lang).t("home.title")).current("home");
     // Sends from here rely on POP before SMTP: a mail check's grant, or one to come.
     let relies = match view.state {
         "authorized" => view.login_at.is_some(),
