@@ -185,6 +185,8 @@ pub struct Address {
     pub ip: String,
     /// The moment asked about.
     pub at: Epoch,
+    /// The address's state now, as every surface says it (`state::address`).
+    pub state: crate::diagnose::ConnectionState,
     pub who: super::Who,
     /// Sessions from this address, newest first.
     pub sessions: Vec<Session>,
@@ -207,6 +209,7 @@ pub async fn address(
     let text = ip.to_string();
     let since = now - HISTORY;
     let who = super::who(conn, config, ip, at).await?;
+    let state = crate::state::address(conn, config, ip, now).await?;
     let sessions = history::sessions_for_ip(conn, &text, since, now, ROWS).await?;
     let failures = history::failures(conn, None, Some(&text), since, now, ROWS).await?;
     let rows = timeline::relay_rejections_from(conn, &text, since, now, DIAGNOSED).await?;
@@ -222,6 +225,7 @@ pub async fn address(
     Ok(Address {
         ip: text,
         at,
+        state,
         who,
         sessions,
         failures,

@@ -99,6 +99,13 @@ impl Surfaces {
         assert_eq!(api["state"], expected, "{label}: /api/v1/connection {ip}");
         let home = self.visitor.get_with("/", &xff).await;
         assert_eq!(headline(&home.body), expected, "{label}: / for {ip}");
+        // The address, as staff see it.
+        let ip_page = self.staff.get(&format!("/staff/ips/{ip}?lang=en")).await;
+        assert_eq!(
+            headline(&ip_page.body),
+            expected,
+            "{label}: the staff IP page"
+        );
         // The customer, as staff see them on the page and through the API.
         let page = self.staff.get("/staff/customers/taro?lang=en").await;
         assert_eq!(page.status, 200, "{label}");

@@ -52,6 +52,9 @@ struct IpPage {
     at_input: String,
     at_text: String,
     holders: Vec<Linked>,
+    /// The address's state now (`state::address`), and its words.
+    state: &'static str,
+    state_text: String,
     /// Nobody held the address at the moment asked: that, and who did before and after.
     nobody: Option<Nobody>,
     /// Sessions, failures, relays, grants and rejections, newest first.
@@ -123,6 +126,17 @@ pub async fn page(
                 ),
             }
         }),
+        state: a.state.state.as_str(),
+        state_text: {
+            let title = tr.t(&format!("state.{}", a.state.state.as_str()));
+            match (a.state.until, &a.state.by_login) {
+                (Some(u), Some(login)) if a.state.state == crate::diagnose::State::Authorized => {
+                    format!("{title} → {} ({login})", t(u))
+                }
+                (Some(u), _) => format!("{title} → {}", t(u)),
+                _ => title.to_string(),
+            }
+        },
         holders: a
             .who
             .holders

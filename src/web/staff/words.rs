@@ -210,6 +210,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "{time} にこのアドレスを使っていた人はいません。",
         "Nobody held this address at {time}.",
     ),
+    ("staff.ip.now", "いまの状態", "Now"),
     ("staff.ip.before_label", "その前", "Before"),
     ("staff.ip.after_label", "その後", "After"),
     ("staff.ip.before", "{time} まで", "until {time}"),
