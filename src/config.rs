@@ -63,9 +63,35 @@ pub struct ServiceConfig {
     pub pop_server: String,
     pub imap_server: String,
     pub smtp_server: String,
-    /// Submission port with SMTP AUTH; 0 when the service does not offer it.
+    /// Submission port with SMTP AUTH; 0 when the service does not offer it. Default 587
+    /// (with `submission_tls = "implicit"`, 465 unless another port is set here).
     pub submission_port: u16,
     pub support_contact: String,
+    /// What the mail server offers for POP3: `"implicit"` (POP3S, 995; the default),
+    /// `"starttls"` (STLS on 110) or `"none"` (plain text on 110).
+    pub pop_tls: Tls,
+    /// IMAP likewise: `"implicit"` (IMAPS, 993; the default), `"starttls"` (143), `"none"`.
+    pub imap_tls: Tls,
+    /// The submission port: `"starttls"` (the default), `"implicit"` (465) or `"none"`.
+    pub submission_tls: Tls,
+    /// Port 25, where POP-before-SMTP sends go: `"starttls"` (the default: Postfix offers it)
+    /// or `"none"`.
+    pub smtp_tls: Tls,
+    /// Ports other than the mode's usual one (0: the usual one).
+    pub pop_port: u16,
+    pub imap_port: u16,
+}
+
+/// How a mail port is protected, as the setup documents describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    /// TLS from the first byte (POP3S 995, IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain at first, then STARTTLS / STLS before the password is sent.
+    Starttls,
+    /// Plain text only.
+    None,
 }
 
 impl Default for ServiceConfig {
@@ -77,6 +103,47 @@ impl Default for ServiceConfig {
             smtp_server: "smtp.example.jp".into(),
             submission_port: 587,
             support_contact: "support@example.jp".into(),
+            pop_tls: Tls::Implicit,
+            imap_tls: Tls::Implicit,
+            submission_tls: Tls::Starttls,
+            smtp_tls: Tls::Starttls,
+            pop_port: 0,
+            imap_port: 0,
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// The POP3 port the mode uses: 995 for implicit TLS, else 110 (or `pop_port`).
+    pub fn pop_port(&self) -> u16 {
+        match (self.pop_port, self.pop_tls) {
+            (0, Tls::Implicit) => 995,
+            (0, _) => 110,
+            (port, _) => port,
+        }
+    }
+
+    /// The IMAP port: 993 for implicit TLS, else 143 (or `imap_port`).
+    pub fn imap_port(&self) -> u16 {
+        match (self.imap_port, self.imap_tls) {
+            (0, Tls::Implicit) => 993,
+            (0, _) => 143,
+            (port, _) => port,
+        }
+    }
+
+    /// The submission port customers set (0 when SMTP AUTH is not offered).
+    pub fn submission_port_used(&self) -> u16 {
+        self.submission().map_or(0, |(port, _)| port)
+    }
+
+    /// The submission port and its protection, when SMTP AUTH is offered: 465 for implicit
+    /// TLS unless `submission_port` names another than the default 587.
+    pub fn submission(&self) -> Option<(u16, Tls)> {
+        match (self.submission_port, self.submission_tls) {
+            (0, _) => None,
+            (587, Tls::Implicit) => Some((465, Tls::Implicit)),
+            (port, tls) => Some((port, tls)),
         }
     }
 }

@@ -156,6 +156,57 @@ impl Explanation {
     }
 }
 
+/// `explain`, with the mail-program tips of the fix narrowed to the reader's program (`client`,
+/// a guide's slug, as the browser suggests it): an iPhone user is not told about Outlook
+/// Express. Unknown program: the general advice alone.
+pub fn explain_for_client(
+    d: &Diagnosis,
+    lang: Lang,
+    config: &Config,
+    client: Option<&str>,
+) -> Explanation {
+    let mut e = explain(d, lang, config);
+    if !matches!(d.cause, Cause::NeverChecked | Cause::SentBeforeReceiving) {
+        return e;
+    }
+    let w = config.window_minutes();
+    let general = match lang {
+        Lang::En => format!("Receive first, then send within {w} minutes."),
+        Lang::Ja => format!("先に受信してから、{w} 分以内に送信してください。"),
+    };
+    let tip = match (client, lang) {
+        (Some("outlook-express" | "windows-live-mail"), Lang::En) => {
+            " Its Send/Receive button sends first: use Send/Receive ▼ → Receive All, and untick \
+             \"Send messages immediately\" under Tools → Options → Send."
+        }
+        (Some("outlook-express" | "windows-live-mail"), Lang::Ja) => {
+            "「送受信」ボタンは先に送信します。「送受信 ▼」→「すべて受信」を使い、「オプション」→「送信」の「メッセージを直ちに送信する」のチェックを外してください。"
+        }
+        (Some("becky"), Lang::En) => {
+            " Turn on \"POP before SMTP\" in the account's Advanced settings: Becky! then receives before it sends."
+        }
+        (Some("becky"), Lang::Ja) => {
+            "アカウントの「詳細」で「POP before SMTP」を有効にすると、送信の前に受信します。"
+        }
+        (Some("thunderbird"), Lang::En) => " Click Get Messages before you send.",
+        (Some("thunderbird"), Lang::Ja) => "送信の前に「受信」を押してください。",
+        (Some("iphone" | "apple-mail"), Lang::En) => {
+            " Open the inbox and pull down to check mail, then send."
+        }
+        (Some("iphone" | "apple-mail"), Lang::Ja) => {
+            "受信ボックスを開いて下に引き、メールを確認してから送信してください。"
+        }
+        _ => "",
+    };
+    let lasting = e.fix.find(match lang {
+        Lang::En => " The lasting fix",
+        Lang::Ja => " 根本的な解決",
+    });
+    let rest = lasting.map(|i| e.fix[i..].to_string()).unwrap_or_default();
+    e.fix = format!("{general}{tip}{rest}");
+    e
+}
+
 /// Words `d` in `lang`, with times in the configured zone and the configured service details.
 pub fn explain(d: &Diagnosis, lang: Lang, config: &Config) -> Explanation {
     // Today's times read as a bare clock: "today" is when the words are read.
@@ -304,7 +355,7 @@ pub fn explain(d: &Diagnosis, lang: Lang, config: &Config) -> Explanation {
             ),
         ),
     };
-    let port = config.service.submission_port;
+    let port = config.service.submission_port_used();
     if port > 0
         && !matches!(
             d.cause,

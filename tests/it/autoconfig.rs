@@ -55,7 +55,8 @@ async fn post_xml(web: &mut Web, path: &str, body: String) -> crate::web_helpers
 async fn thunderbird_finds_the_servers_with_and_without_smtp_auth() {
     for (port, out_port, socket, auth) in [
         (587, "587", "STARTTLS", "password-cleartext"),
-        (0, "25", "plain", "smtp-after-pop"),
+        // Port 25 of Postfix offers STARTTLS (service.smtp_tls).
+        (0, "25", "STARTTLS", "smtp-after-pop"),
     ] {
         let mut web = Web::new(sqlite().await, isp(port));
         for path in [
@@ -71,12 +72,14 @@ async fn thunderbird_finds_the_servers_with_and_without_smtp_auth() {
                 element(doc, r#"type="pop3""#, "hostname"),
                 "pop.isp.example"
             );
-            assert_eq!(element(doc, r#"type="pop3""#, "port"), "110");
+            // POP3S and IMAPS by default (service.pop_tls, imap_tls).
+            assert_eq!(element(doc, r#"type="pop3""#, "port"), "995");
+            assert_eq!(element(doc, r#"type="pop3""#, "socketType"), "SSL");
             assert_eq!(
                 element(doc, r#"type="imap""#, "hostname"),
                 "imap.isp.example"
             );
-            assert_eq!(element(doc, r#"type="imap""#, "port"), "143");
+            assert_eq!(element(doc, r#"type="imap""#, "port"), "993");
             assert_eq!(
                 element(doc, r#"type="pop3""#, "username"),
                 "%EMAILLOCALPART%"
@@ -117,9 +120,11 @@ async fn outlook_autodiscover_answers_pop3_imap_and_smtp() {
                 element(doc, "<Type>POP3</Type>", "Server"),
                 "pop.isp.example"
             );
-            assert_eq!(element(doc, "<Type>POP3</Type>", "Port"), "110");
+            assert_eq!(element(doc, "<Type>POP3</Type>", "Port"), "995");
+            assert_eq!(element(doc, "<Type>POP3</Type>", "SSL"), "on");
+            assert_eq!(element(doc, "<Type>POP3</Type>", "Encryption"), "SSL");
             assert_eq!(element(doc, "<Type>POP3</Type>", "LoginName"), "taro");
-            assert_eq!(element(doc, "<Type>IMAP</Type>", "Port"), "143");
+            assert_eq!(element(doc, "<Type>IMAP</Type>", "Port"), "993");
             let smtp = "<Type>SMTP</Type>";
             assert_eq!(element(doc, smtp, "Server"), "smtp.isp.example");
             if port == 587 {
@@ -189,8 +194,10 @@ async fn apple_devices_get_a_profile_without_a_password() {
         );
         assert_eq!(
             key("IncomingMailServerPortNumber"),
-            "<integer>110</integer>"
+            "<integer>995</integer>"
         );
+        assert_eq!(key("IncomingMailServerUseSSL"), "<true/>");
+        assert_eq!(key("OutgoingMailServerUseSSL"), "<true/>");
         assert_eq!(key("IncomingMailServerUsername"), "<string>taro</string>");
         assert_eq!(
             key("OutgoingMailServerHostName"),
@@ -250,6 +257,96 @@ async fn apple_devices_get_a_profile_without_a_password() {
         assert!(thunderbird.body.contains("autoconfig"));
         let outlook = web.get("/guide/outlook?lang=en").await;
         assert!(outlook.body.contains("Autodiscover"));
+        done(web).await;
+    }
+}
+
+/// Every setup document follows what `[service]` says the mail server offers: implicit TLS,
+/// STARTTLS, or plain text only where nothing else is offered, with the ports of each mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_documents_follow_the_servers_tls() {
+    use relaydesk::config::Tls;
+    // (pop_tls, imap_tls, submission_tls): pop port, its socketType / Encryption / UseSSL,
+    // imap port, submission port and its socketType / Encryption.
+    let cases = [
+        (
+            (Tls::Implicit, Tls::Implicit, Tls::Starttls),
+            ("995", "SSL", "SSL", "<true/>"),
+            "993",
+            ("587", "STARTTLS", "TLS"),
+        ),
+        (
+            (Tls::Starttls, Tls::Starttls, Tls::Implicit),
+            ("110", "STARTTLS", "TLS", "<true/>"),
+            "143",
+            ("465", "SSL", "SSL"),
+        ),
+        (
+            (Tls::None, Tls::None, Tls::None),
+            ("110", "plain", "None", "<false/>"),
+            "143",
+            ("587", "plain", "None"),
+        ),
+    ];
+    for ((pop, imap, sub), (pop_port, socket, encryption, use_ssl), imap_port, out) in cases {
+        let mut config = isp(587);
+        config.service.pop_tls = pop;
+        config.service.imap_tls = imap;
+        config.service.submission_tls = sub;
+        let mut web = Web::new(sqlite().await, config);
+        let label = format!("{pop:?}/{imap:?}/{sub:?}");
+        let tb = web.get("/mail/config-v1.1.xml").await.body;
+        assert_eq!(element(&tb, r#"type="pop3""#, "port"), pop_port, "{label}");
+        assert_eq!(
+            element(&tb, r#"type="pop3""#, "socketType"),
+            socket,
+            "{label}"
+        );
+        assert_eq!(element(&tb, r#"type="imap""#, "port"), imap_port, "{label}");
+        let smtp = r#"<outgoingServer type="smtp">"#;
+        assert_eq!(element(&tb, smtp, "port"), out.0, "{label}");
+        assert_eq!(element(&tb, smtp, "socketType"), out.1, "{label}");
+        let ad = post_xml(
+            &mut web,
+            "/autodiscover/autodiscover.xml",
+            autodiscover_request("taro@example.jp"),
+        )
+        .await
+        .body;
+        assert_eq!(
+            element(&ad, "<Type>POP3</Type>", "Port"),
+            pop_port,
+            "{label}"
+        );
+        assert_eq!(
+            element(&ad, "<Type>POP3</Type>", "Encryption"),
+            encryption,
+            "{label}"
+        );
+        assert_eq!(element(&ad, "<Type>SMTP</Type>", "Port"), out.0, "{label}");
+        assert_eq!(
+            element(&ad, "<Type>SMTP</Type>", "Encryption"),
+            out.2,
+            "{label}"
+        );
+        let profile = web
+            .get("/guide/mail.mobileconfig?email=taro%40example.jp")
+            .await
+            .body;
+        let at = profile.find("<key>IncomingMailServerUseSSL</key>").unwrap();
+        assert!(
+            profile[at..]
+                .trim_start_matches("<key>IncomingMailServerUseSSL</key>")
+                .trim_start()
+                .starts_with(use_ssl),
+            "{label}"
+        );
+        assert!(
+            profile.contains(&format!(
+                "<key>IncomingMailServerPortNumber</key>\n      <integer>{pop_port}</integer>"
+            )),
+            "{label}: {profile}"
+        );
         done(web).await;
     }
 }

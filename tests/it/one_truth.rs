@@ -407,6 +407,15 @@ async fn a_send_just_before_a_mail_check_is_explained_as_sent_before_receiving()
             "{label}: {}",
             why.body
         );
+        // The date with the time, and the tip for the visitor's own mail program.
+        let day = relaydesk::web::customer::notices::minute(refused, &web.app.config);
+        assert!(why.body.contains(&day), "{label}: {day}");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15";
+        let why = web
+            .get_with(&format!("/why/{code}?lang=en"), &[("user-agent", iphone)])
+            .await;
+        assert!(why.body.contains("pull down"), "{label}: {}", why.body);
+        assert!(!why.body.contains("Outlook Express"), "{label}");
         web.set_peer(A);
         let home = web.get("/?lang=en").await;
         assert!(

@@ -22,13 +22,30 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::super::session::{Kind, MaybeSession};
-use crate::config::Config;
+use crate::config::{Config, Tls};
 use crate::web::App;
 use crate::web::error::WebError;
 
-const POP3_PORT: u16 = 110;
-const IMAP_PORT: u16 = 143;
 const SMTP_PORT: u16 = 25;
+
+/// Thunderbird's `socketType` for a mode.
+fn socket_type(tls: Tls) -> &'static str {
+    match tls {
+        Tls::Implicit => "SSL",
+        Tls::Starttls => "STARTTLS",
+        Tls::None => "plain",
+    }
+}
+
+/// Autodiscover's `SSL` and `Encryption` for a mode (POX 2006a: `Encryption` is `SSL` for TLS
+/// from the first byte, `TLS` for STARTTLS, and wins over `SSL` where a client reads both).
+fn autodiscover_tls(tls: Tls) -> &'static str {
+    match tls {
+        Tls::Implicit => "        <SSL>on</SSL>\n        <Encryption>SSL</Encryption>\n",
+        Tls::Starttls => "        <SSL>on</SSL>\n        <Encryption>TLS</Encryption>\n",
+        Tls::None => "        <SSL>off</SSL>\n        <Encryption>None</Encryption>\n",
+    }
+}
 
 /// `&`, `<`, `>`, `"` and `'` as XML entities.
 fn xml(text: &str) -> String {
@@ -69,11 +86,6 @@ fn customer_address(config: &Config, address: &str) -> Result<(String, String), 
     Ok((local.to_string(), domain.to_string()))
 }
 
-/// Whether mail is sent with SMTP AUTH on the submission port.
-fn smtp_auth(config: &Config) -> bool {
-    config.service.submission_port > 0
-}
-
 #[derive(Debug, Deserialize)]
 pub struct AutoconfigQuery {
     #[serde(default)]
@@ -111,33 +123,35 @@ pub fn thunderbird_xml(config: &Config) -> String {
         "    <displayShortName>{}</displayShortName>\n",
         xml(&s.name)
     );
-    for (kind, host, port) in [
-        ("pop3", &s.pop_server, POP3_PORT),
-        ("imap", &s.imap_server, IMAP_PORT),
+    for (kind, host, port, tls) in [
+        ("pop3", &s.pop_server, s.pop_port(), s.pop_tls),
+        ("imap", &s.imap_server, s.imap_port(), s.imap_tls),
     ] {
         out += &format!(
             "    <incomingServer type=\"{kind}\">\n      <hostname>{}</hostname>\n      \
-             <port>{port}</port>\n      <socketType>plain</socketType>\n      \
+             <port>{port}</port>\n      <socketType>{}</socketType>\n      \
              <username>%EMAILLOCALPART%</username>\n      \
              <authentication>password-cleartext</authentication>\n    </incomingServer>\n",
-            xml(host)
+            xml(host),
+            socket_type(tls)
         );
     }
-    if smtp_auth(config) {
+    if let Some((port, tls)) = s.submission() {
         out += &format!(
             "    <outgoingServer type=\"smtp\">\n      <hostname>{}</hostname>\n      \
-             <port>{}</port>\n      <socketType>STARTTLS</socketType>\n      \
+             <port>{port}</port>\n      <socketType>{}</socketType>\n      \
              <username>%EMAILLOCALPART%</username>\n      \
              <authentication>password-cleartext</authentication>\n    </outgoingServer>\n",
             xml(&s.smtp_server),
-            s.submission_port
+            socket_type(tls)
         );
     } else {
         out += &format!(
             "    <outgoingServer type=\"smtp\">\n      <hostname>{}</hostname>\n      \
-             <port>{SMTP_PORT}</port>\n      <socketType>plain</socketType>\n      \
+             <port>{SMTP_PORT}</port>\n      <socketType>{}</socketType>\n      \
              <authentication>smtp-after-pop</authentication>\n    </outgoingServer>\n",
-            xml(&s.smtp_server)
+            xml(&s.smtp_server),
+            socket_type(s.smtp_tls)
         );
     }
     out += "  </emailProvider>\n</clientConfig>\n";
@@ -228,24 +242,33 @@ pub fn outlook_xml(config: &Config, local: &str, domain: &str) -> String {
     );
     out +=
         "    <Account>\n      <AccountType>email</AccountType>\n      <Action>settings</Action>\n";
-    let incoming = "        <SSL>off</SSL>\n        <AuthRequired>on</AuthRequired>\n";
-    out += &protocol("POP3", &s.pop_server, POP3_PORT, incoming);
-    out += &protocol("IMAP", &s.imap_server, IMAP_PORT, incoming);
-    if smtp_auth(config) {
+    let incoming = |tls| {
+        format!(
+            "{}        <AuthRequired>on</AuthRequired>\n",
+            autodiscover_tls(tls)
+        )
+    };
+    out += &protocol("POP3", &s.pop_server, s.pop_port(), &incoming(s.pop_tls));
+    out += &protocol("IMAP", &s.imap_server, s.imap_port(), &incoming(s.imap_tls));
+    if let Some((port, tls)) = s.submission() {
         out += &protocol(
             "SMTP",
             &s.smtp_server,
-            s.submission_port,
-            "        <SSL>on</SSL>\n        <Encryption>TLS</Encryption>\n        \
-             <AuthRequired>on</AuthRequired>\n        <UsePOPAuth>on</UsePOPAuth>\n",
+            port,
+            &format!(
+                "{}        <AuthRequired>on</AuthRequired>\n        <UsePOPAuth>on</UsePOPAuth>\n",
+                autodiscover_tls(tls)
+            ),
         );
     } else {
         out += &protocol(
             "SMTP",
             &s.smtp_server,
             SMTP_PORT,
-            "        <SSL>off</SSL>\n        <AuthRequired>off</AuthRequired>\n        \
-             <SMTPLast>on</SMTPLast>\n",
+            &format!(
+                "{}        <AuthRequired>off</AuthRequired>\n        <SMTPLast>on</SMTPLast>\n",
+                autodiscover_tls(s.smtp_tls)
+            ),
         );
     }
     out += "    </Account>\n  </Response>\n</Autodiscover>\n";
@@ -353,21 +376,22 @@ pub fn apple_profile(config: &Config, local: &str, domain: &str) -> String {
     mail += &string("EmailAddress", &address);
     mail += &string("IncomingMailServerAuthentication", "EmailAuthPassword");
     mail += &string("IncomingMailServerHostName", &s.pop_server);
-    mail += &int("IncomingMailServerPortNumber", POP3_PORT);
-    mail += &boolean("IncomingMailServerUseSSL", false);
+    mail += &int("IncomingMailServerPortNumber", s.pop_port());
+    // Apple Mail's UseSSL: TLS on that port, implicit or by STARTTLS as the port tells.
+    mail += &boolean("IncomingMailServerUseSSL", s.pop_tls != Tls::None);
     mail += &string("IncomingMailServerUsername", local);
-    if smtp_auth(config) {
+    if let Some((port, tls)) = s.submission() {
         mail += &string("OutgoingMailServerAuthentication", "EmailAuthPassword");
         mail += &string("OutgoingMailServerHostName", &s.smtp_server);
-        mail += &int("OutgoingMailServerPortNumber", s.submission_port);
-        mail += &boolean("OutgoingMailServerUseSSL", true);
+        mail += &int("OutgoingMailServerPortNumber", port);
+        mail += &boolean("OutgoingMailServerUseSSL", tls != Tls::None);
         mail += &string("OutgoingMailServerUsername", local);
         mail += &boolean("OutgoingPasswordSameAsIncomingPassword", true);
     } else {
         mail += &string("OutgoingMailServerAuthentication", "EmailAuthNone");
         mail += &string("OutgoingMailServerHostName", &s.smtp_server);
         mail += &int("OutgoingMailServerPortNumber", SMTP_PORT);
-        mail += &boolean("OutgoingMailServerUseSSL", false);
+        mail += &boolean("OutgoingMailServerUseSSL", s.smtp_tls != Tls::None);
     }
     mail += &string("PayloadDisplayName", &format!("{} ({address})", s.name));
     mail += &string(

@@ -122,7 +122,7 @@ pub async fn view(
             .unwrap_or_default()
     };
     let window = config.window_minutes().to_string();
-    let port = config.service.submission_port.to_string();
+    let port = config.service.submission_port_used().to_string();
     let values = [
         ("until", clock(s.until)),
         ("login_at", clock(s.login_at)),

@@ -11,6 +11,7 @@ use axum::response::Html;
 
 use super::fill;
 use super::guide_texts::{self, CLIENTS, Client, Steps, Text};
+use crate::config::Tls;
 use crate::web::App;
 use crate::web::error::WebError;
 use crate::web::i18n::{Lang, Tr};
@@ -75,7 +76,7 @@ fn values(app: &App, lang: Lang, client: Option<&Client>) -> Vec<(&'static str, 
         ("pop", s.pop_server.clone()),
         ("imap", s.imap_server.clone()),
         ("smtp", s.smtp_server.clone()),
-        ("port", s.submission_port.to_string()),
+        ("port", s.submission_port_used().to_string()),
         ("window", app.config.window_minutes().to_string()),
         ("contact", s.support_contact.clone()),
         (
@@ -104,16 +105,34 @@ fn settings(app: &App, tr: Tr) -> Vec<Setting> {
             });
         }
     };
-    add("guide.pop", s.pop_server.clone());
-    add("guide.imap", s.imap_server.clone());
-    add("guide.smtp", s.smtp_server.clone());
+    // Each server with its port and its protection, as the setup documents give them.
+    let tls = |mode: Tls| {
+        tr.t(match mode {
+            Tls::Implicit => "guide.tls.implicit",
+            Tls::Starttls => "guide.tls.starttls",
+            Tls::None => "guide.tls.none",
+        })
+    };
+    let server = |host: &str, port: u16, mode: Tls| format!("{host} : {port} ({})", tls(mode));
+    add("guide.pop", server(&s.pop_server, s.pop_port(), s.pop_tls));
+    add(
+        "guide.imap",
+        server(&s.imap_server, s.imap_port(), s.imap_tls),
+    );
+    add(
+        "guide.smtp",
+        match s.submission() {
+            Some((port, mode)) => server(&s.smtp_server, port, mode),
+            None => server(&s.smtp_server, 25, s.smtp_tls),
+        },
+    );
     let window = app.config.window_minutes().to_string();
     add(
         "guide.window",
         fill(tr.t("guide.window.value"), &[("window", &window)]),
     );
     if s.submission_port > 0 {
-        add("guide.port", s.submission_port.to_string());
+        add("guide.port", s.submission_port_used().to_string());
     }
     add("guide.contact", s.support_contact.clone());
     rows
@@ -247,6 +266,13 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("guide.for", "{client} の設定", "{client}: how to send"),
     ("guide.settings", "設定する内容", "Your settings"),
+    ("guide.tls.implicit", "SSL/TLS", "SSL/TLS"),
+    ("guide.tls.starttls", "STARTTLS", "STARTTLS"),
+    (
+        "guide.tls.none",
+        "暗号化なし（このサーバーは暗号化に対応していません）",
+        "no encryption (this server offers none)",
+    ),
     (
         "guide.pop",
         "受信メールサーバー（POP3）",

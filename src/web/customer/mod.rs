@@ -289,7 +289,7 @@ impl Nudge {
             return None;
         }
         let tr = Tr(lang);
-        let port = s.submission_port.to_string();
+        let port = s.submission_port_used().to_string();
         let profile_href = match address {
             Some(a) => format!(
                 "/guide/mail.mobileconfig?email={}",

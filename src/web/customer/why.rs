@@ -18,7 +18,7 @@ use crate::diagnose::{Cause, Diagnosis};
 use crate::domain::ClientIp;
 use crate::explain;
 use crate::store::{self, decisions};
-use crate::time::{self, local_rfc3339};
+use crate::time::local_rfc3339;
 use crate::web::App;
 use crate::web::client::{ClientAddr, throttle_key};
 use crate::web::error::WebError;
@@ -87,14 +87,14 @@ pub async fn page(
     {
         diagnosis.cause = replied;
     }
-    let now = app.now();
-    let (what, fix) = words(&diagnosis, lang, config);
-    let cause = diagnosis.cause;
-    let tr = Tr(lang);
     let ua = headers
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let client = super::connection::guess_client(ua);
+    let (what, fix) = words(&diagnosis, lang, config, client);
+    let cause = diagnosis.cause;
+    let tr = Tr(lang);
     let page = Page::new(lang, &app, "/why", tr.t("why.title"));
     Ok(Html(
         WhyPage {
@@ -102,7 +102,8 @@ pub async fn page(
             cause: cause.as_str(),
             cause_text: tr.t(&format!("cause.{}", cause.as_str())),
             at: local_rfc3339(decision.at, config.timezone.0),
-            time: time::clock(decision.at, config.timezone.0, now),
+            // With the date: the page is opened from an error message, often days later.
+            time: super::notices::minute(decision.at, config),
             rcpt: mask_address(&decision.rcpt),
             what,
             fix,
@@ -114,7 +115,12 @@ pub async fn page(
 
 /// The explanation without what belongs to other connections: the address and login of a mail
 /// check elsewhere, and who tried a password from here.
-fn words(d: &Diagnosis, lang: Lang, config: &crate::config::Config) -> (String, String) {
+fn words(
+    d: &Diagnosis,
+    lang: Lang,
+    config: &crate::config::Config,
+    client: Option<&str>,
+) -> (String, String) {
     let mut d = d.clone();
     d.login = None;
     d.evidence.login_user = None;
@@ -122,7 +128,7 @@ fn words(d: &Diagnosis, lang: Lang, config: &crate::config::Config) -> (String, 
     if d.cause == Cause::IpChanged {
         d.evidence.login_ip = None;
     }
-    let e = explain::explain(&d, lang, config);
+    let e = explain::explain_for_client(&d, lang, config, client);
     (e.what, e.fix)
 }
 
