@@ -90,8 +90,37 @@ struct ErrorPage {
     status: u16,
     message: &'static str,
     detail: Option<String>,
+    /// What was wrong with what the visitor sent and what to do, in their language.
+    advice: Option<String>,
     /// The request's id, for the visitor to quote and staff to find in the access log.
     request_id: Option<String>,
+}
+
+/// What a customer should be told about a field they got wrong, in their words and language:
+/// the developer's `field: reason` stays for staff and the API.
+fn advice(error: &WebError, lang: Lang, app: &App) -> Option<String> {
+    let WebError::BadRequest(detail) = error else {
+        return None;
+    };
+    let field = detail.split(':').next().unwrap_or("").trim();
+    let domain = app
+        .config
+        .relay
+        .customer_domains
+        .first()
+        .map(String::as_str)
+        .unwrap_or("");
+    let key = match field {
+        "email" => "error.advice.email",
+        "csrf" | "form" => "error.advice.form",
+        "login" | "password" => "error.advice.login",
+        "" => "error.advice.any",
+        _ => "error.advice.field",
+    };
+    Some(super::customer::fill(
+        Tr(lang).t(key),
+        &[("domain", domain)],
+    ))
 }
 
 /// Renders every error response: those of handlers, of extractors (bad query strings, bodies)
@@ -101,6 +130,7 @@ pub async fn render(State(app): State<Arc<App>>, request: Request, next: Next) -
     let lang = request_lang(&parts);
     let id = super::layers::request_id(&parts.headers).map(str::to_string);
     let api = parts.uri.path().starts_with("/api/");
+    let staff = parts.uri.path().starts_with("/staff");
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -125,7 +155,7 @@ pub async fn render(State(app): State<Arc<App>>, request: Request, next: Next) -
     let mut out = if api {
         json(&error, lang, id.as_deref())
     } else {
-        html(&error, lang, &app, id)
+        html(&error, lang, &app, id, staff)
     };
     *out.status_mut() = error.status();
     if let WebError::TooMany(secs) = error {
@@ -174,12 +204,24 @@ fn json(error: &WebError, lang: Lang, id: Option<&str>) -> Response {
     Json(body).into_response()
 }
 
-fn html(error: &WebError, lang: Lang, app: &App, request_id: Option<String>) -> Response {
+fn html(
+    error: &WebError,
+    lang: Lang,
+    app: &App,
+    request_id: Option<String>,
+    staff: bool,
+) -> Response {
+    // Customers read what to do in their words; staff also see the field as the code names it.
+    let (detail, advice) = match staff {
+        true => (detail(error), None),
+        false => (None, advice(error, lang, app)),
+    };
     let page = ErrorPage {
         page: Page::new(lang, app, "/", message(error, Tr(lang))),
         status: error.status().as_u16(),
         message: message(error, Tr(lang)),
-        detail: detail(error),
+        detail,
+        advice,
         request_id,
     };
     match page.render() {

@@ -162,6 +162,31 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("lang.switch", "English", "日本語"),
     ("error.title", "エラー", "Error"),
     (
+        "error.advice.email",
+        "このアドレスは当社のメールアドレスではありません。@{domain} のメールアドレスを入力してください。",
+        "This address is not one of ours: enter your @{domain} address.",
+    ),
+    (
+        "error.advice.form",
+        "ページを開いてから時間がたったか、同じフォームが二度送られました。ページを読み込み直して、もう一度お試しください。",
+        "The page was open for a long time, or the form was sent twice: reload the page and try again.",
+    ),
+    (
+        "error.advice.login",
+        "メール ID とパスワードを入力してください。",
+        "Enter your mail ID and your password.",
+    ),
+    (
+        "error.advice.field",
+        "入力された内容の一部が正しくありません。前のページに戻り、入力を確かめてください。",
+        "Part of what was entered is not right: go back and check what you typed.",
+    ),
+    (
+        "error.advice.any",
+        "送られた内容を読み取れませんでした。前のページに戻って、もう一度お試しください。",
+        "What was sent could not be read: go back and try again.",
+    ),
+    (
         "error.404",
         "ページが見つかりません。",
         "This page does not exist.",

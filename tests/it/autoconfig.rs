@@ -350,3 +350,29 @@ async fn setup_documents_follow_the_servers_tls() {
         done(web).await;
     }
 }
+
+/// A wrong domain in the profile form is a 400 page that tells the visitor, in their language,
+/// what to enter instead; the developer's field text is not shown to customers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_address_gets_a_page_that_says_what_to_enter() {
+    let mut web = Web::new(sqlite().await, isp(587));
+    for (lang, words) in [
+        ("en", "enter your @example.jp address"),
+        ("ja", "@example.jp のメールアドレスを入力してください"),
+    ] {
+        let r = web
+            .get(&format!(
+                "/guide/mail.mobileconfig?email=taro%40elsewhere.example&lang={lang}"
+            ))
+            .await;
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains(words), "{lang}: {}", r.body);
+        assert!(
+            !r.body.contains("email: not an address"),
+            "{lang}: {}",
+            r.body
+        );
+        assert!(r.body.contains("data-request-id"), "{lang}");
+    }
+    done(web).await;
+}

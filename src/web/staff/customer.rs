@@ -192,7 +192,11 @@ pub async fn page(
                 href: ip_href(&a.ip),
                 state: a.state.state.as_str(),
                 title: tr.t(&format!("state.{}", a.state.state.as_str())),
-                until: a.state.until.map(t).unwrap_or_default(),
+                until: a
+                    .state
+                    .until
+                    .map(|u| crate::time::clock(u, config.timezone.0, now))
+                    .unwrap_or_default(),
                 by: match a.state.by {
                     Some(crate::diagnose::By::MailCheck) => format!(
                         "{} {}",

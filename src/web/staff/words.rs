@@ -176,8 +176,8 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("staff.customer.suspended", "利用停止中:", "Suspended:"),
     (
         "staff.customer.authorized",
-        "次のアドレスから送信できます:",
-        "May send from:",
+        "送信できるアドレスがあります（下の表の「送信できます」）。",
+        "This customer may send now (the addresses marked so below).",
     ),
     (
         "staff.customer.not_authorized",
