@@ -239,7 +239,19 @@ async fn the_staff_page_and_the_api_show_who_still_relies_on_pop_before_smtp() {
         assert!(page.body.contains(r#"data-login="taro""#), "{label}");
         assert!(!page.body.contains(r#"data-login="hanako""#), "{label}");
         assert!(page.body.contains("chart-pop-before-smtp"), "{label}");
+        // The share that matters, in words; methods in words, not their codes.
+        assert!(
+            page.body.contains("still rely on POP before SMTP"),
+            "{label}"
+        );
+        let row = &page.body[page.body.find(r#"data-login="taro""#).unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(
+            row.contains("POP before SMTP") && !row.contains(">pop_before_smtp<"),
+            "{label}: {row}"
+        );
         assert_eq!(web.get("/staff/relay-methods?days=0").await.status, 400);
+        assert_eq!(web.get("/staff/relay-methods?page=99").await.status, 400);
         let csv = web.get("/staff/relay-methods.csv?days=7").await;
         assert_eq!(csv.status, 200, "{label}");
         assert!(csv.body.starts_with("login,uses,"), "{label}: {}", csv.body);

@@ -27,6 +27,22 @@ const MAX_DAYS: i64 = 400;
 #[derive(Debug, Deserialize, Default)]
 pub struct Period {
     days: Option<String>,
+    /// The page of the table of customers who rely on POP before SMTP, from 1.
+    page: Option<String>,
+}
+
+/// Rows of that table per page.
+const PER_PAGE: usize = 50;
+
+/// One customer who relays by POP before SMTP, as the table shows them.
+struct Dependent {
+    login: String,
+    href: String,
+    uses: &'static str,
+    uses_text: &'static str,
+    pop_before_smtp: i64,
+    last_pop: String,
+    smtp_auth: i64,
 }
 
 impl Period {
@@ -49,8 +65,12 @@ struct RelayMethodsPage {
     days: i64,
     report: RelayMethodsReport,
     charts: Vec<Chart>,
-    /// Logins that relay by POP before SMTP, the most relays first, with their staff page.
-    dependent: Vec<(String, report::RelayMethodsRecord)>,
+    /// "258 of 392 customers still rely on POP before SMTP (66 %)".
+    headline: String,
+    /// This page of the logins that relay by POP before SMTP, the most relays first.
+    dependent: Vec<Dependent>,
+    page: usize,
+    pages: usize,
 }
 
 /// The report for the last `days`, and the look at every customer's logins it is, audited
@@ -120,9 +140,51 @@ pub async fn page(
             .cmp(&a.pop_before_smtp)
             .then(a.login.cmp(&b.login))
     });
+    let s = &report.summary;
+    let total = s.smtp_auth_only + s.mixed + s.pop_before_smtp_only;
+    let rely = s.mixed + s.pop_before_smtp_only;
+    let share = (rely * 100).checked_div(total).unwrap_or(0);
+    let headline = fill(
+        tr.t("staff.methods.headline"),
+        &[
+            ("rely", &rely.to_string()),
+            ("total", &total.to_string()),
+            ("share", &share.to_string()),
+        ],
+    );
+    let pages = dependent.len().div_ceil(PER_PAGE).max(1);
+    let page = q
+        .page
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<usize>().ok().filter(|n| (1..=pages).contains(n)))
+        .unwrap_or(Some(1))
+        .ok_or_else(|| WebError::BadRequest(format!("page: 1 to {pages}")))?;
+    let zone = app.config.timezone.0;
+    let local = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| crate::time::local_short(t.timestamp(), zone))
+            .unwrap_or_default()
+    };
     let dependent = dependent
         .into_iter()
-        .map(|l| (super::customer_href(&l.login), l))
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|l| Dependent {
+            href: super::customer_href(&l.login),
+            uses: l.uses,
+            uses_text: tr.t(match l.uses {
+                "smtp_auth" => "staff.methods.smtp_auth_only",
+                "mixed" => "staff.methods.mixed",
+                _ => "staff.methods.pop_only",
+            }),
+            pop_before_smtp: l.pop_before_smtp,
+            last_pop: local(&l.last_pop_before_smtp),
+            smtp_auth: l.smtp_auth,
+            login: l.login,
+        })
         .collect();
     let page = RelayMethodsPage {
         frame: Frame::new(
@@ -136,7 +198,10 @@ pub async fn page(
         days,
         report,
         charts,
+        headline,
         dependent,
+        page,
+        pages,
     };
     Ok(Html(page.render()?))
 }

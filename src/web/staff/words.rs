@@ -300,6 +300,14 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("staff.methods.days", "対象期間（日数）", "Period (days)"),
     (
+        "staff.methods.headline",
+        "{total} 人のお客様のうち {rely} 人（{share} %）が、まだ POP before SMTP で送信しています。",
+        "{rely} of {total} customers ({share} %) still rely on POP before SMTP.",
+    ),
+    ("staff.methods.pages", "ページ", "Pages"),
+    ("staff.methods.prev", "前へ", "Previous"),
+    ("staff.methods.next", "次へ", "Next"),
+    (
         "staff.methods.summary",
         "送信方式ごとのお客様数",
         "Customers by relay method",
