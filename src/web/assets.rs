@@ -12,12 +12,17 @@ use super::App;
 
 const STYLE: &str = include_str!("../../static/style.css");
 const ICON: &str = include_str!("../../static/icon.svg");
+const COPY: &str = include_str!("../../static/copy.js");
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route(
             "/static/style.css",
             get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+        )
+        .route(
+            "/static/copy.js",
+            get(|| async { asset("text/javascript; charset=utf-8", COPY) }),
         )
         .route(
             "/static/icon.svg",

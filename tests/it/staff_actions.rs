@@ -8,7 +8,7 @@ use relaydesk::store::restrictions::{self, Kind};
 use relaydesk::store::{self, Value};
 
 use crate::helpers::sqlite;
-use crate::staff::{add_staff, count, login_event, now, sign_in};
+use crate::staff::{add_staff, count, csrf_of, login_event, now, sign_in};
 use crate::web_helpers::{Web, dbs, done, store_events, with_db};
 
 async fn audited(web: &Web, action: &'static str, subject: &str, reason: &str) -> i64 {
@@ -448,6 +448,49 @@ async fn admins_manage_staff_accounts_and_read_the_audit_log() {
                 && log.body.contains("left the company")
         );
         assert!(log.body.contains("data-action=\"staff_end_sessions\""));
+        done(web).await;
+    }
+}
+
+/// An abuse alert offers the agent's next step in place: block the address (or suspend the
+/// login) with a reason, from the alerts page, and back to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_is_blocked_in_place_from_the_alerts_page() {
+    for t in dbs().await {
+        let label = t.label;
+        let mut web = Web::new(t, Config::default());
+        crate::api_helpers::seed(&web.db).await;
+        add_staff(&web, "sato", "agent").await;
+        sign_in(&mut web, "sato").await;
+        let page = web.get("/staff/alerts?lang=en").await;
+        let action = "/staff/ips/192.0.2.66/block";
+        assert!(
+            page.body.contains(&format!("action=\"{action}\"")),
+            "{label}: {}",
+            page.body
+        );
+        let csrf = csrf_of(&page.body);
+        let posted = web
+            .post_form(
+                action,
+                &[
+                    ("csrf", &csrf),
+                    ("back", "/staff/alerts"),
+                    ("reason", "spam burst"),
+                ],
+            )
+            .await;
+        assert_eq!(posted.status, 303, "{label}: {}", posted.body);
+        assert_eq!(
+            posted.headers["location"], "/staff/alerts?done=block",
+            "{label}"
+        );
+        let state = with_db(&web, async |c| {
+            relaydesk::state::address(c, &Config::default(), "192.0.2.66".parse().unwrap(), now())
+                .await
+        })
+        .await;
+        assert_eq!(state.state.as_str(), "blocked", "{label}");
         done(web).await;
     }
 }

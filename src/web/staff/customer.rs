@@ -251,10 +251,21 @@ pub struct ActionForm {
     reason: String,
     #[serde(default)]
     note: String,
+    /// `/staff/alerts` when the form was on the alerts page: the agent stays there.
+    #[serde(default)]
+    back: String,
 }
 
 fn back(login: &str, done: &str) -> Redirect {
     Redirect::to(&format!("{}?done={done}", customer_href(login)))
+}
+
+/// Back where the form was: the alerts page, or the customer's page.
+fn back_from(form_back: &str, login: &str, done: &str) -> Redirect {
+    match form_back {
+        "/staff/alerts" => Redirect::to(&format!("/staff/alerts?done={done}")),
+        _ => back(login, done),
+    }
 }
 
 pub async fn grant(
@@ -286,7 +297,7 @@ pub async fn suspend(
     let login = account.to_string();
     let what = actions::Action::Suspend { login: account };
     forms::act_audited(&app, &user, "suspend", login.clone(), &form.reason, what).await?;
-    Ok(back(&login, "suspend"))
+    Ok(back_from(&form.back, &login, "suspend"))
 }
 
 pub async fn unsuspend(

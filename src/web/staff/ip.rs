@@ -207,10 +207,21 @@ pub struct IpForm {
     minutes: String,
     #[serde(default)]
     reason: String,
+    /// `/staff/alerts` when the form was on the alerts page: the agent stays there.
+    #[serde(default)]
+    back: String,
 }
 
 fn back(ip: &str, done: &str) -> Redirect {
     Redirect::to(&format!("{}?done={done}", ip_href(ip)))
+}
+
+/// Back where the form was: the alerts page, or the address's page.
+fn back_from(form_back: &str, ip: &str, done: &str) -> Redirect {
+    match form_back {
+        "/staff/alerts" => Redirect::to(&format!("/staff/alerts?done={done}")),
+        _ => back(ip, done),
+    }
 }
 
 /// The network a block form names: the page's address unless another network is given.
@@ -252,7 +263,7 @@ pub async fn block(
     let net = network(&ip, &form.network)?;
     let what = actions::Action::Block { net };
     forms::act_audited(&app, &user, "block", net.to_string(), &form.reason, what).await?;
-    Ok(back(&ip, "block"))
+    Ok(back_from(&form.back, &ip, "block"))
 }
 
 pub async fn unblock(

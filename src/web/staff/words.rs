@@ -204,6 +204,8 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "使用した IP アドレス",
         "Addresses used",
     ),
+    ("staff.copy", "コピー", "Copy"),
+    ("staff.copied", "コピーしました", "Copied"),
     ("staff.customer.address", "アドレス", "Address"),
     (
         "staff.ip.nobody",
@@ -253,6 +255,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("staff.action.minutes", "分数", "Minutes"),
     ("staff.action.reason", "理由", "Reason"),
+    ("staff.alerts.reason", "不正な送信の警告", "abuse alert"),
     ("staff.action.suspend", "利用を停止", "Suspend"),
     (
         "staff.action.unsuspend",
