@@ -155,6 +155,13 @@ pub enum Command {
     Unsuspend { login: String },
     /// Bring the database schema up to date
     Migrate,
+    /// Write a consistent copy of the SQLite store to FILE while it runs (for PostgreSQL,
+    /// prints the pg_dump command to use instead). Restore: stop relaydesk, put FILE where
+    /// database.url points, start it again.
+    Backup {
+        /// The new file to write; it must not exist yet
+        file: PathBuf,
+    },
     /// Staff accounts
     Staff {
         #[command(subcommand)]
@@ -351,6 +358,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_db(&config).await?;
             drop(db);
             println!("schema up to date");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let db = open_existing_db(&config).await?;
+            if !crate::store::backup::is_sqlite(&db) {
+                bail!(
+                    "this is a PostgreSQL store: back it up with PostgreSQL's own tool:\n  {}",
+                    crate::store::backup::pg_dump_command(&config.database.url, &file)
+                );
+            }
+            crate::store::backup::sqlite_to(&db, &file).await?;
+            println!("backup written to {}", file.display());
             Ok(())
         }
         Command::Grant {

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod audit;
 pub mod authz;
 mod backend;
+pub mod backup;
 pub mod changes;
 pub mod decisions;
 pub mod evidence;

@@ -100,6 +100,18 @@ async fn an_imported_day_answers_rejections_alerts_and_history() {
     // Importing the same file again adds nothing.
     let again = run(p, &["--db", "sqlite://d.db", "ingest", "day/mail.log"], b"");
     assert!(String::from_utf8_lossy(&again.stdout).contains("1 already imported"));
+    // A backup is a store the reports read the same; it never overwrites a file.
+    let backup = run(p, &["--db", "sqlite://d.db", "backup", "copy.db"], b"");
+    assert!(backup.status.success(), "{backup:?}");
+    let twice = run(p, &["--db", "sqlite://d.db", "backup", "copy.db"], b"");
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("exists"));
+    let report = |db: &str| run(p, &["--db", db, "rejections", "--format", "ndjson"], b"").stdout;
+    assert_eq!(report("sqlite://d.db"), report("sqlite://copy.db"));
+    // Reports on a store that is not there say where they looked.
+    let missing = run(p, &["--db", "sqlite://nowhere.db", "rejections"], b"");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no database at nowhere.db"));
 
     let out = run(
         p,

@@ -6,7 +6,7 @@ use relaydesk::ingest::writer::Writer;
 use relaydesk::store::ingest::{self, FilePos, FileUpdate};
 use relaydesk::store::{Conn, Db, PoolSettings, history, migrate, rejections};
 
-use crate::helpers::{blank_databases, databases};
+use crate::helpers::{blank_databases, databases, sqlite};
 
 fn login(at: i64, user: &str, ip: &str) -> Event {
     Event::Login {
@@ -513,4 +513,92 @@ async fn a_panic_inside_a_transaction_leaves_the_connection_without_one() {
         );
         db.close().await;
     }
+}
+
+/// `relaydesk backup` while ingest runs: the copy is a working store that holds every row
+/// committed before it began (and nothing half-written); a target that exists is refused, and
+/// a backup that cannot be written leaves no file that looks like one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_ingest_runs_is_a_whole_store() {
+    let t = sqlite().await;
+    let writer = std::sync::Arc::new(Writer::new(t.db.clone(), 1800));
+    let sessions = |db: Db| async move {
+        db.conn()
+            .await
+            .unwrap()
+            .scalar("select count(*) from sessions", &[])
+            .await
+            .unwrap()
+            .unwrap_or(0)
+    };
+    let ingesting = {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            for batch in 0..60i64 {
+                let events = (0..200)
+                    .map(|k| login(1000 + batch, &format!("u{batch}x{k}"), "203.0.113.7"))
+                    .collect();
+                commit(&writer, events).await;
+            }
+        })
+    };
+    while sessions(t.db.clone()).await < 2000 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup.db");
+    let before = sessions(t.db.clone()).await;
+    relaydesk::store::backup::sqlite_to(&t.db, &target)
+        .await
+        .unwrap();
+    ingesting.await.unwrap();
+    let after = sessions(t.db.clone()).await;
+    assert_eq!(after, 12_000);
+    let copy = Db::open(
+        &format!("sqlite://{}", target.display()),
+        PoolSettings::new(1),
+    )
+    .await
+    .unwrap();
+    let kept = sessions(copy.clone()).await;
+    assert!(
+        (before..=after).contains(&kept) && kept % 200 == 0,
+        "{before} ≤ {kept} ≤ {after}, whole batches only"
+    );
+    let check: Option<String> = copy
+        .conn()
+        .await
+        .unwrap()
+        .fetch_optional("pragma integrity_check", &[])
+        .await
+        .unwrap()
+        .map(|(s,): (String,)| s);
+    assert_eq!(check.as_deref(), Some("ok"));
+    // The copy is a store like any other: it takes new rows.
+    commit(
+        &Writer::new(copy.clone(), 1800),
+        vec![login(5000, "taro", "203.0.113.8")],
+    )
+    .await;
+    assert_eq!(sessions(copy.clone()).await, kept + 1);
+    copy.close().await;
+    // An existing file is never overwritten; a target that cannot be written leaves nothing.
+    assert!(
+        relaydesk::store::backup::sqlite_to(&t.db, &target)
+            .await
+            .is_err()
+    );
+    let nowhere = dir.path().join("missing-dir").join("b.db");
+    assert!(
+        relaydesk::store::backup::sqlite_to(&t.db, &nowhere)
+            .await
+            .is_err()
+    );
+    assert!(!nowhere.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("backup.db"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
