@@ -155,6 +155,16 @@ pub enum Command {
     Unsuspend { login: String },
     /// Bring the database schema up to date
     Migrate,
+    /// Check the configuration and what it names (store, logs, listen addresses, Postfix,
+    /// Dovecot, TLS files) without changing anything; exit 0 or list the problems
+    Check {
+        /// Ask this Postfix instance (`postconf -c DIR`) instead of the system's
+        #[arg(long)]
+        postfix_config: Option<PathBuf>,
+        /// Ask this Dovecot configuration (`doveconf -c FILE`) instead of the system's
+        #[arg(long)]
+        dovecot_config: Option<PathBuf>,
+    },
     /// Write a consistent copy of the SQLite store to FILE while it runs (for PostgreSQL,
     /// prints the pg_dump command to use instead). Restore: stop relaydesk, put FILE where
     /// database.url points, start it again.
@@ -238,6 +248,17 @@ async fn open_existing_db(config: &Config) -> anyhow::Result<Db> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Check {
+        postfix_config,
+        dovecot_config,
+    } = &cli.command
+    {
+        let daemons = crate::check::Daemons {
+            postfix_config: postfix_config.clone(),
+            dovecot_config: dovecot_config.clone(),
+        };
+        return check(&cli, &daemons).await;
+    }
     let config = Arc::new(load_config(&cli)?);
     match cli.command {
         Command::Serve { only } => serve::run(config, &only).await,
@@ -354,6 +375,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{summary}");
             Ok(())
         }
+        Command::Check { .. } => unreachable!("answered before the configuration is loaded"),
         Command::Migrate => {
             let db = open_db(&config).await?;
             drop(db);
@@ -523,6 +545,39 @@ async fn act_audited(
     let said = crate::actions::perform(&db, &action, reason.as_ref(), audit).await?;
     println!("{said}");
     Ok(())
+}
+
+/// `relaydesk check`: every problem, one a line, then a failing exit; "ok" and exit 0 when none.
+async fn check(cli: &Cli, daemons: &crate::check::Daemons) -> anyhow::Result<()> {
+    let file = cli
+        .config
+        .clone()
+        .or_else(|| {
+            let default = PathBuf::from("relaydesk.toml");
+            default.exists().then_some(default)
+        })
+        .map_or_else(
+            || "(built-in defaults)".to_string(),
+            |p| p.display().to_string(),
+        );
+    let config = match load_config(cli) {
+        Ok(config) => config,
+        Err(e) => {
+            println!("{file}: {e:#}");
+            bail!("1 problem");
+        }
+    };
+    let problems = crate::check::run(&config, &file, daemons).await;
+    for p in &problems {
+        println!("{p}");
+    }
+    match problems.len() {
+        0 => {
+            println!("{file}: ok");
+            Ok(())
+        }
+        n => bail!("{n} problem{}", if n == 1 { "" } else { "s" }),
+    }
 }
 
 /// Who a command-line action is recorded as made by.

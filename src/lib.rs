@@ -41,6 +41,7 @@ pub mod actions;
 pub mod alerts;
 pub mod authz;
 pub mod causes;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;

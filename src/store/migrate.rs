@@ -26,6 +26,48 @@ pub async fn run(conn: &mut Conn) -> Result<()> {
     Ok(())
 }
 
+/// Migrations this release has that the store has not applied (nothing is run).
+pub async fn pending(conn: &mut Conn) -> Result<usize> {
+    let known = match conn.backend() {
+        super::Backend::Sqlite => SQLITE.iter().count(),
+        super::Backend::Postgres => POSTGRES.iter().count(),
+    };
+    let applied: Option<i64> = match conn.backend() {
+        super::Backend::Sqlite => {
+            let exists = conn
+                .exists(
+                    "select 1 from sqlite_master where type = 'table' and name = '_sqlx_migrations'",
+                    &[],
+                )
+                .await?;
+            match exists {
+                true => {
+                    conn.scalar("select count(*) from _sqlx_migrations where success", &[])
+                        .await?
+                }
+                false => Some(0),
+            }
+        }
+        super::Backend::Postgres => {
+            let exists = conn
+                .exists(
+                    "select 1 from information_schema.tables
+                     where table_schema = current_schema() and table_name = '_sqlx_migrations'",
+                    &[],
+                )
+                .await?;
+            match exists {
+                true => {
+                    conn.scalar("select count(*) from _sqlx_migrations where success", &[])
+                        .await?
+                }
+                false => Some(0),
+            }
+        }
+    };
+    Ok(known.saturating_sub(applied.unwrap_or(0).max(0) as usize))
+}
+
 /// The versions an earlier release's migration runner recorded, if this store has its table
 /// and no sqlx table yet.
 async fn earlier_versions(conn: &mut Conn) -> Result<Option<Vec<i64>>> {

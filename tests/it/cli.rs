@@ -224,3 +224,70 @@ Mar  3 05:12:03 mail postfix/smtpd[8738]: NOQUEUE: reject: RCPT from unknown[200
     assert_eq!(lines[1]["ip"], "2001:db8::7");
     assert_eq!(lines[1]["rcpt"], "a@example.net");
 }
+
+/// `relaydesk check` names an unknown key with its file, and an unreadable log source with its
+/// key, and changes nothing (the store is not even created).
+#[test]
+fn check_names_the_file_and_key_of_each_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("typo.toml"), "[relay]\nwindw = \"30m\"\n").unwrap();
+    let out = run(p, &["--config", "typo.toml", "check"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("typo.toml") && text.contains("windw"),
+        "{text}"
+    );
+
+    std::fs::write(
+        p.join("relaydesk.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[web]\nlisten = \"127.0.0.1:{}\"\n\
+             [policy]\nlisten = \"127.0.0.1:{}\"\n[[sources]]\npath = \"/nonexistent/mail.log\"\n",
+            p.join("store.db").display(),
+            crate::helpers::free_port(),
+            crate::helpers::free_port(),
+        ),
+    )
+    .unwrap();
+    let out = run(p, &["--config", "relaydesk.toml", "check"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("relaydesk.toml: sources.path: /nonexistent/mail.log: cannot read"),
+        "{text}"
+    );
+    assert!(text.contains("no store at"), "{text}");
+    assert!(!p.join("store.db").exists(), "check created the store");
+    // A migrated store with a readable source and free ports: nothing to say.
+    std::fs::write(p.join("mail.log"), "").unwrap();
+    let config = std::fs::read_to_string(p.join("relaydesk.toml"))
+        .unwrap()
+        .replace(
+            "/nonexistent/mail.log",
+            &p.join("mail.log").display().to_string(),
+        );
+    std::fs::write(p.join("relaydesk.toml"), config).unwrap();
+    assert!(
+        run(p, &["--config", "relaydesk.toml", "migrate"], b"")
+            .status
+            .success()
+    );
+    let out = run(p, &["--config", "relaydesk.toml", "check"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // (On a machine with Postfix or Dovecot installed, their settings are judged too.)
+    let daemons = ["postconf", "doveconf"].iter().any(|d| {
+        std::process::Command::new(d)
+            .arg("-h")
+            .arg("mail_version")
+            .output()
+            .is_ok()
+    });
+    assert!(out.status.success() || daemons, "{text}");
+    let ours: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("relaydesk.toml:") && *l != "relaydesk.toml: ok")
+        .collect();
+    assert!(ours.is_empty(), "{text}");
+}

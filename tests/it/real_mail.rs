@@ -50,6 +50,65 @@ fn real_postfix_relays_only_right_after_a_mailbox_login_from_the_same_address() 
     dovecot_login_text_in_smtp_commands_grants_nothing(&relaydesk);
     inbound_mail_to_local_mailboxes_is_unaffected(&relaydesk);
     each_refusal_says_its_cause_and_links_to_it(&relaydesk);
+    relaydesk_check_asks_the_real_postfix(&relaydesk);
+}
+
+/// (f) `relaydesk check` on this setup, asking the real Postfix and Dovecot: no problem (the
+/// listen addresses are held by the running relaydesk). Then Postfix configurations of the
+/// test's own (`postconf -c DIR` reads DIR/main.cf): the policy service after
+/// `reject_unauth_destination`, at another address, or missing, each named.
+fn relaydesk_check_asks_the_real_postfix(rd: &Relaydesk) {
+    let check = |postfix_dir: &str| {
+        Command::new(binary())
+            .args([
+                "--config",
+                path(&rd.config),
+                "check",
+                "--postfix-config",
+                postfix_dir,
+                "--dovecot-config",
+                "/etc/relaydesk-it/dovecot/dovecot.conf",
+            ])
+            .env_remove("RELAYDESK_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let ok = check("/etc/relaydesk-it/postfix");
+    assert!(
+        ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let cases = [
+        (
+            "permit_mynetworks, reject_unauth_destination, check_policy_service inet:127.0.0.1:10040",
+            "comes before check_policy_service",
+        ),
+        (
+            "permit_mynetworks, check_policy_service inet:127.0.0.1:10099, reject_unauth_destination",
+            "does not name relaydesk's policy.listen",
+        ),
+        (
+            "permit_mynetworks, reject_unauth_destination",
+            "no check_policy_service",
+        ),
+    ];
+    for (restrictions, problem) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.cf"),
+            format!("compatibility_level = 3.6\nsmtpd_relay_restrictions = {restrictions}\n"),
+        )
+        .unwrap();
+        let out = check(path(dir.path()));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{restrictions}: {text}");
+        assert!(
+            text.contains("postconf: smtpd_relay_restrictions") && text.contains(problem),
+            "{restrictions}: {text}"
+        );
+    }
 }
 
 /// (a) POP3 and IMAP: a send refused before the login goes through ~0.5 s after it.
