@@ -232,9 +232,10 @@ fn postfix(config: &Config, daemons: &Daemons) -> Vec<Problem> {
             Some(path) => format!("unix:{path}"),
             None => format!("inet:{listen}"),
         };
-        if !item.contains(&wanted)
-            && !(listen.starts_with("unix:") && item.contains(listen.trim_start_matches("unix:")))
-        {
+        let unix_path = listen
+            .strip_prefix("unix:")
+            .is_some_and(|path| item.contains(path));
+        if !(item.contains(&wanted) || unix_path) {
             problems.push(Problem {
                 place: place(name),
                 what: format!(
