@@ -8,13 +8,19 @@ use crate::domain::Epoch;
 use crate::web::customer::fill;
 use crate::web::i18n::Tr;
 
-/// The drawing area, in SVG user units (the chart scales to its container).
-pub const WIDTH: i64 = 480;
+/// The drawing area, in SVG user units (the chart scales to its container). Sized so that its
+/// text (14 units, `.chart text` in the stylesheet) renders at 12 px or more on a 390 px phone,
+/// where the chart is about 324 px wide, and stays moderate at its widest (36rem).
+pub const WIDTH: i64 = 340;
 pub const HEIGHT: i64 = 170;
-const LEFT: i64 = 36;
-const RIGHT: i64 = 8;
-const TOP: i64 = 12;
+const LEFT: i64 = 40;
+const RIGHT: i64 = 24;
+const TOP: i64 = 20;
 const BOTTOM: i64 = 26;
+/// A bar more than this many times the next highest is cut at the top of the scale, which is
+/// then set by the other bars, and its value written on it: one spike (a spam burst) must not
+/// flatten every other hour to nothing.
+const SPIKE: i64 = 3;
 
 pub struct Bar {
     pub x: i64,
@@ -23,6 +29,8 @@ pub struct Bar {
     pub height: i64,
     /// "14:00: 12", shown as the bar's tooltip.
     pub label: String,
+    /// The count, written above a bar cut at the top of the scale (a spike).
+    pub cut: Option<i64>,
 }
 
 pub struct AxisLabel {
@@ -40,6 +48,8 @@ pub struct Chart {
     pub labels: Vec<AxisLabel>,
     /// The top of the scale, printed at the axis.
     pub max: i64,
+    /// Whether a spike was cut at the top of the scale (said under the chart).
+    pub cut: bool,
     /// (period, count), for the text table.
     pub rows: Vec<(String, i64)>,
     /// Extra class for the bars (`alt` draws them in the second colour).
@@ -49,6 +59,8 @@ pub struct Chart {
     pub base_y: i64,
     pub left: i64,
     pub top: i64,
+    /// What the axis spans, with the date and the zone (hourly charts).
+    pub axis: String,
 }
 
 /// A chart of `series` (label, count), with every `label_every`th label under the axis.
@@ -61,8 +73,17 @@ pub fn bars(
     summary: impl FnOnce(i64, i64, &str) -> String,
 ) -> Chart {
     let max = series.iter().map(|(_, c)| *c).max().unwrap_or(0);
+    let mut sorted: Vec<i64> = series.iter().map(|(_, c)| *c).collect();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let next = sorted.get(1).copied().unwrap_or(0);
+    // A spike is cut: the scale is the other bars' (with room above them).
+    let scale = if next > 0 && max > SPIKE * next {
+        next + (next + 3) / 4
+    } else {
+        max
+    };
     // A scale of at least 1 keeps an empty chart flat instead of dividing by zero.
-    let scale = max.max(1);
+    let scale = scale.max(1);
     let plot_width = WIDTH - LEFT - RIGHT;
     let plot_height = HEIGHT - TOP - BOTTOM;
     let n = series.len().max(1) as i64;
@@ -73,7 +94,8 @@ pub fn bars(
         .iter()
         .enumerate()
         .map(|(i, (label, count))| {
-            let height = count.max(&0) * plot_height / scale;
+            let cut = (*count > scale).then_some(*count);
+            let height = (*count).clamp(0, scale) * plot_height / scale;
             // Anything above zero stays visible.
             let height = if *count > 0 { height.max(1) } else { 0 };
             Bar {
@@ -82,6 +104,7 @@ pub fn bars(
                 width: slot - gap,
                 height,
                 label: format!("{label}: {count}"),
+                cut,
             }
         })
         .collect();
@@ -90,7 +113,8 @@ pub fn bars(
         .enumerate()
         .filter(|(i, _)| label_every > 0 && i % label_every == 0)
         .map(|(i, (label, _))| AxisLabel {
-            x: LEFT + i as i64 * slot,
+            // Centred under its bar (the template anchors the middle), never past the edges.
+            x: (LEFT + i as i64 * slot + slot / 2).clamp(LEFT + 16, WIDTH - 20),
             text: label.clone(),
         })
         .collect();
@@ -106,7 +130,8 @@ pub fn bars(
         summary: summary(total, max, peak),
         bars,
         labels,
-        max,
+        max: scale.min(max.max(1)),
+        cut: scale < max,
         rows: series.to_vec(),
         class: "",
         width: WIDTH,
@@ -114,6 +139,7 @@ pub fn bars(
         base_y,
         left: LEFT,
         top: TOP,
+        axis: String::new(),
     }
 }
 
@@ -141,13 +167,32 @@ pub fn hourly(
         .iter()
         .map(|(t, c)| (hour_label(*t, config), *c))
         .collect();
-    bars(id, title.to_string(), &labelled, 6, |total, max, at| {
+    let mut chart = bars(id, title.to_string(), &labelled, 6, |total, max, at| {
         let (total, max) = (total.to_string(), max.to_string());
         fill(
             tr.t("chart.summary"),
             &[("total", &total), ("max", &max), ("at", at)],
         )
-    })
+    });
+    // The axis's date and zone: "2026-12-05 15:00 – 12-06 14:00 (Asia/Tokyo)".
+    let day = |t: Epoch, pattern: &str| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|at| {
+                at.with_timezone(&config.timezone.0)
+                    .format(pattern)
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    if let (Some((first, _)), Some((last, _))) = (series.first(), series.last()) {
+        chart.axis = format!(
+            "{} – {} ({})",
+            day(*first, "%Y-%m-%d %H:%M"),
+            day(*last, "%m-%d %H:%M"),
+            config.timezone.0.name()
+        );
+    }
+    chart
 }
 
 impl Chart {
@@ -170,6 +215,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "{total} in all; the most, {max}, at {at}.",
     ),
     ("chart.table", "数値で見る", "Show the numbers"),
+    (
+        "chart.cut",
+        "ほかより突出して多い棒は目盛りの上端で切り、件数を上に記しています。",
+        "A bar far above the others is cut at the top of the scale, its count written above it.",
+    ),
     ("chart.hour", "時刻", "Hour"),
     ("chart.count", "件数", "Count"),
 ];
@@ -217,5 +267,43 @@ mod tests {
         assert!(chart.bars.iter().all(|b| b.height == 0));
         assert_eq!(chart.summary, "00");
         assert_eq!(chart.labels.len(), 4);
+    }
+}
+
+#[cfg(test)]
+mod spike_tests {
+    use super::*;
+
+    #[test]
+    fn a_spike_is_cut_and_the_other_hours_keep_their_height() {
+        let counts = [10, 12, 1495, 8, 11];
+        let series: Vec<(String, i64)> = counts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("{i:02}:00"), *c))
+            .collect();
+        let chart = bars("c", "t".into(), &series, 1, |_, _, _| String::new());
+        assert!(chart.cut);
+        assert_eq!(
+            chart.max, 15,
+            "the scale is the other hours' (12 and a quarter more)"
+        );
+        assert_eq!(chart.bars[2].cut, Some(1495));
+        let plot = HEIGHT - TOP - BOTTOM;
+        assert_eq!(chart.bars[2].height, plot, "the spike fills the scale");
+        assert!(chart.bars[1].height > plot / 2, "12 of 15: still readable");
+        // No spike: nothing is cut.
+        let flat: Vec<(String, i64)> = series.iter().take(2).cloned().collect();
+        let chart = bars("c", "t".into(), &flat, 1, |_, _, _| String::new());
+        assert!(!chart.cut && chart.bars.iter().all(|b| b.cut.is_none()));
+        // Labels stay inside the drawing, the last one too.
+        let day: Vec<(String, i64)> = (0..24).map(|h| (format!("{h:02}:00"), 1)).collect();
+        let chart = bars("c", "t".into(), &day, 6, |_, _, _| String::new());
+        assert!(
+            chart
+                .labels
+                .iter()
+                .all(|l| l.x >= LEFT && l.x + 20 <= WIDTH)
+        );
     }
 }

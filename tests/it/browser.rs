@@ -577,7 +577,48 @@ async fn sweep(client: &Client, base: &str, axe: &str, pages: &[String], open: b
                     assert_eq!(status, "200", "{page} is a page for the one signed in");
                 }
                 axe_finds_nothing(client, axe, &format!("{page} {lang} {width}px")).await;
+                let name: String = page
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect();
+                screenshot(client, &format!("sweep{name}-{lang}-{width}")).await;
+                let shape = script(client, SHAPE).await;
+                assert_eq!(shape, "", "{page} {lang} at {width}px");
+                if open && width >= 1280 {
+                    // The agent's console uses a desktop's width.
+                    let main = script(
+                        client,
+                        "return String(Math.round(document.querySelector('main').getBoundingClientRect().width));",
+                    )
+                    .await;
+                    let main: i64 = main.as_str().and_then(|m| m.parse().ok()).unwrap_or(0);
+                    assert!(main >= 1000, "{page}: main is {main}px wide at 1280px");
+                }
             }
         }
     }
 }
+
+/// What a page must not look like, as the browser lays it out: a page wider than the window
+/// (sideways scroll), chart text under 12 px as rendered, a form field under 16 px on a phone
+/// (iOS zooms into it). Returns the faults found, empty when none.
+const SHAPE: &str = r#"
+const faults = [];
+if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+  faults.push('scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
+}
+for (const svg of document.querySelectorAll('svg.chart')) {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  for (const t of svg.querySelectorAll('text')) {
+    const px = parseFloat(getComputedStyle(t).fontSize) * scale;
+    if (px < 11.9) { faults.push('chart text ' + px.toFixed(1) + 'px: ' + t.textContent); break; }
+  }
+}
+if (window.innerWidth < 600) {
+  for (const e of document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea')) {
+    const px = parseFloat(getComputedStyle(e).fontSize);
+    if (px < 16) { faults.push('field ' + (e.name || e.id) + ' at ' + px + 'px'); }
+  }
+}
+return faults.join('; ');
+"#;
