@@ -620,5 +620,19 @@ if (window.innerWidth < 600) {
     if (px < 16) { faults.push('field ' + (e.name || e.id) + ' at ' + px + 'px'); }
   }
 }
+// A short label (8 characters or fewer) broken over lines: 許可の期限切れ one character a line.
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  const text = n.textContent.trim();
+  // A label is an element's whole text: not a fragment of a sentence around a link.
+  if (text.length < 2 || text.length > 8 || !n.parentElement || n.parentElement.textContent.trim() !== text
+      || n.parentElement.closest('svg, script, style, textarea')) { continue; }
+  const style = getComputedStyle(n.parentElement);
+  if (style.display === 'none' || style.visibility === 'hidden') { continue; }
+  const range = document.createRange();
+  range.selectNodeContents(n);
+  const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+  if (tops.size > 1) { faults.push('"' + text + '" broken over ' + tops.size + ' lines'); }
+}
 return faults.join('; ');
 "#;

@@ -129,7 +129,7 @@ pub async fn page(
                     href: ip_href(&s.ip),
                     detail: String::new(),
                 },
-                text: format!("{} ×{}", s.service, s.logins),
+                text: format!("{}\u{a0}×{}", s.service, s.logins),
             })
             .collect(),
         rejections: results
