@@ -5,8 +5,8 @@
 
 use crate::config::Config;
 use crate::domain::Epoch;
-use crate::web::customer::fill;
 use crate::web::i18n::Tr;
+use crate::web::i18n::fill;
 
 /// The drawing area, in SVG user units (the chart scales to its container). Sized so that its
 /// text (14 units, `.chart text` in the stylesheet) renders at 12 px or more on a 390 px phone,
@@ -206,23 +206,6 @@ impl Chart {
         self.width - RIGHT
     }
 }
-
-/// (key, Japanese, English): the charts' words.
-pub const WORDS: &[(&str, &str, &str)] = &[
-    (
-        "chart.summary",
-        "合計 {total} 件、最多は {at} の {max} 件。",
-        "{total} in all; the most, {max}, at {at}.",
-    ),
-    ("chart.table", "数値で見る", "Show the numbers"),
-    (
-        "chart.cut",
-        "ほかより突出して多い棒は目盛りの上端で切り、件数を上に記しています。",
-        "A bar far above the others is cut at the top of the scale, its count written above it.",
-    ),
-    ("chart.hour", "時刻", "Hour"),
-    ("chart.count", "件数", "Count"),
-];
 
 #[cfg(test)]
 mod tests {

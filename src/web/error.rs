@@ -117,10 +117,7 @@ fn advice(error: &WebError, lang: Lang, app: &App) -> Option<String> {
         "" => "error.advice.any",
         _ => "error.advice.field",
     };
-    Some(super::customer::fill(
-        Tr(lang).t(key),
-        &[("domain", domain)],
-    ))
+    Some(super::i18n::fill(Tr(lang).t(key), &[("domain", domain)]))
 }
 
 /// Renders every error response: those of handlers, of extractors (bad query strings, bodies)
@@ -128,7 +125,7 @@ fn advice(error: &WebError, lang: Lang, app: &App) -> Option<String> {
 pub async fn render(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let lang = request_lang(&parts);
-    let id = super::layers::request_id(&parts.headers).map(str::to_string);
+    let id = super::request_id::request_id(&parts.headers).map(str::to_string);
     let api = parts.uri.path().starts_with("/api/");
     let staff = parts.uri.path().starts_with("/staff");
     let response = next.run(Request::from_parts(parts, body)).await;

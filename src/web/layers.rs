@@ -30,6 +30,7 @@ use tracing::Span;
 
 use super::App;
 use super::error::WebError;
+use super::request_id::{REQUEST_ID, request_id};
 
 /// Form posts (sign-in, staff actions, notices) at most.
 pub const FORM_LIMIT: usize = 64 * 1024;
@@ -40,8 +41,6 @@ pub const API_LIMIT: usize = 256 * 1024;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
 /// Request ids made here: 16 random bytes in hex, unguessable and easy to quote.
 #[derive(Clone, Copy, Default)]
 struct MakeId;
@@ -51,11 +50,6 @@ impl MakeRequestId for MakeId {
         let id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
-}
-
-/// The request id of a request or response, if any.
-pub fn request_id(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok())
 }
 
 /// A request id that arrives is kept only from a trusted proxy, and only if it is a short

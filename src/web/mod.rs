@@ -3,7 +3,9 @@
 //! security headers every response carries. Only this module knows HTTP.
 
 pub mod api;
+mod app;
 mod assets;
+mod budget;
 pub mod chart;
 pub mod client;
 pub mod customer;
@@ -15,6 +17,7 @@ pub mod layout;
 pub mod markdown;
 mod notice_cache;
 pub mod ops;
+mod request_id;
 pub mod session;
 pub mod staff;
 
@@ -24,78 +27,8 @@ use std::sync::Arc;
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::config::Config;
-use crate::grants::GrantIndex;
-use crate::metrics::Metrics;
-use crate::store::Db;
+pub use app::{App, WHY_PER_MINUTE};
 pub use notice_cache::NoticeCache;
-
-/// Everything a request handler may use, shared behind `State<Arc<App>>`.
-pub struct App {
-    pub config: Arc<Config>,
-    pub db: Db,
-    /// The grant index of this process, when the policy service runs here too.
-    pub grants: Option<Arc<GrantIndex>>,
-    /// This process's counters for `/metrics`, shared with the policy service when it runs here.
-    pub metrics: Arc<Metrics>,
-    /// The notices, held in memory.
-    pub notices: NoticeCache,
-    /// `/why/CODE` lookups per client and minute (`WHY_PER_MINUTE`).
-    pub why_budget: client::Budget,
-}
-
-/// `/why/CODE` pages one client may open in a minute: a customer opens their link a few
-/// times; a guesser of codes is slowed to this.
-pub const WHY_PER_MINUTE: u32 = 30;
-
-impl App {
-    pub fn new(config: Arc<Config>, db: Db, grants: Option<Arc<GrantIndex>>) -> Arc<App> {
-        App::with_metrics(config, db, grants, Arc::default())
-    }
-
-    /// An App counting into `metrics`, which other parts of the process may share.
-    pub fn with_metrics(
-        config: Arc<Config>,
-        db: Db,
-        grants: Option<Arc<GrantIndex>>,
-        metrics: Arc<Metrics>,
-    ) -> Arc<App> {
-        let notices = NoticeCache::new(db.clone());
-        App::with_parts(config, db, grants, metrics, notices)
-    }
-
-    /// An App whose notice cache is `notices`, which serve's refresher drops on changes
-    /// announced by other nodes.
-    pub fn with_parts(
-        config: Arc<Config>,
-        db: Db,
-        grants: Option<Arc<GrantIndex>>,
-        metrics: Arc<Metrics>,
-        notices: NoticeCache,
-    ) -> Arc<App> {
-        Arc::new(App {
-            config,
-            db,
-            grants,
-            metrics,
-            why_budget: client::Budget::new(WHY_PER_MINUTE),
-            notices,
-        })
-    }
-
-    pub fn now(&self) -> i64 {
-        chrono::Utc::now().timestamp()
-    }
-
-    /// Whether a peer is one of `web.trusted_proxies`, whose forwarding headers are believed.
-    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
-        self.config
-            .web
-            .trusted_proxies
-            .iter()
-            .any(|n| n.contains(&peer))
-    }
-}
 
 /// The whole site: every area's routes with its body limit, static assets, the 404 fallback,
 /// and around them all the layers of `layers::around` (request ids, access log, timeout,

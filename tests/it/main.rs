@@ -9,6 +9,7 @@ mod attacks;
 mod autoconfig;
 mod browser;
 mod cli;
+mod conventions;
 mod customer;
 mod customer_pages;
 mod customer_signin;

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Html;
 use serde::Serialize;
 
-use super::{fill, mask_address};
+use super::mask_address;
 use crate::diagnose::{self, State as ConnState};
 use crate::explain;
 use crate::store::evidence;
@@ -18,6 +18,7 @@ use crate::time::{self, local_rfc3339};
 use crate::web::App;
 use crate::web::client::ClientAddr;
 use crate::web::error::WebError;
+use crate::web::i18n::fill;
 use crate::web::i18n::{Lang, Tr};
 use crate::web::layout::Page;
 

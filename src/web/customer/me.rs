@@ -166,7 +166,7 @@ pub async fn page(
                 .find(|a| a.state.state == ConnState::Authorized)
                 .map(|a| (a.ip.clone(), a.state.until.map(clock).unwrap_or_default()))
                 .unwrap_or_default();
-            crate::web::customer::fill(tr.t("me.now.authorized"), &[("ip", &ip), ("until", &until)])
+            crate::web::i18n::fill(tr.t("me.now.authorized"), &[("ip", &ip), ("until", &until)])
         }
         other => {
             let at = state
@@ -175,7 +175,7 @@ pub async fn page(
                 .map(|c| clock(c.at))
                 .unwrap_or_default();
             let until = state.until.map(clock).unwrap_or_default();
-            crate::web::customer::fill(
+            crate::web::i18n::fill(
                 tr.t(&format!("me.now.{}", other.as_str())),
                 &[("at", &at), ("until", &until)],
             )
@@ -184,10 +184,8 @@ pub async fn page(
     let mut checks: Vec<(Epoch, Check)> = sessions
         .iter()
         .map(|s| {
-            let result = crate::web::customer::fill(
-                tr.t("me.check.ok"),
-                &[("count", &s.logins.to_string())],
-            );
+            let result =
+                crate::web::i18n::fill(tr.t("me.check.ok"), &[("count", &s.logins.to_string())]);
             (
                 s.last_seen,
                 check(s.last_seen, &s.ip, &s.service, true, result, config),
@@ -286,77 +284,3 @@ fn address_uses(
         })
         .collect()
 }
-
-/// (key, Japanese, English): `/me`'s words.
-pub const WORDS: &[(&str, &str, &str)] = &[
-    ("me.title", "マイページ", "My account"),
-    ("me.signed_in_as", "ログイン中の ID", "Signed in as"),
-    ("me.now", "現在の送信の許可", "Permission to send now"),
-    (
-        "me.now.authorized",
-        "{ip} から {until} まで送信できます。",
-        "You can send from {ip} until {until}.",
-    ),
-    (
-        "me.now.never_checked",
-        "いま送信が許可されているアドレスはありません。メールソフトで受信すると、そのアドレスから送信できるようになります。",
-        "No address of yours may send right now. Receive mail in your mail program, and its address may send.",
-    ),
-    (
-        "me.now.expired",
-        "送信の許可は {until} に切れました。メールソフトで受信すると、そのアドレスから再び送信できます。",
-        "Your permission to send ended at {until}. Receive mail in your mail program, and its address may send again.",
-    ),
-    (
-        "me.now.auth_failed",
-        "{at} の受信でパスワードが認証されませんでした。メールソフトのパスワードを確かめてから受信してください。",
-        "Your mail check at {at} failed: the password was not accepted. Check the password in your mail program, then receive.",
-    ),
-    (
-        "me.now.suspended",
-        "このアカウントからの送信は停止されています。サポートまでご連絡ください。",
-        "Sending is stopped for this account. Please contact support.",
-    ),
-    (
-        "me.now.blocked",
-        "最後に受信したアドレスからの送信は停止されています。サポートまでご連絡ください。",
-        "Sending from the address of your last mail check is stopped. Please contact support.",
-    ),
-    (
-        "me.now.no_attempt",
-        "いま送信が許可されているアドレスはありません。メールソフトで受信すると、そのアドレスから送信できるようになります。",
-        "No address of yours may send right now. Receive mail in your mail program, and its address may send.",
-    ),
-    ("me.address", "アドレス", "Address"),
-    ("me.state", "状態", "State"),
-    ("me.until", "期限", "Until"),
-    (
-        "me.checks",
-        "最近の受信（メールの確認）",
-        "Recent mail checks",
-    ),
-    ("me.checks.none", "記録がありません。", "None recorded."),
-    ("me.time", "時刻", "Time"),
-    ("me.protocol", "方式", "Protocol"),
-    ("me.result", "結果", "Result"),
-    ("me.check.ok", "成功（{count} 回）", "OK ({count} logins)"),
-    ("me.check.failed", "パスワード不一致", "Password failed"),
-    ("me.ips", "使われたアドレス", "Addresses you used"),
-    ("me.first", "最初", "First"),
-    ("me.last", "最後", "Last"),
-    ("me.logins", "回数", "Logins"),
-    ("me.refusals", "拒否された送信", "Refused sends"),
-    (
-        "me.refusals.none",
-        "この 30 日間に拒否された送信はありません。",
-        "No refused sends in the last 30 days.",
-    ),
-    ("me.rcpt", "宛先", "Recipient"),
-    ("me.why", "理由", "Why"),
-    ("me.fix", "対処", "What to do"),
-    (
-        "me.everywhere",
-        "すべての端末でログアウトする",
-        "Sign out on every device",
-    ),
-];

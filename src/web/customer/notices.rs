@@ -204,7 +204,7 @@ pub async fn atom(State(app): State<Arc<App>>, lang: Lang) -> Result<Response, W
     let feed = Feed {
         lang: lang.code(),
         base: config.web.public_url.trim_end_matches('/').to_string(),
-        title: super::fill(Tr(lang).t("notices.feed_title"), &[("service", &service)]),
+        title: crate::web::i18n::fill(Tr(lang).t("notices.feed_title"), &[("service", &service)]),
         service,
         updated: local_rfc3339(newest, config.timezone.0),
         entries: rows
@@ -226,35 +226,3 @@ pub async fn atom(State(app): State<Arc<App>>, lang: Lang) -> Result<Response, W
     )
         .into_response())
 }
-
-/// (key, Japanese, English): the notices' words.
-pub const WORDS: &[(&str, &str, &str)] = &[
-    ("notices.title", "お知らせ", "Notices"),
-    (
-        "notices.none",
-        "現在お知らせはありません。",
-        "There are no notices.",
-    ),
-    ("notices.feed", "Atom フィード", "Atom feed"),
-    (
-        "notices.feed_title",
-        "{service} のお知らせ",
-        "{service} notices",
-    ),
-    ("notices.published", "掲載日時", "Published"),
-    ("notices.updated", "最終更新", "Last updated"),
-    ("notices.period", "期間", "When"),
-    ("notices.status", "状況", "Status"),
-    ("notices.all", "お知らせ一覧", "All notices"),
-    (
-        "notices.open",
-        "発生中の障害・予定のメンテナンス",
-        "Open incidents and planned maintenance",
-    ),
-    ("kind.notice", "お知らせ", "Notice"),
-    ("kind.incident", "障害", "Incident"),
-    ("kind.maintenance", "メンテナンス", "Maintenance"),
-    ("incident.investigating", "調査中", "Investigating"),
-    ("incident.identified", "原因を特定", "Cause identified"),
-    ("incident.resolved", "復旧済み", "Resolved"),
-];

@@ -54,10 +54,12 @@ pub async fn page(
     Path(code): Path<String>,
 ) -> Result<Html<String>, WebError> {
     // Every lookup counts, found or not: guessing codes costs the guesser, not the store.
-    app.why_budget.take(
-        &throttle_key(client, app.config.web.throttle_ipv6_prefix),
-        app.now(),
-    )?;
+    app.why_budget
+        .take(
+            &throttle_key(client, app.config.web.throttle_ipv6_prefix),
+            app.now(),
+        )
+        .map_err(WebError::TooMany)?;
     let config = &app.config;
     if !could_exist(&code, app.now(), config.retention.events.0) {
         return Err(WebError::NotFound);

@@ -109,11 +109,11 @@ pub async fn page(
                 s.as_ref().map(|s| Linked {
                     text: s.login.clone(),
                     href: customer_href(&s.login),
-                    detail: crate::web::customer::fill(tr.t(key), &[("time", &t(at))]),
+                    detail: crate::web::i18n::fill(tr.t(key), &[("time", &t(at))]),
                 })
             };
             Nobody {
-                text: crate::web::customer::fill(tr.t("staff.ip.nobody"), &[("time", &t(at))]),
+                text: crate::web::i18n::fill(tr.t("staff.ip.nobody"), &[("time", &t(at))]),
                 before: who(
                     &a.who.before,
                     "staff.ip.before",

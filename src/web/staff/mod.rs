@@ -18,7 +18,6 @@ pub mod relay_methods;
 pub mod search;
 pub mod second_factor;
 pub mod totp;
-pub mod words;
 
 use std::sync::Arc;
 

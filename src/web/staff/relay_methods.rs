@@ -17,8 +17,8 @@ use crate::helpdesk;
 use crate::report::{self, Format, RelayMethodsReport};
 use crate::web::App;
 use crate::web::chart::{self, Chart};
-use crate::web::customer::fill;
 use crate::web::error::WebError;
+use crate::web::i18n::fill;
 
 /// Days shown unless `?days=` says otherwise, and at most.
 const DEFAULT_DAYS: i64 = 30;

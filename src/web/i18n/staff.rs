@@ -1,5 +1,5 @@
-//! (key, Japanese, English): the staff console's words. Cause names (`cause.*`) come from the
-//! customer site's list, so staff and customers read the same word for the same cause.
+//! (key, Japanese, English): the words of the staff console. Cause names (`cause.*`) come from
+//! the customer site's list, so staff and customers read the same word for the same cause.
 
 pub const WORDS: &[(&str, &str, &str)] = &[
     ("staff.brand", "サポート窓口", "Staff"),

@@ -134,20 +134,42 @@ fn catalog() -> &'static (Table, Table) {
     })
 }
 
-/// Every area's words.
+mod auto;
+mod chart;
+mod customer;
+mod guides;
+mod me;
+mod notices;
+mod signin;
+mod staff;
+mod staff_notices;
+mod status;
+
+/// Every area's words. The catalog owns them (`i18n/*.rs`, one file per area), so no page
+/// module is imported here: pages import `i18n`, never the other way round.
 pub const LISTS: &[&[(&str, &str, &str)]] = &[
     WORDS,
-    super::customer::WORDS,
-    super::customer::guides::WORDS,
-    super::customer::guides::AUTO_WORDS,
-    super::customer::notices::WORDS,
-    super::customer::status::WORDS,
-    super::chart::WORDS,
-    super::staff::words::WORDS,
-    super::staff::notices::WORDS,
-    super::customer::signin::WORDS,
-    super::customer::me::WORDS,
+    customer::WORDS,
+    guides::WORDS,
+    auto::WORDS,
+    notices::WORDS,
+    status::WORDS,
+    chart::WORDS,
+    staff::WORDS,
+    staff_notices::WORDS,
+    signin::WORDS,
+    me::WORDS,
 ];
+
+/// `text` with each `{name}` replaced by its value: how translated sentences get their
+/// numbers, times and names.
+pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
 
 /// (key, Japanese, English): words every page uses.
 pub const WORDS: &[(&str, &str, &str)] = &[
