@@ -20,6 +20,7 @@ use crate::web_helpers::{Web, dbs, done};
 const A: &str = "203.0.113.30";
 const B: &str = "203.0.113.31";
 const C: &str = "203.0.113.32";
+const D: &str = "203.0.113.33";
 
 /// The value of `data-state` on the element that also carries `data-ip="ip"`.
 fn row_state(body: &str, ip: &str) -> Option<String> {
@@ -228,6 +229,15 @@ async fn every_surface_says_what_the_policy_decides_after_each_event_and_action(
             .await;
         assert_eq!(granted.status, 303, "{}", granted.body);
         s.agree("a staff grant of B", B, "authorized", "authorized")
+            .await;
+        // The same through the API, made for taro by any spelling of the login.
+        s.api(
+            "POST",
+            "/api/v1/grants",
+            Some(json!({"ip": D, "minutes": 45, "reason": "on the phone", "login": "Taro"})),
+        )
+        .await;
+        s.agree("an API grant of D for taro", D, "authorized", "authorized")
             .await;
         s.api(
             "POST",

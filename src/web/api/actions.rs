@@ -67,7 +67,8 @@ fn login_in(app: &App, text: &str) -> Result<Login, WebError> {
         .map_err(|e| WebError::BadRequest(e.to_string()))
 }
 
-/// `POST /grants {ip, minutes, reason}`: the address may relay for that long.
+/// `POST /grants {ip, minutes, reason, login?}`: the address may relay for that long; with
+/// `login`, on that customer's behalf (their page, `/me` and `GET /customers/{login}` list it).
 pub async fn grant(
     staff: ApiStaff,
     State(app): State<Arc<App>>,
@@ -77,7 +78,12 @@ pub async fn grant(
     let ip = body.ip("ip")?;
     let minutes = body.int("minutes")?;
     let reason = reason_in(&body)?;
-    let action = Action::grant(ip, minutes, None).map_err(refused)?;
+    let login = body
+        .maybe_string("login")?
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| login_in(&app, &l))
+        .transpose()?;
+    let action = Action::grant(ip, minutes, login).map_err(refused)?;
     act(&app, staff, "api_grant", action, Some(reason)).await
 }
 
