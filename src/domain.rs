@@ -273,6 +273,9 @@ pub enum Service {
     /// A mailbox login whose protocol the log does not name: Dovecot's auth process
     /// (`auth_verbose`) reports failures for POP3 and IMAP alike.
     Auth,
+    /// ManageSieve (the same account's password, for Sieve scripts): only its failures count,
+    /// as failed passwords; its logins are no mail checks.
+    Sieve,
 }
 
 impl Service {
@@ -281,6 +284,7 @@ impl Service {
             Service::Pop3 => "pop3",
             Service::Imap => "imap",
             Service::Auth => "auth",
+            Service::Sieve => "sieve",
         }
     }
 
@@ -289,6 +293,7 @@ impl Service {
             "pop3" => Some(Service::Pop3),
             "imap" => Some(Service::Imap),
             "auth" => Some(Service::Auth),
+            "sieve" => Some(Service::Sieve),
             _ => None,
         }
     }

@@ -103,7 +103,7 @@ impl Gen {
             Service::Pop3 => format!(
                 "dovecot: pop3({user})<{mpid}><{sess}>: Disconnected: Logged out top=0/0, retr={n}/{size}, del={n}/{n}, size={size}"
             ),
-            Service::Imap | Service::Auth => {
+            Service::Imap | Service::Auth | Service::Sieve => {
                 let io = self.imap_io(size, 1);
                 format!(
                     "dovecot: imap({user})<{mpid}><{sess}>: Disconnected: Logged out {io} deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count={n} body_bytes={size}"

@@ -30,13 +30,35 @@ pub(super) fn parse_syslog(msg: &str, at: Epoch) -> Parsed {
     )
 }
 
+/// A line of Dovecot's `submission-login`: its logins are SMTP AUTH successes, its auth
+/// failures SMTP AUTH failures (the login process's messages, as for POP3 and IMAP).
+fn submission(body: &str, at: Epoch) -> Parsed {
+    match parse_process("imap-login", body, at) {
+        Parsed::Event(Event::Login { user, ip, at, .. }) => {
+            Parsed::Event(Event::SmtpAuth { at, ip, user })
+        }
+        Parsed::Event(Event::LoginFailed { user, ip, at, .. }) => {
+            Parsed::Event(Event::SmtpAuthFailed { at, ip, user })
+        }
+        other => other,
+    }
+}
+
 /// The message of one Dovecot process (level prefix already stripped).
 pub(super) fn parse_process(process: &str, body: &str, at: Epoch) -> Parsed {
     let service = match process {
         "pop3-login" => Service::Pop3,
         "imap-login" => Service::Imap,
-        _ if process.starts_with("auth") => return auth_process(body, at),
-        // submission-login, managesieve-login, imap(user), lmtp, master…
+        // The same account's password, for Sieve scripts: a failure counts as a failed
+        // password; a success is no mail check.
+        "managesieve-login" => Service::Sieve,
+        // Dovecot's submission service: SMTP AUTH, a send, never a mail check.
+        "submission-login" => return submission(body, at),
+        _ if process.starts_with("auth") => {
+            return auth_request_prefix(process, body, at)
+                .unwrap_or_else(|| auth_process(body, at));
+        }
+        // imap(user), lmtp, master…
         _ => return Parsed::Unrelated,
     };
     let Some((head, elems)) = split_head(body) else {
@@ -47,6 +69,9 @@ pub(super) fn parse_process(process: &str, body: &str, at: Epoch) -> Parsed {
         };
     };
     if head == "Login" || head == "Logged in" {
+        if service == Service::Sieve {
+            return Parsed::Unrelated;
+        }
         return login(service, elems, at);
     }
     if !(head.starts_with("Disconnected")
@@ -152,6 +177,34 @@ fn auth_process(body: &str, at: Epoch) -> Parsed {
         ip,
         reason,
     })
+}
+
+/// Dovecot 2.4's auth lines carry the request in the process prefix and the passdb before the
+/// message: `auth(USER,IP,sasl:MECH)<ID>: DRIVER: MESSAGE` (auth/auth-request.c
+/// `auth_request_get_log_prefix` with the 2.4 event log prefix). `None` when `process` is not
+/// of that shape (1.x `auth(default)`, `auth-worker(N)`).
+fn auth_request_prefix(process: &str, body: &str, at: Epoch) -> Option<Parsed> {
+    let inner = process.strip_prefix("auth(")?.split_once(')')?.0;
+    let mut parts = inner.split(',');
+    let (user, ip) = (parts.next()?, ClientIp::parse_lenient(parts.next()?)?);
+    let message = body.split_once(": ").map_or(body, |(_, m)| m);
+    let Some(reason) = auth_message(message) else {
+        return Some(Parsed::Unrelated);
+    };
+    let user = match user {
+        "" | "?" => None,
+        u => match user_name(u) {
+            Some(u) => Some(u),
+            None => return Some(Parsed::Malformed),
+        },
+    };
+    Some(Parsed::Event(Event::LoginFailed {
+        at,
+        service: Service::Auth,
+        user,
+        ip,
+        reason,
+    }))
 }
 
 /// What an auth process message says (auth-request.c `auth_request_log_password_mismatch`,
@@ -318,10 +371,11 @@ mod tests {
             Parsed::Malformed
         );
         assert_eq!(l("pop3-login: Login: "), Parsed::Malformed);
-        assert_eq!(
+        // Dovecot's submission service: SMTP AUTH, a send, never a mail check.
+        assert!(matches!(
             l("submission-login: Login: user=<taro>, rip=203.0.113.7"),
-            Parsed::Unrelated
-        );
+            Parsed::Event(Event::SmtpAuth { .. })
+        ));
         assert_eq!(
             l("managesieve-login: Login: user=<taro>, rip=203.0.113.7"),
             Parsed::Unrelated
