@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::config::{Config, SourceConfig};
+use crate::diagnose::Audience;
 use crate::domain::Event;
 use crate::ingest::follow::Follower;
 use crate::ingest::pipeline::{Batch, Pipeline};
@@ -246,9 +247,16 @@ async fn refusal_pages(db: &Db, config: &Config) -> anyhow::Result<Vec<(&'static
             store::decisions::refusal_codes(&mut c, who.send_ip, now - 86400, now, 20).await?;
         for (at, _, code) in codes {
             let ip: crate::domain::ClientIp = who.send_ip.parse()?;
-            let d =
-                crate::explain::diagnose_refusal_publicly(&mut c, config, at, ip, &sender, since)
-                    .await?;
+            let d = crate::explain::diagnose_refusal(
+                &mut c,
+                config,
+                at,
+                ip,
+                &sender,
+                since,
+                Audience::Public,
+            )
+            .await?;
             if d.cause.as_str() == who.state {
                 out.push((who.state, code));
                 break;

@@ -174,6 +174,32 @@ pub fn owner(sender: &str, rule: &LoginRule, accounts: Option<Option<String>>) -
     Some(rule.canonical(sender).into_owned())
 }
 
+/// Who a diagnosis is stated to: it decides which evidence the words may rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Staff, the CLI and the signed-in customer: all the evidence.
+    Staff,
+    /// Whoever opened the connection or the page — the SMTP reply, `/why`: `public_evidence`.
+    Public,
+}
+
+impl Audience {
+    /// `diagnose` on the evidence this audience may be told of.
+    pub fn diagnose(
+        self,
+        at: Epoch,
+        ip: &str,
+        login: Option<&str>,
+        ev: &Evidence,
+        rules: Rules,
+    ) -> Diagnosis {
+        match self {
+            Audience::Staff => diagnose(at, ip, login, ev, rules),
+            Audience::Public => diagnose(at, ip, login, &public_evidence(ev, ip, login), rules),
+        }
+    }
+}
+
 /// What a public surface — the SMTP reply, `/why` — may rest a refusal's words on (§6.3, the
 /// rule is written out in docs/PUBLIC_SURFACES.md): facts about the client address `ip` that
 /// asked. Unless that address's own history ties it to the sender's owner `login` (a mail check

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::diagnose::{self, Cause, Diagnosis, Rules};
+use crate::diagnose::{self, Audience, Cause, Diagnosis, Rules};
 use crate::domain::{ClientIp, Epoch};
 use crate::store::{self, Conn, evidence, rejections::StoredRejection};
 use crate::time;
@@ -85,12 +85,13 @@ pub async fn diagnose_rejection(
         ip,
         &rejection.sender,
         logs_since,
+        Audience::Staff,
     )
     .await
 }
 
 /// Diagnoses a refused relay at `at` from `ip` with envelope `sender` (a stored rejection, or a
-/// policy decision the `/why` page explains).
+/// policy decision the `/why` page explains) as `audience` may be told it.
 pub async fn diagnose_refusal(
     conn: &mut Conn,
     config: &Config,
@@ -98,46 +99,11 @@ pub async fn diagnose_refusal(
     ip: ClientIp,
     sender: &str,
     logs_since: Option<Epoch>,
-) -> store::Result<Diagnosis> {
-    refusal(conn, config, at, ip, sender, logs_since, false).await
-}
-
-/// `diagnose_refusal` as a public page (`/why`) may state it: from the facts about `ip` alone,
-/// unless `ip`'s own history ties it to the sender's owner (`diagnose::public_evidence`).
-pub async fn diagnose_refusal_publicly(
-    conn: &mut Conn,
-    config: &Config,
-    at: Epoch,
-    ip: ClientIp,
-    sender: &str,
-    logs_since: Option<Epoch>,
-) -> store::Result<Diagnosis> {
-    refusal(conn, config, at, ip, sender, logs_since, true).await
-}
-
-async fn refusal(
-    conn: &mut Conn,
-    config: &Config,
-    at: Epoch,
-    ip: ClientIp,
-    sender: &str,
-    logs_since: Option<Epoch>,
-    public: bool,
+    audience: Audience,
 ) -> store::Result<Diagnosis> {
     let owner = owner_of(conn, sender, config).await?;
     let ev = evidence::gather(conn, at, ip, owner.as_deref(), rules(config), logs_since).await?;
-    let ip = ip.to_string();
-    let ev = match public {
-        true => diagnose::public_evidence(&ev, &ip, owner.as_deref()),
-        false => std::borrow::Cow::Borrowed(&ev),
-    };
-    Ok(diagnose::diagnose(
-        at,
-        &ip,
-        owner.as_deref(),
-        &ev,
-        rules(config),
-    ))
+    Ok(audience.diagnose(at, &ip.to_string(), owner.as_deref(), &ev, rules(config)))
 }
 
 /// A diagnosis in words: what happened, and what to do.

@@ -31,7 +31,7 @@ use super::decide::{Action, Rules, decide};
 use super::protocol::{self, Malformed, Request};
 use super::recorder::Recorder;
 use crate::config::Config;
-use crate::diagnose::{Diagnosis, Evidence, Restriction, diagnose, owner, public_evidence};
+use crate::diagnose::{Audience, Diagnosis, Evidence, Restriction, owner};
 use crate::domain::{ClientIp, Epoch, domain_of};
 use crate::grants::{GrantIndex, Verdict};
 use crate::store::decisions::PolicyDecision;
@@ -81,15 +81,14 @@ impl Policy {
         let (mut code, mut cause) = (None, None);
         if decision.action == Action::Reject {
             let sender = req.sender.as_deref().unwrap_or_default();
-            let d = public_refusal_cause(
-                &self.index,
-                &self.owners,
+            let refused = Refused {
                 ip,
-                &ip_text,
+                ip_text: &ip_text,
                 sender,
-                &verdict,
-                now,
-            );
+                verdict: &verdict,
+                at: now,
+            };
+            let d = refusal_cause(&self.index, &self.owners, &refused, Audience::Public);
             let c = refusal_code(now);
             reply = Cow::Owned(self.rules.reject_text(d.cause, &d.evidence, &c, rcpt, now));
             cause = Some(d.cause.as_str().to_string());
@@ -128,50 +127,49 @@ impl Owners {
     }
 }
 
-/// The §6.2 diagnosis of a refusal at `now` from `ip` with envelope `sender`, from what memory
-/// holds: the block (`verdict`) or the sender's owner's suspension the grant index has, else the
-/// cause memory's evidence. The owner is found by the §6.2 rule without an account list (the
-/// sender's account, `LoginRule::canonical`).
+/// A refused relay as the policy service saw it: from `ip` (`ip_text` in words) with envelope
+/// `sender`, the grant index's `verdict`, at `at`.
+pub struct Refused<'a> {
+    pub ip: ClientIp,
+    pub ip_text: &'a str,
+    pub sender: &'a str,
+    pub verdict: &'a Verdict,
+    pub at: Epoch,
+}
+
+/// The §6.2 diagnosis of `refused` as `audience` may be told it, from what memory holds: the
+/// block (`verdict`) or the sender's owner's suspension the grant index has, else the cause
+/// memory's evidence. The owner is found by the §6.2 rule without an account list (the
+/// sender's account, `LoginRule::canonical`). The SMTP reply states it to `Audience::Public`.
 pub fn refusal_cause(
     index: &GrantIndex,
     owners: &Owners,
-    ip: ClientIp,
-    ip_text: &str,
-    sender: &str,
-    verdict: &Verdict,
-    now: Epoch,
+    refused: &Refused,
+    audience: Audience,
 ) -> Diagnosis {
-    let (owner, ev) = refusal_evidence(index, owners, ip, ip_text, sender, verdict, now);
-    diagnose(now, ip_text, owner.as_deref(), &ev, owners.rules)
-}
-
-/// `refusal_cause` as the SMTP reply may state it to whoever opened the connection: from the
-/// facts about `ip` alone, unless `ip`'s own history ties it to the sender's owner
-/// (`diagnose::public_evidence`).
-pub fn public_refusal_cause(
-    index: &GrantIndex,
-    owners: &Owners,
-    ip: ClientIp,
-    ip_text: &str,
-    sender: &str,
-    verdict: &Verdict,
-    now: Epoch,
-) -> Diagnosis {
-    let (owner, ev) = refusal_evidence(index, owners, ip, ip_text, sender, verdict, now);
-    let ev = public_evidence(&ev, ip_text, owner.as_deref());
-    diagnose(now, ip_text, owner.as_deref(), &ev, owners.rules)
+    let (owner, ev) = refusal_evidence(index, owners, refused);
+    audience.diagnose(
+        refused.at,
+        refused.ip_text,
+        owner.as_deref(),
+        &ev,
+        owners.rules,
+    )
 }
 
 /// The sender's owner and the evidence memory holds for a refusal.
 fn refusal_evidence(
     index: &GrantIndex,
     owners: &Owners,
-    ip: ClientIp,
-    ip_text: &str,
-    sender: &str,
-    verdict: &Verdict,
-    now: Epoch,
+    refused: &Refused,
 ) -> (Option<String>, Evidence) {
+    let &Refused {
+        ip,
+        ip_text,
+        sender,
+        verdict,
+        at: now,
+    } = refused;
     let customer = domain_of(sender).is_some_and(|d| {
         owners
             .logins

@@ -187,10 +187,11 @@ async fn the_connection_page_diagnoses_each_refusal_as_the_reports_do() {
 /// same refusals (`relaydesk rejections`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_names_the_cause_the_store_diagnoses() {
+    use relaydesk::diagnose::Audience;
     use relaydesk::domain::Event;
     use relaydesk::grants::{GrantIndex, Verdict};
     use relaydesk::ingest::pipeline::{Batch, Pipeline};
-    use relaydesk::policy::server::{Owners, refusal_cause};
+    use relaydesk::policy::server::{Owners, Refused, refusal_cause};
 
     let dir = tempfile::tempdir().unwrap();
     simulated_day(dir.path());
@@ -249,7 +250,15 @@ async fn the_policy_names_the_cause_the_store_diagnoses() {
                 let cause = match verdict {
                     Verdict::Granted { .. } => "authorized",
                     _ => {
-                        refusal_cause(&index, &owners, *ip, &ip.to_string(), sender, &verdict, *at)
+                        let ip_text = ip.to_string();
+                        let refused = Refused {
+                            ip: *ip,
+                            ip_text: &ip_text,
+                            sender,
+                            verdict: &verdict,
+                            at: *at,
+                        };
+                        refusal_cause(&index, &owners, &refused, Audience::Staff)
                             .cause
                             .as_str()
                     }

@@ -14,7 +14,7 @@ use axum::response::Html;
 
 use super::connection::suggested_guide;
 use super::mask_address;
-use crate::diagnose::{Cause, Diagnosis};
+use crate::diagnose::{Audience, Cause, Diagnosis};
 use crate::domain::ClientIp;
 use crate::explain;
 use crate::store::{self, decisions};
@@ -74,9 +74,16 @@ pub async fn page(
                 return Ok(None);
             };
             let logs_since = store::ingest::logs_since(c).await?;
-            let diagnosis =
-                explain::diagnose_refusal_publicly(c, config, d.at, ip, &d.sender, logs_since)
-                    .await?;
+            let diagnosis = explain::diagnose_refusal(
+                c,
+                config,
+                d.at,
+                ip,
+                &d.sender,
+                logs_since,
+                Audience::Public,
+            )
+            .await?;
             Ok(Some((d, diagnosis)))
         })
         .await?;
