@@ -23,14 +23,7 @@ const OVERLAP: i64 = 5;
 
 /// A grant index subscribed to `writer` and loaded from the store.
 pub async fn start(config: &Config, writer: &Writer) -> anyhow::Result<Arc<GrantIndex>> {
-    let index = Arc::new(
-        GrantIndex::with_lookback(
-            config.relay.window.0,
-            config.relay.lookback.0,
-            config.relay.never_authorize.clone(),
-        )
-        .with_logins(config.relay.login_rule()),
-    );
+    let index = Arc::new(GrantIndex::for_relay(&config.relay));
     // Subscribe before loading: a login committed in between is then applied twice, which is
     // harmless, rather than missed.
     let feed = index.clone();

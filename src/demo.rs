@@ -273,14 +273,7 @@ async fn decide_the_day(log: &Path, db: &Db, config: &Arc<Config>) -> anyhow::Re
     use crate::grants::GrantIndex;
     use crate::policy::recorder::Recorder;
     use crate::policy::server::Policy;
-    let index = Arc::new(
-        GrantIndex::with_lookback(
-            config.relay.window.0,
-            config.relay.lookback.0,
-            config.relay.never_authorize.clone(),
-        )
-        .with_logins(config.relay.login_rule()),
-    );
+    let index = Arc::new(GrantIndex::for_relay(&config.relay));
     let (recorder, writing) = Recorder::start(db.clone(), 1 << 20);
     let writing = tokio::spawn(writing);
     let policy = Policy::new(config, index.clone(), recorder);

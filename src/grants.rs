@@ -9,6 +9,7 @@ use std::sync::RwLock;
 use ipnet::IpNet;
 
 use crate::causes::CauseIndex;
+use crate::config::RelayConfig;
 use crate::domain::{ClientIp, Epoch, Event, LoginRule};
 
 /// What the index says about an address at a moment.
@@ -69,6 +70,17 @@ impl GrantIndex {
             inner: RwLock::default(),
             causes: CauseIndex::new(window, lookback),
         }
+    }
+
+    /// The index `serve` keeps for `relay`: its window, lookback, never-authorize list and
+    /// login rule.
+    pub fn for_relay(relay: &RelayConfig) -> Self {
+        GrantIndex::with_lookback(
+            relay.window.0,
+            relay.lookback.0,
+            relay.never_authorize.clone(),
+        )
+        .with_logins(relay.login_rule())
     }
 
     /// Compares logins by `rule` (`relay.login_case`, `relay.customer_domains`) instead of

@@ -176,10 +176,7 @@ async fn every_surface_says_what_the_policy_decides_after_each_event_and_action(
         };
         let mut staff = Web::new(t, config);
         let rules = &staff.app.config.relay;
-        let index = Arc::new(
-            GrantIndex::with_lookback(rules.window.0, rules.lookback.0, vec![])
-                .with_logins(rules.login_rule()),
-        );
+        let index = Arc::new(GrantIndex::for_relay(rules));
         let writer = Writer::new(staff.db.clone(), rules.window.0);
         let feed = index.clone();
         writer.subscribe(Arc::new(move |events: &[Event]| {

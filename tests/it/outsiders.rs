@@ -45,14 +45,7 @@ fn ip(text: &str) -> ClientIp {
 /// A grant index loaded from `web`'s store as `serve` loads it.
 async fn loaded_index(web: &Web) -> Arc<GrantIndex> {
     let config = &web.app.config;
-    let index = Arc::new(
-        GrantIndex::with_lookback(
-            config.relay.window.0,
-            config.relay.lookback.0,
-            config.relay.never_authorize.clone(),
-        )
-        .with_logins(config.relay.login_rule()),
-    );
+    let index = Arc::new(GrantIndex::for_relay(&config.relay));
     let now = now();
     relaydesk::authz::refresh(&index, &web.db, now - config.relay.lookback.0, now)
         .await
