@@ -32,38 +32,21 @@ pub async fn pending(conn: &mut Conn) -> Result<usize> {
         super::Backend::Sqlite => SQLITE.iter().count(),
         super::Backend::Postgres => POSTGRES.iter().count(),
     };
-    let applied: Option<i64> = match conn.backend() {
+    let has_table = match conn.backend() {
         super::Backend::Sqlite => {
-            let exists = conn
-                .exists(
-                    "select 1 from sqlite_master where type = 'table' and name = '_sqlx_migrations'",
-                    &[],
-                )
-                .await?;
-            match exists {
-                true => {
-                    conn.scalar("select count(*) from _sqlx_migrations where success", &[])
-                        .await?
-                }
-                false => Some(0),
-            }
+            "select 1 from sqlite_master where type = 'table' and name = '_sqlx_migrations'"
         }
         super::Backend::Postgres => {
-            let exists = conn
-                .exists(
-                    "select 1 from information_schema.tables
-                     where table_schema = current_schema() and table_name = '_sqlx_migrations'",
-                    &[],
-                )
-                .await?;
-            match exists {
-                true => {
-                    conn.scalar("select count(*) from _sqlx_migrations where success", &[])
-                        .await?
-                }
-                false => Some(0),
-            }
+            "select 1 from information_schema.tables
+             where table_schema = current_schema() and table_name = '_sqlx_migrations'"
         }
+    };
+    let applied: Option<i64> = match conn.exists(has_table, &[]).await? {
+        true => {
+            conn.scalar("select count(*) from _sqlx_migrations where success", &[])
+                .await?
+        }
+        false => Some(0),
     };
     Ok(known.saturating_sub(applied.unwrap_or(0).max(0) as usize))
 }
