@@ -85,6 +85,13 @@ pub fn rfc3339_utc(epoch: Epoch) -> [u8; 20] {
     out
 }
 
+/// `epoch` in `zone` by the chrono `pattern`; empty when `epoch` is outside chrono's range.
+pub fn local(epoch: Epoch, zone: Tz, pattern: &str) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|t| t.with_timezone(&zone).format(pattern).to_string())
+        .unwrap_or_default()
+}
+
 /// A time in the configured zone, RFC 3339 with offset.
 pub fn local_rfc3339(epoch: Epoch, zone: Tz) -> String {
     chrono::DateTime::from_timestamp(epoch, 0)

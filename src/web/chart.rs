@@ -143,17 +143,6 @@ pub fn bars(
     }
 }
 
-/// `14:00` in the configured zone.
-fn hour_label(t: Epoch, config: &Config) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|at| {
-            at.with_timezone(&config.timezone.0)
-                .format("%H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
 /// A chart of per-hour counts, (hour start, count) oldest first, labelled in the configured
 /// zone with every sixth hour under the axis and summarised in `tr`'s language.
 pub fn hourly(
@@ -165,7 +154,7 @@ pub fn hourly(
 ) -> Chart {
     let labelled: Vec<(String, i64)> = series
         .iter()
-        .map(|(t, c)| (hour_label(*t, config), *c))
+        .map(|(t, c)| (crate::time::local(*t, config.timezone.0, "%H:%M"), *c))
         .collect();
     let mut chart = bars(id, title.to_string(), &labelled, 6, |total, max, at| {
         let (total, max) = (total.to_string(), max.to_string());
@@ -175,15 +164,7 @@ pub fn hourly(
         )
     });
     // The axis's date and zone: "2026-12-05 15:00 – 12-06 14:00 (Asia/Tokyo)".
-    let day = |t: Epoch, pattern: &str| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|at| {
-                at.with_timezone(&config.timezone.0)
-                    .format(pattern)
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
+    let day = |t: Epoch, pattern: &str| crate::time::local(t, config.timezone.0, pattern);
     if let (Some((first, _)), Some((last, _))) = (series.first(), series.last()) {
         chart.axis = format!(
             "{} – {} ({})",

@@ -42,19 +42,9 @@ pub struct NoticeItem {
     pub status_text: Option<&'static str>,
 }
 
-fn format(t: i64, config: &Config, pattern: &str) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|at| {
-            at.with_timezone(&config.timezone.0)
-                .format(pattern)
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
 /// `2026-03-13 10:30` in the configured zone.
 pub fn minute(t: i64, config: &Config) -> String {
-    format(t, config, "%Y-%m-%d %H:%M")
+    crate::time::local(t, config.timezone.0, "%Y-%m-%d %H:%M")
 }
 
 pub fn item(n: &Notice, lang: Lang, config: &Config) -> NoticeItem {
@@ -81,7 +71,7 @@ pub fn item(n: &Notice, lang: Lang, config: &Config) -> NoticeItem {
             Lang::Ja => n.title_ja.clone(),
             Lang::En => n.title_en.clone(),
         },
-        date: format(n.published_at, config, "%Y-%m-%d"),
+        date: crate::time::local(n.published_at, config.timezone.0, "%Y-%m-%d"),
         published: local_rfc3339(n.published_at, config.timezone.0),
         published_text: minute(n.published_at, config),
         updated: local_rfc3339(n.updated_at.max(n.published_at), config.timezone.0),

@@ -104,13 +104,7 @@ pub fn when(field: &str, text: &str, config: &Config) -> Result<Option<Epoch>, W
 
 /// The value for a `datetime-local` field showing `t` in the configured zone.
 pub fn local_input(t: Epoch, config: &Config) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|t| {
-            t.with_timezone(&config.timezone.0)
-                .format("%Y-%m-%dT%H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
+    crate::time::local(t, config.timezone.0, "%Y-%m-%dT%H:%M")
 }
 
 /// Runs a `crate::actions` function. Its refusals (bad input it caught) are the client's
