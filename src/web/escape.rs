@@ -25,10 +25,6 @@ impl Escaper for Html {
         }
         askama::filters::Html.write_escaped_str(dest, rest)
     }
-
-    fn write_escaped_char<W: Write>(&self, dest: W, c: char) -> fmt::Result {
-        self.write_escaped_str(dest, c.encode_utf8(&mut [0; 4]))
-    }
 }
 
 #[cfg(test)]
