@@ -65,7 +65,6 @@ pub struct Customer {
     pub login: String,
     /// The sender addresses this login owns, by the §6.2 rule.
     pub senders: Vec<String>,
-    pub suspension: Option<Restriction>,
     /// The customer's state and each address's now, as every surface says it.
     pub state: crate::state::Customer,
     pub ips: Vec<IpUse>,
@@ -120,7 +119,6 @@ pub async fn customer(
     let failures = history::failures(conn, Some(login), None, since, now, ROWS).await?;
     let ips = timeline::ip_history(conn, login, since, ROWS).await?;
     let state = crate::state::customer(conn, config, login, now).await?;
-    let suspension = state.suspension.clone();
     let mut grants = Vec::new();
     for ip in ips.iter().take(RELAY_SESSIONS) {
         grants.extend(timeline::grants_for_ip(conn, &ip.ip, since, ROWS).await?);
@@ -171,7 +169,6 @@ pub async fn customer(
     Ok(Customer {
         login: login.to_string(),
         senders,
-        suspension,
         state,
         ips,
         timeline: events,

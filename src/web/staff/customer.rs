@@ -179,6 +179,7 @@ pub async fn page(
             .done(q.done.as_deref()),
         senders: c.senders.join(", "),
         suspended: c
+            .state
             .suspension
             .as_ref()
             .map(|s| format!("{} · {} · {}", t(s.created_at), s.created_by, s.reason)),
