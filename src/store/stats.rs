@@ -8,24 +8,6 @@
 use super::{Conn, Result, Value};
 use crate::domain::Epoch;
 
-/// Counts per hour for the `hours` whole hours ending with the one holding `now`, oldest first;
-/// hours with nothing in them are 0.
-async fn per_hour(conn: &mut Conn, sql: &str, now: Epoch, hours: i64) -> Result<Vec<(Epoch, i64)>> {
-    let last = now - now.rem_euclid(3600);
-    let first = last - (hours - 1) * 3600;
-    let mut series: Vec<(Epoch, i64)> = (0..hours).map(|i| (first + i * 3600, 0)).collect();
-    let rows: Vec<(Epoch, i64)> = conn
-        .fetch_all(sql, &[first.into(), (last + 3600).into()])
-        .await?;
-    for (hour, count) in rows {
-        let i = (hour - first) / 3600;
-        if (0..hours).contains(&i) {
-            series[i as usize].1 = count;
-        }
-    }
-    Ok(series)
-}
-
 /// What the per-minute counts (`activity`) count: one successful mailbox login line, one
 /// failed attempt, one refused relay, one accepted relay (a recipient).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,20 +30,32 @@ impl Activity {
 }
 
 /// `what` per hour for the `hours` whole hours ending with the one holding `now`, each counted
-/// in the hour it happened in: the one definition the dashboard, `/status` and the API share.
+/// in the hour it happened in, oldest first, hours with nothing in them 0: the one definition
+/// the dashboard, `/status` and the API share.
 pub async fn activity_per_hour(
     conn: &mut Conn,
     what: Activity,
     now: Epoch,
     hours: i64,
 ) -> Result<Vec<(Epoch, i64)>> {
-    let sql = format!(
-        "select minute - minute % 3600 as hour, cast(sum(count) as bigint) from activity
-         where kind = '{}' and minute >= $1 and minute < $2
-         group by minute - minute % 3600",
-        what.kind()
-    );
-    per_hour(conn, &sql, now, hours).await
+    let last = now - now.rem_euclid(3600);
+    let first = last - (hours - 1) * 3600;
+    let mut series: Vec<(Epoch, i64)> = (0..hours).map(|i| (first + i * 3600, 0)).collect();
+    let rows: Vec<(Epoch, i64)> = conn
+        .fetch_all(
+            "select minute - minute % 3600 as hour, cast(sum(count) as bigint) from activity
+             where kind = $1 and minute >= $2 and minute < $3
+             group by minute - minute % 3600",
+            &[what.kind().into(), first.into(), (last + 3600).into()],
+        )
+        .await?;
+    for (hour, count) in rows {
+        let i = (hour - first) / 3600;
+        if (0..hours).contains(&i) {
+            series[i as usize].1 = count;
+        }
+    }
+    Ok(series)
 }
 
 /// `what` in the minutes from `from`'s to `to`'s, both included.
