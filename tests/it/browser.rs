@@ -350,6 +350,8 @@ async fn run() {
     assert_eq!(who, "taro");
     page_is_sound(&client, &base, "/me").await;
     screenshot(&client, "me-en").await;
+    // The signed-in customer's page at a phone's width and a desktop's, in both languages.
+    sweep(&client, &base, &axe_source(), &["/me".to_string()], false).await;
     click(&client, "form[action='/logout'] button").await;
     client
         .wait()
