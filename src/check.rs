@@ -88,6 +88,18 @@ pub async fn run(config: &Config, file: &str, daemons: &Daemons) -> Vec<Problem>
         );
     }
 
+    // The profile signer, read as `serve` reads it: certificate, key, and that they match.
+    if let Err(e) = crate::cms::Signer::from_config(&config.service) {
+        let what = format!("{e:#}");
+        let name = if what.starts_with("service.profile_key") {
+            "service.profile_key"
+        } else {
+            "service.profile_certificate"
+        };
+        let what = what.strip_prefix(name).and_then(|w| w.strip_prefix(": "));
+        problem(key(name), what.unwrap_or(&format!("{e:#}")).to_string());
+    }
+
     for p in postfix(config, daemons) {
         out.push(p);
     }

@@ -80,6 +80,10 @@ pub struct ServiceConfig {
     /// Ports other than the mode's usual one (0: the usual one).
     pub pop_port: u16,
     pub imap_port: u16,
+    /// A PEM certificate (then any intermediates) and its PEM key that sign the Apple
+    /// profile (`.mobileconfig`); both empty (the default): the profile is unsigned.
+    pub profile_certificate: String,
+    pub profile_key: String,
 }
 
 /// How a mail port is protected, as the setup documents describe it.
@@ -109,6 +113,8 @@ impl Default for ServiceConfig {
             smtp_tls: Tls::Starttls,
             pop_port: 0,
             imap_port: 0,
+            profile_certificate: String::new(),
+            profile_key: String::new(),
         }
     }
 }

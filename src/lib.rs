@@ -31,6 +31,7 @@
 //! - `staff`     — staff accounts, password hashing, API tokens.
 //! - `helpdesk`  — lookups the helpdesk shares between pages and API ("who had this address").
 //! - `report`    — command-line tables and NDJSON records.
+//! - `cms`       — signs the Apple configuration profile (CMS SignedData).
 //! - `metrics`   — in-process counters (policy decisions, web requests) for `/metrics`.
 //! - `web`       — the customer site, the staff console and the JSON API.
 //! - `simulate`  — a realistic simulated ISP mail log with its known truth.
@@ -43,6 +44,7 @@ pub mod authz;
 pub mod causes;
 pub mod check;
 pub mod cli;
+pub mod cms;
 pub mod config;
 pub mod demo;
 pub mod diagnose;

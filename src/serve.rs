@@ -238,6 +238,7 @@ async fn start_network_parts(
     let config = shared.config.clone();
     let db = shared.writer.db().clone();
     if parts.wants("web") {
+        let signer = crate::cms::Signer::from_config(&config.service)?.map(Arc::new);
         let addr = config.web.listen;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -249,6 +250,7 @@ async fn start_network_parts(
             Some(shared.index.clone()),
             shared.metrics.clone(),
             notices,
+            signer,
         );
         run.spawn("web", crate::web::serve(listener, app, run.stopped()));
     }

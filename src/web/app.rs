@@ -24,6 +24,8 @@ pub struct App {
     pub notices: NoticeCache,
     /// `/why/CODE` lookups per client and minute (`WHY_PER_MINUTE`).
     pub why_budget: Budget,
+    /// Signs the Apple profile, when `[service] profile_certificate` and `profile_key` are set.
+    pub profile_signer: Option<Arc<crate::cms::Signer>>,
 }
 
 /// `/why/CODE` pages one client may open in a minute: a customer opens their link a few
@@ -31,29 +33,26 @@ pub struct App {
 pub const WHY_PER_MINUTE: u32 = 30;
 
 impl App {
+    /// An App with counters and notices of its own, its profile signer read from the
+    /// configuration (a test's way in: `serve` reads the signer first and stops on an error).
     pub fn new(config: Arc<Config>, db: Db, grants: Option<Arc<GrantIndex>>) -> Arc<App> {
-        App::with_metrics(config, db, grants, Arc::default())
-    }
-
-    /// An App counting into `metrics`, which other parts of the process may share.
-    pub fn with_metrics(
-        config: Arc<Config>,
-        db: Db,
-        grants: Option<Arc<GrantIndex>>,
-        metrics: Arc<Metrics>,
-    ) -> Arc<App> {
+        let signer = crate::cms::Signer::from_config(&config.service)
+            .expect("the configured profile signer")
+            .map(Arc::new);
         let notices = NoticeCache::new(db.clone());
-        App::with_parts(config, db, grants, metrics, notices)
+        App::with_parts(config, db, grants, Arc::default(), notices, signer)
     }
 
-    /// An App whose notice cache is `notices`, which serve's refresher drops on changes
-    /// announced by other nodes.
+    /// An App counting into `metrics`, which other parts of the process may share, whose
+    /// notice cache is `notices`, which serve's refresher drops on changes announced by other
+    /// nodes.
     pub fn with_parts(
         config: Arc<Config>,
         db: Db,
         grants: Option<Arc<GrantIndex>>,
         metrics: Arc<Metrics>,
         notices: NoticeCache,
+        profile_signer: Option<Arc<crate::cms::Signer>>,
     ) -> Arc<App> {
         Arc::new(App {
             config,
@@ -62,6 +61,7 @@ impl App {
             metrics,
             why_budget: Budget::new(WHY_PER_MINUTE),
             notices,
+            profile_signer,
         })
     }
 

@@ -376,3 +376,213 @@ async fn a_wrong_address_gets_a_page_that_says_what_to_enter() {
     }
     done(web).await;
 }
+
+/// `openssl ARGS…` in `dir`, which must succeed; its standard output.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl command (Debian's openssl package; scripts/test-all installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_certificate_signs_the_apple_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A signing certificate issued by the ISP's own CA (RSA, its key in PKCS #1), and a
+    // self-signed P-256 one (PKCS #8).
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Example Net CA",
+        ],
+    );
+    openssl(d, &["genrsa", "-traditional", "-out", "rsa.key", "2048"]);
+    openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "rsa.key",
+            "-out",
+            "rsa.csr",
+            "-subj",
+            "/O=Example Net/CN=Example Net profile signing",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "rsa.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "rsa.pem",
+            "-days",
+            "30",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ec.key",
+            "-out",
+            "ec.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Example Net profiles",
+        ],
+    );
+    for (cert, key, trust) in [
+        ("rsa.pem", "rsa.key", "ca.pem"),
+        ("ec.pem", "ec.key", "ec.pem"),
+    ] {
+        let mut config = isp(587);
+        config.service.profile_certificate = d.join(cert).display().to_string();
+        config.service.profile_key = d.join(key).display().to_string();
+        let mut web = Web::new(sqlite().await, config);
+        let r = web
+            .get("/guide/mail.mobileconfig?email=taro%40example.jp")
+            .await;
+        assert_eq!(r.status, 200, "{cert}: {}", r.body);
+        assert_eq!(
+            r.headers[header::CONTENT_TYPE],
+            "application/x-apple-aspen-config"
+        );
+        assert_eq!(r.bytes[0], 0x30, "{cert}: DER, not the plist");
+        std::fs::write(d.join("profile.der"), &r.bytes).unwrap();
+        // OpenSSL checks the signature, the digest and the chain to the trusted certificate,
+        // and gives back the plist that was signed.
+        let plist = openssl(
+            d,
+            &[
+                "cms",
+                "-verify",
+                "-inform",
+                "DER",
+                "-in",
+                "profile.der",
+                "-CAfile",
+                trust,
+                "-purpose",
+                "any",
+            ],
+        );
+        let plist = String::from_utf8(plist).unwrap();
+        assert!(plist.starts_with("<?xml"), "{cert}: {plist}");
+        assert!(
+            plist.contains("<string>taro@example.jp</string>"),
+            "{plist}"
+        );
+        assert!(
+            plist.contains("<string>pop.isp.example</string>"),
+            "{plist}"
+        );
+        // PKCS #7 readers (what Apple's devices are) see the signer and its certificate.
+        let printed = openssl(
+            d,
+            &[
+                "pkcs7",
+                "-inform",
+                "DER",
+                "-in",
+                "profile.der",
+                "-print_certs",
+                "-noout",
+            ],
+        );
+        let printed = String::from_utf8_lossy(&printed);
+        assert!(printed.contains("Example Net"), "{printed}");
+        // Not trusted without its CA: the signature is of that certificate, not any.
+        let other = tempfile::tempdir().unwrap();
+        openssl(
+            other.path(),
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "k",
+                "-out",
+                "c.pem",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=someone else",
+            ],
+        );
+        let refused = std::process::Command::new("openssl")
+            .args(["cms", "-verify", "-inform", "DER", "-in"])
+            .arg(d.join("profile.der"))
+            .args(["-CAfile", "c.pem", "-purpose", "any"])
+            .current_dir(other.path())
+            .output()
+            .unwrap();
+        assert!(
+            !refused.status.success(),
+            "{cert} verified against a stranger"
+        );
+        done(web).await;
+    }
+
+    // A key that is not the certificate's, or a missing file, is named by `relaydesk check`
+    // (and stops `serve`), never an unsigned profile served in silence.
+    let mut config = isp(587);
+    config.service.profile_certificate = d.join("rsa.pem").display().to_string();
+    config.service.profile_key = d.join("ec.key").display().to_string();
+    let err = relaydesk::cms::Signer::from_config(&config.service).unwrap_err();
+    assert!(err.to_string().contains("is not the key of"), "{err}");
+    let problems = relaydesk::check::run(&config, "relaydesk.toml", &Default::default()).await;
+    assert!(
+        problems.iter().any(|p| p
+            .to_string()
+            .starts_with("relaydesk.toml: service.profile_key: ")
+            && p.to_string().contains("is not the key of")),
+        "{problems:?}"
+    );
+    config.service.profile_key = String::new();
+    let err = relaydesk::cms::Signer::from_config(&config.service).unwrap_err();
+    assert!(
+        err.to_string().contains("without service.profile_key"),
+        "{err}"
+    );
+    config.service.profile_key = d.join("missing.key").display().to_string();
+    assert!(relaydesk::cms::Signer::from_config(&config.service).is_err());
+}

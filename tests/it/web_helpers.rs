@@ -33,6 +33,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as sent, for what is not text (a signed profile).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -103,6 +105,7 @@ impl Web {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 

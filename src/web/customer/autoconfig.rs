@@ -11,7 +11,9 @@
 //! port with STARTTLS and the mailbox password; without it, on port 25 after receiving — POP
 //! before SMTP, in each format's own words (`smtp-after-pop`, `SMTPLast`, `EmailAuthNone`).
 //! The mailbox logs in with the address's local part (the login relaydesk sees). Incoming
-//! mail is POP3 on 110 and IMAP on 143, as the guides say.
+//! mail and its protection (POP3S 995 / IMAPS 993 or STARTTLS) follow `[service]`, as the
+//! guides do. The Apple profile is a CMS SignedData when `[service] profile_certificate` and
+//! `profile_key` are set (`crate::cms`), the plain plist otherwise.
 
 use std::sync::Arc;
 
@@ -309,6 +311,14 @@ pub async fn apple(
         },
     };
     let (local, domain) = customer_address(config, &address)?;
+    let profile = apple_profile(config, &local, &domain);
+    let body = match &app.profile_signer {
+        Some(signer) => signer.sign(profile.as_bytes(), app.now()).map_err(|e| {
+            tracing::error!(error = %e, "signing the Apple profile");
+            WebError::Unavailable
+        })?,
+        None => profile.into_bytes(),
+    };
     let mut response = (
         [
             (header::CONTENT_TYPE, "application/x-apple-aspen-config"),
@@ -317,7 +327,7 @@ pub async fn apple(
                 "attachment; filename=\"mail.mobileconfig\"",
             ),
         ],
-        apple_profile(config, &local, &domain),
+        body,
     )
         .into_response();
     response
