@@ -622,6 +622,30 @@ if (window.innerWidth < 600) {
     if (px < 16) { faults.push('field ' + (e.name || e.id) + ' at ' + px + 'px'); }
   }
 }
+if (window.innerWidth < 600) {
+  // On a phone no table needs its own sideways scroll: records are cards, each value labelled.
+  for (const w of document.querySelectorAll('.table-wrap')) {
+    if (w.scrollWidth > w.clientWidth + 1) {
+      faults.push('table "' + (w.getAttribute('aria-label') || '') + '" scrolls: ' + w.scrollWidth + ' > ' + w.clientWidth);
+    }
+  }
+  for (const td of document.querySelectorAll('table.cards td')) {
+    const label = getComputedStyle(td, '::before').content;
+    if (getComputedStyle(td).display !== 'none' && (label === 'none' || label === '""')) {
+      faults.push('card value without its label: ' + td.textContent.trim().slice(0, 20));
+      break;
+    }
+  }
+}
+// Text too small to read: under 12 px as laid out (charts are measured above, as rendered).
+for (const e of document.body.querySelectorAll('*')) {
+  if (e.closest('svg') || !e.childNodes.length) { continue; }
+  const own = [...e.childNodes].some(c => c.nodeType === 3 && c.textContent.trim());
+  if (own && parseFloat(getComputedStyle(e).fontSize) < 12) {
+    faults.push('text at ' + getComputedStyle(e).fontSize + ': ' + e.textContent.trim().slice(0, 20));
+    break;
+  }
+}
 // A short label (8 characters or fewer) broken over lines: 許可の期限切れ one character a line.
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
