@@ -57,7 +57,14 @@ pub async fn refresh(
     let snapshot = store::authz::snapshot(&mut c, now).await?;
     let logins = store::authz::recent_logins(&mut c, logins_since).await?;
     let failures = store::authz::recent_failures(&mut c, logins_since).await?;
+    let held = match index.store_authority() {
+        true => Some(store::relay_store::held_now(&mut c).await?),
+        false => None,
+    };
     drop(c);
+    if let Some(held) = held {
+        index.replace_held(held.into_iter().map(|(ip, _)| ip));
+    }
     for (ip, login, at) in &failures {
         index.causes.failure(*ip, login.as_deref(), *at);
     }

@@ -72,6 +72,10 @@ pub async fn run(config: &Config, file: &str, daemons: &Daemons) -> Vec<Problem>
         ("web.listen", Some(config.web.listen.to_string())),
         ("policy.listen", Some(config.policy.listen.clone())),
         ("hook.listen", config.hook.listen.map(|a| a.to_string())),
+        (
+            "socketmap.listen",
+            Some(config.socketmap.listen.clone()).filter(|l| !l.is_empty()),
+        ),
     ] {
         let Some(addr) = addr else { continue };
         if let Some(what) = listen_problem(&addr) {

@@ -29,6 +29,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub syslog: SyslogConfig,
     pub hook: HookConfig,
+    pub socketmap: SocketmapConfig,
     pub customer_auth: CustomerAuthConfig,
     /// Log files to follow; each also covers its rotated siblings (`.1`, `.2.gz`, `-20260313`…).
     pub sources: Vec<SourceConfig>,
@@ -49,6 +50,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             syslog: SyslogConfig::default(),
             hook: HookConfig::default(),
+            socketmap: SocketmapConfig::default(),
             customer_auth: CustomerAuthConfig::default(),
             sources: Vec::new(),
         }
@@ -223,6 +225,96 @@ pub struct RelayConfig {
     /// Whether letters' case tells logins apart: `"insensitive"` (the default: `U00065` and
     /// `u00065` are one account, as for most mail services) or `"sensitive"`.
     pub login_case: LoginCase,
+    /// Who decides which addresses may relay: `"relaydesk"` (the default: a mail check
+    /// within the window, relaydesk's own grant index) or `"store"` (the ISP's relay store in
+    /// `relay.stores`, which Postfix obeys: an address is authorized exactly while a store
+    /// holds it with an OK-like value).
+    pub authority: Authority,
+    /// The relay-authorization stores the ISP already runs (DRAC's map, pop-before-smtp's
+    /// map, an SQL table), read and followed.
+    pub stores: Vec<RelayStoreConfig>,
+}
+
+/// `relay.authority`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Authority {
+    #[default]
+    Relaydesk,
+    Store,
+}
+
+/// One `[[relay.stores]]`: a Postfix lookup table (`kind = "postfix-map"`, `map`) or an SQL
+/// table (`kind = "sql"`, `url`, `query`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayStoreConfig {
+    /// How pages and findings name it. Default: the map or the URL's scheme.
+    #[serde(default)]
+    pub name: String,
+    pub kind: RelayStoreKind,
+    /// `postfix-map`: the table as Postfix names it, `btree:/etc/drac/dracd`,
+    /// `hash:/etc/postfix/pop-before-smtp`, `lmdb:…`, `cdb:…`, `texthash:…`.
+    #[serde(default)]
+    pub map: String,
+    /// `sql`: `postgres://…` or `sqlite://PATH` (opened read-only).
+    #[serde(default)]
+    pub url: String,
+    /// `sql`: a query returning the address, a time (Unix seconds, the grant's start or its
+    /// expiry) and optionally the login, one row per address that may relay now.
+    #[serde(default)]
+    pub query: String,
+    /// `sql`: whether the query's time is when the grant began (`"granted"`, the default) or
+    /// when it ends (`"expires"`).
+    #[serde(default)]
+    pub time_is: StoreTime,
+    /// How often the store is read at least (the map file is also read as soon as it
+    /// changes). Default 5s.
+    #[serde(default = "default_store_interval")]
+    pub interval: Seconds,
+    /// `postfix-map`: the `postmap` program that reads it. Default `postmap` on the PATH.
+    #[serde(default = "default_postmap")]
+    pub postmap: String,
+    /// `postfix-map`: Postfix's configuration directory for `postmap -c` (empty: the
+    /// system's, `/etc/postfix`).
+    #[serde(default)]
+    pub postfix_config: String,
+}
+
+fn default_store_interval() -> Seconds {
+    Seconds(5)
+}
+
+fn default_postmap() -> String {
+    "postmap".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelayStoreKind {
+    PostfixMap,
+    Sql,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreTime {
+    #[default]
+    Granted,
+    Expires,
+}
+
+impl RelayStoreConfig {
+    /// The name pages and findings use.
+    pub fn display_name(&self) -> String {
+        if !self.name.is_empty() {
+            self.name.clone()
+        } else if self.kind == RelayStoreKind::PostfixMap {
+            self.map.clone()
+        } else {
+            format!("sql:{}", redact_url(&self.url))
+        }
+    }
 }
 
 /// `relay.login_case`.
@@ -297,6 +389,8 @@ impl Default for RelayConfig {
             reject_text: "Relay access denied. Why: {url}".into(),
             reject_texts: RejectTexts::default(),
             login_case: LoginCase::Insensitive,
+            authority: Authority::Relaydesk,
+            stores: Vec::new(),
         }
     }
 }
@@ -437,6 +531,15 @@ impl Default for PolicyConfig {
             idle_timeout: Seconds(300),
         }
     }
+}
+
+/// relaydesk's grants as a Postfix lookup table (socketmap_table(5)): `check_client_access
+/// socketmap:inet:127.0.0.1:10042:relay` answers `OK` exactly where the policy service would.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SocketmapConfig {
+    /// `127.0.0.1:10042`; empty (the default): not served.
+    pub listen: String,
 }
 
 /// How long history is kept (§5): login and IP history is personal data, kept only as long as
@@ -719,6 +822,30 @@ impl Config {
             bail!("database.url: expected sqlite://PATH or postgres://…");
         }
         self.customer_auth.check()?;
+        if self.relay.authority == Authority::Store && self.relay.stores.is_empty() {
+            bail!("relay.authority: \"store\" needs at least one [[relay.stores]]");
+        }
+        let mut names = std::collections::HashSet::new();
+        for store in &self.relay.stores {
+            match store.kind {
+                RelayStoreKind::PostfixMap if !store.map.contains(':') => {
+                    bail!("relay.stores.map: a Postfix table as TYPE:NAME, e.g. btree:/etc/drac/dracd")
+                }
+                RelayStoreKind::Sql
+                    if !(store.url.starts_with("sqlite:") || store.url.starts_with("postgres"))
+                        || store.query.trim().is_empty() =>
+                {
+                    bail!("relay.stores: kind = \"sql\" needs url (sqlite:// or postgres://) and query")
+                }
+                _ => {}
+            }
+            if store.interval.0 <= 0 {
+                bail!("relay.stores.interval: must be longer than 0");
+            }
+            if !names.insert(store.display_name()) {
+                bail!("relay.stores.name: {:?} is used twice", store.display_name());
+            }
+        }
         Ok(())
     }
 

@@ -367,10 +367,14 @@ pub enum State {
     Suspended,
     /// No SMTP connection from this address was ever logged: its provider may block port 25.
     NoAttempt,
+    /// With `relay.authority = "store"`: a successful mail check from the address within the
+    /// window, but the ISP's relay store does not hold the address (its relay daemon missed
+    /// the login): Postfix refuses, and the fault is the service's, not the customer's.
+    NotInStore,
 }
 
 impl State {
-    pub const ALL: [State; 7] = [
+    pub const ALL: [State; 8] = [
         State::Authorized,
         State::Expired,
         State::NeverChecked,
@@ -378,6 +382,7 @@ impl State {
         State::Blocked,
         State::Suspended,
         State::NoAttempt,
+        State::NotInStore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -389,6 +394,7 @@ impl State {
             State::Blocked => "blocked",
             State::Suspended => "suspended",
             State::NoAttempt => "no_attempt",
+            State::NotInStore => "not_in_store",
         }
     }
 }
@@ -402,6 +408,8 @@ pub enum By {
     MailCheck,
     /// A staff grant of the address.
     StaffGrant,
+    /// The ISP's relay store holds the address (`relay.authority = "store"`).
+    RelayStore,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -432,6 +440,10 @@ pub struct Grants<'a> {
     pub suspended: &'a [String],
     /// The address is in `relay.never_authorize`: its mail checks grant nothing.
     pub never_authorized: bool,
+    /// With `relay.authority = "store"`: whether the ISP's relay store holds the address at
+    /// that moment, which then replaces "a mail check within the window" as what grants it.
+    /// `None`: relaydesk's own rule decides.
+    pub relay_store: Option<bool>,
 }
 
 /// The state of address `ip` at `now`, by the rule the policy service applies (§6.1, the grant
@@ -471,11 +483,52 @@ pub fn connection_state(
             .map(|s| (s.latest_by(to), s))
             .max_by_key(|(t, _)| *t)
     };
+    let by_staff = grants.staff_until.filter(|&u| u >= now);
+    if let Some(held) = grants.relay_store {
+        // The store Postfix obeys decides; a check within the window says whose login put the
+        // address there, and a suspended login's address is refused by the policy service.
+        let check = latest(now - w, now, &|s| !suspended(&s.login));
+        let by_suspended = latest(now - w, now, &|s| suspended(&s.login));
+        let refused_for_suspension = check.is_none() && by_suspended.is_some();
+        if by_staff.is_some() || (held && !refused_for_suspension) {
+            out.state = State::Authorized;
+            if held && !refused_for_suspension {
+                out.by = Some(By::RelayStore);
+            } else {
+                out.by = Some(By::StaffGrant);
+                out.until = by_staff;
+            }
+            if let Some((t, s)) = check {
+                out.login_at = Some(t);
+                out.by_login = Some(s.login.clone());
+            }
+            return out;
+        }
+        if let Some((t, s)) = by_suspended {
+            out.state = State::Suspended;
+            out.login_at = Some(t);
+            out.by_login = Some(s.login.clone());
+            return out;
+        }
+        let failed_after = ev
+            .failures
+            .iter()
+            .filter(|f| f.ip == ip && f.at >= now - w && f.at <= now)
+            .map(|f| f.at)
+            .max();
+        if let Some((t, s)) = check
+            && failed_after.is_none_or(|f| f < t)
+        {
+            out.state = State::NotInStore;
+            out.login_at = Some(t);
+            out.by_login = Some(s.login.clone());
+            return out;
+        }
+    }
     let granting = latest(now - w, now, &|s| {
-        !grants.never_authorized && !suspended(&s.login)
+        grants.relay_store.is_none() && !grants.never_authorized && !suspended(&s.login)
     });
     let by_check = granting.map(|(t, _)| t + w);
-    let by_staff = grants.staff_until.filter(|&u| u >= now);
     if by_check.is_some() || by_staff.is_some() {
         out.state = State::Authorized;
         if by_staff > by_check {

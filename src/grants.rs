@@ -41,6 +41,8 @@ pub struct Restrictions {
 struct Inner {
     by_ip: HashMap<ClientIp, Vec<Entry>>,
     restrictions: Restrictions,
+    /// The addresses the ISP's relay store holds, under `relay.authority = "store"`.
+    held: HashSet<ClientIp>,
 }
 
 pub struct GrantIndex {
@@ -49,6 +51,8 @@ pub struct GrantIndex {
     /// Logins compare in canonical form: a suspension holds for every spelling of its login.
     logins: LoginRule,
     inner: RwLock<Inner>,
+    /// `relay.authority = "store"`: the relay store's addresses grant, mail checks do not.
+    store_authority: bool,
     /// What a refusal's reply is worded from, fed by the same logins (and the failures).
     pub causes: CauseIndex,
 }
@@ -68,6 +72,7 @@ impl GrantIndex {
             never_authorize,
             logins: LoginRule::default(),
             inner: RwLock::default(),
+            store_authority: false,
             causes: CauseIndex::new(window, lookback),
         }
     }
@@ -81,6 +86,19 @@ impl GrantIndex {
             relay.never_authorize.clone(),
         )
         .with_logins(relay.login_rule())
+        .with_store_authority(relay.authority == crate::config::Authority::Store)
+    }
+
+    /// Under `relay.authority = "store"`: an address may relay while the ISP's relay store
+    /// holds it (`replace_held`), not for a window after a mail check.
+    pub fn with_store_authority(mut self, store: bool) -> Self {
+        self.store_authority = store;
+        self
+    }
+
+    /// The addresses the ISP's relay store holds now, as the store recorded its last read.
+    pub fn replace_held(&self, held: impl IntoIterator<Item = ClientIp>) {
+        self.write().held = held.into_iter().collect();
     }
 
     /// Compares logins by `rule` (`relay.login_case`, `relay.customer_domains`) instead of
@@ -88,6 +106,11 @@ impl GrantIndex {
     pub fn with_logins(mut self, rule: LoginRule) -> Self {
         self.logins = rule;
         self
+    }
+
+    /// Whether the ISP's relay store decides (`relay.authority = "store"`).
+    pub fn store_authority(&self) -> bool {
+        self.store_authority
     }
 
     /// W, in seconds.
@@ -111,7 +134,7 @@ impl GrantIndex {
     pub fn login(&self, ip: ClientIp, login: &str, at: Epoch) {
         let login = &*self.logins.canonical(login);
         self.causes.login(ip, login, at);
-        if self.never_authorize.iter().any(|n| n.contains(&ip.addr())) {
+        if !self.store_authority && self.never_authorize.iter().any(|n| n.contains(&ip.addr())) {
             return;
         }
         add(&mut self.write(), ip, Some(login), at + self.window, at);
@@ -171,9 +194,11 @@ impl GrantIndex {
         if blocked(&inner.restrictions, ip) {
             return Verdict::Blocked;
         }
-        let Some(entries) = inner.by_ip.get(&ip) else {
-            return Verdict::NotGranted;
-        };
+        let no_entries = Vec::new();
+        let entries = inner.by_ip.get(&ip).unwrap_or(&no_entries);
+        if self.store_authority {
+            return self.check_held(&inner, ip, entries, now);
+        }
         entries
             .iter()
             .filter(|e| e.until >= now)
@@ -187,6 +212,36 @@ impl GrantIndex {
                 until: e.until,
                 login: e.login.clone(),
             })
+    }
+
+    /// The rule under `relay.authority = "store"` (as `diagnose::connection_state` states
+    /// it): a staff grant, or the store holding the address unless every mail check from it
+    /// within the window is by a suspended login.
+    fn check_held(&self, inner: &Inner, ip: ClientIp, entries: &[Entry], now: Epoch) -> Verdict {
+        let live = || entries.iter().filter(|e| e.until >= now);
+        let staff = live().filter(|e| e.login.is_none()).map(|e| e.until).max();
+        let suspended = |e: &&Entry| {
+            e.login
+                .as_ref()
+                .is_some_and(|l| inner.restrictions.suspended.contains(l))
+        };
+        let checks: Vec<&Entry> = live().filter(|e| e.login.is_some()).collect();
+        let by = checks
+            .iter()
+            .filter(|e| !suspended(e))
+            .max_by_key(|e| e.until)
+            .and_then(|e| e.login.clone());
+        let refused = by.is_none() && !checks.is_empty();
+        if inner.held.contains(&ip) && !refused {
+            return Verdict::Granted {
+                until: staff.unwrap_or(now).max(now),
+                login: by,
+            };
+        }
+        staff.map_or(Verdict::NotGranted, |until| Verdict::Granted {
+            until,
+            login: None,
+        })
     }
 
     /// Drops expired grants (and what the cause memory can no longer use); returns how many
@@ -324,6 +379,50 @@ mod tests {
         );
         index.replace_staff_grants(&[], 1000);
         assert_eq!(index.check(ip("192.0.2.44"), 4999), Verdict::NotGranted);
+    }
+
+    #[test]
+    fn under_the_store_authority_the_store_grants_and_checks_name_the_login() {
+        let index = GrantIndex::new(W, vec![]).with_store_authority(true);
+        index.login(ip("203.0.113.7"), "taro", 1000);
+        assert_eq!(
+            index.check(ip("203.0.113.7"), 1000),
+            Verdict::NotGranted,
+            "a mail check alone grants nothing: the store has not taken it"
+        );
+        index.replace_held([ip("203.0.113.7"), ip("203.0.113.8")]);
+        assert_eq!(
+            index.check(ip("203.0.113.7"), 1000),
+            Verdict::Granted {
+                until: 1000,
+                login: Some("taro".into())
+            }
+        );
+        assert_eq!(
+            index.check(ip("203.0.113.8"), 5000 + W),
+            Verdict::Granted {
+                until: 5000 + W,
+                login: None
+            },
+            "held without a check, and long after any window: Postfix relays, so it is granted"
+        );
+        let mut r = Restrictions::default();
+        r.suspended.insert("taro".into());
+        index.replace_restrictions(r.clone());
+        assert_eq!(index.check(ip("203.0.113.7"), 1000), Verdict::NotGranted);
+        r.suspended.clear();
+        r.blocks.push("203.0.113.8/32".parse().unwrap());
+        index.replace_restrictions(r);
+        assert_eq!(index.check(ip("203.0.113.8"), 1000), Verdict::Blocked);
+        index.replace_held([]);
+        index.grant(ip("203.0.113.7"), 4000, 1000);
+        assert_eq!(
+            index.check(ip("203.0.113.7"), 1000),
+            Verdict::Granted {
+                until: 4000,
+                login: None
+            }
+        );
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //!   enough of the recent mail checks to word a refusal by its cause.
 //! - `authz`     — loads the grant index and keeps it in step with the store and other nodes.
 //! - `policy`    — the Postfix SMTP access policy service.
+//! - `relay_store` — reads the relay-authorization store the ISP already runs (DRAC's or
+//!   pop-before-smtp's map, an SQL table) into the store, which the grant index then follows.
 //! - `diagnose`  — the §6.2 rules: evidence in, cause out; also a connection's current state.
 //! - `explain`   — gathers evidence for a rejection and words the diagnosis in Japanese and English.
 //! - `state`     — the one answer to "may this address send now, and why": for an address and a
@@ -55,6 +57,7 @@ pub mod helpdesk;
 pub mod ingest;
 pub mod metrics;
 pub mod policy;
+pub mod relay_store;
 pub mod report;
 pub mod secrets;
 pub mod serve;

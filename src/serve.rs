@@ -20,7 +20,9 @@ use crate::policy::recorder::{self, Recorder};
 use crate::policy::server::Policy;
 use crate::store::Db;
 
-pub const PARTS: &[&str] = &["web", "policy", "follow", "syslog", "hook", "alerts"];
+pub const PARTS: &[&str] = &[
+    "web", "policy", "follow", "syslog", "hook", "alerts", "stores", "socketmap",
+];
 
 /// Which parts run: those named in `--only`, else every configured one.
 struct Selection<'a> {
@@ -124,6 +126,15 @@ pub async fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
             tracing::info!(source = %source.path.display(), "following");
             let name = format!("follow {}", follower.name());
             run.spawn(name, follower.run(run.stop_rx.clone()));
+        }
+    }
+    if parts.wants("stores") {
+        for store in &config.relay.stores {
+            tracing::info!(store = %store.display_name(), "following the relay store");
+            run.spawn(
+                format!("relay store {}", store.display_name()),
+                crate::relay_store::follow(db.clone(), store.clone()),
+            );
         }
     }
     run.spawn(
@@ -253,6 +264,22 @@ async fn start_network_parts(
             signer,
         );
         run.spawn("web", crate::web::serve(listener, app, run.stopped()));
+    }
+    if parts.wants("socketmap") && !config.socketmap.listen.is_empty() {
+        let listen = &config.socketmap.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("socketmap: cannot listen on {listen}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "socketmap");
+        run.spawn(
+            "socketmap",
+            crate::policy::socketmap::serve(
+                listener,
+                shared.index.clone(),
+                Duration::from_secs(config.policy.idle_timeout.0.max(1) as u64),
+                run.stop_rx.clone(),
+            ),
+        );
     }
     if parts.wants("policy") {
         let listen = &config.policy.listen;

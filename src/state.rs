@@ -28,6 +28,8 @@ pub fn of_address(
         staff_until: facts.staff_grant_until,
         suspended: &facts.suspended,
         never_authorized: config.relay.never_authorizes(ip.addr()),
+        relay_store: (config.relay.authority == crate::config::Authority::Store)
+            .then_some(facts.relay_store.is_some()),
     };
     diagnose::connection_state(
         now,
@@ -46,7 +48,8 @@ pub async fn address(
     ip: ClientIp,
     now: Epoch,
 ) -> store::Result<ConnectionState> {
-    let facts = evidence::for_connection(conn, ip, now, explain::rules(config)).await?;
+    let mut facts = evidence::for_connection(conn, ip, now, explain::rules(config)).await?;
+    facts.with_relay_store(conn, config, ip, now).await?;
     Ok(of_address(config, ip, now, &facts))
 }
 

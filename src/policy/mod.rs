@@ -23,3 +23,4 @@ pub mod decide;
 pub mod protocol;
 pub mod recorder;
 pub mod server;
+pub mod socketmap;

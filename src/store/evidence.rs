@@ -137,6 +137,25 @@ pub struct ConnectionFacts {
     /// The newest relay refusals of sends from the address (newest first), each with the
     /// evidence around it and its sender's owner, ready for `diagnose::diagnose`.
     pub recent: Vec<RecentRefusal>,
+    /// The ISP's relay store's entry for the address at that moment, read only under
+    /// `relay.authority = "store"` (`with_relay_store`).
+    pub relay_store: Option<super::relay_store::Held>,
+}
+
+impl ConnectionFacts {
+    /// Adds what the ISP's relay store held for `ip` at `now`, when it is the authority.
+    pub async fn with_relay_store(
+        &mut self,
+        conn: &mut Conn,
+        config: &crate::config::Config,
+        ip: ClientIp,
+        now: Epoch,
+    ) -> Result<()> {
+        if config.relay.authority == crate::config::Authority::Store {
+            self.relay_store = super::relay_store::held_at(conn, &ip.to_string(), now).await?;
+        }
+        Ok(())
+    }
 }
 
 pub struct RecentRefusal {
@@ -278,6 +297,7 @@ pub async fn for_connection_with_refusals(
         suspended,
         smtp_seen,
         recent,
+        relay_store: None,
     })
 }
 

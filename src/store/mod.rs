@@ -20,6 +20,7 @@ pub mod notices;
 pub mod own_records;
 pub mod rejections;
 pub mod relay_methods;
+pub mod relay_store;
 pub mod restrictions;
 pub mod retention;
 pub mod search;

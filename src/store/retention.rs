@@ -14,7 +14,7 @@ pub async fn purge(
     let events = now - r.events.0;
     let sessions = now - r.sessions.0;
     let records = now - r.records.0;
-    let statements: [(&str, &str, Epoch); 14] = [
+    let statements: [(&str, &str, Epoch); 15] = [
         (
             "login_failures",
             "delete from login_failures where at < $1",
@@ -44,6 +44,12 @@ pub async fn purge(
             sessions,
         ),
         ("alerts", "delete from alerts where last_at < $1", records),
+        // Addresses the relay store held: IP history, kept as long as sessions.
+        (
+            "relay_store_entries",
+            "delete from relay_store_entries where gone_at < $1",
+            sessions,
+        ),
         (
             "grants",
             "delete from grants where expires_at < $1",

@@ -133,6 +133,7 @@ pub async fn customer(
         b.as_ref().map(|b| match b {
             crate::diagnose::By::MailCheck => "mail_check",
             crate::diagnose::By::StaffGrant => "staff_grant",
+            crate::diagnose::By::RelayStore => "relay_store",
         })
     };
     Ok(Json(json!({

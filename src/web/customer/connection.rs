@@ -78,6 +78,7 @@ pub async fn view(
     let now = app.now();
     let rules = explain::rules(&app.config);
     let logins = app.config.relay.login_rule();
+    let config = app.config.clone();
     let recent = evidence::Recent {
         since: now - RECENT,
         count: SHOWN,
@@ -86,7 +87,9 @@ pub async fn view(
     let (facts, codes) = app
         .db
         .run(async move |c: &mut crate::store::Conn| {
-            let facts = evidence::for_connection_with_refusals(c, ip, now, rules, recent).await?;
+            let mut facts =
+                evidence::for_connection_with_refusals(c, ip, now, rules, recent).await?;
+            facts.with_relay_store(c, &config, ip, now).await?;
             // Their `/why` pages: one more query, only when there is something to link.
             let codes = match facts.recent.is_empty() {
                 true => Vec::new(),
@@ -139,6 +142,9 @@ pub async fn view(
     let detail_key = match s.state {
         ConnState::Authorized if s.by == Some(diagnose::By::StaffGrant) => {
             "state.authorized.staff".to_string()
+        }
+        ConnState::Authorized if s.by == Some(diagnose::By::RelayStore) => {
+            "state.authorized.store".to_string()
         }
         other => format!("state.{}.detail", other.as_str()),
     };

@@ -23,6 +23,26 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "A temporary permission from support lets you send until {until}.",
     ),
     (
+        "state.authorized.store",
+        "メールサーバーの送信許可リストにこの接続が載っているため、送信できます。",
+        "The mail server's list of connections allowed to send holds this one: you can send.",
+    ),
+    (
+        "state.not_in_store",
+        "受信は成功しましたが、送信の許可がまだ届いていません",
+        "Your mail check worked, but the permission to send has not arrived",
+    ),
+    (
+        "state.not_in_store.detail",
+        "{login_at} の受信は成功しましたが、メールサーバーの送信許可リストにこの接続が載っていません。お客様の設定ではなく、こちらの設備の問題です。",
+        "Your mail check at {login_at} worked, but the mail server's list of connections allowed to send does not hold this one. This is a fault on our side, not in your settings.",
+    ),
+    (
+        "state.not_in_store.fix",
+        "1 分ほど待ってからもう一度受信し、送信してください。続く場合は {contact} までご連絡ください。",
+        "Wait a minute, receive again, then send. If it goes on, please contact {contact}.",
+    ),
+    (
         "state.expired",
         "送信の許可が切れています",
         "Your permission to send has expired",

@@ -39,6 +39,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "いま送信が許可されているアドレスはありません。メールソフトで受信すると、そのアドレスから送信できるようになります。",
         "No address of yours may send right now. Receive mail in your mail program, and its address may send.",
     ),
+    (
+        "me.now.not_in_store",
+        "受信は成功しましたが、メールサーバーの送信許可リストにまだ載っていません。こちらの設備の問題です。続く場合はサポートまでご連絡ください。",
+        "Your mail check worked, but the mail server's list of connections allowed to send does not hold your address yet. This is a fault on our side; if it goes on, please contact support.",
+    ),
     ("me.address", "アドレス", "Address"),
     ("me.state", "状態", "State"),
     ("me.until", "期限", "Until"),

@@ -222,6 +222,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("staff.customer.by", "許可の根拠", "Allowed by"),
     ("staff.by.login", "受信による許可", "by a mail check"),
     ("staff.by.staff", "スタッフによる許可", "granted by staff"),
+    ("staff.by.store", "送信許可リスト", "the relay store"),
     ("staff.tl.session", "受信ログイン", "Mail check"),
     ("staff.tl.failure", "ログイン失敗", "Failed login"),
     ("staff.tl.grant", "スタッフによる許可", "Staff grant"),

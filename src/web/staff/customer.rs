@@ -205,6 +205,10 @@ pub async fn page(
                         a.state.by_login.as_deref().unwrap_or("")
                     ),
                     Some(crate::diagnose::By::StaffGrant) => tr.t("staff.by.staff").to_string(),
+                    Some(crate::diagnose::By::RelayStore) => match &a.state.by_login {
+                        Some(login) => format!("{} ({} {login})", tr.t("staff.by.store"), tr.t("staff.by.login")),
+                        None => tr.t("staff.by.store").to_string(),
+                    },
                     None => String::new(),
                 },
             })

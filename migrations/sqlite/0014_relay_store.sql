@@ -1,0 +1,20 @@
+-- What the ISP's own relay-authorization stores (DRAC's map, pop-before-smtp's map, an SQL
+-- table) held, entry by entry: one row from the first read that showed an address to the
+-- first read that did not (gone_at), so every surface can say what Postfix obeyed at any
+-- moment, and where the store and the mail checks disagree. value is the map's value as read
+-- (DRAC: the login time, all digits; pop-before-smtp: ok); began_at is that time when the
+-- value is one, or the SQL row's time; login where an SQL table holds it.
+create table relay_store_entries (
+    id integer primary key,
+    store text not null,
+    ip text not null,
+    value text not null,
+    login text,
+    began_at bigint,
+    first_seen bigint not null,
+    last_seen bigint not null,
+    gone_at bigint
+);
+create index relay_store_entries_open on relay_store_entries (store, gone_at);
+create index relay_store_entries_ip on relay_store_entries (ip, first_seen);
+create index relay_store_entries_seen on relay_store_entries (first_seen);

@@ -1,0 +1,421 @@
+//! The relay-authorization stores an ISP already runs, read the way Postfix reads them, and
+//! followed into `relay_store_entries`:
+//!
+//! - `postfix-map`: a Postfix lookup table (`btree:/etc/drac/dracd` for DRAC,
+//!   `hash:/etc/postfix/pop-before-smtp` for pop-before-smtp, `lmdb:`, `cdb:`, `texthash:`),
+//!   listed with `postmap -s` — Postfix's own reader, so every table type and byte order
+//!   Postfix understands is read exactly as Postfix reads it. Postfix relays for an address
+//!   while the table holds it with an OK-like value (access(5): `OK`, `RELAY`, or all digits —
+//!   DRAC writes the login time), whatever that time says; so that is what is recorded.
+//! - `sql`: a PostgreSQL or SQLite table (a post-login script's), through a configured query
+//!   returning the address, a time and optionally the login; SQLite is opened read-only.
+//!
+//! Reads never lock the writer out (postmap and the query only read). A read that fails is
+//! retried at the next turn and changes nothing; a map that reads empty right after it changed
+//! is read again before it counts as empty, so a half-written map is never taken for "nobody".
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, anyhow, bail};
+
+use crate::config::{RelayStoreConfig, RelayStoreKind, StoreTime};
+use crate::domain::{ClientIp, Epoch};
+use crate::store::{self, Db, relay_store};
+
+/// One address a store holds, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The address in relaydesk's form (`::ffff:a.b.c.d` is `a.b.c.d`).
+    pub ip: String,
+    pub value: String,
+    pub login: Option<String>,
+    pub began_at: Option<Epoch>,
+}
+
+/// What one read found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// Addresses held with an OK-like value, one each.
+    pub entries: Vec<Entry>,
+    /// Keys that are no single address (networks, domains) or values that grant nothing
+    /// (`REJECT`, `DUNNO`): Postfix may act on them, but they grant no one relay.
+    pub other: usize,
+}
+
+/// Whether an access(5) result lets the client relay: `OK`, `RELAY`, any all-digit value
+/// (DRAC's login time; access(5) treats a number as OK), case as Postfix ignores it.
+pub fn grants(value: &str) -> bool {
+    let v = value.trim();
+    v.eq_ignore_ascii_case("ok")
+        || v.eq_ignore_ascii_case("relay")
+        || (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `postmap -s` output: `key<TAB>value` per line (a trailing NUL, as some writers store keys,
+/// is not part of the key).
+pub fn parse_postmap(text: &str) -> Reading {
+    let mut held: HashMap<String, Entry> = HashMap::new();
+    let mut other = 0;
+    for line in text.lines() {
+        let line = line.trim_end_matches(['\r', '\0']);
+        if line.is_empty() {
+            continue;
+        }
+        let (key, value) = line
+            .split_once(['\t', ' '])
+            .map_or((line, ""), |(k, v)| (k, v.trim()));
+        let key = key.trim_end_matches('\0');
+        let value = value.trim_end_matches('\0');
+        match ClientIp::parse_lenient(key) {
+            Some(ip) if grants(value) => {
+                let began_at = value
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+                    .then(|| value.parse::<Epoch>().ok())
+                    .flatten();
+                let ip = ip.to_string();
+                held.insert(
+                    ip.clone(),
+                    Entry {
+                        ip,
+                        value: value.to_string(),
+                        login: None,
+                        began_at,
+                    },
+                );
+            }
+            _ => other += 1,
+        }
+    }
+    let mut entries: Vec<Entry> = held.into_values().collect();
+    entries.sort_by(|a, b| a.ip.cmp(&b.ip));
+    Reading { entries, other }
+}
+
+/// The files behind a Postfix table, whose change means "read again": `hash:` and `btree:`
+/// keep `NAME.db`, `lmdb:` `NAME.lmdb`, `cdb:` `NAME.cdb`; `texthash:` is the file itself.
+fn map_files(map: &str) -> Vec<PathBuf> {
+    let (kind, name) = map.split_once(':').unwrap_or(("", map));
+    let suffix = match kind {
+        "hash" | "btree" => ".db",
+        "lmdb" => ".lmdb",
+        "cdb" => ".cdb",
+        "dbm" | "sdbm" => ".pag",
+        _ => "",
+    };
+    vec![PathBuf::from(format!("{name}{suffix}")), PathBuf::from(name)]
+}
+
+/// The latest modification of the files behind `map`, as (seconds, nanoseconds, length).
+fn map_stamp(map: &str) -> Option<(SystemTime, u64)> {
+    map_files(map)
+        .into_iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .filter_map(|m| Some((m.modified().ok()?, m.len())))
+        .max()
+}
+
+/// How long one read may take before it counts as failed.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads `store` once.
+pub async fn read(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
+    match store.kind {
+        RelayStoreKind::PostfixMap => read_map(store).await,
+        RelayStoreKind::Sql => read_sql(store).await,
+    }
+}
+
+async fn read_map(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
+    let mut command = tokio::process::Command::new(&store.postmap);
+    if !store.postfix_config.is_empty() {
+        command.arg("-c").arg(&store.postfix_config);
+    }
+    command
+        .arg("-s")
+        .arg(&store.map)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(READ_TIMEOUT, command.output())
+        .await
+        .map_err(|_| anyhow!("postmap -s {} took over {READ_TIMEOUT:?}", store.map))?
+        .with_context(|| format!("cannot run {}", store.postmap))?;
+    if !out.status.success() {
+        bail!(
+            "postmap -s {}: {}",
+            store.map,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(parse_postmap(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A row's address (text), time (Unix seconds: an integer of any width, or digits as text)
+/// and login (text, optional column).
+macro_rules! columns {
+    ($row:expr) => {{
+        let r = $row;
+        let address: String = r.try_get(0)?;
+        let at = r
+            .try_get::<Option<i64>, _>(1)
+            .ok()
+            .flatten()
+            .or_else(|| r.try_get::<Option<i32>, _>(1).ok().flatten().map(i64::from))
+            .or_else(|| {
+                r.try_get::<Option<String>, _>(1)
+                    .ok()
+                    .flatten()
+                    .and_then(|t| t.trim().parse().ok())
+            });
+        let login = r.try_get::<Option<String>, _>(2).ok().flatten();
+        Ok((address, at, login))
+    }};
+}
+
+async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
+    use sqlx::Row;
+    let rows: Vec<(String, Option<i64>, Option<String>)> = if store.url.starts_with("sqlite:") {
+        use sqlx::ConnectOptions;
+        let options: sqlx::sqlite::SqliteConnectOptions = store.url.parse()?;
+        let mut conn = options
+            .read_only(true)
+            .create_if_missing(false)
+            .connect()
+            .await?;
+        let rows = tokio::time::timeout(
+            READ_TIMEOUT,
+            sqlx::query(&store.query).fetch_all(&mut conn),
+        )
+        .await
+        .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
+        rows.iter().map(|r| columns!(r)).collect::<Result<_, sqlx::Error>>()?
+    } else {
+        use sqlx::ConnectOptions;
+        let options: sqlx::postgres::PgConnectOptions = store.url.parse()?;
+        let mut conn = options.connect().await?;
+        let rows = tokio::time::timeout(
+            READ_TIMEOUT,
+            sqlx::query(&store.query).fetch_all(&mut conn),
+        )
+        .await
+        .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
+        rows.iter().map(|r| columns!(r)).collect::<Result<_, sqlx::Error>>()?
+    };
+    let now = chrono::Utc::now().timestamp();
+    let mut held: HashMap<String, Entry> = HashMap::new();
+    let mut other = 0;
+    for (address, at, login) in rows {
+        let Some(ip) = ClientIp::parse_lenient(address.trim()) else {
+            other += 1;
+            continue;
+        };
+        let (value, began_at) = match (store.time_is, at) {
+            (StoreTime::Expires, Some(t)) if t < now => {
+                other += 1;
+                continue;
+            }
+            (StoreTime::Expires, Some(t)) => (format!("until {t}"), None),
+            (_, Some(t)) => (t.to_string(), Some(t)),
+            (_, None) => ("held".to_string(), None),
+        };
+        let ip = ip.to_string();
+        let keep = held.get(&ip).is_none_or(|e| e.began_at < began_at);
+        if keep {
+            held.insert(
+                ip.clone(),
+                Entry {
+                    ip,
+                    value,
+                    login: login.filter(|l| !l.trim().is_empty()),
+                    began_at,
+                },
+            );
+        }
+    }
+    let mut entries: Vec<Entry> = held.into_values().collect();
+    entries.sort_by(|a, b| a.ip.cmp(&b.ip));
+    Ok(Reading { entries, other })
+}
+
+/// The changes one reading makes to what `open` recorded: rows that appear (new addresses,
+/// and addresses whose value changed — DRAC rewrites the time at each login) and the ids of
+/// rows that are gone.
+pub fn changes(open: &[relay_store::Held], reading: &Reading) -> (Vec<relay_store::New>, Vec<i64>) {
+    let was: HashMap<&str, &relay_store::Held> =
+        open.iter().map(|h| (h.ip.as_str(), h)).collect();
+    let now: HashMap<&str, &Entry> = reading.entries.iter().map(|e| (e.ip.as_str(), e)).collect();
+    let mut added = Vec::new();
+    let mut gone = Vec::new();
+    for e in &reading.entries {
+        match was.get(e.ip.as_str()) {
+            Some(h) if h.value == e.value && h.login == e.login => {}
+            Some(h) => {
+                gone.push(h.id);
+                added.push(new(e));
+            }
+            None => added.push(new(e)),
+        }
+    }
+    for h in open {
+        if !now.contains_key(h.ip.as_str()) {
+            gone.push(h.id);
+        }
+    }
+    (added, gone)
+}
+
+fn new(e: &Entry) -> relay_store::New {
+    relay_store::New {
+        ip: e.ip.clone(),
+        value: e.value.clone(),
+        login: e.login.clone(),
+        began_at: e.began_at,
+    }
+}
+
+/// How often a map file's modification is looked at.
+const STAT_EVERY: Duration = Duration::from_millis(500);
+
+/// Follows `config` into the store for as long as the task runs: reads it when its file
+/// changes and every `interval`, records what changed, and announces the change so every
+/// node's grant index follows.
+pub async fn follow(db: Db, config: RelayStoreConfig) -> std::io::Result<()> {
+    let name = config.display_name();
+    let mut stamp = None;
+    let mut last_read: Option<tokio::time::Instant> = None;
+    let mut held_before = 0usize;
+    loop {
+        let now_stamp = match config.kind {
+            RelayStoreKind::PostfixMap => map_stamp(&config.map),
+            RelayStoreKind::Sql => None,
+        };
+        let due = last_read.is_none_or(|t| t.elapsed() >= Duration::from_secs(config.interval.0 as u64));
+        if now_stamp != stamp || due {
+            let changed = now_stamp != stamp;
+            match read_settled(&config, changed, held_before).await {
+                Ok(reading) => {
+                    let now = chrono::Utc::now().timestamp();
+                    match record(&db, &name, &reading, now).await {
+                        Ok(held) => {
+                            stamp = now_stamp;
+                            last_read = Some(tokio::time::Instant::now());
+                            held_before = held;
+                        }
+                        Err(e) => tracing::warn!(store = %name, error = %e, "cannot record the relay store's reading; retrying"),
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(store = %name, error = %format!("{e:#}"), "cannot read the relay store; keeping what it held");
+                    last_read = Some(tokio::time::Instant::now());
+                }
+            }
+        }
+        tokio::time::sleep(STAT_EVERY).await;
+    }
+}
+
+/// A read, made twice when a map that just changed reads empty after holding entries: a
+/// writer that truncates and rewrites its map is then caught between the two.
+async fn read_settled(
+    config: &RelayStoreConfig,
+    changed: bool,
+    held_before: usize,
+) -> anyhow::Result<Reading> {
+    let reading = read(config).await?;
+    if reading.entries.is_empty() && changed && held_before > 0 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = read(config).await?;
+        if !again.entries.is_empty() {
+            return Ok(again);
+        }
+        // Empty twice, and the files unchanged between the two: the store is empty.
+        let before = map_stamp(&config.map);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if map_stamp(&config.map) != before {
+            bail!("the map is being rewritten");
+        }
+        return Ok(again);
+    }
+    Ok(reading)
+}
+
+/// Records one reading of store `name` at `now`; returns how many addresses it holds.
+pub async fn record(db: &Db, name: &str, reading: &Reading, now: Epoch) -> store::Result<usize> {
+    let mut conn = db.conn().await?;
+    let open = relay_store::open(&mut conn, name).await?;
+    let (added, gone) = changes(&open, reading);
+    relay_store::record_read(&mut conn, name, now, &added, &gone).await?;
+    if !added.is_empty() || !gone.is_empty() {
+        store::changes::notify(&mut conn, store::changes::Change::Authorization).await?;
+    }
+    Ok(reading.entries.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_results_that_let_a_client_relay() {
+        for v in ["OK", "ok", "RELAY", "1765000000", " 42 "] {
+            assert!(grants(v), "{v}");
+        }
+        for v in ["REJECT", "DUNNO", "", "OKAY", "12a", "PERMIT", "550 no"] {
+            assert!(!grants(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn postmap_listing_is_read_as_postfix_reads_it() {
+        let text = "203.0.113.5\t1765000000\n2001:DB8::5\tok\n192.0.2.1\tREJECT\n\
+                    192.168.1\tOK\n::ffff:198.51.100.7\tOK\n198.51.100.8\0\t1765000100\0\n\n";
+        let r = parse_postmap(text);
+        let ips: Vec<&str> = r.entries.iter().map(|e| e.ip.as_str()).collect();
+        assert_eq!(
+            ips,
+            ["198.51.100.7", "198.51.100.8", "2001:db8::5", "203.0.113.5"]
+        );
+        assert_eq!(r.other, 2, "REJECT and a network grant nobody");
+        let drac = r.entries.iter().find(|e| e.ip == "203.0.113.5").unwrap();
+        assert_eq!(drac.began_at, Some(1_765_000_000));
+        let pbs = r.entries.iter().find(|e| e.ip == "2001:db8::5").unwrap();
+        assert_eq!((pbs.value.as_str(), pbs.began_at), ("ok", None));
+    }
+
+    #[test]
+    fn a_new_time_for_an_address_is_a_new_entry() {
+        let held = |id, ip: &str, value: &str| relay_store::Held {
+            id,
+            store: "m".into(),
+            ip: ip.into(),
+            value: value.into(),
+            login: None,
+            began_at: None,
+            first_seen: 0,
+            last_seen: 0,
+            gone_at: None,
+        };
+        let open = [held(1, "203.0.113.5", "100"), held(2, "203.0.113.6", "ok")];
+        let reading = parse_postmap("203.0.113.5\t200\n203.0.113.7\tok\n");
+        let (added, gone) = changes(&open, &reading);
+        assert_eq!(gone, [1, 2]);
+        let ips: Vec<&str> = added.iter().map(|n| n.ip.as_str()).collect();
+        assert_eq!(ips, ["203.0.113.5", "203.0.113.7"]);
+        let (added, gone) = changes(&open[1..], &parse_postmap("203.0.113.6\tok\n"));
+        assert!(added.is_empty() && gone.is_empty());
+    }
+
+    #[test]
+    fn the_files_behind_a_table() {
+        assert_eq!(
+            map_files("btree:/etc/drac/dracd")[0],
+            PathBuf::from("/etc/drac/dracd.db")
+        );
+        assert_eq!(
+            map_files("texthash:/etc/postfix/x")[0],
+            PathBuf::from("/etc/postfix/x")
+        );
+    }
+}
