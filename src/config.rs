@@ -829,13 +829,17 @@ impl Config {
         for store in &self.relay.stores {
             match store.kind {
                 RelayStoreKind::PostfixMap if !store.map.contains(':') => {
-                    bail!("relay.stores.map: a Postfix table as TYPE:NAME, e.g. btree:/etc/drac/dracd")
+                    bail!(
+                        "relay.stores.map: a Postfix table as TYPE:NAME, e.g. btree:/etc/drac/dracd"
+                    )
                 }
                 RelayStoreKind::Sql
                     if !(store.url.starts_with("sqlite:") || store.url.starts_with("postgres"))
                         || store.query.trim().is_empty() =>
                 {
-                    bail!("relay.stores: kind = \"sql\" needs url (sqlite:// or postgres://) and query")
+                    bail!(
+                        "relay.stores: kind = \"sql\" needs url (sqlite:// or postgres://) and query"
+                    )
                 }
                 _ => {}
             }
@@ -843,7 +847,10 @@ impl Config {
                 bail!("relay.stores.interval: must be longer than 0");
             }
             if !names.insert(store.display_name()) {
-                bail!("relay.stores.name: {:?} is used twice", store.display_name());
+                bail!(
+                    "relay.stores.name: {:?} is used twice",
+                    store.display_name()
+                );
             }
         }
         Ok(())

@@ -105,7 +105,10 @@ fn map_files(map: &str) -> Vec<PathBuf> {
         "dbm" | "sdbm" => ".pag",
         _ => "",
     };
-    vec![PathBuf::from(format!("{name}{suffix}")), PathBuf::from(name)]
+    vec![
+        PathBuf::from(format!("{name}{suffix}")),
+        PathBuf::from(name),
+    ]
 }
 
 /// The latest modification of the files behind `map`, as (seconds, nanoseconds, length).
@@ -184,24 +187,24 @@ async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
             .create_if_missing(false)
             .connect()
             .await?;
-        let rows = tokio::time::timeout(
-            READ_TIMEOUT,
-            sqlx::query(&store.query).fetch_all(&mut conn),
-        )
-        .await
-        .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
-        rows.iter().map(|r| columns!(r)).collect::<Result<_, sqlx::Error>>()?
+        let rows =
+            tokio::time::timeout(READ_TIMEOUT, sqlx::query(&store.query).fetch_all(&mut conn))
+                .await
+                .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
+        rows.iter()
+            .map(|r| columns!(r))
+            .collect::<Result<_, sqlx::Error>>()?
     } else {
         use sqlx::ConnectOptions;
         let options: sqlx::postgres::PgConnectOptions = store.url.parse()?;
         let mut conn = options.connect().await?;
-        let rows = tokio::time::timeout(
-            READ_TIMEOUT,
-            sqlx::query(&store.query).fetch_all(&mut conn),
-        )
-        .await
-        .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
-        rows.iter().map(|r| columns!(r)).collect::<Result<_, sqlx::Error>>()?
+        let rows =
+            tokio::time::timeout(READ_TIMEOUT, sqlx::query(&store.query).fetch_all(&mut conn))
+                .await
+                .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
+        rows.iter()
+            .map(|r| columns!(r))
+            .collect::<Result<_, sqlx::Error>>()?
     };
     let now = chrono::Utc::now().timestamp();
     let mut held: HashMap<String, Entry> = HashMap::new();
@@ -243,8 +246,7 @@ async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
 /// and addresses whose value changed — DRAC rewrites the time at each login) and the ids of
 /// rows that are gone.
 pub fn changes(open: &[relay_store::Held], reading: &Reading) -> (Vec<relay_store::New>, Vec<i64>) {
-    let was: HashMap<&str, &relay_store::Held> =
-        open.iter().map(|h| (h.ip.as_str(), h)).collect();
+    let was: HashMap<&str, &relay_store::Held> = open.iter().map(|h| (h.ip.as_str(), h)).collect();
     let now: HashMap<&str, &Entry> = reading.entries.iter().map(|e| (e.ip.as_str(), e)).collect();
     let mut added = Vec::new();
     let mut gone = Vec::new();
@@ -291,7 +293,8 @@ pub async fn follow(db: Db, config: RelayStoreConfig) -> std::io::Result<()> {
             RelayStoreKind::PostfixMap => map_stamp(&config.map),
             RelayStoreKind::Sql => None,
         };
-        let due = last_read.is_none_or(|t| t.elapsed() >= Duration::from_secs(config.interval.0 as u64));
+        let due =
+            last_read.is_none_or(|t| t.elapsed() >= Duration::from_secs(config.interval.0 as u64));
         if now_stamp != stamp || due {
             let changed = now_stamp != stamp;
             match read_settled(&config, changed, held_before).await {
@@ -303,7 +306,9 @@ pub async fn follow(db: Db, config: RelayStoreConfig) -> std::io::Result<()> {
                             last_read = Some(tokio::time::Instant::now());
                             held_before = held;
                         }
-                        Err(e) => tracing::warn!(store = %name, error = %e, "cannot record the relay store's reading; retrying"),
+                        Err(e) => {
+                            tracing::warn!(store = %name, error = %e, "cannot record the relay store's reading; retrying")
+                        }
                     }
                 }
                 Err(e) => {

@@ -21,7 +21,14 @@ use crate::policy::server::Policy;
 use crate::store::Db;
 
 pub const PARTS: &[&str] = &[
-    "web", "policy", "follow", "syslog", "hook", "alerts", "stores", "socketmap",
+    "web",
+    "policy",
+    "follow",
+    "syslog",
+    "hook",
+    "alerts",
+    "stores",
+    "socketmap",
 ];
 
 /// Which parts run: those named in `--only`, else every configured one.

@@ -142,15 +142,21 @@ pub async fn customer(
         (None, Some(f)) => Some(failed(f)),
         (None, None) => None,
     };
-    let authorized = addresses
+    // Authorized while any address is; until the latest of their ends (none while the relay
+    // store, which sets no end, holds one).
+    let authorized: Vec<Option<Epoch>> = addresses
         .iter()
         .filter(|a| a.state.state == State::Authorized)
-        .filter_map(|a| a.state.until)
-        .max();
+        .map(|a| a.state.until)
+        .collect();
     let (state, until) = if suspension.is_some() {
         (State::Suspended, None)
-    } else if authorized.is_some() {
-        (State::Authorized, authorized)
+    } else if !authorized.is_empty() {
+        let until = match authorized.contains(&None) {
+            true => None,
+            false => authorized.into_iter().flatten().max(),
+        };
+        (State::Authorized, until)
     } else {
         match (&last_check, last_ok) {
             (Some(c), _) if !c.ok => (State::AuthFailed, None),

@@ -199,8 +199,14 @@ mod tests {
         assert_eq!(answer(&index, "relay", "::ffff:203.0.113.5", 1000), "OK OK");
         assert_eq!(answer(&index, "relay", "203.0.113.6", 1000), "NOTFOUND ");
         assert_eq!(answer(&index, "relay", "203.0.113", 1000), "NOTFOUND ");
-        assert_eq!(answer(&index, "relay", "mail.example.jp", 1000), "NOTFOUND ");
-        assert_eq!(answer(&index, "relay", "203.0.113.5", 1000 + 1801), "NOTFOUND ");
+        assert_eq!(
+            answer(&index, "relay", "mail.example.jp", 1000),
+            "NOTFOUND "
+        );
+        assert_eq!(
+            answer(&index, "relay", "203.0.113.5", 1000 + 1801),
+            "NOTFOUND "
+        );
         assert!(answer(&index, "relays", "203.0.113.5", 1000).starts_with("PERM "));
         assert_eq!(encode("NOTFOUND "), b"9:NOTFOUND ,");
     }

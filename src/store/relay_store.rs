@@ -39,9 +39,7 @@ const COLUMNS: &str = "id, store, ip, value, login, began_at, first_seen, last_s
 /// The entries `store` holds now, as last read.
 pub async fn open(conn: &mut Conn, store: &str) -> Result<Vec<Held>> {
     conn.fetch_all(
-        &format!(
-            "select {COLUMNS} from relay_store_entries where store = $1 and gone_at is null"
-        ),
+        &format!("select {COLUMNS} from relay_store_entries where store = $1 and gone_at is null"),
         &[store.into()],
     )
     .await

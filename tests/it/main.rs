@@ -25,6 +25,7 @@ mod outsiders;
 mod policy;
 mod real_mail;
 mod relay_methods;
+mod relay_stores;
 mod sources;
 mod staff;
 mod staff_actions;

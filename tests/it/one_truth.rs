@@ -36,10 +36,10 @@ fn headline(body: &str) -> String {
     s[..s.find('"').unwrap()].to_string()
 }
 
-struct Surfaces {
-    staff: Web,
+pub struct Surfaces {
+    pub staff: Web,
     customer: Web,
-    visitor: Web,
+    pub visitor: Web,
     token: String,
     index: Arc<GrantIndex>,
     writer: Writer,
@@ -47,7 +47,7 @@ struct Surfaces {
 
 impl Surfaces {
     /// What the policy service answers for `ip` now.
-    async fn policy(&self, ip: &str) -> Verdict {
+    pub async fn policy(&self, ip: &str) -> Verdict {
         let now = now();
         let config = &self.staff.app.config;
         // What the one-second refresher does between the store and every node's index.
@@ -62,7 +62,7 @@ impl Surfaces {
         self.index.check(ip.parse::<ClientIp>().unwrap(), now)
     }
 
-    async fn mail_check(&self, ip: &str) {
+    pub async fn mail_check(&self, ip: &str) {
         let batch = Batch {
             events: vec![login_event(now(), "taro", ip)],
             ..Batch::default()
@@ -73,7 +73,7 @@ impl Surfaces {
             .unwrap();
     }
 
-    async fn api(&mut self, method: &str, path: &str, body: Option<serde_json::Value>) {
+    pub async fn api(&mut self, method: &str, path: &str, body: Option<serde_json::Value>) {
         let token = self.token.clone();
         let r = call(&mut self.staff, method, path, Some(&token), body.as_ref()).await;
         assert_eq!(r.status, 200, "{method} {path}: {}", r.body);
@@ -81,7 +81,7 @@ impl Surfaces {
 
     /// Every surface's state of `ip` (and of taro for the customer surfaces), checked against
     /// the policy's answer and each other.
-    async fn agree(&mut self, step: &str, ip: &str, expected: &str, customer: &str) {
+    pub async fn agree(&mut self, step: &str, ip: &str, expected: &str, customer: &str) {
         let label = format!("{:?}: {step}", self.staff.db.backend());
         let verdict = self.policy(ip).await;
         assert_eq!(
@@ -158,53 +158,63 @@ impl Surfaces {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_surface_says_what_the_policy_decides_after_each_event_and_action() {
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
+/// Every surface of one site on `t`, taro signed in on `/me` (passwd-file sign-in from
+/// `dir`), a staff agent signed in, an API token, and the policy's index fed by the writer.
+pub async fn surfaces(
+    t: crate::helpers::TestDb,
+    dir: &std::path::Path,
+    config: Config,
+) -> Surfaces {
+    let users = dir.join("users");
     let mut f = std::fs::File::create(&users).unwrap();
     writeln!(f, "taro:{{PLAIN}}secret::").unwrap();
     drop(f);
+    let config = Config {
+        customer_auth: CustomerAuthConfig {
+            method: CustomerAuthMethod::PasswdFile,
+            passwd_file: users.clone(),
+            ..CustomerAuthConfig::default()
+        },
+        ..config
+    };
+    let mut staff = Web::new(t, config);
+    let rules = &staff.app.config.relay;
+    let index = Arc::new(GrantIndex::for_relay(rules));
+    let writer = Writer::new(staff.db.clone(), rules.window.0);
+    let feed = index.clone();
+    writer.subscribe(Arc::new(move |events: &[Event]| {
+        feed.apply(events);
+        None
+    }));
+    add_staff(&staff, "sato", "agent").await;
+    sign_in(&mut staff, "sato").await;
+    let token = staff_token(&staff.db, "tanaka", "agent").await;
+    let mut customer = Web::new_sharing(&staff);
+    let form = customer.get("/login").await;
+    let csrf = csrf_of(&form.body);
+    let signed = customer
+        .post_form(
+            "/login",
+            &[("login", "Taro"), ("password", "secret"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let visitor = Web::new_sharing(&staff);
+    Surfaces {
+        staff,
+        customer,
+        visitor,
+        token,
+        index,
+        writer,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_surface_says_what_the_policy_decides_after_each_event_and_action() {
+    let dir = tempfile::tempdir().unwrap();
     for t in dbs().await {
-        let config = Config {
-            customer_auth: CustomerAuthConfig {
-                method: CustomerAuthMethod::PasswdFile,
-                passwd_file: users.clone(),
-                ..CustomerAuthConfig::default()
-            },
-            ..Config::default()
-        };
-        let mut staff = Web::new(t, config);
-        let rules = &staff.app.config.relay;
-        let index = Arc::new(GrantIndex::for_relay(rules));
-        let writer = Writer::new(staff.db.clone(), rules.window.0);
-        let feed = index.clone();
-        writer.subscribe(Arc::new(move |events: &[Event]| {
-            feed.apply(events);
-            None
-        }));
-        add_staff(&staff, "sato", "agent").await;
-        sign_in(&mut staff, "sato").await;
-        let token = staff_token(&staff.db, "tanaka", "agent").await;
-        let mut customer = Web::new_sharing(&staff);
-        let form = customer.get("/login").await;
-        let csrf = csrf_of(&form.body);
-        let signed = customer
-            .post_form(
-                "/login",
-                &[("login", "Taro"), ("password", "secret"), ("csrf", &csrf)],
-            )
-            .await;
-        assert_eq!(signed.status, 303, "{}", signed.body);
-        let visitor = Web::new_sharing(&staff);
-        let mut s = Surfaces {
-            staff,
-            customer,
-            visitor,
-            token,
-            index,
-            writer,
-        };
+        let mut s = surfaces(t, dir.path(), Config::default()).await;
 
         s.mail_check(A).await;
         s.agree("a mail check from A", A, "authorized", "authorized")

@@ -164,9 +164,15 @@ pub async fn page(
                 .addresses
                 .iter()
                 .find(|a| a.state.state == ConnState::Authorized)
-                .map(|a| (a.ip.clone(), a.state.until.map(clock).unwrap_or_default()))
+                .map(|a| (a.ip.clone(), a.state.until.map(clock)))
                 .unwrap_or_default();
-            crate::web::i18n::fill(tr.t("me.now.authorized"), &[("ip", &ip), ("until", &until)])
+            // The relay store sets no end: "while the mail server's list holds it".
+            let key = match until {
+                Some(_) => "me.now.authorized",
+                None => "me.now.authorized_store",
+            };
+            let until = until.unwrap_or_default();
+            crate::web::i18n::fill(tr.t(key), &[("ip", &ip), ("until", &until)])
         }
         other => {
             let at = state

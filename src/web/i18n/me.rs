@@ -10,6 +10,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "You can send from {ip} until {until}.",
     ),
     (
+        "me.now.authorized_store",
+        "{ip} から送信できます（メールサーバーの送信許可リストに載っている間）。",
+        "You can send from {ip} (for as long as the mail server's list of connections allowed to send holds it).",
+    ),
+    (
         "me.now.never_checked",
         "いま送信が許可されているアドレスはありません。メールソフトで受信すると、そのアドレスから送信できるようになります。",
         "No address of yours may send right now. Receive mail in your mail program, and its address may send.",

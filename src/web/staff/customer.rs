@@ -206,7 +206,11 @@ pub async fn page(
                     ),
                     Some(crate::diagnose::By::StaffGrant) => tr.t("staff.by.staff").to_string(),
                     Some(crate::diagnose::By::RelayStore) => match &a.state.by_login {
-                        Some(login) => format!("{} ({} {login})", tr.t("staff.by.store"), tr.t("staff.by.login")),
+                        Some(login) => format!(
+                            "{} ({} {login})",
+                            tr.t("staff.by.store"),
+                            tr.t("staff.by.login")
+                        ),
                         None => tr.t("staff.by.store").to_string(),
                     },
                     None => String::new(),

@@ -1,0 +1,298 @@
+//! Beside the relay store the ISP already runs: a DRAC-style Berkeley DB map and a
+//! pop-before-smtp-style hash map, built and read by Postfix's own `postmap`, followed by
+//! relaydesk; with `relay.authority = "store"` every surface says what Postfix's lookup in that
+//! map says. And the other way round: relaydesk's grants as a socketmap table, asked by
+//! Postfix's own socketmap client (`postmap -q … socketmap:inet:…`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use relaydesk::config::{Authority, Config, RelayStoreConfig, RelayStoreKind, StoreTime};
+use relaydesk::grants::Verdict;
+use serde_json::json;
+
+use crate::helpers::available;
+use crate::one_truth::surfaces;
+use crate::staff::now;
+use crate::web_helpers::{dbs, done};
+
+const A: &str = "203.0.113.40";
+const B: &str = "203.0.113.41";
+const C: &str = "203.0.113.42";
+
+/// Postfix's `postmap`, with a configuration directory of the test's own (an empty main.cf
+/// is all postmap needs); `None` (a skip, or a failure under CI) without Postfix.
+fn postfix(dir: &Path) -> Option<PathBuf> {
+    let present = Command::new("postmap").arg("-v").output().is_ok()
+        || Path::new("/usr/sbin/postmap").exists();
+    if !available(
+        "Postfix's postmap",
+        present,
+        "apt install postfix (scripts/test-all does)",
+    ) {
+        return None;
+    }
+    let conf = dir.join("postfix");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(conf.join("main.cf"), "").unwrap();
+    Some(conf)
+}
+
+fn postmap(conf: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("postmap")
+        .arg("-c")
+        .arg(conf)
+        .args(args)
+        .output()
+        .expect("postmap runs")
+}
+
+/// Writes `lines` as the map's source and builds `btree:` from it, as DRAC's dracd keeps one.
+fn write_map(conf: &Path, map: &str, lines: &[String]) {
+    let source = map.split_once(':').unwrap().1;
+    std::fs::write(source, lines.join("\n") + "\n").unwrap();
+    let out = postmap(conf, &[map]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What Postfix's own lookup of `ip` in `map` finds.
+fn postfix_finds(conf: &Path, map: &str, ip: &str) -> Option<String> {
+    let out = postmap(conf, &["-q", ip, map]);
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn store(conf: &Path, map: &str) -> RelayStoreConfig {
+    RelayStoreConfig {
+        name: "drac".into(),
+        kind: RelayStoreKind::PostfixMap,
+        map: map.into(),
+        url: String::new(),
+        query: String::new(),
+        time_is: StoreTime::Granted,
+        interval: relaydesk::config::Seconds(5),
+        postmap: "postmap".into(),
+        postfix_config: conf.display().to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_store_as_authority_every_surface_says_what_postfix_finds_in_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(conf) = postfix(dir.path()) else {
+        return;
+    };
+    for (n, t) in dbs().await.into_iter().enumerate() {
+        let map = format!("btree:{}", dir.path().join(format!("dracd{n}")).display());
+        let mut config = Config::default();
+        config.relay.authority = Authority::Store;
+        config.relay.stores = vec![store(&conf, &map)];
+        let mut s = surfaces(t, dir.path(), config).await;
+        let label = format!("{:?}", s.staff.db.backend());
+        let source = s.staff.app.config.relay.stores[0].clone();
+        let read = async |s: &crate::one_truth::Surfaces| {
+            let reading = relaydesk::relay_store::read(&source).await.unwrap();
+            relaydesk::relay_store::record(&s.staff.db, "drac", &reading, now())
+                .await
+                .unwrap();
+        };
+        // DRAC's map: the address and the time of the login that put it there.
+        let t0 = now() - 60;
+        write_map(
+            &conf,
+            &map,
+            &[format!("{A}\t{t0}"), format!("{C}\t{}", t0 - 7200)],
+        );
+        read(&s).await;
+        s.mail_check(A).await;
+        s.agree("A checked and in the map", A, "authorized", "authorized")
+            .await;
+        assert!(postfix_finds(&conf, &map, A).is_some());
+        // Held for two hours, far past the window, with no check behind it: Postfix relays
+        // for it, so it is authorized (and the finding says the daemon's expiry is not running).
+        let c = s
+            .visitor
+            .get_with("/api/v1/connection", &[("x-forwarded-for", C)])
+            .await;
+        assert_eq!(c.json()["state"], "authorized", "{label}: C {}", c.body);
+        assert_eq!(c.json()["by"], "relay_store", "{label}");
+        assert!(
+            matches!(s.policy(C).await, Verdict::Granted { .. }),
+            "{label}"
+        );
+        // A check from B the relay daemon never wrote: refused by Postfix, and said plainly.
+        s.mail_check(B).await;
+        s.agree("B checked, not in the map", B, "not_in_store", "authorized")
+            .await;
+        assert_eq!(postfix_finds(&conf, &map, B), None);
+        // DRAC expires A: gone from the map, so gone everywhere, though taro's check from A is
+        // still within relaydesk's window.
+        write_map(&conf, &map, &[format!("{C}\t{}", t0 - 7200)]);
+        read(&s).await;
+        assert_eq!(postfix_finds(&conf, &map, A), None);
+        s.agree("A gone from the map", A, "not_in_store", "not_in_store")
+            .await;
+        // Back in the map; then taro suspended: the policy refuses, every surface says so.
+        write_map(&conf, &map, &[format!("{A}\t{}", now())]);
+        read(&s).await;
+        s.agree("A back in the map", A, "authorized", "authorized")
+            .await;
+        s.api(
+            "POST",
+            "/api/v1/suspensions",
+            Some(json!({"login": "taro", "reason": "stolen password"})),
+        )
+        .await;
+        s.agree("taro suspended", A, "suspended", "suspended").await;
+        s.api("DELETE", "/api/v1/suspensions/taro", None).await;
+        s.agree("taro unsuspended", A, "authorized", "authorized")
+            .await;
+        // Every entry kept its history: A twice (two logins), C once, with DRAC's times.
+        let mut c = s.staff.db.conn().await.unwrap();
+        let held = relaydesk::store::relay_store::between(&mut c, 0, now() + 1, 100)
+            .await
+            .unwrap();
+        drop(c);
+        let a: Vec<_> = held.iter().filter(|h| h.ip == A).collect();
+        assert_eq!(a.len(), 2, "{label}: {held:?}");
+        assert_eq!(a[0].began_at, Some(t0));
+        assert!(a[0].gone_at.is_some() && a[1].gone_at.is_none());
+        done(s.staff).await;
+    }
+}
+
+/// `follow` reads a pop-before-smtp-style `hash:` map as soon as it is rewritten, and a map
+/// being rewritten (here: emptied, then filled again at once) is never taken for "nobody".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_a_map_sees_each_rewrite_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(conf) = postfix(dir.path()) else {
+        return;
+    };
+    let t = crate::helpers::sqlite().await;
+    let map = format!("hash:{}", dir.path().join("pop-before-smtp").display());
+    write_map(&conf, &map, &[format!("{A}\tok")]);
+    let mut source = store(&conf, &map);
+    source.name = "pop-before-smtp".into();
+    let task = tokio::spawn(relaydesk::relay_store::follow(t.db.clone(), source));
+    let held = async |ip: &str| {
+        let mut c = t.db.conn().await.unwrap();
+        relaydesk::store::relay_store::held_at(&mut c, ip, now())
+            .await
+            .unwrap()
+    };
+    let start = std::time::Instant::now();
+    while held(A).await.is_none() {
+        assert!(start.elapsed().as_secs() < 5, "A never read");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let a = held(A).await.unwrap();
+    assert_eq!((a.value.as_str(), a.began_at), ("ok", None));
+    write_map(&conf, &map, &[format!("{A}\tok"), format!("{B}\tok")]);
+    let start = std::time::Instant::now();
+    while held(B).await.is_none() {
+        assert!(
+            start.elapsed().as_millis() < 2500,
+            "B not read within 2.5 s of the rewrite"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The same A entry all along: seen first and last, never closed by the rewrite.
+    let again = held(A).await.unwrap();
+    assert_eq!(again.id, a.id);
+    assert!(again.last_seen >= a.last_seen);
+    // Emptied and refilled faster than a read settles: A and B stay held throughout.
+    let source = map.split_once(':').unwrap().1;
+    std::fs::write(source, "").unwrap();
+    assert!(postmap(&conf, &[&map]).status.success());
+    write_map(&conf, &map, &[format!("{A}\tok"), format!("{B}\tok")]);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        held(A).await.map(|h| h.id),
+        Some(a.id),
+        "A kept through the rewrite"
+    );
+    // Really emptied: gone within a few seconds.
+    std::fs::write(source, "").unwrap();
+    assert!(postmap(&conf, &[&map]).status.success());
+    let start = std::time::Instant::now();
+    while held(A).await.is_some() {
+        assert!(
+            start.elapsed().as_secs() < 5,
+            "an empty map never read as empty"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    task.abort();
+}
+
+/// relaydesk's grants through Postfix's own socketmap client: `OK` exactly where the policy
+/// grants, nothing elsewhere, and a malformed request closes the connection unanswered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postfix_reads_relaydesks_grants_as_a_socketmap_table() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let Some(conf) = postfix(dir.path()) else {
+        return;
+    };
+    let index = std::sync::Arc::new(relaydesk::grants::GrantIndex::new(1800, vec![]));
+    index.login(A.parse().unwrap(), "taro", now());
+    index.login(B.parse().unwrap(), "hanako", now() - 3600);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(relaydesk::policy::socketmap::serve(
+        listener,
+        index.clone(),
+        std::time::Duration::from_secs(30),
+        stop_rx,
+    ));
+    let table = format!("socketmap:inet:{addr}:relay");
+    let conf2 = conf.clone();
+    let ask = move |ip: &'static str| {
+        let conf = conf2.clone();
+        let table = table.clone();
+        async move {
+            tokio::task::spawn_blocking(move || postfix_finds(&conf, &table, ip))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(ask(A).await.as_deref(), Some("OK"), "granted: OK");
+    assert_eq!(ask(B).await, None, "expired: not found");
+    assert_eq!(ask(C).await, None, "never checked: not found");
+    let mut r = relaydesk::grants::Restrictions::default();
+    r.blocks.push(format!("{A}/32").parse().unwrap());
+    index.replace_restrictions(r);
+    assert_eq!(ask(A).await, None, "blocked: not found");
+    // A wrong table name is an error Postfix logs, not a silent "no".
+    let wrong = format!("socketmap:inet:{addr}:relays");
+    let out = postmap(&conf, &["-q", A, &wrong]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("relays"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Malformed: the connection closes with no reply.
+    let mut raw = tokio::net::TcpStream::connect(addr).await.unwrap();
+    raw.write_all(b"5:relay 203.0.113.40,").await.unwrap();
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        raw.read_to_end(&mut reply),
+    )
+    .await;
+    assert!(matches!(read, Ok(Ok(0))), "{read:?} {reply:?}");
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
