@@ -85,6 +85,22 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Where the ISP's relay store ([[relay.stores]]) and the mail checks disagree: checks it
+    /// never took (missed_login), entries with no check behind them (no_check), entries held
+    /// past the window (outlived)
+    CheckStore {
+        /// From this time [default: 24 hours ago]
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time [default: now]
+        #[arg(long)]
+        until: Option<String>,
+        /// How long the relay daemon may take to write a login before it counts as missed
+        #[arg(long, default_value = "60s")]
+        grace: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Abuse alerts: bursts of relay attempts from one address, or through one login's grants
     Alerts {
         /// Include acknowledged alerts
@@ -315,6 +331,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let until = at(until, now)?;
             report::relay_methods(&db, &config, since, until, format, &mut io::stdout().lock())
                 .await
+        }
+        Command::CheckStore {
+            since,
+            until,
+            grace,
+            format,
+        } => {
+            let db = open_existing_db(&config).await?;
+            let now = chrono::Utc::now().timestamp();
+            let at = |t: Option<String>, default: i64| {
+                t.map(|t| time::parse(&t, config.timezone.0, now))
+                    .transpose()
+                    .map(|t| t.unwrap_or(default))
+            };
+            let since = at(since, now - 86400)?;
+            let until = at(until, now)?;
+            if since > until || until - since > 400 * 86400 {
+                anyhow::bail!("--since and --until: a period of at most 400 days, since first");
+            }
+            let grace: crate::config::Seconds =
+                grace.parse().map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
+            report::check_store(
+                &db,
+                &config,
+                since,
+                until,
+                grace.0,
+                format,
+                &mut io::stdout().lock(),
+            )
+            .await
         }
         Command::History {
             login,

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow, bail};
+use serde::Serialize;
 
 use crate::config::{RelayStoreConfig, RelayStoreKind, StoreTime};
 use crate::domain::{ClientIp, Epoch};
@@ -312,8 +313,14 @@ pub async fn follow(db: Db, config: RelayStoreConfig) -> std::io::Result<()> {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(store = %name, error = %format!("{e:#}"), "cannot read the relay store; keeping what it held");
+                    let error = format!("{e:#}");
+                    tracing::warn!(store = %name, %error, "cannot read the relay store; keeping what it held");
                     last_read = Some(tokio::time::Instant::now());
+                    let now = chrono::Utc::now().timestamp();
+                    if let Ok(mut c) = db.conn().await {
+                        let _ = relay_store::record_status(&mut c, &name, now, None, Some(&error))
+                            .await;
+                    }
                 }
             }
         }
@@ -352,15 +359,251 @@ pub async fn record(db: &Db, name: &str, reading: &Reading, now: Epoch) -> store
     let open = relay_store::open(&mut conn, name).await?;
     let (added, gone) = changes(&open, reading);
     relay_store::record_read(&mut conn, name, now, &added, &gone).await?;
+    relay_store::record_status(
+        &mut conn,
+        name,
+        now,
+        Some(reading.entries.len() as i64),
+        None,
+    )
+    .await?;
     if !added.is_empty() || !gone.is_empty() {
         store::changes::notify(&mut conn, store::changes::Change::Authorization).await?;
     }
     Ok(reading.entries.len())
 }
 
+/// What a disagreement between the relay store and the mail checks is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A successful mail check the store never held the address for (after the grace): the
+    /// relay daemon missed the login (its hook is down, its log pattern no longer matches).
+    MissedLogin,
+    /// The store held an address with no mail check from it behind the entry: granted by
+    /// something else.
+    NoCheck,
+    /// The store held an address more than five minutes (or the grace) past the window after
+    /// its last mail check: the daemon's expiry is not running.
+    Outlived,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::MissedLogin => "missed_login",
+            FindingKind::NoCheck => "no_check",
+            FindingKind::Outlived => "outlived",
+        }
+    }
+}
+
+/// One disagreement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub ip: String,
+    /// The mail check's login (missed_login, outlived).
+    pub login: Option<String>,
+    /// The store (no_check, outlived).
+    pub store: Option<String>,
+    /// When: the missed check, the entry's first read, or when it should have ended.
+    pub at: Epoch,
+    /// outlived: how long the entry was held after its last mail check, in seconds.
+    pub held_after_check: Option<i64>,
+}
+
+/// The disagreements in `[from, to]` between mail checks and store entries (each with the
+/// checks and entries around the period), judged with `window` and `grace`; reads say up to
+/// when the stores were read, so a check newer than the last read is not yet a miss.
+pub fn findings(
+    checks: &[relay_store::Checks],
+    entries: &[relay_store::Held],
+    (read_from, read_until): (Epoch, Epoch),
+    window: i64,
+    grace: i64,
+    from: Epoch,
+    to: Epoch,
+) -> Vec<Finding> {
+    let mut by_ip: HashMap<&str, Vec<&relay_store::Held>> = HashMap::new();
+    for e in entries {
+        by_ip.entry(e.ip.as_str()).or_default().push(e);
+    }
+    let mut checks_by_ip: HashMap<&str, Vec<&relay_store::Checks>> = HashMap::new();
+    for c in checks {
+        checks_by_ip.entry(c.ip.as_str()).or_default().push(c);
+    }
+    let held_for = |ip: &str, t: Epoch| {
+        by_ip.get(ip).is_some_and(|es| {
+            // DRAC's own time says when the entry began, even before relaydesk first read it.
+            es.iter().any(|e| {
+                e.began_at.unwrap_or(e.first_seen).min(e.first_seen) <= t + grace
+                    && e.gone_at.is_none_or(|g| g > t)
+            })
+        })
+    };
+    let mut out = Vec::new();
+    for c in checks {
+        let missed = [c.first_seen, c.last_seen]
+            .into_iter()
+            .filter(|t| (from..=to).contains(t) && *t >= read_from && t + grace <= read_until)
+            .find(|t| !held_for(&c.ip, *t));
+        if let Some(at) = missed {
+            out.push(Finding {
+                kind: FindingKind::MissedLogin,
+                ip: c.ip.clone(),
+                login: Some(c.login.clone()),
+                store: None,
+                at,
+                held_after_check: None,
+            });
+        }
+    }
+    for e in entries {
+        let ip_checks = checks_by_ip
+            .get(e.ip.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        let began = e.began_at.unwrap_or(e.first_seen).min(e.first_seen);
+        if (from..=to).contains(&e.first_seen) {
+            let behind = ip_checks
+                .iter()
+                .any(|c| c.first_seen <= e.first_seen + grace && c.last_seen + window >= began);
+            if !behind {
+                out.push(Finding {
+                    kind: FindingKind::NoCheck,
+                    ip: e.ip.clone(),
+                    login: e.login.clone(),
+                    store: Some(e.store.clone()),
+                    at: e.first_seen,
+                    held_after_check: None,
+                });
+            }
+        }
+        let end = e.gone_at.unwrap_or(e.last_seen);
+        let last_check = ip_checks
+            .iter()
+            .filter(|c| c.first_seen <= end)
+            .map(|c| c.last_seen.min(end))
+            .max();
+        let since = last_check.map_or(began, |c| c.max(began));
+        // Daemons sweep their expiries every minute or few: five minutes' slack at least.
+        let due = since + window + grace.max(300);
+        if end > due && (from..=to).contains(&due) {
+            out.push(Finding {
+                kind: FindingKind::Outlived,
+                ip: e.ip.clone(),
+                login: ip_checks
+                    .iter()
+                    .filter(|c| c.first_seen <= end)
+                    .max_by_key(|c| c.last_seen)
+                    .map(|c| c.login.clone()),
+                store: Some(e.store.clone()),
+                at: due,
+                held_after_check: Some(end - since),
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.at, &a.ip).cmp(&(b.at, &b.ip)));
+    out
+}
+
+/// Most checks and entries one findings report reads: a month of a large ISP stays bounded.
+pub const FINDINGS_ROWS: i64 = 200_000;
+
+/// The findings of `[from, to]` from the store, with `grace` seconds for the relay daemon.
+pub async fn findings_between(
+    conn: &mut store::Conn,
+    window: i64,
+    grace: i64,
+    from: Epoch,
+    to: Epoch,
+) -> store::Result<Vec<Finding>> {
+    let checks =
+        relay_store::checks_between(conn, from - window, to + grace, FINDINGS_ROWS).await?;
+    let entries =
+        relay_store::between(conn, from - window - grace, to + grace, FINDINGS_ROWS).await?;
+    let reads = relay_store::reads(conn).await?;
+    // A store that was never read judges nothing; the stalest store bounds what is judged.
+    let Some(read_until) = reads.iter().map(|r| r.read_at).min() else {
+        return Ok(Vec::new());
+    };
+    let read_from = reads
+        .iter()
+        .map(|r| r.first_read_at)
+        .max()
+        .unwrap_or(read_until);
+    Ok(findings(
+        &checks,
+        &entries,
+        (read_from, read_until),
+        window,
+        grace,
+        from,
+        to,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disagreements_between_checks_and_the_store() {
+        const W: i64 = 1800;
+        let check = |ip: &str, login: &str, first, last| relay_store::Checks {
+            ip: ip.into(),
+            login: login.into(),
+            first_seen: first,
+            last_seen: last,
+        };
+        let entry = |id, ip: &str, began: Option<i64>, first, last, gone| relay_store::Held {
+            id,
+            store: "drac".into(),
+            ip: ip.into(),
+            value: "x".into(),
+            login: None,
+            began_at: began,
+            first_seen: first,
+            last_seen: last,
+            gone_at: gone,
+        };
+        let checks = [
+            // Taken by the store within the grace: agreement.
+            check("192.0.2.1", "taro", 1000, 1000),
+            // Never taken: missed.
+            check("192.0.2.2", "hanako", 1100, 1100),
+            // Checked every few minutes for an hour; the entry stays: agreement.
+            check("192.0.2.3", "jiro", 1000, 4600),
+            // Too recent for the last read to judge.
+            check("192.0.2.9", "saburo", 9950, 9950),
+        ];
+        let entries = [
+            entry(1, "192.0.2.1", Some(1000), 1003, 2900, Some(2900)),
+            entry(2, "192.0.2.3", None, 1002, 5000, Some(5000)),
+            // No check behind it.
+            entry(3, "198.51.100.7", None, 2000, 2100, Some(2100)),
+            // DRAC's time of a check at 1000, held until 9000: outlived.
+            entry(4, "192.0.2.4", Some(1000), 1001, 9000, None),
+        ];
+        let mut checks = checks.to_vec();
+        checks.push(check("192.0.2.4", "shiro", 1000, 1000));
+        let found = findings(&checks, &entries, (0, 9960), W, 60, 0, 10_000);
+        let kinds: Vec<(&str, &str)> = found
+            .iter()
+            .map(|f| (f.kind.as_str(), f.ip.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("missed_login", "192.0.2.2"),
+                ("no_check", "198.51.100.7"),
+                ("outlived", "192.0.2.4")
+            ]
+        );
+        let outlived = found.last().unwrap();
+        assert_eq!(outlived.held_after_check, Some(8000));
+        assert_eq!(outlived.login.as_deref(), Some("shiro"));
+    }
 
     #[test]
     fn access_results_that_let_a_client_relay() {

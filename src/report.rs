@@ -709,6 +709,99 @@ pub fn write_relay_methods(
     )
 }
 
+/// One `check-store` record: a disagreement between the ISP's relay store and the mail
+/// checks, its time in RFC 3339.
+#[derive(Debug, Serialize)]
+pub struct StoreFindingRecord {
+    pub at: String,
+    /// `missed_login`, `no_check` or `outlived`.
+    pub kind: &'static str,
+    pub ip: String,
+    pub login: Option<String>,
+    pub store: Option<String>,
+    /// outlived: seconds the entry was held after its last mail check.
+    pub held_after_check: Option<i64>,
+}
+
+/// `relaydesk check-store`: the findings of `[since, until]`, each as a record; a summary line
+/// on stderr.
+pub async fn check_store(
+    db: &Db,
+    config: &Config,
+    since: Epoch,
+    until: Epoch,
+    grace: i64,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut conn = db.conn().await?;
+    let reads = store::relay_store::reads(&mut conn).await?;
+    let found =
+        crate::relay_store::findings_between(&mut conn, config.relay.window.0, grace, since, until)
+            .await?;
+    drop(conn);
+    let zone = config.timezone.0;
+    let records = found.iter().map(|f| StoreFindingRecord {
+        at: local_rfc3339(f.at, zone),
+        kind: f.kind.as_str(),
+        ip: f.ip.clone(),
+        login: f.login.clone(),
+        store: f.store.clone(),
+        held_after_check: f.held_after_check,
+    });
+    let cells = |r: &StoreFindingRecord| {
+        let t = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        vec![
+            r.at.clone(),
+            r.kind.to_string(),
+            r.ip.clone(),
+            t(&r.login),
+            t(&r.store),
+            r.held_after_check
+                .map_or_else(|| "-".into(), |s| format!("{}m", s / 60)),
+        ]
+    };
+    let headers = [
+        "TIME",
+        "FINDING",
+        "IP",
+        "LOGIN",
+        "STORE",
+        "HELD_AFTER_CHECK",
+    ];
+    print_ok(write_records(out, format, records, cells, &headers))?;
+    let count = |k: crate::relay_store::FindingKind| found.iter().filter(|f| f.kind == k).count();
+    use crate::relay_store::FindingKind as K;
+    if reads.is_empty() {
+        eprintln!("no relay store has been read yet: configure [[relay.stores]] and run serve");
+    } else {
+        eprintln!(
+            "{} missed logins, {} entries with no mail check, {} outlived the window; {}",
+            count(K::MissedLogin),
+            count(K::NoCheck),
+            count(K::Outlived),
+            reads
+                .iter()
+                .map(|r| match &r.error {
+                    Some(e) => format!(
+                        "{} failed at {} ({e})",
+                        r.store,
+                        local_rfc3339(r.read_at, zone)
+                    ),
+                    None => format!(
+                        "{} read at {} holding {}",
+                        r.store,
+                        local_rfc3339(r.read_at, zone),
+                        r.held
+                    ),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,3 +18,13 @@ create table relay_store_entries (
 create index relay_store_entries_open on relay_store_entries (store, gone_at);
 create index relay_store_entries_ip on relay_store_entries (ip, first_seen);
 create index relay_store_entries_seen on relay_store_entries (first_seen);
+
+-- Each store's first and last read: when, how many addresses it held, and the error of a failed read
+-- (null after a good one). The status page and the findings judge the store by it.
+create table relay_store_reads (
+    store text primary key,
+    first_read_at bigint not null,
+    read_at bigint not null,
+    held bigint not null,
+    error text
+);

@@ -47,33 +47,37 @@ pub fn answer(index: &GrantIndex, name: &str, key: &str, now: i64) -> String {
     }
 }
 
+/// Bytes that cannot be a netstring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotNetstring;
+
 /// One netstring from `buf`: its payload and the bytes it took, `Ok(None)` when more bytes
 /// are needed, `Err` when it cannot be one.
-pub fn netstring(buf: &[u8]) -> Result<Option<(&[u8], usize)>, ()> {
+pub fn netstring(buf: &[u8]) -> Result<Option<(&[u8], usize)>, NotNetstring> {
     let Some(colon) = buf.iter().position(|&b| b == b':') else {
         // Only digits may come before the colon, at most enough for MAX_REQUEST.
         return match buf.iter().all(u8::is_ascii_digit) && buf.len() <= 6 {
             true => Ok(None),
-            false => Err(()),
+            false => Err(NotNetstring),
         };
     };
     let digits = &buf[..colon];
     if digits.is_empty() || digits.len() > 6 || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(());
+        return Err(NotNetstring);
     }
     let len: usize = std::str::from_utf8(digits)
         .ok()
         .and_then(|d| d.parse().ok())
-        .ok_or(())?;
+        .ok_or(NotNetstring)?;
     if len > MAX_REQUEST {
-        return Err(());
+        return Err(NotNetstring);
     }
     let end = colon + 1 + len;
     if buf.len() <= end {
         return Ok(None);
     }
     if buf[end] != b',' {
-        return Err(());
+        return Err(NotNetstring);
     }
     Ok(Some((&buf[colon + 1..end], end + 1)))
 }
@@ -135,7 +139,7 @@ async fn connection(
     loop {
         // Whole requests already here are answered first.
         match netstring(&buf) {
-            Err(()) => return,
+            Err(NotNetstring) => return,
             Ok(Some((payload, used))) => {
                 let Ok(text) = std::str::from_utf8(payload) else {
                     return;
@@ -184,11 +188,11 @@ mod tests {
         assert_eq!(netstring(b"17:relay 203.0"), Ok(None));
         assert_eq!(netstring(b"17"), Ok(None));
         assert_eq!(netstring(b""), Ok(None));
-        assert_eq!(netstring(b"3:abcX"), Err(()));
-        assert_eq!(netstring(b"x:abc,"), Err(()));
-        assert_eq!(netstring(b"9999999:"), Err(()));
-        assert_eq!(netstring(b"1234567"), Err(()));
-        assert_eq!(netstring(b"200000:"), Err(()));
+        assert_eq!(netstring(b"3:abcX"), Err(NotNetstring));
+        assert_eq!(netstring(b"x:abc,"), Err(NotNetstring));
+        assert_eq!(netstring(b"9999999:"), Err(NotNetstring));
+        assert_eq!(netstring(b"1234567"), Err(NotNetstring));
+        assert_eq!(netstring(b"200000:"), Err(NotNetstring));
     }
 
     #[test]

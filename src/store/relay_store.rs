@@ -128,3 +128,82 @@ pub async fn between(conn: &mut Conn, from: Epoch, to: Epoch, limit: i64) -> Res
     )
     .await
 }
+
+/// A store's last read, as `record_status` left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Read {
+    pub store: String,
+    /// The first read: mail checks before it cannot be judged against the store.
+    pub first_read_at: Epoch,
+    pub read_at: Epoch,
+    pub held: i64,
+    pub error: Option<String>,
+}
+
+/// Records a read of `store` at `now`: how many it held, or why it failed (`held` then stays
+/// what the last good read said).
+pub async fn record_status(
+    conn: &mut Conn,
+    store: &str,
+    now: Epoch,
+    held: Option<i64>,
+    error: Option<&str>,
+) -> Result<()> {
+    match held {
+        Some(held) => {
+            conn.execute(
+                "insert into relay_store_reads (store, first_read_at, read_at, held, error)
+                 values ($1, $2, $2, $3, null)
+                 on conflict (store) do update
+                 set read_at = excluded.read_at, held = excluded.held, error = null",
+                &[store.into(), now.into(), held.into()],
+            )
+            .await?
+        }
+        None => {
+            conn.execute(
+                "insert into relay_store_reads (store, first_read_at, read_at, held, error)
+                 values ($1, $2, $2, 0, $3)
+                 on conflict (store) do update set read_at = excluded.read_at,
+                 error = excluded.error",
+                &[store.into(), now.into(), error.into()],
+            )
+            .await?
+        }
+    };
+    Ok(())
+}
+
+/// Every store's last read.
+pub async fn reads(conn: &mut Conn) -> Result<Vec<Read>> {
+    conn.fetch_all(
+        "select store, first_read_at, read_at, held, error from relay_store_reads
+         order by store",
+        &[],
+    )
+    .await
+}
+
+/// A run of successful mail checks by one login from one address (a stored session).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Checks {
+    pub ip: String,
+    pub login: String,
+    pub first_seen: Epoch,
+    pub last_seen: Epoch,
+}
+
+/// Mail-check sessions active in `[from, to]`, oldest first, at most `limit`.
+pub async fn checks_between(
+    conn: &mut Conn,
+    from: Epoch,
+    to: Epoch,
+    limit: i64,
+) -> Result<Vec<Checks>> {
+    conn.fetch_all(
+        "select ip, login, first_seen, last_seen from sessions
+         where last_seen >= $1 and first_seen <= $2 order by first_seen limit $3",
+        &[from.into(), to.into(), limit.into()],
+    )
+    .await
+}

@@ -98,12 +98,14 @@ async fn metrics(
 ) -> Result<Response, Challenge> {
     may_scrape(&app, peer, &headers).await?;
     let now = app.now();
+    let config = app.config.clone();
     let stored = app
         .db
-        .run(async |c: &mut crate::store::Conn| {
+        .run(async move |c: &mut crate::store::Conn| {
             Ok((
                 store::ingest::all_sources(c).await?,
                 store::alerts::count_open(c).await?,
+                relay_store_figures(c, &config, now).await?,
             ))
         })
         .await;
@@ -115,8 +117,11 @@ async fn metrics(
     );
     out.sample("relaydesk_store_up", &[], u8::from(stored.is_ok()));
     match stored {
-        Ok((sources, open_alerts)) => {
+        Ok((sources, open_alerts, stores)) => {
             ingest_figures(&mut out, &sources, now);
+            if let Some((reads, findings)) = stores {
+                write_relay_store(&mut out, &reads, &findings, now);
+            }
             out.help(
                 "relaydesk_alerts_open",
                 "gauge",
@@ -146,6 +151,80 @@ async fn metrics(
 }
 
 /// Per-source ingest counters as the store keeps them (all nodes' followers together).
+type StoreFigures = (
+    Vec<store::relay_store::Read>,
+    Vec<crate::relay_store::Finding>,
+);
+
+/// The relay stores' last reads and the last hour's findings, when any store is configured.
+async fn relay_store_figures(
+    c: &mut store::Conn,
+    config: &crate::config::Config,
+    now: i64,
+) -> store::Result<Option<StoreFigures>> {
+    if config.relay.stores.is_empty() {
+        return Ok(None);
+    }
+    let reads = store::relay_store::reads(c).await?;
+    let findings =
+        crate::relay_store::findings_between(c, config.relay.window.0, 60, now - 3600, now).await?;
+    Ok(Some((reads, findings)))
+}
+
+fn write_relay_store(
+    out: &mut Text,
+    reads: &[store::relay_store::Read],
+    findings: &[crate::relay_store::Finding],
+    now: i64,
+) {
+    out.help(
+        "relaydesk_relay_store_held",
+        "gauge",
+        "Addresses the ISP's relay store held at its last good read.",
+    );
+    for r in reads {
+        out.sample("relaydesk_relay_store_held", &[("store", &r.store)], r.held);
+    }
+    out.help(
+        "relaydesk_relay_store_read_age_seconds",
+        "gauge",
+        "Seconds since each relay store was last read (or a read was tried).",
+    );
+    for r in reads {
+        out.sample(
+            "relaydesk_relay_store_read_age_seconds",
+            &[("store", &r.store)],
+            (now - r.read_at).max(0),
+        );
+    }
+    out.help(
+        "relaydesk_relay_store_read_failing",
+        "gauge",
+        "Whether the last read of each relay store failed.",
+    );
+    for r in reads {
+        out.sample(
+            "relaydesk_relay_store_read_failing",
+            &[("store", &r.store)],
+            u8::from(r.error.is_some()),
+        );
+    }
+    out.help(
+        "relaydesk_relay_store_findings",
+        "gauge",
+        "Disagreements between the relay store and the mail checks in the last hour.",
+    );
+    use crate::relay_store::FindingKind as K;
+    for kind in [K::MissedLogin, K::NoCheck, K::Outlived] {
+        let n = findings.iter().filter(|f| f.kind == kind).count();
+        out.sample(
+            "relaydesk_relay_store_findings",
+            &[("kind", kind.as_str())],
+            n,
+        );
+    }
+}
+
 fn ingest_figures(out: &mut Text, sources: &[store::ingest::SourceStatus], now: i64) {
     type Field = fn(&store::ingest::SourceStatus) -> i64;
     let counters: [(&str, &str, Field); 4] = [

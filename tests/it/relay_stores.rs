@@ -296,3 +296,119 @@ async fn postfix_reads_relaydesks_grants_as_a_socketmap_table() {
         .unwrap()
         .unwrap();
 }
+
+/// Where the store and the mail checks disagree, every place an operator looks says the
+/// same: `relaydesk check-store`, the status page's component and `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disagreements_are_findings_in_the_cli_the_status_page_and_metrics() {
+    use relaydesk::ingest::pipeline::Batch;
+    use relaydesk::ingest::writer::Writer;
+    use relaydesk::relay_store::{Reading, record};
+    let dir = tempfile::tempdir().unwrap();
+    for t in dbs().await {
+        let label = format!("{:?}", t.db.backend());
+        let url = t.url.clone();
+        let mut config = Config::default();
+        config.relay.stores = vec![store(dir.path(), "btree:/nonexistent/dracd")];
+        let mut web = crate::web_helpers::Web::new(t, config);
+        let now = now();
+        // Mail checks ten minutes ago: taro from A, hanako from B.
+        let writer = Writer::new(web.db.clone(), 1800);
+        let batch = Batch {
+            events: vec![
+                crate::staff::login_event(now - 600, "taro", A),
+                crate::staff::login_event(now - 600, "hanako", B),
+            ],
+            ..Batch::default()
+        };
+        writer.commit("test", "{}", &batch, None).await.unwrap();
+        // The map, read three times: C (DRAC's time an hour ago, no check behind it) from the
+        // first read; A from just after taro's check; B never.
+        let map = |lines: &str| relaydesk::relay_store::parse_postmap(lines);
+        let c_line = format!("{C}\t{}\n", now - 4000);
+        let first: Reading = map(&c_line);
+        record(&web.db, "drac", &first, now - 900).await.unwrap();
+        let second = map(&format!("{c_line}{A}\t{}\n", now - 600));
+        record(&web.db, "drac", &second, now - 590).await.unwrap();
+        record(&web.db, "drac", &second, now).await.unwrap();
+
+        let out = crate::helpers::run(
+            dir.path(),
+            &[
+                "--db",
+                &url,
+                "check-store",
+                "--since",
+                "2h",
+                "--format",
+                "ndjson",
+            ],
+            b"",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let found: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let kinds: Vec<(String, String)> = found
+            .iter()
+            .map(|f| {
+                (
+                    f["kind"].as_str().unwrap().into(),
+                    f["ip"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let mut expected = vec![
+            ("missed_login".to_string(), B.to_string()),
+            ("no_check".to_string(), C.to_string()),
+            ("outlived".to_string(), C.to_string()),
+        ];
+        let mut got = kinds.clone();
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected, "{label}: {found:?}");
+        let missed = found.iter().find(|f| f["kind"] == "missed_login").unwrap();
+        assert_eq!(missed["login"], "hanako");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("1 missed logins") && stderr.contains("drac read at"),
+            "{stderr}"
+        );
+
+        // The status page: a component of its own, degraded by the missed login.
+        let status = web.get("/api/v1/status?lang=en").await.json();
+        let component = status["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "relay_store")
+            .unwrap_or_else(|| panic!("{label}: {status}"))
+            .clone();
+        assert_eq!(component["state"], "degraded", "{label}: {component}");
+        assert!(
+            component["detail"]
+                .as_str()
+                .unwrap()
+                .contains("1 successful mail checks"),
+            "{component}"
+        );
+        // Metrics for alerting, from the same findings.
+        web.set_peer("127.0.0.1");
+        let metrics = web.get("/metrics").await.body;
+        for line in [
+            "relaydesk_relay_store_held{store=\"drac\"} 2",
+            "relaydesk_relay_store_findings{kind=\"missed_login\"} 1",
+            "relaydesk_relay_store_findings{kind=\"no_check\"} 1",
+            "relaydesk_relay_store_read_failing{store=\"drac\"} 0",
+        ] {
+            assert!(metrics.contains(line), "{label}: {line} in\n{metrics}");
+        }
+        done(web).await;
+    }
+}

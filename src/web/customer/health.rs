@@ -28,6 +28,17 @@ pub struct Facts {
     /// Whether the policy service runs in this process.
     pub policy_here: bool,
     pub sources: Vec<SourceStatus>,
+    /// The ISP's relay stores, when `[[relay.stores]]` are configured: their last reads, the
+    /// longest configured interval, and mail checks of the last 30 minutes they never took.
+    pub relay_store: Option<StoreFacts>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StoreFacts {
+    pub configured: usize,
+    pub reads: Vec<crate::store::relay_store::Read>,
+    pub interval: i64,
+    pub missed: i64,
 }
 
 /// One component's judgement: a state, a catalog key explaining it, and its numbers.
@@ -113,6 +124,27 @@ pub fn policy_service(f: &Facts) -> Judgement {
     }
 }
 
+/// The relay store the ISP runs, as relaydesk reads it: read on time, readable, and taking
+/// the logins the mail checks show.
+pub fn relay_store(f: &Facts, s: &StoreFacts) -> Judgement {
+    let held: i64 = s.reads.iter().map(|r| r.held).sum();
+    let oldest = s.reads.iter().map(|r| r.read_at).min();
+    let late = (3 * s.interval).max(60);
+    match oldest {
+        _ if s.reads.len() < s.configured => judged("degraded", "status.store.unread", &[]),
+        Some(at) if f.now - at > late => judged(
+            "outage",
+            "status.store.stale",
+            &[("minutes", (f.now - at).max(0) / 60)],
+        ),
+        _ if s.reads.iter().any(|r| r.error.is_some()) => {
+            judged("degraded", "status.store.failing", &[("held", held)])
+        }
+        _ if s.missed > 0 => judged("degraded", "status.store.missed", &[("count", s.missed)]),
+        _ => judged("operational", "status.store.ok", &[("held", held)]),
+    }
+}
+
 /// The worst state of the components in use.
 pub fn overall(states: &[&'static str]) -> &'static str {
     ["outage", "degraded"]
@@ -154,6 +186,42 @@ mod tests {
         ] {
             assert_eq!(j.state, "operational", "{j:?}");
         }
+    }
+
+    #[test]
+    fn the_relay_store_is_judged_by_its_reads_and_the_logins_it_missed() {
+        let f = facts();
+        let read = |at: i64, error: Option<&str>| crate::store::relay_store::Read {
+            store: "drac".into(),
+            first_read_at: at,
+            read_at: at,
+            held: 7,
+            error: error.map(str::to_string),
+        };
+        let s = |reads: Vec<crate::store::relay_store::Read>, missed| StoreFacts {
+            configured: 1,
+            reads,
+            interval: 5,
+            missed,
+        };
+        assert_eq!(
+            relay_store(&f, &s(vec![read(99_998, None)], 0)).state,
+            "operational"
+        );
+        assert_eq!(relay_store(&f, &s(vec![], 0)).state, "degraded");
+        assert_eq!(
+            relay_store(&f, &s(vec![read(99_000, None)], 0)).state,
+            "outage"
+        );
+        assert_eq!(
+            relay_store(&f, &s(vec![read(99_998, Some("postmap: fatal"))], 0)).state,
+            "degraded"
+        );
+        let missed = relay_store(&f, &s(vec![read(99_998, None)], 3));
+        assert_eq!(
+            (missed.state, missed.key),
+            ("degraded", "status.store.missed")
+        );
     }
 
     #[test]

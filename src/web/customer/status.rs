@@ -12,7 +12,8 @@ use axum::response::Html;
 use serde::Serialize;
 
 use super::health::{
-    Facts, log_freshness, mailbox_logins, overall, policy_service, relay_authorization,
+    Facts, StoreFacts, log_freshness, mailbox_logins, overall, policy_service, relay_authorization,
+    relay_store,
 };
 use super::notices::{self, NoticeItem};
 use crate::config::Config;
@@ -74,6 +75,7 @@ type Series = Vec<(Epoch, i64)>;
 async fn gather(app: &Arc<App>) -> Result<(Facts, Series, Series), WebError> {
     let now = app.now();
     let policy_here = app.grants.is_some();
+    let config = app.config.clone();
     let read = app
         .db
         .run(async move |c: &mut crate::store::Conn| {
@@ -94,6 +96,7 @@ async fn gather(app: &Arc<App>) -> Result<(Facts, Series, Series), WebError> {
                 policy_unavailable: stats::policy_unavailable_between(c, now - RECENT, now).await?,
                 policy_here,
                 sources: ingest::all_sources(c).await?,
+                relay_store: store_facts(c, &config, now).await?,
             };
             let logins = stats::activity_per_hour(c, Activity::MailCheck, now, 24).await?;
             let rejections = stats::activity_per_hour(c, Activity::RelayRefused, now, 24).await?;
@@ -101,6 +104,35 @@ async fn gather(app: &Arc<App>) -> Result<(Facts, Series, Series), WebError> {
         })
         .await?;
     Ok(read)
+}
+
+/// The relay stores' facts, when any is configured.
+pub async fn store_facts(
+    c: &mut crate::store::Conn,
+    config: &Config,
+    now: Epoch,
+) -> crate::store::Result<Option<StoreFacts>> {
+    let stores = &config.relay.stores;
+    if stores.is_empty() {
+        return Ok(None);
+    }
+    let missed =
+        crate::relay_store::findings_between(c, config.relay.window.0, 60, now - RECENT, now)
+            .await?
+            .iter()
+            .filter(|f| f.kind == crate::relay_store::FindingKind::MissedLogin)
+            .count() as i64;
+    let names: Vec<String> = stores.iter().map(|s| s.display_name()).collect();
+    Ok(Some(StoreFacts {
+        configured: stores.len(),
+        reads: crate::store::relay_store::reads(c)
+            .await?
+            .into_iter()
+            .filter(|r| names.contains(&r.store))
+            .collect(),
+        interval: stores.iter().map(|s| s.interval.0).max().unwrap_or(5),
+        missed,
+    }))
 }
 
 /// The components as their facts judge them, each made as bad as the worst open incident
@@ -147,6 +179,12 @@ fn components(facts: &Facts, tr: Tr) -> Vec<Component> {
         ("policy_service", policy_service(facts)),
     ]
     .into_iter()
+    .chain(
+        facts
+            .relay_store
+            .as_ref()
+            .map(|s| ("relay_store", relay_store(facts, s))),
+    )
     .map(|(id, j)| {
         let numbers: Vec<(&str, String)> =
             j.values.iter().map(|(k, v)| (*k, v.to_string())).collect();

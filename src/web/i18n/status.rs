@@ -65,6 +65,36 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Policy service",
     ),
     (
+        "status.component.relay_store",
+        "送信許可リスト（メールサーバー側）",
+        "Relay store (the mail server's list)",
+    ),
+    (
+        "status.store.ok",
+        "送信許可リストは正常に読み取れています（{held} 件の接続を許可中）。",
+        "The relay store is read on time ({held} connections may send).",
+    ),
+    (
+        "status.store.unread",
+        "送信許可リストをまだ読み取れていません。",
+        "The relay store has not been read yet.",
+    ),
+    (
+        "status.store.stale",
+        "送信許可リストを {minutes} 分間読み取れていません。",
+        "The relay store has not been read for {minutes} minutes.",
+    ),
+    (
+        "status.store.failing",
+        "送信許可リストの読み取りに失敗しています。直前の内容（{held} 件）で判断しています。",
+        "Reading the relay store fails; its last contents ({held} connections) still stand.",
+    ),
+    (
+        "status.store.missed",
+        "この 30 分間に、受信に成功した {count} 件の接続が送信許可リストに載りませんでした。",
+        "In the last 30 minutes, {count} successful mail checks never reached the relay store.",
+    ),
+    (
         "status.relay.not_used",
         "ここでは送信の許可に relaydesk の送信許可サービスを使っていません。",
         "Relaying is not authorized through relaydesk's policy service here.",
