@@ -535,11 +535,34 @@ impl Default for PolicyConfig {
 
 /// relaydesk's grants as a Postfix lookup table (socketmap_table(5)): `check_client_access
 /// socketmap:inet:127.0.0.1:10042:relay` answers `OK` exactly where the policy service would.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SocketmapConfig {
     /// `127.0.0.1:10042`; empty (the default): not served.
     pub listen: String,
+    /// The same grants written to a Postfix map for sites that must keep a file: the source
+    /// `PATH` (`ADDRESS OK` lines) and, unless `map_type` is `texthash`, `postmap`'s
+    /// `PATH.db` (or `.lmdb`, `.cdb`), each replaced whole by a rename when the grants change.
+    /// Postfix reads it as `check_client_access hash:PATH`. Empty (the default): no file.
+    pub map_file: String,
+    /// `hash` (the default), `btree`, `lmdb`, `cdb` or `texthash`.
+    pub map_type: String,
+    /// The `postmap` that builds it, and Postfix's configuration directory for `-c` (empty:
+    /// the system's).
+    pub postmap: String,
+    pub postfix_config: String,
+}
+
+impl Default for SocketmapConfig {
+    fn default() -> Self {
+        SocketmapConfig {
+            listen: String::new(),
+            map_file: String::new(),
+            map_type: "hash".into(),
+            postmap: "postmap".into(),
+            postfix_config: String::new(),
+        }
+    }
 }
 
 /// How long history is kept (§5): login and IP history is personal data, kept only as long as
@@ -824,6 +847,10 @@ impl Config {
         self.customer_auth.check()?;
         if self.relay.authority == Authority::Store && self.relay.stores.is_empty() {
             bail!("relay.authority: \"store\" needs at least one [[relay.stores]]");
+        }
+        if !["hash", "btree", "lmdb", "cdb", "texthash"].contains(&self.socketmap.map_type.as_str())
+        {
+            bail!("socketmap.map_type: one of hash, btree, lmdb, cdb, texthash");
         }
         let mut names = std::collections::HashSet::new();
         for store in &self.relay.stores {

@@ -244,6 +244,25 @@ impl GrantIndex {
         })
     }
 
+    /// Every address that may relay at `now`, by the rule `check` applies, in order.
+    pub fn granted(&self, now: Epoch) -> Vec<ClientIp> {
+        let candidates: HashSet<ClientIp> = {
+            let inner = self.read();
+            inner
+                .by_ip
+                .keys()
+                .chain(inner.held.iter())
+                .copied()
+                .collect()
+        };
+        let mut out: Vec<ClientIp> = candidates
+            .into_iter()
+            .filter(|ip| matches!(self.check(*ip, now), Verdict::Granted { .. }))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Drops expired grants (and what the cause memory can no longer use); returns how many
     /// addresses still hold a grant.
     pub fn prune(&self, now: Epoch) -> usize {

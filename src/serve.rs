@@ -288,6 +288,13 @@ async fn start_network_parts(
             ),
         );
     }
+    if parts.wants("socketmap") && !config.socketmap.map_file.is_empty() {
+        tracing::info!(file = %config.socketmap.map_file, "writing the grants as a Postfix map");
+        run.spawn(
+            "map file",
+            crate::policy::socketmap::keep_map_file(config.socketmap.clone(), shared.index.clone()),
+        );
+    }
     if parts.wants("policy") {
         let listen = &config.policy.listen;
         let (recorder, writing) = Recorder::start(db.clone(), recorder::CAPACITY);

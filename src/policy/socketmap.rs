@@ -175,6 +175,78 @@ async fn connection(
     }
 }
 
+/// The map file's source text for `granted`: one `ADDRESS OK` line each.
+pub fn map_text(granted: &[ClientIp]) -> String {
+    let mut text = String::with_capacity(granted.len() * 20);
+    for ip in granted {
+        text.push_str(&ip.to_string());
+        text.push_str(" OK\n");
+    }
+    text
+}
+
+/// The file `postmap` builds beside a source of `map_type`.
+fn built(path: &str, map_type: &str) -> Option<String> {
+    match map_type {
+        "hash" | "btree" => Some(format!("{path}.db")),
+        "lmdb" => Some(format!("{path}.lmdb")),
+        "cdb" => Some(format!("{path}.cdb")),
+        _ => None,
+    }
+}
+
+/// Writes `text` as the map `config.map_file`: the source and the built table are made under
+/// temporary names beside it and renamed over the old ones, the built table first, so a
+/// Postfix process opening it sees the old table or the new one, never a half-written one.
+pub async fn write_map_file(config: &crate::config::SocketmapConfig, text: &str) -> io::Result<()> {
+    let path = &config.map_file;
+    let tmp = format!("{path}.relaydesk-new");
+    tokio::fs::write(&tmp, text).await?;
+    if let Some(built_tmp) = built(&tmp, &config.map_type) {
+        let mut command = tokio::process::Command::new(&config.postmap);
+        if !config.postfix_config.is_empty() {
+            command.arg("-c").arg(&config.postfix_config);
+        }
+        let out = command
+            .arg(format!("{}:{tmp}", config.map_type))
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "postmap {}:{tmp}: {}",
+                config.map_type,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let target = built(path, &config.map_type).unwrap_or_default();
+        tokio::fs::rename(&built_tmp, &target).await?;
+    }
+    tokio::fs::rename(&tmp, path).await
+}
+
+/// Keeps `config.map_file` equal to the index's grants: checked every second, rewritten when
+/// they change (and once at start).
+pub async fn keep_map_file(
+    config: crate::config::SocketmapConfig,
+    index: Arc<GrantIndex>,
+) -> io::Result<()> {
+    let mut written: Option<String> = None;
+    loop {
+        let text = map_text(&index.granted(chrono::Utc::now().timestamp()));
+        if written.as_deref() != Some(text.as_str()) {
+            match write_map_file(&config, &text).await {
+                Ok(()) => written = Some(text),
+                Err(e) => {
+                    tracing::warn!(file = %config.map_file, error = %e, "cannot write the map file; retrying")
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -412,3 +412,151 @@ async fn disagreements_are_findings_in_the_cli_the_status_page_and_metrics() {
         done(web).await;
     }
 }
+
+/// A post-login script's SQL table, read through the configured query: SQLite (opened
+/// read-only, while the script keeps writing) and PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sql_table_written_after_each_login_is_read_with_its_logins() {
+    use sqlx::ConnectOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    let url = format!("sqlite://{}", path.display());
+    let mut writer = url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .connect()
+        .await
+        .unwrap();
+    let now = now();
+    for sql in [
+        "create table relay (ip text primary key, at integer not null, login text)".to_string(),
+        format!("insert into relay values ('{A}', {}, 'taro')", now - 60),
+        format!("insert into relay values ('{B}', {}, 'hanako')", now - 7200),
+        format!("insert into relay values ('not-an-address', {now}, 'x')"),
+    ] {
+        sqlx::query(&sql).execute(&mut writer).await.unwrap();
+    }
+    let mut source = store(dir.path(), "");
+    source.kind = RelayStoreKind::Sql;
+    source.url = url.clone();
+    source.query = format!("select ip, at, login from relay where at > {}", now - 1800);
+    let r = relaydesk::relay_store::read(&source).await.unwrap();
+    assert_eq!(r.entries.len(), 1, "{r:?}");
+    assert_eq!(r.entries[0].ip, A);
+    assert_eq!(r.entries[0].login.as_deref(), Some("taro"));
+    assert_eq!(r.entries[0].began_at, Some(now - 60));
+    // The script keeps writing while relaydesk reads: reading takes no write lock.
+    sqlx::query(&format!("insert into relay values ('{C}', {now}, null)"))
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    let r = relaydesk::relay_store::read(&source).await.unwrap();
+    assert_eq!(r.entries.len(), 2);
+    assert_eq!(
+        r.other, 1,
+        "the row that is no address is counted, not held"
+    );
+    // An expiry column instead of a login time.
+    source.query = "select ip, at + 1800, login from relay".into();
+    source.time_is = StoreTime::Expires;
+    let r = relaydesk::relay_store::read(&source).await.unwrap();
+    let ips: Vec<&str> = r.entries.iter().map(|e| e.ip.as_str()).collect();
+    assert_eq!(ips, [A, C], "B expired an hour and a half ago");
+    // A query that fails is an error (the last reading stands), never "nobody".
+    source.query = "select nothing from nowhere".into();
+    assert!(relaydesk::relay_store::read(&source).await.is_err());
+
+    let Some(pg) = crate::helpers::postgres_url() else {
+        return;
+    };
+    let mut c = pg
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let table = format!("relay_{}", std::process::id());
+    for sql in [
+        format!("drop table if exists {table}"),
+        format!("create table {table} (ip inet, granted timestamptz, login text)"),
+        format!("insert into {table} values ('{A}', now() - interval '1 minute', 'taro')"),
+    ] {
+        sqlx::query(&sql).execute(&mut c).await.unwrap();
+    }
+    source.url = pg.clone();
+    source.time_is = StoreTime::Granted;
+    source.query = format!(
+        "select host(ip), extract(epoch from granted)::bigint, login from {table} \
+         where granted > now() - interval '30 minutes'"
+    );
+    let r = relaydesk::relay_store::read(&source).await.unwrap();
+    sqlx::query(&format!("drop table {table}"))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(r.entries.len(), 1, "{r:?}");
+    assert_eq!(r.entries[0].login.as_deref(), Some("taro"));
+    assert!((r.entries[0].began_at.unwrap() - (now - 60)).abs() <= 2);
+}
+
+/// For sites that must keep a file: the grants as a `hash:` map built by `postmap`, which
+/// Postfix's own lookup reads; rewritten whole when the grants change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grants_written_as_a_map_file_read_by_postfix() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(conf) = postfix(dir.path()) else {
+        return;
+    };
+    let path = dir.path().join("relaydesk");
+    let config = relaydesk::config::SocketmapConfig {
+        map_file: path.display().to_string(),
+        postfix_config: conf.display().to_string(),
+        ..Default::default()
+    };
+    let index = std::sync::Arc::new(relaydesk::grants::GrantIndex::new(1800, vec![]));
+    index.login(A.parse().unwrap(), "taro", now());
+    index.login(B.parse().unwrap(), "hanako", now() - 3600);
+    index.login("2001:db8::41".parse().unwrap(), "jiro", now());
+    let map = format!("hash:{}", path.display());
+    let task = tokio::spawn(relaydesk::policy::socketmap::keep_map_file(
+        config.clone(),
+        index.clone(),
+    ));
+    let start = std::time::Instant::now();
+    while postfix_finds(&conf, &map, A).is_none() {
+        assert!(
+            start.elapsed().as_secs() < 5,
+            "the map file was never written"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(postfix_finds(&conf, &map, A).as_deref(), Some("OK"));
+    assert_eq!(
+        postfix_finds(&conf, &map, "2001:db8::41").as_deref(),
+        Some("OK")
+    );
+    assert_eq!(postfix_finds(&conf, &map, B), None, "expired");
+    let mut r = relaydesk::grants::Restrictions::default();
+    r.blocks.push(format!("{A}/32").parse().unwrap());
+    index.replace_restrictions(r);
+    let start = std::time::Instant::now();
+    while postfix_finds(&conf, &map, A).is_some() {
+        assert!(
+            start.elapsed().as_secs() < 5,
+            "a block never reached the map file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    task.abort();
+    // No temporary file is left beside it.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("relaydesk"))
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, ["relaydesk", "relaydesk.db"]);
+}
