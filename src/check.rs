@@ -92,6 +92,16 @@ pub async fn run(config: &Config, file: &str, daemons: &Daemons) -> Vec<Problem>
         );
     }
 
+    // Each relay store the ISP runs, read once as `serve` reads it.
+    for store in &config.relay.stores {
+        if let Err(e) = crate::relay_store::read(store).await {
+            problem(
+                key("relay.stores"),
+                format!("{}: cannot read ({e:#})", store.display_name()),
+            );
+        }
+    }
+
     // The profile signer, read as `serve` reads it: certificate, key, and that they match.
     if let Err(e) = crate::cms::Signer::from_config(&config.service) {
         let what = format!("{e:#}");
