@@ -188,6 +188,27 @@ pub enum Command {
         /// The new file to write; it must not exist yet
         file: PathBuf,
     },
+    /// Run retention now, as serve does hourly: anonymize history older than
+    /// retention.anonymize_after, delete what is past its retention; print the rows per table
+    Prune,
+    /// Everything held about one customer, as one JSON object (a request under APPI or GDPR);
+    /// audited
+    Export {
+        /// The customer's login (or mail address)
+        login: String,
+        /// Why (the request's reference), kept in the audit log
+        #[arg(long)]
+        reason: String,
+    },
+    /// Erase everything held about one customer; audited under an anonymous name, so the
+    /// erasure itself keeps no personal data
+    Forget {
+        /// The customer's login (or mail address)
+        login: String,
+        /// Why (the request's reference), kept in the audit log
+        #[arg(long)]
+        reason: String,
+    },
     /// Staff accounts
     Staff {
         #[command(subcommand)]
@@ -427,6 +448,73 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_db(&config).await?;
             drop(db);
             println!("schema up to date");
+            Ok(())
+        }
+        Command::Prune => {
+            let db = open_existing_db(&config).await?;
+            let now = chrono::Utc::now().timestamp();
+            let (anonymized, deleted) =
+                crate::store::retention::prune(&mut db.conn().await?, now, &config.retention)
+                    .await?;
+            for (table, n) in anonymized {
+                println!("anonymized\t{table}\t{n}");
+            }
+            for (table, n) in deleted {
+                println!("deleted\t{table}\t{n}");
+            }
+            Ok(())
+        }
+        Command::Export { login, reason } => {
+            let login = crate::domain::Login::parse(&login, &config.relay.login_rule())
+                .map_err(|_| anyhow::anyhow!("login: not a login"))?;
+            let reason = crate::actions::Reason::parse(&reason)?;
+            let db = open_existing_db(&config).await?;
+            let senders = crate::explain::candidate_senders(login.as_str(), &config);
+            let mut c = db.conn().await?;
+            let data = crate::store::privacy::export(&mut c, login.as_str(), &senders).await?;
+            let now = chrono::Utc::now().timestamp();
+            crate::store::audit::record(
+                &mut c,
+                now,
+                &actor(),
+                "export",
+                login.as_str(),
+                Some(reason.as_str()),
+                None,
+            )
+            .await?;
+            serde_json::to_writer_pretty(io::stdout().lock(), &data)?;
+            println!();
+            Ok(())
+        }
+        Command::Forget { login, reason } => {
+            let login = crate::domain::Login::parse(&login, &config.relay.login_rule())
+                .map_err(|_| anyhow::anyhow!("login: not a login"))?;
+            let reason = crate::actions::Reason::parse(&reason)?;
+            let db = open_existing_db(&config).await?;
+            let senders = crate::explain::candidate_senders(login.as_str(), &config);
+            let mut c = db.conn().await?;
+            let key = crate::store::privacy::site_key(&mut c, "anonymize").await?;
+            let anonymous = crate::store::privacy::Anonymizer::new(key).login(login.as_str());
+            let erased =
+                crate::store::privacy::forget(&mut c, login.as_str(), &senders, &anonymous).await?;
+            let now = chrono::Utc::now().timestamp();
+            crate::store::audit::record(
+                &mut c,
+                now,
+                &actor(),
+                "forget",
+                &anonymous,
+                Some(reason.as_str()),
+                None,
+            )
+            .await?;
+            crate::store::changes::notify(&mut c, crate::store::changes::Change::Authorization)
+                .await?;
+            for (table, n) in erased.tables {
+                println!("erased\t{table}\t{n}");
+            }
+            println!("audited as {anonymous}");
             Ok(())
         }
         Command::Backup { file } => {

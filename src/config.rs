@@ -461,6 +461,9 @@ pub struct WebConfig {
     pub header_timeout: Seconds,
     /// Sign-in throttling counts IPv6 clients by their network of this many bits. Default 64.
     pub throttle_ipv6_prefix: u8,
+    /// Whether `/me`'s list of staff looks at a customer's data names the staff member
+    /// (`true`) or only their role (`false`, the default).
+    pub staff_names_to_customers: bool,
     /// `relaydesk demo` only: pages may be viewed as another address with `?as=IP`. Never read
     /// from a file.
     #[serde(skip)]
@@ -478,6 +481,7 @@ impl Default for WebConfig {
             request_timeout: Seconds(10),
             header_timeout: Seconds(10),
             throttle_ipv6_prefix: 64,
+            staff_names_to_customers: false,
             demo: false,
         }
     }
@@ -576,6 +580,10 @@ pub struct RetentionConfig {
     pub sessions: Seconds,
     /// Alerts, ended grants, blocks and suspensions, notes and the audit log. Default 400 days.
     pub records: Seconds,
+    /// History older than this is anonymized before it is deleted: addresses become their
+    /// /24 or /48, logins and mail addresses' local parts a keyed hash, so counts, reports and
+    /// alerts still add up. `0s` (the default): not anonymized. At least `relay.lookback`.
+    pub anonymize_after: Seconds,
 }
 
 impl Default for RetentionConfig {
@@ -584,6 +592,7 @@ impl Default for RetentionConfig {
             events: Seconds(90 * 86400),
             sessions: Seconds(180 * 86400),
             records: Seconds(400 * 86400),
+            anonymize_after: Seconds(0),
         }
     }
 }
@@ -833,6 +842,11 @@ impl Config {
             || self.retention.sessions < self.relay.lookback
         {
             bail!("retention.events and retention.sessions: must be at least relay.lookback");
+        }
+        if self.retention.anonymize_after.0 != 0
+            && self.retention.anonymize_after < self.relay.lookback
+        {
+            bail!("retention.anonymize_after: at least relay.lookback (0s: never)");
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size: must be more than 0");

@@ -206,14 +206,19 @@ async fn purge_hourly(
     loop {
         let now = chrono::Utc::now().timestamp();
         let purged = match db.conn().await {
-            Ok(mut c) => crate::store::retention::purge(&mut c, now, &retention).await,
+            Ok(mut c) => crate::store::retention::prune(&mut c, now, &retention).await,
             Err(e) => Err(e),
         };
         match purged {
-            Ok(counts) => {
-                let deleted: u64 = counts.iter().map(|(_, n)| n).sum();
-                if deleted > 0 {
-                    tracing::info!(deleted, "history past its retention deleted");
+            Ok((anonymized, deleted)) => {
+                let anonymized: u64 = anonymized.iter().map(|(_, n)| n).sum();
+                let deleted: u64 = deleted.iter().map(|(_, n)| n).sum();
+                if anonymized > 0 || deleted > 0 {
+                    tracing::info!(
+                        anonymized,
+                        deleted,
+                        "history anonymized and deleted by retention"
+                    );
                 }
             }
             Err(e) => tracing::warn!(error = %e, "retention purge failed; retrying in an hour"),

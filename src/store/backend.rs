@@ -213,6 +213,56 @@ impl Conn {
         })
     }
 
+    /// Every row of a query as a JSON object with the columns named `names`, in order; each
+    /// value an integer, text or null (what the export of one customer's data needs).
+    pub fn fetch_json<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+        names: &'a [&'a str],
+    ) -> StoreFuture<'a, Vec<serde_json::Value>> {
+        macro_rules! objects {
+            ($rows:expr) => {{
+                use sqlx::Row;
+                $rows
+                    .iter()
+                    .map(|r| {
+                        let mut o = serde_json::Map::new();
+                        for (i, name) in names.iter().enumerate() {
+                            let v = match r.try_get::<Option<i64>, _>(i) {
+                                Ok(Some(n)) => serde_json::Value::from(n),
+                                Ok(None) => serde_json::Value::Null,
+                                Err(_) => r
+                                    .try_get::<Option<String>, _>(i)
+                                    .ok()
+                                    .flatten()
+                                    .map_or(serde_json::Value::Null, serde_json::Value::from),
+                            };
+                            o.insert((*name).to_string(), v);
+                        }
+                        serde_json::Value::Object(o)
+                    })
+                    .collect::<Vec<_>>()
+            }};
+        }
+        Box::pin(async move {
+            Ok(match self {
+                Conn::Sqlite(c) => {
+                    let rows = bound!(sqlx::query(sql), params, sqlite)
+                        .fetch_all(&mut **c)
+                        .await?;
+                    objects!(rows)
+                }
+                Conn::Postgres(c) => {
+                    let rows = bound!(sqlx::query(sql), params, postgres)
+                        .fetch_all(&mut **c)
+                        .await?;
+                    objects!(rows)
+                }
+            })
+        })
+    }
+
     /// The single value of a one-column query (null or no row: `None`).
     pub fn scalar<'a>(
         &'a mut self,

@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod notes;
 pub mod notices;
 pub mod own_records;
+pub mod privacy;
 pub mod rejections;
 pub mod relay_methods;
 pub mod relay_store;

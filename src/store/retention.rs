@@ -77,3 +77,22 @@ pub async fn purge(
     tx.commit().await?;
     Ok(deleted)
 }
+
+/// Retention as `serve` runs it hourly and `relaydesk prune` at once: history older than
+/// `retention.anonymize_after` anonymized, then what is past its retention deleted. Rows
+/// changed per table, anonymized first.
+pub async fn prune(
+    conn: &mut Conn,
+    now: Epoch,
+    r: &RetentionConfig,
+) -> Result<(Vec<(&'static str, u64)>, Vec<(&'static str, u64)>)> {
+    let anonymized = if r.anonymize_after.0 > 0 {
+        let key = super::privacy::site_key(conn, "anonymize").await?;
+        let a = super::privacy::Anonymizer::new(key);
+        super::privacy::anonymize(conn, now - r.anonymize_after.0, &a).await?
+    } else {
+        Vec::new()
+    };
+    let deleted = purge(conn, now, r).await?;
+    Ok((anonymized, deleted))
+}

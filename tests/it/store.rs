@@ -332,6 +332,7 @@ async fn history_past_its_retention_is_deleted() {
             events: Seconds(90 * day),
             sessions: Seconds(180 * day),
             records: Seconds(400 * day),
+            anonymize_after: Seconds(0),
         };
         let counts = relaydesk::store::retention::purge(&mut t.db.conn().await.unwrap(), now, &r)
             .await

@@ -52,6 +52,48 @@ pub struct AddressUse {
     pub logins: i64,
 }
 
+/// One look by staff at the customer's data, as the customer is told it.
+pub struct Look {
+    pub at: String,
+    pub time: String,
+    pub who: String,
+    pub what: String,
+    pub reason: String,
+}
+
+/// `looks` in the customer's words: who (a role, or the name where configured) did what.
+fn looks(looks: &[store::privacy::Look], tr: Tr, config: &Config) -> Vec<Look> {
+    looks
+        .iter()
+        .map(|l| {
+            let who = if l.actor.starts_with("cli:") {
+                tr.t("me.look.operator").to_string()
+            } else {
+                let role = match l.role.as_deref() {
+                    Some("admin") => tr.t("me.look.admin"),
+                    _ => tr.t("me.look.agent"),
+                };
+                match config.web.staff_names_to_customers {
+                    true => format!("{role} ({})", l.actor),
+                    false => role.to_string(),
+                }
+            };
+            let key = format!("me.look.{}", l.action);
+            let what = match tr.get(&key) {
+                Some(words) => words.to_string(),
+                None => crate::web::i18n::fill(tr.t("me.look.other"), &[("action", &l.action)]),
+            };
+            Look {
+                at: local_rfc3339(l.at, config.timezone.0),
+                time: local_short(l.at, config.timezone.0),
+                who,
+                what,
+                reason: l.reason.clone().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
 pub struct Refusal {
     pub at: String,
     pub time: String,
@@ -78,6 +120,8 @@ struct MePage {
     /// When the customer's relays of the last 30 days went by POP before SMTP and the service
     /// offers SMTP AUTH.
     nudge: Option<super::Nudge>,
+    /// When staff looked at this customer's data, and why (the audit log), newest first.
+    looks: Vec<Look>,
 }
 
 type Facts = (
@@ -134,6 +178,7 @@ pub async fn page(
     let relies = app.config.service.submission_port > 0
         && store::relay_methods::relies_on_pop_before_smtp(&mut conn, &login, now - 30 * 86400)
             .await?;
+    let looked = store::privacy::looks(&mut conn, &login, now - LOOKS_SINCE, LOOKS).await?;
     drop(conn);
     let ua = headers
         .get("user-agent")
@@ -226,6 +271,7 @@ pub async fn page(
             checks,
             ips: address_uses(&sessions, &failures, config),
             nudge,
+            looks: looks(&looked, tr, config),
             refusals: refusals
                 .iter()
                 .map(|(r, d)| {
@@ -247,6 +293,10 @@ pub async fn page(
     )
     .into_response())
 }
+
+/// How far back, and how many, staff looks `/me` lists.
+const LOOKS_SINCE: i64 = 365 * 86400;
+const LOOKS: i64 = 50;
 
 fn check(at: Epoch, ip: &str, service: &str, ok: bool, result: String, config: &Config) -> Check {
     Check {

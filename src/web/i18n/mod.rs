@@ -99,15 +99,20 @@ pub struct Tr(pub Lang);
 
 impl Tr {
     pub fn t(&self, key: &str) -> &'static str {
+        self.get(key).unwrap_or_else(|| {
+            tracing::warn!(key, "missing translation");
+            MISSING
+        })
+    }
+
+    /// The words for `key`, when the catalog has them.
+    pub fn get(&self, key: &str) -> Option<&'static str> {
         let catalog = catalog();
         let table = match self.0 {
             Lang::Ja => &catalog.0,
             Lang::En => &catalog.1,
         };
-        table.get(key).copied().unwrap_or_else(|| {
-            tracing::warn!(key, "missing translation");
-            MISSING
-        })
+        table.get(key).copied()
     }
 
     pub fn lang(&self) -> &'static str {

@@ -28,3 +28,10 @@ create table relay_store_reads (
     held bigint not null,
     error text
 );
+
+-- Keys this installation made for itself: `anonymize` keys the hash that replaces logins in
+-- history older than retention.anonymize_after (so one customer's old rows still count as one).
+create table site_keys (
+    name text primary key,
+    key text not null
+);
