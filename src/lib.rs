@@ -37,7 +37,7 @@
 //! - `metrics`   — in-process counters (policy decisions, web requests) for `/metrics`.
 //! - `web`       — the customer site, the staff console and the JSON API.
 //! - `simulate`  — a realistic simulated ISP mail log with its known truth.
-//! - `serve`, `demo`, `cli` — starting it all.
+//! - `serve`, `demo`, `cli` — starting it all; `notify` tells systemd (`Type=notify`).
 
 pub mod abuse;
 pub mod actions;
@@ -56,6 +56,7 @@ pub mod grants;
 pub mod helpdesk;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod policy;
 pub mod relay_store;
 pub mod report;

@@ -162,6 +162,13 @@ pub async fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
         crate::authz::run_refresher(shared.index.clone(), db, config.relay.window.0, on_change),
     );
     start_network_parts(&mut run, &shared, &parts, notices).await?;
+    // Every listener is bound and the store is open: systemd may start what depends on us.
+    if let Err(e) = crate::notify::notify("READY=1") {
+        tracing::warn!(error = %e, "cannot tell systemd we are ready");
+    }
+    if let Some(every) = crate::notify::watchdog_interval() {
+        run.spawn("watchdog", watchdog(every, shared.index.clone()));
+    }
 
     let ended = tokio::select! {
         () = signals.recv() => None,
@@ -179,6 +186,7 @@ pub async fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
         None => None,
     };
     tracing::info!("stopping");
+    let _ = crate::notify::notify("STOPPING=1");
     let _ = stop_tx.send(true);
     // Let the parts finish what they are doing (bounded), then cancel what is left: a commit
     // cut short rolls back, so nothing is half-stored.
@@ -194,6 +202,24 @@ pub async fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     match failed {
         Some(name) => bail!("{name} ended unexpectedly; stopped the other parts"),
         None => Ok(()),
+    }
+}
+
+/// Pings systemd's watchdog every `every` for as long as this runtime schedules tasks and the
+/// grant index can be read (a deadlocked index would stop every decision): a hung process is
+/// restarted by systemd. A part that ends stops `serve` itself.
+async fn watchdog(every: Duration, index: Arc<crate::grants::GrantIndex>) -> std::io::Result<()> {
+    loop {
+        let index = index.clone();
+        let alive = tokio::time::timeout(every, tokio::task::spawn_blocking(move || index.len()))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if alive {
+            crate::notify::notify("WATCHDOG=1")?;
+        } else {
+            tracing::error!("the grant index did not answer within the watchdog interval");
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

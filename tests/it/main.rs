@@ -33,5 +33,6 @@ mod staff;
 mod staff_actions;
 mod staff_notices;
 mod store;
+mod systemd;
 mod two_nodes;
 mod web_helpers;

@@ -1,0 +1,143 @@
+//! Installed like a Debian daemon: `serve` speaks systemd's notification protocol for a
+//! `Type=notify` unit (READY once its listeners accept, WATCHDOG while it runs, STOPPING on
+//! SIGTERM), and the unit and package files say what the README promises.
+
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+
+use crate::helpers::{binary, free_port, run};
+
+#[test]
+fn serve_tells_systemd_it_is_ready_alive_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("relaydesk.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[web]\nlisten = \"127.0.0.1:{port}\"\n",
+            dir.path().join("relaydesk.db").display(),
+        ),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["--config", "relaydesk.toml", "migrate"], b"");
+    assert!(out.status.success(), "{out:?}");
+    let socket_path = dir.path().join("notify.sock");
+    let manager = UnixDatagram::bind(&socket_path).unwrap();
+    manager
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut child = std::process::Command::new(binary())
+        .args(["--config", "relaydesk.toml", "serve", "--only", "web"])
+        .current_dir(dir.path())
+        .env_remove("RELAYDESK_DATABASE_URL")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "600000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let mut next = || {
+        let n = manager.recv(&mut buf).expect("a notification from serve");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(next(), "READY=1");
+    // Ready means ready: the web listener accepts at once.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    // Pinged at half the watchdog interval: several within two seconds.
+    let start = Instant::now();
+    let mut pings = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        if next() == "WATCHDOG=1" {
+            pings += 1;
+        }
+    }
+    assert!(pings >= 3, "{pings} watchdog pings in 2 s at 0.3 s");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let stopping = (0..20).map(|_| next()).find(|m| m != "WATCHDOG=1");
+    assert_eq!(stopping.as_deref(), Some("STOPPING=1"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The unit is what the README says: notify with a watchdog, sandboxed, no capabilities; and
+/// every file the package metadata names is in the tree.
+#[test]
+fn the_unit_and_the_package_metadata_hold_what_the_readme_promises() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(root.join("contrib/relaydesk.service")).unwrap();
+    for line in [
+        "Type=notify",
+        "WatchdogSec=30",
+        "ExecStart=/usr/bin/relaydesk --config /etc/relaydesk/relaydesk.toml serve",
+        "StateDirectory=relaydesk",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "NoNewPrivileges=yes",
+        "CapabilityBoundingSet=",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "SystemCallFilter=@system-service",
+        "UMask=0077",
+        "ReadOnlyPaths=/var/log",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "the unit lacks {line}");
+    }
+    let cargo: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let deb = &cargo["package"]["metadata"]["deb"];
+    for asset in deb["assets"].as_array().unwrap() {
+        let source = asset[0].as_str().unwrap();
+        if source.starts_with("target/") {
+            continue;
+        }
+        assert!(
+            root.join(source).is_file(),
+            "the package names {source}, which is missing"
+        );
+    }
+    assert_eq!(
+        deb["conf-files"][0].as_str(),
+        Some("/etc/relaydesk/relaydesk.toml")
+    );
+    let scripts = deb["maintainer-scripts"].as_str().unwrap();
+    for script in ["postinst", "postrm"] {
+        let text = std::fs::read_to_string(root.join(scripts).join(script)).unwrap();
+        assert!(text.contains("#DEBHELPER#"), "{script} has no #DEBHELPER#");
+    }
+    let postinst = std::fs::read_to_string(root.join(scripts).join("postinst")).unwrap();
+    assert!(
+        postinst.contains("relaydesk.toml migrate") && postinst.contains("relaydesk.toml check")
+    );
+    // systemd's own verifier, with the binary where the unit says.
+    let present = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if crate::helpers::available("systemd-analyze", present, "apt install systemd") {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = crate::helpers::binary();
+        let local = unit.replace("/usr/bin/relaydesk", &bin.display().to_string());
+        let path = dir.path().join("relaydesk.service");
+        std::fs::write(&path, local).unwrap();
+        let out = std::process::Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        let problems: Vec<&str> = said
+            .lines()
+            .filter(|l| l.contains("relaydesk.service"))
+            .collect();
+        assert!(problems.is_empty(), "systemd-analyze verify: {said}");
+    }
+}
