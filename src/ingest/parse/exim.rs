@@ -9,6 +9,11 @@
 //!   `SmtpAuthFailed`.
 //! - The arrival `MSGID <= sender … H=… [ip] … A=NAME:USER …` → `SmtpAuth` (arrivals without
 //!   `A=` are `Unrelated`).
+//! - `H=… dropped by 'connect' ACL[: reason]` (4.97+, TLS-on-connect ports), `SMTP protocol
+//!   synchronization error (…): rejected …`, `SMTP call from HOST dropped: too many …` →
+//!   `Rejected`; `SMTP protocol error in "AUTH …" H=… AUTH command used when not advertised`
+//!   (or `… mechanism not supported`) → `SmtpAuthFailed`. A ` DS` (`+dnssec`) before `H=` is
+//!   skipped.
 //!
 //! The `(helo)` part is client-supplied and comes before the address. Exim by default refuses
 //! HELO names with characters outside host-name syntax (no spaces, no parentheses), but accepts
@@ -73,11 +78,36 @@ fn strip_own_stamp(msg: &str) -> &str {
 
 pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
     let (msg_id, body) = split_message_id(msg);
+    // `+dnssec` writes ` DS` right before the host of a connection line.
+    let body = match body.strip_prefix("DS") {
+        Some(b) if b.starts_with("H=") => b,
+        _ => body,
+    };
     if let Some(h) = body.strip_prefix("H=") {
-        let Some(r) = h.find(" rejected ") else {
-            return Parsed::Unrelated; // protocol errors, lost connections, …
-        };
-        return reject(h, r, at);
+        if let Some(r) = h.find(" rejected ") {
+            return reject(h, r, at);
+        }
+        // 4.97+: the connect ACL refused a TLS-on-connect client before TLS began.
+        if let Some(d) = h.find(" dropped by 'connect' ACL") {
+            let Some((ip, _)) = exim_host(&h[..d]) else {
+                return Parsed::Malformed;
+            };
+            let after = &h[d + " dropped by 'connect' ACL".len()..];
+            let reply = after
+                .strip_prefix(": ")
+                .unwrap_or("dropped by 'connect' ACL");
+            return super::refused(false, at, ip, String::new(), String::new(), reply.into());
+        }
+        return Parsed::Unrelated; // lost connections, incomplete transactions, …
+    }
+    if let Some(rest) = body.strip_prefix("SMTP protocol synchronization error (") {
+        return sync_error(rest, at);
+    }
+    if let Some(rest) = body.strip_prefix("SMTP call from ") {
+        return call_dropped(rest, at);
+    }
+    if let Some(rest) = body.strip_prefix("SMTP protocol error in ") {
+        return auth_protocol_error(rest, at);
     }
     if msg_id && let Some(arrival) = body.strip_prefix("<= ") {
         return arrival_auth(arrival, at);
@@ -102,6 +132,87 @@ pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
         return Parsed::Event(Event::SmtpAuthFailed { at, ip, user });
     }
     Parsed::Unrelated
+}
+
+/// `input sent without waiting for greeting): rejected connection from H=… input="…"` and
+/// `next input sent too soon: pipelining was[ not] advertised): rejected "CMD" H=… next
+/// input="…"` (smtp_in.c): the client was answered 554 and disconnected. The command and the
+/// input are the client's own text, so the host is taken only where exactly one ` H=` parses
+/// and is followed by Exim's own next field.
+fn sync_error(rest: &str, at: Epoch) -> Parsed {
+    const REPLY: &str = "554 SMTP synchronization error";
+    if let Some(h) =
+        rest.strip_prefix("input sent without waiting for greeting): rejected connection from ")
+    {
+        let Some(end) = h.find(" input=") else {
+            return Parsed::Malformed;
+        };
+        return match exim_host(&h[..end]) {
+            Some((ip, _)) => {
+                super::refused(false, at, ip, String::new(), String::new(), REPLY.into())
+            }
+            None => Parsed::Malformed,
+        };
+    }
+    if !rest.starts_with("next input sent too soon: ") {
+        return Parsed::Unrelated;
+    }
+    let mut found = None;
+    let mut from = 0;
+    for _ in 0..16 {
+        let Some(i) = rest[from..].find(" H=") else {
+            break;
+        };
+        let at_h = from + i + 1;
+        let tail = &rest[at_h..];
+        if let Some(n) = tail.find(" next input=")
+            && let Some((ip, after)) = exim_host(&tail[..n])
+            && (after.is_empty() || after.starts_with(" I=") || after.starts_with(" U="))
+        {
+            if found.is_some_and(|f| f != ip) {
+                return Parsed::Malformed;
+            }
+            found = Some(ip);
+        }
+        from = at_h;
+    }
+    match found {
+        Some(ip) => super::refused(false, at, ip, String::new(), String::new(), REPLY.into()),
+        None => Parsed::Malformed,
+    }
+}
+
+/// `HOST dropped: too many syntax or protocol errors (last command was "…", C=…)`, and the
+/// `too many nonmail commands` / `too many unrecognized commands` variants (smtp_in.c): the
+/// host has no `H=`; a local `U=`-only session is none of ours.
+fn call_dropped(rest: &str, at: Epoch) -> Parsed {
+    let Some(d) = rest.find(" dropped: ") else {
+        return Parsed::Unrelated;
+    };
+    let Some((ip, _)) = exim_host(&rest[..d]) else {
+        return Parsed::Unrelated;
+    };
+    let why = &rest[d + 10..];
+    let reply = why.find(" (last").map_or(why, |e| &why[..e]);
+    super::refused(false, at, ip, String::new(), String::new(), reply.into())
+}
+
+/// `"CMD" H=… MESSAGE` under `+smtp_protocol_error`: an AUTH the server does not offer is a
+/// failed SMTP AUTH; other protocol errors are not. The quoted command may hold credentials
+/// and is never kept.
+fn auth_protocol_error(rest: &str, at: Epoch) -> Parsed {
+    let failed = rest.ends_with(" AUTH command used when not advertised")
+        || rest.ends_with(" authentication mechanism not supported");
+    if !failed {
+        return Parsed::Unrelated;
+    }
+    let Some(h) = rest.rfind(" H=") else {
+        return Parsed::Malformed;
+    };
+    match exim_host(&rest[h + 1..]) {
+        Some((ip, _)) => Parsed::Event(Event::SmtpAuthFailed { at, ip, user: None }),
+        None => Parsed::Malformed,
+    }
 }
 
 /// A leading Exim message ID (`1rkQ2x-0001Ab-Cd`, or the 4.97+ `1rkQ2x-00000001Ab-Cdef`) and the

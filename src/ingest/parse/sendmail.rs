@@ -75,8 +75,34 @@ pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
     )
 }
 
-/// The SMTP AUTH lines of the server, after an optional queue ID.
+/// The SMTP AUTH lines of the server, after an optional queue ID; and the greet_pause
+/// refusal (srvrsmtp.c, 8.14+): `rejecting commands from HOST [IP] due to pre-greeting traffic
+/// after N seconds` (8.13: without `after N seconds`, or with it before `due to`).
 fn auth(m: &str, at: Epoch) -> Parsed {
+    if let Some(i) = m.find("rejecting commands from ")
+        && let Some(d) = m[i..].find(" due to pre-greeting traffic")
+    {
+        let head = &m[i + 24..i + d];
+        let head = match head.rfind(" after ") {
+            Some(a) if head[a + 7..].ends_with(" seconds") => &head[..a],
+            _ => head,
+        };
+        // The address is the last `[…]`: a host without reverse DNS is `[ip]` twice.
+        let Some(open) = head.rfind('[') else {
+            return Parsed::Malformed;
+        };
+        return match super::bracket_ip(&head[open..]) {
+            Some((ip, "")) => super::refused(
+                false,
+                at,
+                ip,
+                String::new(),
+                String::new(),
+                "554 pre-greeting traffic".into(),
+            ),
+            _ => Parsed::Malformed,
+        };
+    }
     let m = match m.find(": AUTH") {
         Some(i) if m[..i].bytes().all(|c| c.is_ascii_alphanumeric()) => &m[i + 2..],
         _ => m,
