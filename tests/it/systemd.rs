@@ -141,3 +141,137 @@ fn the_unit_and_the_package_metadata_hold_what_the_readme_promises() {
         assert!(problems.is_empty(), "systemd-analyze verify: {said}");
     }
 }
+
+/// The Debian package as `cargo deb` builds it from this tree (of the test build's binary):
+/// its files, conffile and maintainer scripts; and, as root, installed with dpkg — the user,
+/// the state directory and a migrated store made — then purged without a trace.
+#[test]
+fn the_debian_package_installs_and_purges() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let present = std::process::Command::new("cargo")
+        .args(["deb", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !crate::helpers::available(
+        "cargo-deb",
+        present,
+        "cargo install cargo-deb (scripts/test-all does)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let deb = dir.path().join("relaydesk.deb");
+    let out = std::process::Command::new("cargo")
+        .args([
+            "deb",
+            "--no-build",
+            "--profile",
+            "dev",
+            "--no-strip",
+            "--fast",
+            "-o",
+        ])
+        .arg(&deb)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo deb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dpkg_deb = |args: &[&str]| {
+        let out = std::process::Command::new("dpkg-deb")
+            .args(args)
+            .arg(&deb)
+            .output()
+            .expect("dpkg-deb");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let files = dpkg_deb(&["-c"]);
+    for path in [
+        "./usr/bin/relaydesk",
+        "./etc/relaydesk/relaydesk.toml",
+        "./usr/lib/sysusers.d/relaydesk.conf",
+        "./usr/lib/systemd/system/relaydesk.service",
+        "./usr/share/doc/relaydesk/examples/relaydesk.rules.yml",
+    ] {
+        assert!(
+            files.lines().any(|l| l.ends_with(path)),
+            "{path} not in the package:\n{files}"
+        );
+    }
+    let conffiles = dpkg_deb(&["-f"]);
+    assert!(conffiles.contains("Package: relaydesk"), "{conffiles}");
+    let control = dir.path().join("control");
+    let out = std::process::Command::new("dpkg-deb")
+        .arg("-e")
+        .arg(&deb)
+        .arg(&control)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(control.join("conffiles"))
+            .unwrap()
+            .trim(),
+        "/etc/relaydesk/relaydesk.toml"
+    );
+    let postinst = std::fs::read_to_string(control.join("postinst")).unwrap();
+    assert!(
+        postinst.contains("deb-systemd-helper") || postinst.contains("systemctl"),
+        "{postinst}"
+    );
+
+    // As root: really installed, then purged.
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("not root: the package's install and purge were not tried");
+        return;
+    }
+    let dpkg = |args: &[&str]| {
+        std::process::Command::new("dpkg")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .expect("dpkg")
+    };
+    let installed = dpkg(&["-i", deb.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&installed.stderr).into_owned()
+        + &String::from_utf8_lossy(&installed.stdout);
+    let user = std::process::Command::new("id")
+        .arg("relaydesk")
+        .output()
+        .unwrap();
+    let store = std::path::Path::new("/var/lib/relaydesk/relaydesk.db");
+    let result = (
+        installed.status.success(),
+        user.status.success(),
+        store.exists(),
+    );
+    let purged = dpkg(&["--purge", "relaydesk"]);
+    assert_eq!(result, (true, true, true), "dpkg -i: {said}");
+    assert!(
+        purged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&purged.stderr)
+    );
+    assert!(
+        !std::path::Path::new("/var/lib/relaydesk").exists(),
+        "purge removes the store"
+    );
+    assert!(!std::path::Path::new("/etc/relaydesk/relaydesk.toml").exists());
+    assert!(
+        !std::process::Command::new("id")
+            .arg("relaydesk")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+}
