@@ -156,10 +156,12 @@ async fn the_demo_prints_a_staff_sign_in_that_works_and_runs_the_policy_service(
             .find("data-counter=\"policy_decisions\"")
             .expect("the decisions row")..];
         let row = &row[..row.find("</tr>").unwrap()];
+        // The last cell (the day), whatever its attributes.
         let day: i64 = row
-            .rsplit("<td>")
+            .rsplit("<td")
             .next()
-            .and_then(|c| c.split('<').next())
+            .and_then(|c| c.split_once('>'))
+            .and_then(|(_, c)| c.split('<').next())
             .and_then(|n| n.trim().parse().ok())
             .unwrap_or(0);
         if day > 0 {

@@ -398,6 +398,18 @@ async fn disagreements_are_findings_in_the_cli_the_status_page_and_metrics() {
                 .contains("1 successful mail checks"),
             "{component}"
         );
+        // The staff dashboard: the store's read, the day's counts and the findings listed.
+        crate::staff::add_staff(&web, "sato", "agent").await;
+        crate::staff::sign_in(&mut web, "sato").await;
+        let dash = web.get("/staff?lang=en").await.body;
+        assert!(dash.contains("data-store=\"drac\""), "{label}: {dash}");
+        for (kind, n) in [("missed_login", 1), ("no_check", 1), ("outlived", 1)] {
+            assert!(
+                dash.contains(&format!("data-finding-count=\"{kind}\">"))
+                    && dash.matches(&format!("data-finding=\"{kind}\"")).count() == n,
+                "{label}: {kind} in {dash}"
+            );
+        }
         // Metrics for alerting, from the same findings.
         web.set_peer("127.0.0.1");
         let metrics = web.get("/metrics").await.body;

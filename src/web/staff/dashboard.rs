@@ -44,7 +44,38 @@ struct DashboardPage {
     alerts: Vec<AlertRow>,
     sources: Vec<SourceRow>,
     last_decision: String,
+    /// The ISP's relay stores, when `[[relay.stores]]` are configured: each store's last
+    /// read and the last day's disagreements with the mail checks.
+    stores: Option<StoresView>,
 }
+
+pub struct StoreRead {
+    pub name: String,
+    pub read: String,
+    pub held: i64,
+    pub error: String,
+}
+
+pub struct FindingRow {
+    pub time: String,
+    pub kind: &'static str,
+    pub kind_text: &'static str,
+    pub ip: String,
+    pub ip_href: String,
+    pub login: String,
+}
+
+pub struct StoresView {
+    pub reads: Vec<StoreRead>,
+    pub missed: usize,
+    pub no_check: usize,
+    pub outlived: usize,
+    /// The newest findings, at most `FINDINGS_SHOWN`.
+    pub findings: Vec<FindingRow>,
+}
+
+/// Findings listed on the dashboard; `relaydesk check-store` lists them all.
+const FINDINGS_SHOWN: usize = 20;
 
 /// `3h 05m`, `12m 30s`, `45s`.
 pub fn duration(secs: i64) -> String {
@@ -64,9 +95,24 @@ pub async fn page(
 ) -> Result<Html<String>, WebError> {
     let now = app.now();
     let day_ago = now - 86400;
-    let (hour, day, logins, rejections, open, sources, last) = app
+    let store_config = app.config.clone();
+    let (hour, day, logins, rejections, open, sources, last, stores) = app
         .db
         .run(async move |c: &mut crate::store::Conn| {
+            let stores = match store_config.relay.stores.is_empty() {
+                true => None,
+                false => Some((
+                    store::relay_store::reads(c).await?,
+                    crate::relay_store::findings_between(
+                        c,
+                        store_config.relay.window.0,
+                        60,
+                        day_ago,
+                        now,
+                    )
+                    .await?,
+                )),
+            };
             Ok((
                 stats::counters(c, now - 3600).await?,
                 stats::counters(c, day_ago).await?,
@@ -75,6 +121,7 @@ pub async fn page(
                 alerts::list(c, true, 50).await?,
                 store::ingest::all_sources(c).await?,
                 stats::last_decision(c).await?,
+                stores,
             ))
         })
         .await?;
@@ -122,8 +169,46 @@ pub async fn page(
         last_decision: last
             .map(|t| local_short(t, config.timezone.0))
             .unwrap_or_else(|| "—".into()),
+        stores: stores.map(|(reads, found)| stores_view(&reads, &found, config, tr)),
     };
     Ok(Html(page.render()?))
+}
+
+fn stores_view(
+    reads: &[store::relay_store::Read],
+    found: &[crate::relay_store::Finding],
+    config: &crate::config::Config,
+    tr: Tr,
+) -> StoresView {
+    use crate::relay_store::FindingKind as K;
+    let count = |k: K| found.iter().filter(|f| f.kind == k).count();
+    StoresView {
+        reads: reads
+            .iter()
+            .map(|r| StoreRead {
+                name: r.store.clone(),
+                read: local_short(r.read_at, config.timezone.0),
+                held: r.held,
+                error: r.error.clone().unwrap_or_default(),
+            })
+            .collect(),
+        missed: count(K::MissedLogin),
+        no_check: count(K::NoCheck),
+        outlived: count(K::Outlived),
+        findings: found
+            .iter()
+            .rev()
+            .take(FINDINGS_SHOWN)
+            .map(|f| FindingRow {
+                time: local_short(f.at, config.timezone.0),
+                kind: f.kind.as_str(),
+                kind_text: tr.t(&format!("staff.store.{}", f.kind.as_str())),
+                ip_href: crate::web::staff::ip_href(&f.ip),
+                ip: f.ip.clone(),
+                login: f.login.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
