@@ -496,17 +496,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut c = db.conn().await?;
             let key = crate::store::privacy::site_key(&mut c, "anonymize").await?;
             let anonymous = crate::store::privacy::Anonymizer::new(key).login(login.as_str());
-            let erased =
-                crate::store::privacy::forget(&mut c, login.as_str(), &senders, &anonymous).await?;
             let now = chrono::Utc::now().timestamp();
-            crate::store::audit::record(
+            let erased = crate::store::privacy::forget(
                 &mut c,
-                now,
-                &actor(),
-                "forget",
+                login.as_str(),
+                &senders,
                 &anonymous,
-                Some(reason.as_str()),
-                None,
+                (now, &actor(), reason.as_str()),
             )
             .await?;
             crate::store::changes::notify(&mut c, crate::store::changes::Change::Authorization)

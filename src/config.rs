@@ -257,7 +257,7 @@ pub struct RelayStoreConfig {
     /// `hash:/etc/postfix/pop-before-smtp`, `lmdb:…`, `cdb:…`, `texthash:…`.
     #[serde(default)]
     pub map: String,
-    /// `sql`: `postgres://…` or `sqlite://PATH` (opened read-only).
+    /// `sql`: `postgres://…`, `mysql://…` (MariaDB too) or `sqlite://PATH` (opened read-only).
     #[serde(default)]
     pub url: String,
     /// `sql`: a query returning the address, a time (Unix seconds, the grant's start or its
@@ -302,6 +302,16 @@ pub enum StoreTime {
     #[default]
     Granted,
     Expires,
+}
+
+impl RelayConfig {
+    /// The names of the configured relay stores.
+    pub fn store_names(&self) -> Vec<String> {
+        self.stores
+            .iter()
+            .map(RelayStoreConfig::display_name)
+            .collect()
+    }
 }
 
 impl RelayStoreConfig {
@@ -875,11 +885,14 @@ impl Config {
                     )
                 }
                 RelayStoreKind::Sql
-                    if !(store.url.starts_with("sqlite:") || store.url.starts_with("postgres"))
+                    if !["sqlite:", "postgres", "mysql:", "mariadb:"]
+                        .iter()
+                        .any(|p| store.url.starts_with(p))
                         || store.query.trim().is_empty() =>
                 {
                     bail!(
-                        "relay.stores: kind = \"sql\" needs url (sqlite:// or postgres://) and query"
+                        "relay.stores: kind = \"sql\" needs url (sqlite://, postgres:// or \
+                         mysql://) and query"
                     )
                 }
                 _ => {}

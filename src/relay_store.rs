@@ -7,8 +7,9 @@
 //!   Postfix understands is read exactly as Postfix reads it. Postfix relays for an address
 //!   while the table holds it with an OK-like value (access(5): `OK`, `RELAY`, or all digits —
 //!   DRAC writes the login time), whatever that time says; so that is what is recorded.
-//! - `sql`: a PostgreSQL or SQLite table (a post-login script's), through a configured query
-//!   returning the address, a time and optionally the login; SQLite is opened read-only.
+//! - `sql`: a PostgreSQL, MySQL/MariaDB or SQLite table (a post-login script's), through a
+//!   configured query returning the address, a time and optionally the login; SQLite is opened
+//!   read-only.
 //!
 //! Reads never lock the writer out (postmap and the query only read). A read that fails is
 //! retried at the next turn and changes nothing; a map that reads empty right after it changed
@@ -195,6 +196,33 @@ async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
         rows.iter()
             .map(|r| columns!(r))
             .collect::<Result<_, sqlx::Error>>()?
+    } else if let Some(rest) = store
+        .url
+        .strip_prefix("mysql:")
+        .or_else(|| store.url.strip_prefix("mariadb:"))
+    {
+        use sqlx::ConnectOptions;
+        let options: sqlx::mysql::MySqlConnectOptions = format!("mysql:{rest}").parse()?;
+        let mut conn = options.connect().await?;
+        let rows =
+            tokio::time::timeout(READ_TIMEOUT, sqlx::query(&store.query).fetch_all(&mut conn))
+                .await
+                .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
+        // MySQL's UNIX_TIMESTAMP() and INT UNSIGNED columns are unsigned.
+        rows.iter()
+            .map(|r| {
+                let (address, at, login): (String, Option<i64>, Option<String>) =
+                    columns!(r).map_err(|e: sqlx::Error| e)?;
+                let at = at.or_else(|| {
+                    r.try_get::<Option<u64>, _>(1)
+                        .ok()
+                        .flatten()
+                        .and_then(|t| i64::try_from(t).ok())
+                        .or_else(|| r.try_get::<Option<u32>, _>(1).ok().flatten().map(i64::from))
+                });
+                Ok((address, at, login))
+            })
+            .collect::<Result<_, sqlx::Error>>()?
     } else {
         use sqlx::ConnectOptions;
         let options: sqlx::postgres::PgConnectOptions = store.url.parse()?;
@@ -243,30 +271,41 @@ async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
     Ok(Reading { entries, other })
 }
 
-/// The changes one reading makes to what `open` recorded: rows that appear (new addresses,
-/// and addresses whose value changed — DRAC rewrites the time at each login) and the ids of
-/// rows that are gone.
-pub fn changes(open: &[relay_store::Held], reading: &Reading) -> (Vec<relay_store::New>, Vec<i64>) {
+/// What one reading changes in what `open` recorded.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Addresses the store did not hold before.
+    pub added: Vec<relay_store::New>,
+    /// Rows whose value changed (DRAC rewrites the time at each login): id and new value.
+    pub changed: Vec<(i64, relay_store::New)>,
+    /// Rows of addresses the store no longer holds.
+    pub gone: Vec<i64>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.gone.is_empty()
+    }
+}
+
+/// The changes one reading makes to what `open` recorded.
+pub fn changes(open: &[relay_store::Held], reading: &Reading) -> Changes {
     let was: HashMap<&str, &relay_store::Held> = open.iter().map(|h| (h.ip.as_str(), h)).collect();
     let now: HashMap<&str, &Entry> = reading.entries.iter().map(|e| (e.ip.as_str(), e)).collect();
-    let mut added = Vec::new();
-    let mut gone = Vec::new();
+    let mut out = Changes::default();
     for e in &reading.entries {
         match was.get(e.ip.as_str()) {
             Some(h) if h.value == e.value && h.login == e.login => {}
-            Some(h) => {
-                gone.push(h.id);
-                added.push(new(e));
-            }
-            None => added.push(new(e)),
+            Some(h) => out.changed.push((h.id, new(e))),
+            None => out.added.push(new(e)),
         }
     }
     for h in open {
         if !now.contains_key(h.ip.as_str()) {
-            gone.push(h.id);
+            out.gone.push(h.id);
         }
     }
-    (added, gone)
+    out
 }
 
 fn new(e: &Entry) -> relay_store::New {
@@ -353,23 +392,20 @@ async fn read_settled(
     Ok(reading)
 }
 
-/// Records one reading of store `name` at `now`; returns how many addresses it holds.
+/// Records one reading of store `name` at `now` in one transaction (its open rows, their
+/// changes and the read); returns how many addresses it holds.
 pub async fn record(db: &Db, name: &str, reading: &Reading, now: Epoch) -> store::Result<usize> {
     let mut conn = db.conn().await?;
-    let open = relay_store::open(&mut conn, name).await?;
-    let (added, gone) = changes(&open, reading);
-    relay_store::record_read(&mut conn, name, now, &added, &gone).await?;
-    relay_store::record_status(
-        &mut conn,
-        name,
-        now,
-        Some(reading.entries.len() as i64),
-        None,
-    )
-    .await?;
-    if !added.is_empty() || !gone.is_empty() {
-        store::changes::notify(&mut conn, store::changes::Change::Authorization).await?;
+    let mut tx = conn.begin().await?;
+    let open = relay_store::open(&mut tx, name).await?;
+    let c = changes(&open, reading);
+    relay_store::record_read(&mut tx, name, now, &c.added, &c.changed, &c.gone).await?;
+    relay_store::record_status(&mut tx, name, now, Some(reading.entries.len() as i64), None)
+        .await?;
+    if !c.is_empty() {
+        store::changes::notify(&mut tx, store::changes::Change::Authorization).await?;
     }
+    tx.commit().await?;
     Ok(reading.entries.len())
 }
 
@@ -479,7 +515,7 @@ pub fn findings(
                 });
             }
         }
-        let end = e.gone_at.unwrap_or(e.last_seen);
+        let end = e.gone_at.unwrap_or(read_until);
         let last_check = ip_checks
             .iter()
             .filter(|c| c.first_seen <= end)
@@ -513,6 +549,7 @@ pub const FINDINGS_ROWS: i64 = 200_000;
 /// The findings of `[from, to]` from the store, with `grace` seconds for the relay daemon.
 pub async fn findings_between(
     conn: &mut store::Conn,
+    stores: &[String],
     window: i64,
     grace: i64,
     from: Epoch,
@@ -522,7 +559,11 @@ pub async fn findings_between(
         relay_store::checks_between(conn, from - window, to + grace, FINDINGS_ROWS).await?;
     let entries =
         relay_store::between(conn, from - window - grace, to + grace, FINDINGS_ROWS).await?;
-    let reads = relay_store::reads(conn).await?;
+    let reads: Vec<relay_store::Read> = relay_store::reads(conn)
+        .await?
+        .into_iter()
+        .filter(|r| stores.is_empty() || stores.contains(&r.store))
+        .collect();
     // A store that was never read judges nothing; the stalest store bounds what is judged.
     let Some(read_until) = reads.iter().map(|r| r.read_at).min() else {
         return Ok(Vec::new());
@@ -601,7 +642,11 @@ mod tests {
             ]
         );
         let outlived = found.last().unwrap();
-        assert_eq!(outlived.held_after_check, Some(8000));
+        assert_eq!(
+            outlived.held_after_check,
+            Some(8960),
+            "held until the last read"
+        );
         assert_eq!(outlived.login.as_deref(), Some("shiro"));
     }
 
@@ -633,7 +678,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_time_for_an_address_is_a_new_entry() {
+    fn a_new_time_for_an_address_rewrites_its_entry() {
         let held = |id, ip: &str, value: &str| relay_store::Held {
             id,
             store: "m".into(),
@@ -647,12 +692,21 @@ mod tests {
         };
         let open = [held(1, "203.0.113.5", "100"), held(2, "203.0.113.6", "ok")];
         let reading = parse_postmap("203.0.113.5\t200\n203.0.113.7\tok\n");
-        let (added, gone) = changes(&open, &reading);
-        assert_eq!(gone, [1, 2]);
-        let ips: Vec<&str> = added.iter().map(|n| n.ip.as_str()).collect();
-        assert_eq!(ips, ["203.0.113.5", "203.0.113.7"]);
-        let (added, gone) = changes(&open[1..], &parse_postmap("203.0.113.6\tok\n"));
-        assert!(added.is_empty() && gone.is_empty());
+        let c = changes(&open, &reading);
+        assert_eq!(c.gone, [2]);
+        let changed: Vec<(i64, &str)> = c
+            .changed
+            .iter()
+            .map(|(id, n)| (*id, n.value.as_str()))
+            .collect();
+        assert_eq!(
+            changed,
+            [(1, "200")],
+            "a new login time rewrites the row, not a new one"
+        );
+        let ips: Vec<&str> = c.added.iter().map(|n| n.ip.as_str()).collect();
+        assert_eq!(ips, ["203.0.113.7"]);
+        assert!(changes(&open[1..], &parse_postmap("203.0.113.6\tok\n")).is_empty());
     }
 
     #[test]

@@ -736,9 +736,15 @@ pub async fn check_store(
 ) -> anyhow::Result<()> {
     let mut conn = db.conn().await?;
     let reads = store::relay_store::reads(&mut conn).await?;
-    let found =
-        crate::relay_store::findings_between(&mut conn, config.relay.window.0, grace, since, until)
-            .await?;
+    let found = crate::relay_store::findings_between(
+        &mut conn,
+        &[],
+        config.relay.window.0,
+        grace,
+        since,
+        until,
+    )
+    .await?;
     drop(conn);
     let zone = config.timezone.0;
     let records = found.iter().map(|f| StoreFindingRecord {

@@ -108,6 +108,19 @@ pub async fn run(config: Arc<Config>, only: &[String]) -> anyhow::Result<()> {
     // must stop them cleanly, not kill the process.
     let mut signals = Signals::install()?;
     let db = Db::open_config(&config.database).await?;
+    // What stores no longer configured held grants nobody (before the index loads).
+    let closed = crate::store::relay_store::close_unconfigured(
+        &mut db.conn().await?,
+        &config.relay.store_names(),
+        chrono::Utc::now().timestamp(),
+    )
+    .await?;
+    if closed > 0 {
+        tracing::info!(
+            closed,
+            "entries of relay stores no longer configured closed"
+        );
+    }
     let writer = Arc::new(Writer::new(db.clone(), config.relay.window.0));
     let index = crate::authz::start(&config, &writer).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -215,7 +228,10 @@ async fn watchdog(every: Duration, index: Arc<crate::grants::GrantIndex>) -> std
             .await
             .is_ok_and(|r| r.is_ok());
         if alive {
-            crate::notify::notify("WATCHDOG=1")?;
+            // systemd may be re-executing itself: a ping that cannot be sent is not fatal.
+            if let Err(e) = crate::notify::notify("WATCHDOG=1") {
+                tracing::warn!(error = %e, "cannot ping systemd's watchdog");
+            }
         } else {
             tracing::error!("the grant index did not answer within the watchdog interval");
         }
@@ -315,6 +331,7 @@ async fn start_network_parts(
                 listener,
                 shared.index.clone(),
                 Duration::from_secs(config.policy.idle_timeout.0.max(1) as u64),
+                config.policy.max_connections,
                 run.stop_rx.clone(),
             ),
         );

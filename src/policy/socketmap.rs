@@ -30,8 +30,6 @@ pub const TABLE: &str = "relay";
 const MAX_REQUEST: usize = 100_000;
 /// How long the rest of a request may take once its first byte arrived.
 const WITHIN_REQUEST: Duration = Duration::from_secs(10);
-/// Connections open at once; beyond this a new connection waits in the accept queue.
-const MAX_CONNECTIONS: usize = 256;
 
 /// The answer for one lookup of `key` in table `name` at `now`.
 pub fn answer(index: &GrantIndex, name: &str, key: &str, now: i64) -> String {
@@ -91,18 +89,21 @@ fn encode(payload: &str) -> Vec<u8> {
     format!("{}:{payload},", payload.len()).into_bytes()
 }
 
-/// Serves lookups on `listener` until `shutdown` turns true.
+/// Serves lookups on `listener` until `shutdown` turns true, at most `max_connections` at
+/// once (`policy.max_connections`: Postfix keeps one connection per smtpd process; beyond it a
+/// new connection waits in the accept queue).
 pub async fn serve(
     listener: TcpListener,
     index: Arc<GrantIndex>,
     idle_timeout: Duration,
+    max_connections: usize,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let mut connections = JoinSet::new();
     let stop = shutdown.clone();
     loop {
         while connections.try_join_next().is_some() {}
-        if connections.len() >= MAX_CONNECTIONS {
+        if connections.len() >= max_connections.max(1) {
             tokio::select! {
                 _ = connections.join_next() => continue,
                 _ = stopped(&mut shutdown) => break,
@@ -136,6 +137,8 @@ async fn connection(
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(256);
     let mut chunk = [0u8; 4096];
+    // When the request being read began: it must be whole within WITHIN_REQUEST of that.
+    let mut begun: Option<tokio::time::Instant> = None;
     loop {
         // Whole requests already here are answered first.
         match netstring(&buf) {
@@ -149,6 +152,7 @@ async fn connection(
                 };
                 let reply = answer(&index, name, key, chrono::Utc::now().timestamp());
                 buf.drain(..used);
+                begun = None;
                 if tokio::time::timeout(idle_timeout, stream.write_all(&encode(&reply)))
                     .await
                     .map_or(true, |r| r.is_err())
@@ -159,10 +163,10 @@ async fn connection(
             }
             Ok(None) => {}
         }
-        let wait = if buf.is_empty() {
-            idle_timeout
-        } else {
-            WITHIN_REQUEST
+        let wait = match (buf.is_empty(), begun) {
+            (true, _) => idle_timeout,
+            (false, Some(t)) => WITHIN_REQUEST.saturating_sub(t.elapsed()),
+            (false, None) => WITHIN_REQUEST,
         };
         let read = tokio::select! {
             r = tokio::time::timeout(wait, stream.read(&mut chunk)) => r,
@@ -170,7 +174,12 @@ async fn connection(
         };
         match read {
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Ok(Ok(n)) => {
+                if buf.is_empty() {
+                    begun = Some(tokio::time::Instant::now());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
         }
     }
 }

@@ -39,6 +39,10 @@ use sqlx::pool::PoolOptions;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
+/// SQLite's page cache per connection (negative: KiB) and how much of the file is mapped.
+const SQLITE_CACHE_KIB: &str = "-65536";
+const SQLITE_MMAP_BYTES: &str = "1073741824";
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -174,7 +178,14 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    // A month of history is a few hundred MB whose indexes every batch walks:
+                    // with SQLite's default 2 MB page cache each step read its pages again
+                    // through pread (half the ingest time into a 30-day store went to the
+                    // kernel copying pages, BENCHMARKS.md "Into a full store"). Pages are
+                    // mapped instead, and 64 MB of them cached per connection.
+                    .pragma("cache_size", SQLITE_CACHE_KIB)
+                    .pragma("mmap_size", SQLITE_MMAP_BYTES);
                 // A file has no server that can vanish under an idle connection: no ping on
                 // acquire (each is a round trip to the connection's worker thread).
                 let pool = PoolOptions::<sqlx::Sqlite>::new()

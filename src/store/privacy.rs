@@ -31,6 +31,8 @@ pub struct Anonymizer {
 
 /// Anonymized logins and local parts start with this; such values are left as they are.
 pub const MARK: &str = "anon-";
+/// What an anonymized address that was no address becomes.
+const UNKNOWN_NET: &str = "unknown/0";
 
 impl Anonymizer {
     pub fn new(key: Vec<u8>) -> Anonymizer {
@@ -40,7 +42,7 @@ impl Anonymizer {
     /// `anon-` and 12 hex digits of HMAC-SHA-256 of `login`: the same login always the same.
     pub fn login(&self, login: &str) -> String {
         use hmac::{Hmac, Mac};
-        if login.starts_with(MARK) || login.is_empty() {
+        if login.starts_with(MARK) {
             return login.to_string();
         }
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("any key length");
@@ -65,9 +67,11 @@ impl Anonymizer {
                     std::net::IpAddr::V4(_) => ipnet::IpNet::new(ip.addr(), 24),
                     std::net::IpAddr::V6(_) => ipnet::IpNet::new(ip.addr(), 48),
                 };
-                net.map_or_else(|_| ip.to_string(), |n| n.trunc().to_string())
+                net.map_or_else(|_| UNKNOWN_NET.to_string(), |n| n.trunc().to_string())
             }
-            Err(_) => ip.to_string(),
+            // Text that is no address names nobody we can reduce: it becomes a network too,
+            // so the row is not read again.
+            Err(_) => UNKNOWN_NET.to_string(),
         }
     }
 }
@@ -85,10 +89,23 @@ pub async fn anonymize(
     let mut out = Vec::new();
     // Tables with an id: rewrite the row in place.
     type Fix = fn(&Anonymizer, &[Option<String>]) -> Vec<Option<String>>;
-    let by_id: [(&str, &str, &str, &str, Fix); 4] = [
+    let by_id: [(&str, &str, &str, &str, Fix); 5] = [
+        (
+            "signin_failures",
+            "select id, account, ip from signin_failures
+             where at < $1 and ip not like '%/%' and id > $2 order by id limit $3",
+            "update signin_failures set account = $2, ip = $3 where id = $1",
+            "",
+            |a, v| {
+                vec![
+                    v[0].as_deref().map(|l| a.login(l)),
+                    v[1].as_deref().map(Anonymizer::ip),
+                ]
+            },
+        ),
         (
             "login_failures",
-            "select id, login, ip from login_failures where at < $1 and ip not like '%/%' limit $2",
+            "select id, login, ip from login_failures where at < $1 and ip not like '%/%' and id > $2 order by id limit $3",
             "update login_failures set login = $2, ip = $3 where id = $1",
             "",
             |a, v| {
@@ -100,7 +117,7 @@ pub async fn anonymize(
         ),
         (
             "rejections",
-            "select id, ip, sender, rcpt from rejections where at < $1 and ip not like '%/%' limit $2",
+            "select id, ip, sender, rcpt from rejections where at < $1 and ip not like '%/%' and id > $2 order by id limit $3",
             "update rejections set ip = $2, sender = $3, rcpt = $4 where id = $1",
             "",
             |a, v| {
@@ -114,7 +131,7 @@ pub async fn anonymize(
         (
             "policy_decisions",
             "select id, ip, sender, rcpt, login from policy_decisions
-             where at < $1 and ip not like '%/%' limit $2",
+             where at < $1 and ip not like '%/%' and id > $2 order by id limit $3",
             "update policy_decisions set ip = $2, sender = $3, rcpt = $4, login = $5 where id = $1",
             "",
             |a, v| {
@@ -129,7 +146,7 @@ pub async fn anonymize(
         (
             "relay_store_entries",
             "select id, ip, login from relay_store_entries
-             where gone_at < $1 and ip not like '%/%' limit $2",
+             where gone_at < $1 and ip not like '%/%' and id > $2 order by id limit $3",
             "update relay_store_entries set ip = $2, login = $3 where id = $1",
             "",
             |a, v| {
@@ -142,11 +159,14 @@ pub async fn anonymize(
     ];
     for (table, select, update, _, fix) in by_id {
         let mut changed = 0u64;
+        let mut after = 0i64;
         loop {
-            let rows = select_rows(conn, select, before).await?;
-            if rows.is_empty() {
+            // Each row is read once: paging by id ends even where an update changes nothing.
+            let rows = select_rows(conn, select, before, after).await?;
+            let Some(last) = rows.last().map(|(id, _)| *id) else {
                 break;
-            }
+            };
+            after = last;
             let mut tx = conn.begin().await?;
             for (id, values) in &rows {
                 let mut params: Vec<Value> = vec![(*id).into()];
@@ -202,13 +222,54 @@ pub async fn anonymize(
         changed += rows.len() as u64;
     }
     out.push(("sessions", changed));
+    // Accepted relays per minute, address and sender: merged like sessions.
+    let mut changed = 0u64;
+    loop {
+        let rows: Vec<(Epoch, String, String, i64, i64, String)> = conn
+            .fetch_all(
+                "select minute, ip, sender, count, carrier, sample_rcpt from relays
+                 where minute < $1 and ip not like '%/%' limit $2",
+                &[before.into(), BATCH.into()],
+            )
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut tx = conn.begin().await?;
+        for (minute, ip, sender, count, carrier, sample) in &rows {
+            tx.execute(
+                "delete from relays where minute = $1 and ip = $2 and sender = $3",
+                &[(*minute).into(), ip.into(), sender.into()],
+            )
+            .await?;
+            tx.execute(
+                "insert into relays (minute, ip, sender, count, carrier, sample_rcpt)
+                 values ($1, $2, $3, $4, $5, $6)
+                 on conflict (minute, ip, sender) do update
+                 set count = relays.count + excluded.count,
+                     carrier = relays.carrier + excluded.carrier",
+                &[
+                    (*minute).into(),
+                    Anonymizer::ip(ip).into(),
+                    a.mail(sender).into(),
+                    (*count).into(),
+                    (*carrier).into(),
+                    a.mail(sample).into(),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        changed += rows.len() as u64;
+    }
+    out.push(("relays", changed));
     // Per-login relay counts: the login only.
     let mut changed = 0u64;
     loop {
         let rows: Vec<(Epoch, String, String, i64, Epoch, Epoch)> = conn
             .fetch_all(
                 "select minute, login, method, count, first_at, last_at from login_relays
-                 where minute < $1 and login not like 'anon-%' limit $2",
+                 where minute < $1 and substr(login, 1, 5) <> 'anon-' limit $2",
                 &[before.into(), BATCH.into()],
             )
             .await?;
@@ -245,18 +306,20 @@ pub async fn anonymize(
     Ok(out)
 }
 
-/// `(id, columns…)` rows of a select taking `(before, limit)`, every column but the id text.
+/// `(id, columns…)` rows of a select taking `(before, after id, limit)`, every column but the
+/// id text.
 async fn select_rows(
     conn: &mut Conn,
     select: &str,
     before: Epoch,
+    after: i64,
 ) -> Result<Vec<(i64, Vec<Option<String>>)>> {
     let columns = select
         .split("select ")
         .nth(1)
         .and_then(|s| s.split(" from ").next())
         .map_or(0, |c| c.split(',').count());
-    let params = [before.into(), BATCH.into()];
+    let params = [before.into(), after.into(), BATCH.into()];
     Ok(match columns {
         3 => conn
             .fetch_all::<(i64, Option<String>, Option<String>)>(select, &params)
@@ -346,6 +409,11 @@ const HOLDINGS: &[(&str, &str, &str)] = &[
         "subject, created_at, seen_at",
     ),
     (
+        "signin_failures",
+        "kind = 'customer' and account = $1",
+        "account, ip, at",
+    ),
+    (
         "audit",
         "subject = $1",
         "at, actor, action, subject, reason",
@@ -400,6 +468,7 @@ pub async fn forget(
     login: &str,
     senders: &[String],
     anonymous: &str,
+    audit: (Epoch, &str, &str),
 ) -> Result<Erased> {
     let mut erased = Erased::default();
     let mut tx = conn.begin().await?;
@@ -419,6 +488,9 @@ pub async fn forget(
         };
         erased.tables.push((table, n));
     }
+    // The erasure's own record, in the same transaction: no erasure goes unaudited.
+    let (at, actor, reason) = audit;
+    super::audit::record(&mut tx, at, actor, "forget", anonymous, Some(reason), None).await?;
     tx.commit().await?;
     Ok(erased)
 }
@@ -439,7 +511,9 @@ pub async fn looks(conn: &mut Conn, login: &str, since: Epoch, limit: i64) -> Re
     conn.fetch_all(
         "select a.at, a.actor, a.action, a.reason, s.role from audit a
          left join staff s on s.name = a.actor
-         where a.subject = $1 and a.at >= $2 order by a.at desc, a.id desc limit $3",
+         where a.subject = $1 and a.at >= $2
+           and a.action not in ('sign_in', 'sign_out', 'totp_set', 'forget')
+         order by a.at desc, a.id desc limit $3",
         &[login.into(), since.into(), limit.into()],
     )
     .await
@@ -455,7 +529,11 @@ mod tests {
         assert_eq!(Anonymizer::ip("203.0.113.77"), "203.0.113.0/24");
         assert_eq!(Anonymizer::ip("2001:db8:1:2::5"), "2001:db8:1::/48");
         assert_eq!(Anonymizer::ip("::ffff:198.51.100.9"), "198.51.100.0/24");
-        assert_eq!(Anonymizer::ip("unknown"), "unknown");
+        assert_eq!(Anonymizer::ip("unknown"), "unknown/0");
+        assert!(
+            a.login("").starts_with(MARK),
+            "an empty login is anonymized too"
+        );
         let t = a.login("taro");
         assert!(t.starts_with(MARK) && t.len() == MARK.len() + 12);
         assert_eq!(a.login("taro"), t, "one login, one name");

@@ -45,30 +45,40 @@ pub async fn open(conn: &mut Conn, store: &str) -> Result<Vec<Held>> {
     .await
 }
 
-/// One read of `store` at `now`: `added` appear, the rows `gone` disappear, every other open
-/// row was seen again. One transaction: a reader sees the store as one read left it.
+/// One read of `store` at `now`, in the caller's transaction: `added` appear, the rows
+/// `changed` take their new value (DRAC rewrites the time at each login), the rows `gone`
+/// disappear.
 pub async fn record_read(
     conn: &mut Conn,
     store: &str,
     now: Epoch,
     added: &[New],
+    changed: &[(i64, New)],
     gone: &[i64],
 ) -> Result<()> {
-    let mut tx = conn.begin().await?;
     for id in gone {
-        tx.execute(
+        conn.execute(
             "update relay_store_entries set gone_at = $1 where id = $2 and gone_at is null",
             &[now.into(), (*id).into()],
         )
         .await?;
     }
-    tx.execute(
-        "update relay_store_entries set last_seen = $1 where store = $2 and gone_at is null",
-        &[now.into(), store.into()],
-    )
-    .await?;
+    for (id, n) in changed {
+        conn.execute(
+            "update relay_store_entries set value = $1, login = $2, began_at = $3, last_seen = $4
+             where id = $5",
+            &[
+                n.value.as_str().into(),
+                n.login.as_deref().into(),
+                Value::from(n.began_at),
+                now.into(),
+                (*id).into(),
+            ],
+        )
+        .await?;
+    }
     for n in added {
-        tx.execute(
+        conn.execute(
             "insert into relay_store_entries
                (store, ip, value, login, began_at, first_seen, last_seen)
              values ($1, $2, $3, $4, $5, $6, $6)",
@@ -83,7 +93,44 @@ pub async fn record_read(
         )
         .await?;
     }
-    tx.commit().await
+    Ok(())
+}
+
+/// Closes what stores no longer configured held, and forgets their reads: a store removed
+/// from (or renamed in) the configuration grants nobody.
+pub async fn close_unconfigured(conn: &mut Conn, configured: &[String], now: Epoch) -> Result<u64> {
+    let list = (0..configured.len())
+        .map(|i| format!("${}", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let not_in = match configured.is_empty() {
+        true => String::new(),
+        false => format!(" and store not in ({list})"),
+    };
+    let mut params: Vec<Value> = vec![now.into()];
+    params.extend(configured.iter().map(Value::from));
+    let closed = conn
+        .execute(
+            &format!("update relay_store_entries set gone_at = $1 where gone_at is null{not_in}"),
+            &params,
+        )
+        .await?;
+    let reads_not_in = match configured.is_empty() {
+        true => String::new(),
+        false => format!(
+            " where store not in ({})",
+            (0..configured.len())
+                .map(|i| format!("${}", i + 1))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    conn.execute(
+        &format!("delete from relay_store_reads{reads_not_in}"),
+        &params[1..],
+    )
+    .await?;
+    Ok(closed)
 }
 
 /// Every address some store holds now, with when it was first seen there: what the grant
@@ -116,13 +163,16 @@ pub async fn held_at(conn: &mut Conn, ip: &str, at: Epoch) -> Result<Option<Held
     .await
 }
 
-/// Entries present at any moment of `[from, to]`, oldest first, at most `limit`.
+/// Entries present at any moment of `[from, to]`, newest first, at most `limit`: those still
+/// held and those gone since `from`, each found through its own index.
 pub async fn between(conn: &mut Conn, from: Epoch, to: Epoch, limit: i64) -> Result<Vec<Held>> {
     conn.fetch_all(
         &format!(
-            "select {COLUMNS} from relay_store_entries
-             where first_seen <= $2 and (gone_at is null or gone_at >= $1)
-             order by first_seen, id limit $3"
+            "select {COLUMNS} from (
+               select {COLUMNS} from relay_store_entries where gone_at is null and first_seen <= $2
+               union all
+               select {COLUMNS} from relay_store_entries where gone_at >= $1 and first_seen <= $2
+             ) e order by first_seen desc, id desc limit $3"
         ),
         &[from.into(), to.into(), limit.into()],
     )
@@ -160,13 +210,13 @@ pub async fn record_status(
             )
             .await?
         }
+        // A failed read changes nothing but the error: the store was last read when it was.
         None => {
             conn.execute(
                 "insert into relay_store_reads (store, first_read_at, read_at, held, error)
-                 values ($1, $2, $2, 0, $3)
-                 on conflict (store) do update set read_at = excluded.read_at,
-                 error = excluded.error",
-                &[store.into(), now.into(), error.into()],
+                 values ($1, 0, 0, 0, $2)
+                 on conflict (store) do update set error = excluded.error",
+                &[store.into(), error.into()],
             )
             .await?
         }

@@ -166,8 +166,15 @@ async fn relay_store_figures(
         return Ok(None);
     }
     let reads = store::relay_store::reads(c).await?;
-    let findings =
-        crate::relay_store::findings_between(c, config.relay.window.0, 60, now - 3600, now).await?;
+    let findings = crate::relay_store::findings_between(
+        c,
+        &config.relay.store_names(),
+        config.relay.window.0,
+        60,
+        now - 3600,
+        now,
+    )
+    .await?;
     Ok(Some((reads, findings)))
 }
 

@@ -182,6 +182,20 @@ pub fn postgres_url() -> Option<String> {
     .flatten()
 }
 
+/// The test MySQL/MariaDB server's URL (RELAYDESK_TEST_MYSQL_URL); required under `CI=true`.
+pub fn mysql_url() -> Option<String> {
+    let url = std::env::var("RELAYDESK_TEST_MYSQL_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    available(
+        "MySQL/MariaDB",
+        url.is_some(),
+        "set RELAYDESK_TEST_MYSQL_URL, as scripts/test-all does",
+    )
+    .then_some(url)
+    .flatten()
+}
+
 /// A loopback port nothing listens on right now (for a server a test starts).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -158,7 +158,8 @@ async fn with_the_store_as_authority_every_surface_says_what_postfix_finds_in_th
             .await
             .unwrap();
         drop(c);
-        let a: Vec<_> = held.iter().filter(|h| h.ip == A).collect();
+        let mut a: Vec<_> = held.iter().filter(|h| h.ip == A).collect();
+        a.sort_by_key(|h| h.id);
         assert_eq!(a.len(), 2, "{label}: {held:?}");
         assert_eq!(a[0].began_at, Some(t0));
         assert!(a[0].gone_at.is_some() && a[1].gone_at.is_none());
@@ -250,6 +251,7 @@ async fn postfix_reads_relaydesks_grants_as_a_socketmap_table() {
         listener,
         index.clone(),
         std::time::Duration::from_secs(30),
+        256,
         stop_rx,
     ));
     let table = format!("socketmap:inet:{addr}:relay");
@@ -479,6 +481,45 @@ async fn an_sql_table_written_after_each_login_is_read_with_its_logins() {
     // A query that fails is an error (the last reading stands), never "nobody".
     source.query = "select nothing from nowhere".into();
     assert!(relaydesk::relay_store::read(&source).await.is_err());
+
+    // MySQL/MariaDB: an INT UNSIGNED time, as such scripts often keep it.
+    if let Some(my) = crate::helpers::mysql_url() {
+        let mut c = my
+            .parse::<sqlx::mysql::MySqlConnectOptions>()
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let table = format!("relay_{}", std::process::id());
+        for sql in [
+            format!("drop table if exists {table}"),
+            format!("create table {table} (ip varchar(45), at int unsigned, login varchar(64))"),
+            format!("insert into {table} values ('{A}', {}, 'taro')", now - 60),
+            format!(
+                "insert into {table} values ('{B}', {}, 'hanako')",
+                now - 7200
+            ),
+        ] {
+            sqlx::query(&sql).execute(&mut c).await.unwrap();
+        }
+        let mut my_source = source.clone();
+        my_source.url = my.clone();
+        my_source.time_is = StoreTime::Granted;
+        my_source.query = format!(
+            "select ip, at, login from {table} where at > {}",
+            now - 1800
+        );
+        let r = relaydesk::relay_store::read(&my_source).await;
+        sqlx::query(&format!("drop table {table}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let r = r.unwrap();
+        assert_eq!(r.entries.len(), 1, "{r:?}");
+        assert_eq!(r.entries[0].ip, A);
+        assert_eq!(r.entries[0].login.as_deref(), Some("taro"));
+        assert_eq!(r.entries[0].began_at, Some(now - 60));
+    }
 
     let Some(pg) = crate::helpers::postgres_url() else {
         return;

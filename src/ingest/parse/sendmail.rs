@@ -79,10 +79,17 @@ pub(super) fn parse(msg: &str, at: Epoch) -> Parsed {
 /// refusal (srvrsmtp.c, 8.14+): `rejecting commands from HOST [IP] due to pre-greeting traffic
 /// after N seconds` (8.13: without `after N seconds`, or with it before `due to`).
 fn auth(m: &str, at: Epoch) -> Parsed {
-    if let Some(i) = m.find("rejecting commands from ")
-        && let Some(d) = m[i..].find(" due to pre-greeting traffic")
-    {
-        let head = &m[i + 24..i + d];
+    // Only at the start of the message, after an optional queue ID: a client-chosen address
+    // elsewhere on a line may hold the same words.
+    let body = match m.split_once(": ") {
+        Some((id, rest)) if !id.is_empty() && id.bytes().all(|c| c.is_ascii_alphanumeric()) => rest,
+        _ => m,
+    };
+    if let Some(rest) = body.strip_prefix("rejecting commands from ") {
+        let Some(d) = rest.find(" due to pre-greeting traffic") else {
+            return Parsed::Malformed;
+        };
+        let head = &rest[..d];
         let head = match head.rfind(" after ") {
             Some(a) if head[a + 7..].ends_with(" seconds") => &head[..a],
             _ => head,

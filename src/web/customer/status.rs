@@ -116,12 +116,18 @@ pub async fn store_facts(
     if stores.is_empty() {
         return Ok(None);
     }
-    let missed =
-        crate::relay_store::findings_between(c, config.relay.window.0, 60, now - RECENT, now)
-            .await?
-            .iter()
-            .filter(|f| f.kind == crate::relay_store::FindingKind::MissedLogin)
-            .count() as i64;
+    let missed = crate::relay_store::findings_between(
+        c,
+        &config.relay.store_names(),
+        config.relay.window.0,
+        60,
+        now - RECENT,
+        now,
+    )
+    .await?
+    .iter()
+    .filter(|f| f.kind == crate::relay_store::FindingKind::MissedLogin)
+    .count() as i64;
     let names: Vec<String> = stores.iter().map(|s| s.display_name()).collect();
     Ok(Some(StoreFacts {
         configured: stores.len(),

@@ -105,6 +105,7 @@ pub async fn page(
                     store::relay_store::reads(c).await?,
                     crate::relay_store::findings_between(
                         c,
+                        &store_config.relay.store_names(),
                         store_config.relay.window.0,
                         60,
                         day_ago,
