@@ -611,7 +611,10 @@ impl Default for RetentionConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
-    /// Most lines committed in one transaction.
+    /// Most lines committed in one transaction. Default 100,000: into a store holding a
+    /// month, each commit rewrites the index pages its rows touch, so fewer, larger commits of
+    /// a backlog or an import write far less (BENCHMARKS.md "Into a full store"); a followed
+    /// file commits whenever it reaches its end, so live lines are not held back.
     pub batch_lines: usize,
     /// How often followed files are checked for new lines, in milliseconds. Default 100 ms,
     /// so a login reaches the grant index well within 250 ms.
@@ -621,7 +624,7 @@ pub struct IngestConfig {
 impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
-            batch_lines: 20_000,
+            batch_lines: 100_000,
             poll_ms: 100,
         }
     }
