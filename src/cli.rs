@@ -342,14 +342,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
         } => {
             let db = open_existing_db(&config).await?;
-            let now = chrono::Utc::now().timestamp();
-            let at = |t: Option<String>, default: i64| {
-                t.map(|t| time::parse(&t, config.timezone.0, now))
-                    .transpose()
-                    .map(|t| t.unwrap_or(default))
-            };
-            let since = at(since, now - 30 * 86400)?;
-            let until = at(until, now)?;
+            let (since, until) = period(&config, since, until, 30 * 86400)?;
             report::relay_methods(&db, &config, since, until, format, &mut io::stdout().lock())
                 .await
         }
@@ -360,14 +353,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
         } => {
             let db = open_existing_db(&config).await?;
-            let now = chrono::Utc::now().timestamp();
-            let at = |t: Option<String>, default: i64| {
-                t.map(|t| time::parse(&t, config.timezone.0, now))
-                    .transpose()
-                    .map(|t| t.unwrap_or(default))
-            };
-            let since = at(since, now - 86400)?;
-            let until = at(until, now)?;
+            let (since, until) = period(&config, since, until, 86400)?;
             if since > until || until - since > 400 * 86400 {
                 anyhow::bail!("--since and --until: a period of at most 400 days, since first");
             }
@@ -465,11 +451,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export { login, reason } => {
-            let login = crate::domain::Login::parse(&login, &config.relay.login_rule())
-                .map_err(|_| anyhow::anyhow!("login: not a login"))?;
-            let reason = crate::actions::Reason::parse(&reason)?;
+            let (login, reason, senders) = data_request(&config, &login, &reason)?;
             let db = open_existing_db(&config).await?;
-            let senders = crate::explain::candidate_senders(login.as_str(), &config);
             let mut c = db.conn().await?;
             let data = crate::store::privacy::export(&mut c, login.as_str(), &senders).await?;
             let now = chrono::Utc::now().timestamp();
@@ -488,11 +471,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Forget { login, reason } => {
-            let login = crate::domain::Login::parse(&login, &config.relay.login_rule())
-                .map_err(|_| anyhow::anyhow!("login: not a login"))?;
-            let reason = crate::actions::Reason::parse(&reason)?;
+            let (login, reason, senders) = data_request(&config, &login, &reason)?;
             let db = open_existing_db(&config).await?;
-            let senders = crate::explain::candidate_senders(login.as_str(), &config);
             let mut c = db.conn().await?;
             let key = crate::store::privacy::site_key(&mut c, "anonymize").await?;
             let anonymous = crate::store::privacy::Anonymizer::new(key).login(login.as_str());
@@ -676,6 +656,37 @@ async fn act_audited(
     let said = crate::actions::perform(&db, &action, reason.as_ref(), audit).await?;
     println!("{said}");
     Ok(())
+}
+
+/// `--since` and `--until` as epochs in the configured zone: `default_span` seconds before
+/// now, and now, when not given.
+fn period(
+    config: &Config,
+    since: Option<String>,
+    until: Option<String>,
+    default_span: i64,
+) -> anyhow::Result<(i64, i64)> {
+    let now = chrono::Utc::now().timestamp();
+    let at = |t: Option<String>, default: i64| {
+        t.map(|t| time::parse(&t, config.timezone.0, now))
+            .transpose()
+            .map(|t| t.unwrap_or(default))
+    };
+    Ok((at(since, now - default_span)?, at(until, now)?))
+}
+
+/// A customer's data request (`export`, `forget`): their login in its one name, the reason
+/// for the audit, and their mail addresses.
+fn data_request(
+    config: &Config,
+    login: &str,
+    reason: &str,
+) -> anyhow::Result<(crate::domain::Login, crate::actions::Reason, Vec<String>)> {
+    let login = crate::domain::Login::parse(login, &config.relay.login_rule())
+        .map_err(|_| anyhow::anyhow!("login: not a login"))?;
+    let reason = crate::actions::Reason::parse(reason)?;
+    let senders = crate::explain::candidate_senders(login.as_str(), config);
+    Ok((login, reason, senders))
 }
 
 /// `relaydesk check`: every problem, one a line, then a failing exit; "ok" and exit 0 when none.
