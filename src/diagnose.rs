@@ -504,26 +504,8 @@ pub fn connection_state(
             }
             return out;
         }
-        if let Some((t, s)) = by_suspended {
-            out.state = State::Suspended;
-            out.login_at = Some(t);
-            out.by_login = Some(s.login.clone());
-            return out;
-        }
-        let failed_after = ev
-            .failures
-            .iter()
-            .filter(|f| f.ip == ip && f.at >= now - w && f.at <= now)
-            .map(|f| f.at)
-            .max();
-        if let Some((t, s)) = check
-            && failed_after.is_none_or(|f| f < t)
-        {
-            out.state = State::NotInStore;
-            out.login_at = Some(t);
-            out.by_login = Some(s.login.clone());
-            return out;
-        }
+        // Not held: the evidence below says why, as without the store, except that a good
+        // check newer than any failure is one the store did not take (after suspension).
     }
     let granting = latest(now - w, now, &|s| {
         grants.relay_store.is_none() && !grants.never_authorized && !suspended(&s.login)
@@ -556,6 +538,15 @@ pub fn connection_state(
         .filter(|f| f.ip == ip && f.at >= now - w && f.at <= now)
         .map(|f| f.at)
         .max();
+    if grants.relay_store.is_some()
+        && let Some((t, s)) = latest(now - w, now, &|s| !suspended(&s.login))
+        && failure.is_none_or(|f| f < t)
+    {
+        out.state = State::NotInStore;
+        out.login_at = Some(t);
+        out.by_login = Some(s.login.clone());
+        return out;
+    }
     if let Some(at) = failure {
         out.state = State::AuthFailed;
         out.failure_at = Some(at);
