@@ -139,6 +139,23 @@ fn the_unit_and_the_package_metadata_hold_what_the_readme_promises() {
             .filter(|l| l.contains("relaydesk.service"))
             .collect();
         assert!(problems.is_empty(), "systemd-analyze verify: {said}");
+        // systemd's own exposure rating of the sandbox, as the README states it (1.7 of 10).
+        let out = std::process::Command::new("systemd-analyze")
+            .args(["security", "--offline=true", "--no-pager"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        let level: f64 = said
+            .lines()
+            .find_map(|l| {
+                l.split("Overall exposure level for relaydesk.service: ")
+                    .nth(1)
+            })
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no exposure level in: {said}"));
+        assert!(level <= 2.5, "exposure level {level} > 2.5:\n{said}");
     }
 }
 
@@ -162,15 +179,7 @@ fn the_debian_package_installs_and_purges() {
     let dir = tempfile::tempdir().unwrap();
     let deb = dir.path().join("relaydesk.deb");
     let out = std::process::Command::new("cargo")
-        .args([
-            "deb",
-            "--no-build",
-            "--profile",
-            "dev",
-            "--no-strip",
-            "--fast",
-            "-o",
-        ])
+        .args(["deb", "--no-build", "--profile", "dev", "--fast", "-o"])
         .arg(&deb)
         .current_dir(root)
         .output()
@@ -228,6 +237,26 @@ fn the_debian_package_installs_and_purges() {
         "{postinst}"
     );
 
+    // Debian's own package checker: no errors (warnings are allowed: there is no manual page;
+    // `relaydesk --help` and the README are the documentation).
+    let present = std::process::Command::new("lintian")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if crate::helpers::available("lintian", present, "apt install lintian") {
+        let out = std::process::Command::new("lintian")
+            .args(["--fail-on", "error", "--tag-display-limit", "0"])
+            .arg(&deb)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && !said.lines().any(|l| l.starts_with("E: ")),
+            "lintian: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     // As root: really installed, then purged.
     let uid = std::process::Command::new("id").arg("-u").output().unwrap();
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
@@ -249,6 +278,14 @@ fn the_debian_package_installs_and_purges() {
         .output()
         .unwrap();
     let store = std::path::Path::new("/var/lib/relaydesk/relaydesk.db");
+    // The installed binary's own check, as the README's setup steps run it: as the relaydesk
+    // user it reads the 0640 configuration and the store; on this machine it may list problems
+    // (no /var/log/mail.log, say), each naming its file and key, and a count.
+    let check = std::process::Command::new("runuser")
+        .args(["-u", "relaydesk", "--", "/usr/bin/relaydesk"])
+        .args(["--config", "/etc/relaydesk/relaydesk.toml", "check"])
+        .current_dir("/var/lib/relaydesk")
+        .output();
     let result = (
         installed.status.success(),
         user.status.success(),
@@ -256,6 +293,37 @@ fn the_debian_package_installs_and_purges() {
     );
     let purged = dpkg(&["--purge", "relaydesk"]);
     assert_eq!(result, (true, true, true), "dpkg -i: {said}");
+    let check = check.expect("runuser");
+    let check_said = String::from_utf8_lossy(&check.stdout).into_owned()
+        + &String::from_utf8_lossy(&check.stderr);
+    match check.status.code() {
+        Some(0) => {}
+        Some(1) => {
+            let problems = check_said.lines().filter(|l| !l.starts_with("relaydesk: "));
+            let count = check_said.lines().find_map(|l| {
+                let n = l.strip_prefix("relaydesk: ")?;
+                n.strip_suffix(" problems")
+                    .or(n.strip_suffix(" problem"))?
+                    .parse::<usize>()
+                    .ok()
+            });
+            assert_eq!(
+                count,
+                Some(problems.clone().count()),
+                "relaydesk check: {check_said}"
+            );
+            for line in problems {
+                assert!(line.contains(": "), "a problem without its place: {line}");
+            }
+        }
+        _ => panic!("relaydesk check: {check_said}"),
+    }
+    assert!(
+        !check_said.contains("relaydesk.toml: cannot read")
+            && !check_said.contains("the store")
+            && !check_said.contains("its schema"),
+        "the installed relaydesk cannot read its configuration or store: {check_said}"
+    );
     assert!(
         purged.status.success(),
         "{}",
