@@ -303,9 +303,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest { files } => {
             let db = open_db(&config).await?;
             let writer = Writer::new(db.clone(), config.relay.window.0);
-            Arc::new(crate::alerts::Watch::new(db, &config)).attach(&writer);
-            let summary = crate::ingest::import::run(&files, config.clone(), &writer).await?;
-            print!("{summary}");
+            Arc::new(crate::alerts::Watch::new(db.clone(), &config)).attach(&writer);
+            let summary = crate::ingest::import::run(&files, config.clone(), &writer).await;
+            // Closed, an SQLite store is checkpointed: its file alone holds what was imported
+            // (a copy made after the command, without its -wal file, misses nothing).
+            db.close().await;
+            print!("{}", summary?);
             Ok(())
         }
         Command::Parse => parse_stdin(&config),

@@ -70,6 +70,7 @@ impl Writer {
             let mut conn = self.db.conn().await?;
             ingest::commit(&mut conn, self.window, &mut open, &commit).await?;
         }
+        self.db.written();
         if !batch.events.is_empty() {
             let listeners = self
                 .listeners

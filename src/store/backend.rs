@@ -129,6 +129,50 @@ macro_rules! bound {
     };
 }
 
+/// A statement's `$1`, `$2`, … as SQLite's anonymous `?` when they appear exactly once each and
+/// in order, as in a generated `values` list. SQLite looks up each named parameter in a list
+/// (sqlite3VListNameToNum when preparing, and sqlx asks each one's name when binding): quadratic
+/// in their number, which a statement of thousands of parameters pays in milliseconds; anonymous
+/// ones cost nothing to look up. Other statements are left as written.
+fn sqlite_sql(sql: &str, params: usize) -> Cow<'_, str> {
+    const FEW: usize = 16;
+    if params <= FEW {
+        return Cow::Borrowed(sql);
+    }
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let (mut copied, mut next, mut i, mut quoted) = (0, 1usize, 0, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b'$' if !quoted => {
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if digits > 0 {
+                    if sql[i + 1..i + 1 + digits].parse::<usize>().ok() != Some(next) {
+                        return Cow::Borrowed(sql);
+                    }
+                    out.push_str(&sql[copied..i]);
+                    out.push('?');
+                    next += 1;
+                    i += 1 + digits;
+                    copied = i;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if next != params + 1 {
+        return Cow::Borrowed(sql);
+    }
+    out.push_str(&sql[copied..]);
+    Cow::Owned(out)
+}
+
 impl Conn {
     pub fn backend(&self) -> Backend {
         match self {
@@ -141,10 +185,12 @@ impl Conn {
     pub fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             Ok(match self {
-                Conn::Sqlite(c) => bound!(sqlx::query(sql), params, sqlite)
-                    .execute(&mut **c)
-                    .await?
-                    .rows_affected(),
+                Conn::Sqlite(c) => {
+                    bound!(sqlx::query(&sqlite_sql(sql, params.len())), params, sqlite)
+                        .execute(&mut **c)
+                        .await?
+                        .rows_affected()
+                }
                 Conn::Postgres(c) => bound!(sqlx::query(sql), params, postgres)
                     .execute(&mut **c)
                     .await?
@@ -162,9 +208,13 @@ impl Conn {
         Box::pin(async move {
             Ok(match self {
                 Conn::Sqlite(c) => {
-                    bound!(sqlx::query_as(sql), params, sqlite)
-                        .fetch_all(&mut **c)
-                        .await?
+                    bound!(
+                        sqlx::query_as(&sqlite_sql(sql, params.len())),
+                        params,
+                        sqlite
+                    )
+                    .fetch_all(&mut **c)
+                    .await?
                 }
                 Conn::Postgres(c) => {
                     bound!(sqlx::query_as(sql), params, postgres)
@@ -184,9 +234,13 @@ impl Conn {
         Box::pin(async move {
             Ok(match self {
                 Conn::Sqlite(c) => {
-                    bound!(sqlx::query_as(sql), params, sqlite)
-                        .fetch_optional(&mut **c)
-                        .await?
+                    bound!(
+                        sqlx::query_as(&sqlite_sql(sql, params.len())),
+                        params,
+                        sqlite
+                    )
+                    .fetch_optional(&mut **c)
+                    .await?
                 }
                 Conn::Postgres(c) => {
                     bound!(sqlx::query_as(sql), params, postgres)
@@ -201,10 +255,12 @@ impl Conn {
     pub fn exists<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             Ok(match self {
-                Conn::Sqlite(c) => bound!(sqlx::query(sql), params, sqlite)
-                    .fetch_optional(&mut **c)
-                    .await?
-                    .is_some(),
+                Conn::Sqlite(c) => {
+                    bound!(sqlx::query(&sqlite_sql(sql, params.len())), params, sqlite)
+                        .fetch_optional(&mut **c)
+                        .await?
+                        .is_some()
+                }
                 Conn::Postgres(c) => bound!(sqlx::query(sql), params, postgres)
                     .fetch_optional(&mut **c)
                     .await?
@@ -248,7 +304,7 @@ impl Conn {
         Box::pin(async move {
             Ok(match self {
                 Conn::Sqlite(c) => {
-                    let rows = bound!(sqlx::query(sql), params, sqlite)
+                    let rows = bound!(sqlx::query(&sqlite_sql(sql, params.len())), params, sqlite)
                         .fetch_all(&mut **c)
                         .await?;
                     objects!(rows)
@@ -505,5 +561,41 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut => StoreError::Busy,
             e => StoreError::Sql(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_sql;
+
+    #[test]
+    fn many_numbered_parameters_in_order_become_anonymous() {
+        let values: Vec<String> = (1..=20).map(|n| format!("(${n})")).collect();
+        let sql = format!("insert into t (a) values {}", values.join(", "));
+        let out = sqlite_sql(&sql, 20);
+        assert_eq!(out.matches('?').count(), 20);
+        assert!(!out.contains('$'));
+        // $10 is one parameter, not $1 followed by a zero.
+        assert!(out.ends_with("(?)"));
+    }
+
+    #[test]
+    fn other_statements_are_left_as_written() {
+        let values: Vec<String> = (1..=20).map(|n| format!("${n}")).collect();
+        let in_order = format!("select {}", values.join(", "));
+        // Few parameters: not worth a copy.
+        assert_eq!(sqlite_sql("select $1, $2", 2), "select $1, $2");
+        // A parameter used twice, or out of order, or a count that differs.
+        let twice = format!("{in_order}, $1");
+        assert_eq!(sqlite_sql(&twice, 20), twice.as_str());
+        let swapped = in_order
+            .replacen("$1,", "$2,", 1)
+            .replacen(", $2,", ", $1,", 1);
+        assert_eq!(sqlite_sql(&swapped, 20), swapped.as_str());
+        assert_eq!(sqlite_sql(&in_order, 21), in_order.as_str());
+        // A dollar sign inside a string literal is text.
+        let quoted = format!("{in_order}, '$21'");
+        assert_eq!(sqlite_sql(&quoted, 20).matches('?').count(), 20);
+        assert!(sqlite_sql(&quoted, 20).ends_with("'$21'"));
     }
 }

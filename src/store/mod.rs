@@ -32,6 +32,7 @@ pub mod timeline;
 pub mod web_sessions;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use backend::{Conn, Record, Tx, Value};
@@ -42,9 +43,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 /// SQLite's page cache per connection (negative: KiB) and how much of the file is mapped.
 const SQLITE_CACHE_KIB: &str = "-65536";
 const SQLITE_MMAP_BYTES: &str = "1073741824";
-/// WAL pages between automatic checkpoints (SQLite's default 1000): index pages that every
-/// batch dirties again are copied into the database once per 32 MB of WAL, not per 4 MB.
-const SQLITE_CHECKPOINT_PAGES: &str = "8192";
+/// WAL pages after which a writer checkpoints itself (SQLite's default 1000) — a backstop: the
+/// checkpointer (`checkpoints`) copies the WAL into the database from a connection of its own,
+/// on the other core, while writers go on. A writer that checkpointed after its own commit
+/// spent a third of an import into a 30-day store doing so (BENCHMARKS.md "Into a full store").
+const SQLITE_CHECKPOINT_PAGES: &str = "32768";
+/// The WAL file is cut back to this size once it has been copied in and starts over.
+const SQLITE_WAL_LIMIT_BYTES: &str = "67108864";
+/// How often the checkpointer looks for WAL frames to copy when no writer has said so.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +153,73 @@ enum Pool {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// SQLite files: copies the WAL into the database beside the writers. It stops when the
+    /// last handle goes or the store is closed.
+    checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// A task with a connection of its own that copies committed WAL frames into the SQLite
+/// database file every `CHECKPOINT_EVERY` (a passive checkpoint: it never waits for, nor
+/// holds up, a reader or a writer).
+struct Checkpointer {
+    stop: tokio::sync::watch::Sender<bool>,
+    /// A writer committed a batch: copy it in now, while the next one is being made.
+    written: Arc<tokio::sync::Notify>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    fn start(options: SqliteConnectOptions) -> Checkpointer {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let written = Arc::new(tokio::sync::Notify::new());
+        let wake = written.clone();
+        let task = tokio::spawn(async move {
+            let mut conn: Option<sqlx::SqliteConnection> = None;
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+                }
+                if conn.is_none() {
+                    conn = sqlx::ConnectOptions::connect(&options).await.ok();
+                }
+                if let Some(c) = conn.as_mut() {
+                    let done = sqlx::query("pragma wal_checkpoint(passive)")
+                        .execute(&mut *c)
+                        .await;
+                    if done.is_err() {
+                        // Opened again next time (a file replaced under it, say).
+                        conn = None;
+                    }
+                }
+            }
+            if let Some(c) = conn {
+                let _ = sqlx::Connection::close(c).await;
+            }
+        });
+        Checkpointer {
+            stop,
+            written,
+            task: std::sync::Mutex::new(Some(task)),
+        }
+    }
+
+    /// Stops the task and waits until its connection is closed, so that the pool's last
+    /// connection to close is the last of all and leaves the database file complete.
+    async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
 }
 
 impl Db {
@@ -173,6 +247,7 @@ impl Db {
     /// Opens the pool without touching the schema.
     pub async fn connect(url: &str, settings: PoolSettings) -> Result<Db> {
         let bad_url = |_| StoreError::BadUrl(config_safe(url));
+        let mut checkpointer = None;
         let pool = match Backend::of_url(url) {
             Some(Backend::Sqlite) => {
                 let options = SqliteConnectOptions::from_str(url)
@@ -189,15 +264,20 @@ impl Db {
                     // mapped instead, and 64 MB of them cached per connection.
                     .pragma("cache_size", SQLITE_CACHE_KIB)
                     .pragma("mmap_size", SQLITE_MMAP_BYTES)
-                    .pragma("wal_autocheckpoint", SQLITE_CHECKPOINT_PAGES);
+                    .pragma("wal_autocheckpoint", SQLITE_CHECKPOINT_PAGES)
+                    .pragma("journal_size_limit", SQLITE_WAL_LIMIT_BYTES);
                 // A file has no server that can vanish under an idle connection: no ping on
                 // acquire (each is a round trip to the connection's worker thread).
                 let pool = PoolOptions::<sqlx::Sqlite>::new()
                     .max_connections(settings.size)
                     .acquire_timeout(settings.acquire_timeout)
                     .test_before_acquire(false)
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await?;
+                let in_memory = options.get_filename() == std::path::Path::new(":memory:");
+                if !in_memory {
+                    checkpointer = Some(Arc::new(Checkpointer::start(options)));
+                }
                 Pool::Sqlite(pool)
             }
             Some(Backend::Postgres) => {
@@ -216,7 +296,7 @@ impl Db {
             }
             None => return Err(StoreError::BadUrl(config_safe(url))),
         };
-        Ok(Db { pool })
+        Ok(Db { pool, checkpointer })
     }
 
     pub fn backend(&self) -> Backend {
@@ -248,8 +328,20 @@ impl Db {
         }
     }
 
+    /// Says that a large transaction was just committed: on SQLite its WAL frames are copied
+    /// into the database at once, on the checkpointer's connection, while the caller goes on
+    /// (and the WAL can start over before the next one). Nothing on PostgreSQL.
+    pub fn written(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.written.notify_one();
+        }
+    }
+
     /// Closes every connection (waits for those lent out to come back).
     pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop().await;
+        }
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,

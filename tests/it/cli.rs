@@ -97,6 +97,24 @@ async fn an_imported_day_answers_rejections_alerts_and_history() {
         summary.contains("relay_rejected") && summary.contains("malformed"),
         "{summary}"
     );
+    // The command leaves a complete file: its WAL copied in and removed, so the file alone
+    // (copied, say, to another machine) holds every line imported.
+    assert!(!p.join("d.db-wal").exists(), "ingest left its WAL behind");
+    std::fs::copy(p.join("d.db"), p.join("alone.db")).unwrap();
+    let lines = std::fs::read_to_string(p.join("day/mail.log"))
+        .unwrap()
+        .lines()
+        .count();
+    let alone = run(
+        p,
+        &["--db", "sqlite://alone.db", "ingest", "day/mail.log"],
+        b"",
+    );
+    assert!(
+        String::from_utf8_lossy(&alone.stdout).contains("1 already imported"),
+        "a copy of the file alone lacks part of the {lines} lines: {}",
+        String::from_utf8_lossy(&alone.stdout)
+    );
     // Importing the same file again adds nothing.
     let again = run(p, &["--db", "sqlite://d.db", "ingest", "day/mail.log"], b"");
     assert!(String::from_utf8_lossy(&again.stdout).contains("1 already imported"));
