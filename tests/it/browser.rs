@@ -125,6 +125,11 @@ fn artifacts() -> PathBuf {
 
 async fn screenshot(client: &Client, name: &str) {
     script(client, "window.scrollTo(0, 0); return null;").await;
+    screenshot_here(client, name).await;
+}
+
+/// The window as it is scrolled now.
+async fn screenshot_here(client: &Client, name: &str) {
     let png = client.screenshot().await.expect("a screenshot");
     std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
 }
@@ -255,6 +260,14 @@ async fn run() {
     config.customer_auth.server = mail.addr.to_string();
     config.customer_auth.timeout = Seconds(5);
     config.database.url = t.url.clone();
+    // The ISP's own relay store beside relaydesk (the staff dashboard's store section): one
+    // read well, one failing.
+    for store in [
+        "name = \"drac\"\nkind = \"postfix-map\"\nmap = \"btree:/var/lib/drac/dracd\"",
+        "name = \"post-login-sql\"\nkind = \"sql\"\nurl = \"postgres://mail.example.jp/relay\"\nquery = \"select ip, at, login from relay\"",
+    ] {
+        config.relay.stores.push(toml::from_str(store).unwrap());
+    }
     let now = chrono::Utc::now().timestamp();
     let login = |at, ip: &str| Event::Login {
         at,
@@ -283,6 +296,53 @@ async fn run() {
     relaydesk::staff::add(&t.db, "agent.sato", "agent", "a long enough password")
         .await
         .unwrap();
+    // What the stores held when last read, and staff looks at taro's data for /me to list.
+    t.db.run(async |c| {
+        use relaydesk::store::relay_store::{New, record_read, record_status};
+        let held = New {
+            ip: "203.0.113.10".into(),
+            value: "OK".into(),
+            login: Some("taro".into()),
+            began_at: Some(now - 60),
+        };
+        record_read(c, "drac", now - 30, &[held], &[], &[]).await?;
+        record_status(c, "drac", now - 30, Some(1), None).await?;
+        record_status(
+            c,
+            "post-login-sql",
+            now - 5,
+            None,
+            Some("connection refused"),
+        )
+        .await?;
+        for (ago, action, reason) in [
+            (
+                3600,
+                "view_customer",
+                Some("電話: メールが送れない / phone: cannot send mail"),
+            ),
+            (
+                3500,
+                "grant",
+                Some("お客様の依頼 / at the customer's request"),
+            ),
+            (600, "view_customer", None),
+        ] {
+            relaydesk::store::audit::record(
+                c,
+                now - ago,
+                "agent.sato",
+                action,
+                "taro",
+                reason,
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
     let app = App::new(Arc::new(config), t.db.clone(), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -352,6 +412,12 @@ async fn run() {
     screenshot(&client, "me-en").await;
     // The signed-in customer's page at a phone's width and a desktop's, in both languages.
     sweep(&client, &base, &axe_source(), &["/me".to_string()], false).await;
+    // The staff looks at taro's data, as /me lists them: newest first, the role by default.
+    let looks = section(&client, &base, "/me", "[data-look]", "me-looks").await;
+    assert_eq!(looks.len(), 3, "{looks:?}");
+    assert!(looks[2].contains("phone: cannot send mail"), "{looks:?}");
+    assert!(looks.iter().all(|l| !l.contains("agent.sato")), "{looks:?}");
+    assert!(looks[1].contains("Allowed sending"), "{looks:?}");
     click(&client, "form[action='/logout'] button").await;
     client
         .wait()
@@ -553,6 +619,48 @@ async fn accessibility_sweep(client: &Client, base: &str, db: &relaydesk::store:
     axe_finds_nothing(client, &axe, "/staff/login").await;
     sign_in_on_the_form(client, base, "boss", "another long password").await;
     sweep(client, base, &axe, &staff, true).await;
+    // The dashboard's section on the ISP's relay stores: one read well, one failing.
+    let stores = section(client, base, "/staff", "[data-store]", "staff-stores").await;
+    assert_eq!(stores.len(), 2, "{stores:?}");
+    assert!(
+        stores
+            .iter()
+            .any(|s| s.contains("never read") && s.contains("connection refused")),
+        "{stores:?}"
+    );
+}
+
+/// The rows `css` of `page`, scrolled into view and photographed at a phone's width and a
+/// desktop's in both languages (`NAME-LANG-WIDTH.png`); their text, in English at 1280 px.
+async fn section(client: &Client, base: &str, page: &str, css: &str, name: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for (width, height) in [(390, 844), (1280, 900)] {
+        client.set_window_size(width, height).await.unwrap();
+        for lang in ["ja", "en"] {
+            client
+                .goto(&format!("{base}{page}?lang={lang}"))
+                .await
+                .unwrap();
+            let rows = client.find_all(Locator::Css(css)).await.unwrap();
+            assert!(!rows.is_empty(), "{page} shows no {css}");
+            script(
+                client,
+                &format!(
+                    "const top = document.querySelector('{css}').closest('section, .card, main')
+                       .getBoundingClientRect().top;
+                     window.scrollTo({{top: top + window.scrollY - 8, behavior: 'instant'}});
+                     return '';"
+                ),
+            )
+            .await;
+            screenshot_here(client, &format!("{name}-{lang}-{width}")).await;
+            texts.clear();
+            for row in rows {
+                texts.push(row.text().await.unwrap());
+            }
+        }
+    }
+    texts
 }
 
 /// Each of `pages` at a phone's width and a desktop's, in both languages, through axe-core;

@@ -109,6 +109,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "送信の停止を解除",
         "Lifted the stop on sending",
     ),
+    (
+        "me.look.grant",
+        "送信を一時的に許可",
+        "Allowed sending from your address for a while",
+    ),
     ("me.look.other", "操作: {action}", "Action: {action}"),
     ("me.address", "アドレス", "Address"),
     ("me.state", "状態", "State"),

@@ -229,6 +229,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Relay store and mail checks",
     ),
     ("staff.store.read", "最終読み取り", "last read"),
+    (
+        "staff.store.never",
+        "まだ一度も読めていません",
+        "never read",
+    ),
     ("staff.store.held", "許可中", "holding"),
     ("staff.store.day", "この 24 時間", "last 24 hours"),
     ("staff.store.finding", "食い違い", "Finding"),

@@ -188,7 +188,11 @@ fn stores_view(
             .iter()
             .map(|r| StoreRead {
                 name: r.store.clone(),
-                read: local_short(r.read_at, config.timezone.0),
+                // A store whose every read failed has never been read.
+                read: match r.read_at {
+                    0 => tr.t("staff.store.never").to_string(),
+                    at => local_short(at, config.timezone.0),
+                },
                 held: r.held,
                 error: r.error.clone().unwrap_or_default(),
             })
