@@ -488,6 +488,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (now, &actor(), reason.as_str()),
             )
             .await?;
+            if erased.is_empty() {
+                bail!(
+                    "nothing is held about {}: nothing erased (is the login spelled as \
+                     the mail server writes it?)",
+                    login.as_str()
+                );
+            }
             crate::store::changes::notify(&mut c, crate::store::changes::Change::Authorization)
                 .await?;
             for (table, n) in erased.tables {

@@ -24,15 +24,26 @@ pub async fn sqlite_to(db: &Db, target: &Path) -> Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "backup".into())
     ));
-    let _ = std::fs::remove_file(&partial);
+    // The partial file and what SQLite keeps beside it while writing it.
+    let remove_partial = || {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut name = partial.clone().into_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    };
+    remove_partial();
     let mut conn = db.conn().await?;
     let written = vacuum_into(&mut conn, &partial).await;
     if let Err(e) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(e);
+        remove_partial();
+        return Err(StoreError::Other(format!(
+            "cannot write the backup {} (is its disk full?): {e}",
+            target.display()
+        )));
     }
     std::fs::rename(&partial, target).map_err(|e| {
-        let _ = std::fs::remove_file(&partial);
+        remove_partial();
         StoreError::Other(format!(
             "cannot put the backup at {}: {e}",
             target.display()

@@ -276,6 +276,8 @@ impl Db {
                     .await?;
                 let in_memory = options.get_filename() == std::path::Path::new(":memory:");
                 if !in_memory {
+                    // It never makes a file: one removed under it stays removed.
+                    let options = options.create_if_missing(false);
                     checkpointer = Some(Arc::new(Checkpointer::start(options)));
                 }
                 Pool::Sqlite(pool)

@@ -461,6 +461,13 @@ pub struct Erased {
     pub tables: Vec<(&'static str, u64)>,
 }
 
+impl Erased {
+    /// Whether nothing was held about the login.
+    pub fn is_empty(&self) -> bool {
+        self.tables.iter().all(|(_, n)| *n == 0)
+    }
+}
+
 /// Erases everything held about `login` in one transaction; audit records about them keep
 /// what staff did, under `anonymous` (the login's keyed hash) instead of the login.
 pub async fn forget(
@@ -487,6 +494,10 @@ pub async fn forget(
             tx.execute(&sql, &params(login, senders)).await?
         };
         erased.tables.push((table, n));
+    }
+    if erased.is_empty() {
+        // Nothing held: nothing to erase or to audit (the transaction is rolled back).
+        return Ok(erased);
     }
     // The erasure's own record, in the same transaction: no erasure goes unaudited.
     let (at, actor, reason) = audit;

@@ -124,6 +124,28 @@ async fn an_imported_day_answers_rejections_alerts_and_history() {
     let twice = run(p, &["--db", "sqlite://d.db", "backup", "copy.db"], b"");
     assert!(!twice.status.success());
     assert!(String::from_utf8_lossy(&twice.stderr).contains("exists"));
+    // A disk that fills up during the backup (a file-size limit of 64 KB, the signal that
+    // would kill the process ignored, so writes fail as on a full disk): a clear error, and no
+    // file at the target nor a partial one left beside it.
+    let full = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64; exec \"$0\" --db sqlite://d.db backup full.db")
+        .arg(crate::helpers::binary())
+        .current_dir(p)
+        .env_remove("RELAYDESK_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!full.status.success(), "{full:?}");
+    assert!(
+        String::from_utf8_lossy(&full.stderr).contains("cannot write the backup full.db"),
+        "{full:?}"
+    );
+    let left: Vec<String> = std::fs::read_dir(p)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("full"))
+        .collect();
+    assert!(left.is_empty(), "the failed backup left {left:?}");
     let report = |db: &str| run(p, &["--db", db, "rejections", "--format", "ndjson"], b"").stdout;
     assert_eq!(report("sqlite://d.db"), report("sqlite://copy.db"));
     // Reports on a store that is not there say where they looked.

@@ -242,6 +242,26 @@ async fn a_customer_sees_staff_looks_and_their_data_is_exported_then_erased() {
             .trim_start_matches("audited as ")
             .to_string();
         assert!(anonymous.starts_with("anon-"), "{said}");
+        // Asked again (or for a login never seen), forget says nothing is held and audits
+        // nothing.
+        let again = run(
+            dir.path(),
+            &[
+                "--db",
+                &url,
+                "forget",
+                "taro",
+                "--reason",
+                "request 2026-0044",
+            ],
+            b"",
+        );
+        assert!(!again.status.success());
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("nothing is held about taro"),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
         let out = run(
             dir.path(),
             &["--db", &url, "export", "taro", "--reason", "check"],

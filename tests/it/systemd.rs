@@ -189,6 +189,20 @@ fn the_debian_package_installs_and_purges() {
         "cargo deb: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The next revision of the same package, for the upgrade below.
+    let next = dir.path().join("relaydesk-next.deb");
+    let out = std::process::Command::new("cargo")
+        .args(["deb", "--no-build", "--profile", "dev", "--fast"])
+        .args(["--deb-revision", "2", "-o"])
+        .arg(&next)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo deb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dpkg_deb = |args: &[&str]| {
         let out = std::process::Command::new("dpkg-deb")
             .args(args)
@@ -286,12 +300,24 @@ fn the_debian_package_installs_and_purges() {
         .args(["--config", "/etc/relaydesk/relaydesk.toml", "check"])
         .current_dir("/var/lib/relaydesk")
         .output();
+    // An upgrade keeps the operator's edits to the configuration (a conffile) and the store.
+    let conf = std::path::Path::new("/etc/relaydesk/relaydesk.toml");
+    let edited = std::fs::read_to_string(conf).unwrap_or_default() + "\n# edited by the operator\n";
+    let _ = std::fs::write(conf, &edited);
+    let upgraded = dpkg(&["-i", next.to_str().unwrap()]);
+    let upgrade = (
+        upgraded.status.success(),
+        std::fs::read_to_string(conf).unwrap_or_default() == edited,
+        store.exists(),
+    );
+    let upgrade_said = String::from_utf8_lossy(&upgraded.stderr).into_owned();
     let result = (
         installed.status.success(),
         user.status.success(),
         store.exists(),
     );
     let purged = dpkg(&["--purge", "relaydesk"]);
+    assert_eq!(upgrade, (true, true, true), "upgrade: {upgrade_said}");
     assert_eq!(result, (true, true, true), "dpkg -i: {said}");
     let check = check.expect("runuser");
     let check_said = String::from_utf8_lossy(&check.stdout).into_owned()
