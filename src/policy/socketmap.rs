@@ -211,6 +211,7 @@ pub async fn write_map_file(config: &crate::config::SocketmapConfig, text: &str)
     let path = &config.map_file;
     let tmp = format!("{path}.relaydesk-new");
     tokio::fs::write(&tmp, text).await?;
+    readable(&tmp).await?;
     if let Some(built_tmp) = built(&tmp, &config.map_type) {
         let mut command = tokio::process::Command::new(&config.postmap);
         if !config.postfix_config.is_empty() {
@@ -230,9 +231,19 @@ pub async fn write_map_file(config: &crate::config::SocketmapConfig, text: &str)
             )));
         }
         let target = built(path, &config.map_type).unwrap_or_default();
+        readable(&built_tmp).await?;
         tokio::fs::rename(&built_tmp, &target).await?;
     }
     tokio::fs::rename(&tmp, path).await
+}
+
+/// 0644, as Postfix's own tables are: the packaged unit's `UMask=0077` would otherwise leave
+/// the map readable by relaydesk alone, and Postfix's unprivileged processes (`proxymap`,
+/// `postmap -q` as another user) could not read it. It holds addresses allowed to relay, no
+/// customer's name.
+async fn readable(path: &str) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).await
 }
 
 /// Keeps `config.map_file` equal to the index's grants: checked every second, rewritten when

@@ -612,4 +612,13 @@ async fn the_grants_written_as_a_map_file_read_by_postfix() {
     let mut names = names;
     names.sort();
     assert_eq!(names, ["relaydesk", "relaydesk.db"]);
+    // Readable by Postfix's unprivileged processes, whatever relaydesk's umask.
+    for name in names {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(&name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{name}");
+    }
 }
