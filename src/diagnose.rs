@@ -492,12 +492,13 @@ pub fn connection_state(
         let refused_for_suspension = check.is_none() && by_suspended.is_some();
         if by_staff.is_some() || (held && !refused_for_suspension) {
             out.state = State::Authorized;
-            if held && !refused_for_suspension {
-                out.by = Some(By::RelayStore);
-            } else {
-                out.by = Some(By::StaffGrant);
-                out.until = by_staff;
-            }
+            out.by = Some(match held && !refused_for_suspension {
+                true => By::RelayStore,
+                false => By::StaffGrant,
+            });
+            // A staff grant beside the store's entry still says how long sending is sure to
+            // work, as the grant index's verdict does.
+            out.until = by_staff;
             if let Some((t, s)) = check {
                 out.login_at = Some(t);
                 out.by_login = Some(s.login.clone());

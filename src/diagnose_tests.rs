@@ -378,3 +378,37 @@ fn a_check_just_after_the_refusal_means_the_program_sent_before_receiving() {
     ev.ip_logins.push(span("taro", X, T - 60, T - 60));
     assert_eq!(cause(&ev, X, Some("taro")), Cause::Authorized);
 }
+
+#[test]
+fn under_the_store_a_staff_grant_beside_its_entry_gives_the_same_until_as_the_index() {
+    use crate::grants::{GrantIndex, Verdict};
+    let ip: crate::domain::ClientIp = X.parse().unwrap();
+    let index = GrantIndex::new(W, vec![]).with_store_authority(true);
+    index.login(ip, "taro", T - 60);
+    index.replace_held([ip]);
+    let mut ev = full_logs();
+    ev.ip_logins.push(span("taro", X, T - 60, T - 60));
+    let page = |staff_until: Option<Epoch>| {
+        let grants = Grants {
+            staff_until,
+            relay_store: Some(true),
+            ..Grants::default()
+        };
+        connection_state(T, X, &ev, grants, true, RULES)
+    };
+    // Held alone: as long as the store holds it, no end to say.
+    let s = page(None);
+    assert_eq!(
+        (s.state, s.by, s.until),
+        (State::Authorized, Some(By::RelayStore), None)
+    );
+    assert!(matches!(index.check(ip, T), Verdict::Granted { until, .. } if until == T));
+    // Held, and a staff grant until T + 2W: both say T + 2W.
+    index.grant(ip, T + 2 * W, T);
+    let s = page(Some(T + 2 * W));
+    assert_eq!((s.by, s.until), (Some(By::RelayStore), Some(T + 2 * W)));
+    assert!(matches!(
+        index.check(ip, T),
+        Verdict::Granted { until, login: Some(ref l) } if until == T + 2 * W && l == "taro"
+    ));
+}
