@@ -80,7 +80,7 @@ pub async fn commit(
     open: &mut OpenSessions,
     batch: &Commit<'_>,
 ) -> Result<()> {
-    let result = write_all(conn, window, open, batch).await;
+    let result = super::bulk_write(conn, async |c| write_all(c, window, open, batch).await).await;
     match &result {
         Ok(()) => open.prune(batch.now, window),
         Err(_) => open.clear(),

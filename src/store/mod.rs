@@ -40,9 +40,15 @@ use sqlx::pool::PoolOptions;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
-/// SQLite's page cache per connection (negative: KiB) and how much of the file is mapped.
-const SQLITE_CACHE_KIB: &str = "-65536";
-const SQLITE_MMAP_BYTES: &str = "1073741824";
+/// What an ingest batch's connection gets for the batch (`bulk_write`): a month of history is a
+/// few hundred MB whose indexes every batch walks; with SQLite's default 2 MB page cache each
+/// step read its pages again through pread (half the ingest time into a 30-day store went to
+/// the kernel copying pages, BENCHMARKS.md "Into a full store"). Pages are mapped instead, and
+/// 64 MB of them cached. Other connections keep SQLite's defaults (2 MB, nothing mapped): mapped
+/// and cached pages count in the process's resident memory, and a web server reading a store of
+/// 10 M sessions on every connection grew to 1.3 GB with them (§10's bar: 300 MB).
+const SQLITE_BULK: &str = "pragma cache_size = -65536; pragma mmap_size = 1073741824";
+const SQLITE_DEFAULT: &str = "pragma cache_size = -2000; pragma mmap_size = 0";
 /// WAL pages after which a writer checkpoints itself (SQLite's default 1000) — a backstop: the
 /// checkpointer (`checkpoints`) copies the WAL into the database from a connection of its own,
 /// on the other core, while writers go on. A writer that checkpointed after its own commit
@@ -257,13 +263,6 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    // A month of history is a few hundred MB whose indexes every batch walks:
-                    // with SQLite's default 2 MB page cache each step read its pages again
-                    // through pread (half the ingest time into a 30-day store went to the
-                    // kernel copying pages, BENCHMARKS.md "Into a full store"). Pages are
-                    // mapped instead, and 64 MB of them cached per connection.
-                    .pragma("cache_size", SQLITE_CACHE_KIB)
-                    .pragma("mmap_size", SQLITE_MMAP_BYTES)
                     .pragma("wal_autocheckpoint", SQLITE_CHECKPOINT_PAGES)
                     .pragma("journal_size_limit", SQLITE_WAL_LIMIT_BYTES);
                 // A file has no server that can vanish under an idle connection: no ping on
@@ -349,6 +348,24 @@ impl Db {
             Pool::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// Runs `work` on `conn` with a large page cache and the file mapped (`SQLITE_BULK`) when it is
+/// SQLite, then gives the connection back its defaults whatever `work` returned.
+pub async fn bulk_write<T>(
+    conn: &mut Conn,
+    work: impl AsyncFnOnce(&mut Conn) -> Result<T>,
+) -> Result<T> {
+    if conn.backend() != Backend::Sqlite {
+        return work(conn).await;
+    }
+    conn.batch(SQLITE_BULK).await?;
+    let result = work(conn).await;
+    // The work's outcome stands either way (a committed batch must not be reported failed).
+    if let Err(e) = conn.batch(SQLITE_DEFAULT).await {
+        tracing::warn!(error = %e, "could not give a connection back its page cache defaults");
+    }
+    result
 }
 
 /// A database URL without its password, for messages.
