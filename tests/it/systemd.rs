@@ -177,32 +177,25 @@ fn the_debian_package_installs_and_purges() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let deb = dir.path().join("relaydesk.deb");
-    let out = std::process::Command::new("cargo")
-        .args(["deb", "--no-build", "--profile", "dev", "--fast", "-o"])
-        .arg(&deb)
-        .current_dir(root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cargo deb: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let build = |revision: &str, name: &str| {
+        let deb = dir.path().join(name);
+        let out = std::process::Command::new("cargo")
+            .args(["deb", "--no-build", "--profile", "dev", "--fast"])
+            .args(["--deb-revision", revision, "-o"])
+            .arg(&deb)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cargo deb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        deb
+    };
+    let deb = build("1", "relaydesk.deb");
     // The next revision of the same package, for the upgrade below.
-    let next = dir.path().join("relaydesk-next.deb");
-    let out = std::process::Command::new("cargo")
-        .args(["deb", "--no-build", "--profile", "dev", "--fast"])
-        .args(["--deb-revision", "2", "-o"])
-        .arg(&next)
-        .current_dir(root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cargo deb: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let next = build("2", "relaydesk-next.deb");
     let dpkg_deb = |args: &[&str]| {
         let out = std::process::Command::new("dpkg-deb")
             .args(args)
