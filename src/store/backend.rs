@@ -108,19 +108,22 @@ fn pg_text(v: &str) -> Cow<'_, str> {
     }
 }
 
-/// Binds `params` to a query (`Query` or `QueryAs`) of one backend, in order. SQLite takes
-/// text as borrowed; PostgreSQL text cannot hold NUL (`pg_text`).
+/// `sql` made into a query by `$make` (`sqlx::query` or `sqlx::query_as`) with `params` bound,
+/// in order. SQLite gets the statement through `sqlite_sql` and takes text as borrowed;
+/// PostgreSQL text cannot hold NUL (`pg_text`).
 macro_rules! bound {
-    ($query:expr, $params:expr, sqlite) => {
-        $params.iter().fold($query, |q, v| match v {
-            Value::Int(i) => q.bind(*i),
-            Value::Text(t) => q.bind(t.as_str()),
-            Value::NullInt => q.bind(None::<i64>),
-            Value::NullText => q.bind(None::<&str>),
-        })
+    ($make:path, $sql:expr, $params:expr, sqlite) => {
+        $params
+            .iter()
+            .fold($make(&sqlite_sql($sql, $params.len())), |q, v| match v {
+                Value::Int(i) => q.bind(*i),
+                Value::Text(t) => q.bind(t.as_str()),
+                Value::NullInt => q.bind(None::<i64>),
+                Value::NullText => q.bind(None::<&str>),
+            })
     };
-    ($query:expr, $params:expr, postgres) => {
-        $params.iter().fold($query, |q, v| match v {
+    ($make:path, $sql:expr, $params:expr, postgres) => {
+        $params.iter().fold($make($sql), |q, v| match v {
             Value::Int(i) => q.bind(*i),
             Value::Text(t) => q.bind(pg_text(t).into_owned()),
             Value::NullInt => q.bind(None::<i64>),
@@ -185,13 +188,11 @@ impl Conn {
     pub fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             Ok(match self {
-                Conn::Sqlite(c) => {
-                    bound!(sqlx::query(&sqlite_sql(sql, params.len())), params, sqlite)
-                        .execute(&mut **c)
-                        .await?
-                        .rows_affected()
-                }
-                Conn::Postgres(c) => bound!(sqlx::query(sql), params, postgres)
+                Conn::Sqlite(c) => bound!(sqlx::query, sql, params, sqlite)
+                    .execute(&mut **c)
+                    .await?
+                    .rows_affected(),
+                Conn::Postgres(c) => bound!(sqlx::query, sql, params, postgres)
                     .execute(&mut **c)
                     .await?
                     .rows_affected(),
@@ -208,16 +209,12 @@ impl Conn {
         Box::pin(async move {
             Ok(match self {
                 Conn::Sqlite(c) => {
-                    bound!(
-                        sqlx::query_as(&sqlite_sql(sql, params.len())),
-                        params,
-                        sqlite
-                    )
-                    .fetch_all(&mut **c)
-                    .await?
+                    bound!(sqlx::query_as, sql, params, sqlite)
+                        .fetch_all(&mut **c)
+                        .await?
                 }
                 Conn::Postgres(c) => {
-                    bound!(sqlx::query_as(sql), params, postgres)
+                    bound!(sqlx::query_as, sql, params, postgres)
                         .fetch_all(&mut **c)
                         .await?
                 }
@@ -234,16 +231,12 @@ impl Conn {
         Box::pin(async move {
             Ok(match self {
                 Conn::Sqlite(c) => {
-                    bound!(
-                        sqlx::query_as(&sqlite_sql(sql, params.len())),
-                        params,
-                        sqlite
-                    )
-                    .fetch_optional(&mut **c)
-                    .await?
+                    bound!(sqlx::query_as, sql, params, sqlite)
+                        .fetch_optional(&mut **c)
+                        .await?
                 }
                 Conn::Postgres(c) => {
-                    bound!(sqlx::query_as(sql), params, postgres)
+                    bound!(sqlx::query_as, sql, params, postgres)
                         .fetch_optional(&mut **c)
                         .await?
                 }
@@ -255,13 +248,11 @@ impl Conn {
     pub fn exists<'a>(&'a mut self, sql: &'a str, params: &'a [Value]) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             Ok(match self {
-                Conn::Sqlite(c) => {
-                    bound!(sqlx::query(&sqlite_sql(sql, params.len())), params, sqlite)
-                        .fetch_optional(&mut **c)
-                        .await?
-                        .is_some()
-                }
-                Conn::Postgres(c) => bound!(sqlx::query(sql), params, postgres)
+                Conn::Sqlite(c) => bound!(sqlx::query, sql, params, sqlite)
+                    .fetch_optional(&mut **c)
+                    .await?
+                    .is_some(),
+                Conn::Postgres(c) => bound!(sqlx::query, sql, params, postgres)
                     .fetch_optional(&mut **c)
                     .await?
                     .is_some(),
@@ -304,13 +295,13 @@ impl Conn {
         Box::pin(async move {
             Ok(match self {
                 Conn::Sqlite(c) => {
-                    let rows = bound!(sqlx::query(&sqlite_sql(sql, params.len())), params, sqlite)
+                    let rows = bound!(sqlx::query, sql, params, sqlite)
                         .fetch_all(&mut **c)
                         .await?;
                     objects!(rows)
                 }
                 Conn::Postgres(c) => {
-                    let rows = bound!(sqlx::query(sql), params, postgres)
+                    let rows = bound!(sqlx::query, sql, params, postgres)
                         .fetch_all(&mut **c)
                         .await?;
                     objects!(rows)
@@ -465,7 +456,7 @@ impl Conn {
 }
 
 fn params_query_pg<'q>(sql: &'q str, row: &'q [Value]) -> Query<'q, Postgres, PgArguments> {
-    bound!(sqlx::query(sql), row, postgres)
+    bound!(sqlx::query, sql, row, postgres)
 }
 
 /// A transaction on a connection; derefs to the connection, so store functions take it as
