@@ -73,6 +73,9 @@ impl OpenSessions {
     }
 }
 
+/// Lines from which a batch is written with `store::bulk_write`'s large page cache.
+const BULK_LINES: i64 = 10_000;
+
 /// Commits one batch atomically. `window` is W: logins further apart start a new session.
 pub async fn commit(
     conn: &mut Conn,
@@ -80,7 +83,13 @@ pub async fn commit(
     open: &mut OpenSessions,
     batch: &Commit<'_>,
 ) -> Result<()> {
-    let result = super::bulk_write(conn, async |c| write_all(c, window, open, batch).await).await;
+    // A backlog's batch walks indexes all over the file: it gets the large page cache. A live
+    // follower's few lines do not, nor the two statements that set it and take it back.
+    let result = if batch.counts.lines >= BULK_LINES {
+        super::bulk_write(conn, async |c| write_all(c, window, open, batch).await).await
+    } else {
+        write_all(conn, window, open, batch).await
+    };
     match &result {
         Ok(()) => open.prune(batch.now, window),
         Err(_) => open.clear(),
