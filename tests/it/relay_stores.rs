@@ -622,3 +622,48 @@ async fn the_grants_written_as_a_map_file_read_by_postfix() {
         assert_eq!(mode & 0o777, 0o644, "{name}");
     }
 }
+
+/// The map file as the packaged unit writes it, under `UMask=0077`: still 0644, so Postfix's
+/// unprivileged processes (and `postmap -q` as another user) can read it.
+#[test]
+fn the_map_file_is_readable_by_postfix_under_the_units_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(conf) = postfix(dir.path()) else {
+        return;
+    };
+    let map = dir.path().join("relaydesk");
+    let config = dir.path().join("relaydesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[socketmap]\nmap_file = \"{}\"\npostfix_config = \"{}\"\n",
+            dir.path().join("rd.db").display(),
+            map.display(),
+            conf.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("umask 077; exec \"$0\" --config \"$1\" serve --only socketmap")
+        .arg(crate::helpers::binary())
+        .arg(&config)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let built = dir.path().join("relaydesk.db");
+    let start = std::time::Instant::now();
+    while !(built.exists() && map.exists()) && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    for file in [&map, &built] {
+        let mode = std::fs::metadata(file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{}", file.display());
+    }
+}
