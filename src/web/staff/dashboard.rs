@@ -51,6 +51,7 @@ struct DashboardPage {
 
 pub struct StoreRead {
     pub name: String,
+    /// "last read TIME", or that it never was.
     pub read: String,
     pub held: i64,
     pub error: String,
@@ -188,10 +189,15 @@ fn stores_view(
             .iter()
             .map(|r| StoreRead {
                 name: r.store.clone(),
-                // A store whose every read failed has never been read.
+                // A store whose every read failed has never been read: said instead of the
+                // time of its last read.
                 read: match r.read_at {
                     0 => tr.t("staff.store.never").to_string(),
-                    at => local_short(at, config.timezone.0),
+                    at => format!(
+                        "{} {}",
+                        tr.t("staff.store.read"),
+                        local_short(at, config.timezone.0)
+                    ),
                 },
                 held: r.held,
                 error: r.error.clone().unwrap_or_default(),
