@@ -179,6 +179,15 @@ macro_rules! columns {
     }};
 }
 
+/// A store's query, ended after `READ_TIMEOUT`.
+async fn within<T>(
+    query: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> anyhow::Result<T> {
+    Ok(tokio::time::timeout(READ_TIMEOUT, query)
+        .await
+        .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??)
+}
+
 async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
     use sqlx::Row;
     let rows: Vec<(String, Option<i64>, Option<String>)> = if store.url.starts_with("sqlite:") {
@@ -189,10 +198,7 @@ async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
             .create_if_missing(false)
             .connect()
             .await?;
-        let rows =
-            tokio::time::timeout(READ_TIMEOUT, sqlx::query(&store.query).fetch_all(&mut conn))
-                .await
-                .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
+        let rows = within(sqlx::query(&store.query).fetch_all(&mut conn)).await?;
         rows.iter()
             .map(|r| columns!(r))
             .collect::<Result<_, sqlx::Error>>()?
@@ -204,10 +210,7 @@ async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
         use sqlx::ConnectOptions;
         let options: sqlx::mysql::MySqlConnectOptions = format!("mysql:{rest}").parse()?;
         let mut conn = options.connect().await?;
-        let rows =
-            tokio::time::timeout(READ_TIMEOUT, sqlx::query(&store.query).fetch_all(&mut conn))
-                .await
-                .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
+        let rows = within(sqlx::query(&store.query).fetch_all(&mut conn)).await?;
         // MySQL's UNIX_TIMESTAMP() and INT UNSIGNED columns are unsigned.
         rows.iter()
             .map(|r| {
@@ -227,10 +230,7 @@ async fn read_sql(store: &RelayStoreConfig) -> anyhow::Result<Reading> {
         use sqlx::ConnectOptions;
         let options: sqlx::postgres::PgConnectOptions = store.url.parse()?;
         let mut conn = options.connect().await?;
-        let rows =
-            tokio::time::timeout(READ_TIMEOUT, sqlx::query(&store.query).fetch_all(&mut conn))
-                .await
-                .map_err(|_| anyhow!("the query took over {READ_TIMEOUT:?}"))??;
+        let rows = within(sqlx::query(&store.query).fetch_all(&mut conn)).await?;
         rows.iter()
             .map(|r| columns!(r))
             .collect::<Result<_, sqlx::Error>>()?
